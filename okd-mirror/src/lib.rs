@@ -1,0 +1,2 @@
+//! Mirroring of OKD release payloads between registries and OCI layouts.
+#![deny(missing_docs)]

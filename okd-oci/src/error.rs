@@ -1,0 +1,196 @@
+//! The error type of okd-oci. Every variant names the input that was wrong.
+
+use crate::Digest;
+
+/// Errors from references, manifests and stores.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An image reference that does not parse.
+    #[error("invalid image reference {input:?}: {reason}")]
+    InvalidReference {
+        /// The reference as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A digest that does not parse.
+    #[error("invalid digest {input:?}: {reason}")]
+    InvalidDigest {
+        /// The digest as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A digest with an algorithm other than sha256 or sha512.
+    #[error(
+        "unsupported digest algorithm {algorithm:?} in {input:?} (only sha256 and sha512 are accepted)"
+    )]
+    UnsupportedDigestAlgorithm {
+        /// The digest as given.
+        input: String,
+        /// Its algorithm.
+        algorithm: String,
+    },
+    /// Content whose digest is not the one it was announced with.
+    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    DigestMismatch {
+        /// What was being read or written.
+        what: String,
+        /// The announced digest.
+        expected: Digest,
+        /// The digest of the bytes received.
+        actual: Digest,
+    },
+    /// Content whose size is not the one it was announced with.
+    #[error("size mismatch for {what} ({digest}): expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        /// What was being read or written.
+        what: String,
+        /// Its digest.
+        digest: Digest,
+        /// The announced size.
+        expected: u64,
+        /// The size received so far.
+        actual: u64,
+    },
+    /// A manifest larger than [`MAX_MANIFEST_SIZE`](crate::MAX_MANIFEST_SIZE).
+    #[error("manifest {what} is {size} bytes, over the {limit}-byte limit")]
+    ManifestTooLarge {
+        /// The manifest (reference or digest).
+        what: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Content larger than the caller allowed.
+    #[error("{what} is {size} bytes, over the {limit}-byte limit")]
+    TooLarge {
+        /// What was being read.
+        what: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A manifest that does not parse as its media type.
+    #[error("invalid manifest {digest}: {reason}")]
+    InvalidManifest {
+        /// The manifest's digest.
+        digest: Digest,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A media type okd-streams does not handle where a manifest was expected.
+    #[error("unsupported media type {media_type:?} for {what}")]
+    UnsupportedMediaType {
+        /// What had the media type.
+        what: String,
+        /// The media type.
+        media_type: String,
+    },
+    /// A blob the store does not have.
+    #[error("blob {digest} not found in {location}/{repo}")]
+    BlobNotFound {
+        /// The store.
+        location: String,
+        /// The repository.
+        repo: String,
+        /// The blob.
+        digest: Digest,
+    },
+    /// A manifest the store does not have.
+    #[error("manifest {repo}{reference} not found in {location}")]
+    ManifestNotFound {
+        /// The store.
+        location: String,
+        /// The repository.
+        repo: String,
+        /// Tag or digest, printed as `:tag` or `@digest`.
+        reference: String,
+    },
+    /// A manifest refused because something it references is missing.
+    #[error("manifest {manifest} references {missing}, which {location}/{repo} does not have")]
+    MissingReference {
+        /// The store.
+        location: String,
+        /// The repository.
+        repo: String,
+        /// The manifest being written.
+        manifest: Digest,
+        /// The blob or child manifest it lacks.
+        missing: Digest,
+    },
+    /// A local file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A registry answered with an error.
+    #[error("{registry}: {operation}: {message}")]
+    Registry {
+        /// The registry host.
+        registry: String,
+        /// What was being done (`GET manifest okd/release:4.19`).
+        operation: String,
+        /// HTTP status, when there was one.
+        status: Option<u16>,
+        /// The registry's message or the transport error.
+        message: String,
+    },
+    /// Credentials were missing or refused.
+    #[error("{registry}: authentication failed: {message}")]
+    Auth {
+        /// The registry host.
+        registry: String,
+        /// Why.
+        message: String,
+    },
+    /// Something that is not a valid OCI image layout.
+    #[error("invalid OCI layout {path}: {reason}")]
+    InvalidLayout {
+        /// The layout directory.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A layer that cannot be built or read.
+    #[error("layer {what}: {reason}")]
+    Layer {
+        /// The layer or its source.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An image configuration that does not parse.
+    #[error("invalid image config {digest}: {reason}")]
+    InvalidConfig {
+        /// The config blob.
+        digest: Digest,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True for a missing blob or manifest.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::BlobNotFound { .. } | Error::ManifestNotFound { .. }
+        )
+    }
+}

@@ -1,0 +1,39 @@
+//! Content stores and image primitives for okd-streams.
+//!
+//! `okd-oci` is the substrate the other okd-streams crates move images through:
+//!
+//! * [`Digest`] and [`ImageRef`]: validated digests and `docker://` / `oci:` references;
+//! * [`RawManifest`]: manifests kept as their exact bytes, with typed views;
+//! * [`Store`]: the async content-store trait, implemented by [`LayoutStore`] (an OCI image
+//!   layout on disk), [`RegistryStore`] (the OCI distribution API) and [`MemoryStore`];
+//! * [`append`]: new images made from a base image plus layers, without copying the base.
+//!
+//! ```
+//! use okd_oci::{Digest, ImageRef};
+//! let r: ImageRef = "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?;
+//! assert_eq!(r.repository(), "okd/scos-release");
+//! # Ok::<(), okd_oci::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod digest;
+mod error;
+pub mod layer;
+mod manifest;
+mod memory;
+mod reference;
+mod store;
+
+pub use digest::{Digest, DigestAlgorithm, Hasher};
+pub use error::Error;
+pub use manifest::{BlobRef, MAX_MANIFEST_SIZE, ManifestView, RawManifest, media_type, oci_digest};
+pub use memory::MemoryStore;
+pub use reference::{
+    ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
+};
+pub use store::{
+    Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
+};
+
+/// Re-export of the oci-spec image types used in okd-oci's public API.
+pub use oci_spec::image as spec;

@@ -1,0 +1,18 @@
+//! okd-streams: compose your own OKD stream in Rust.
+//!
+//! This facade re-exports the member crates, each with one job:
+//!
+//! | crate | job |
+//! |---|---|
+//! | [`oci`] | content stores (OCI layout, registry, memory), raw manifests, image appending |
+//! | [`release`] | release payloads: versions, image-references, metadata, load, diff, build |
+//! | [`coreos`] | CoreOS variants, OS versions, stream metadata, layered OS images |
+//! | [`mirror`] | mirroring payloads between registries and disk |
+//! | [`gating`] | gating policy, verdicts, upgrade graph, promotion, simulation |
+#![deny(missing_docs)]
+
+pub use okd_coreos as coreos;
+pub use okd_gating as gating;
+pub use okd_mirror as mirror;
+pub use okd_oci as oci;
+pub use okd_release as release;

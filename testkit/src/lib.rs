@@ -1,0 +1,2 @@
+//! Test support for okd-streams: synthetic OKD payloads and a local docker-registry.
+#![deny(missing_docs)]

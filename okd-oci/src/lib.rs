@@ -22,6 +22,7 @@ pub mod layer;
 mod manifest;
 mod memory;
 mod reference;
+pub mod registry;
 mod store;
 
 pub use digest::{Digest, DigestAlgorithm, Hasher};
@@ -31,6 +32,7 @@ pub use memory::MemoryStore;
 pub use reference::{
     ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
 };
+pub use registry::RegistryStore;
 pub use store::{
     Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
 };

@@ -362,13 +362,16 @@ async fn serve(client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<(
 async fn reject(mut client: TcpStream) -> io::Result<()> {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
-        let n = client.read(&mut buf).await?;
-        if n == 0 {
-            break;
+    // Bounded: a client that speaks TLS to this plain-HTTP proxy never sends a blank line.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+            match client.read(&mut buf).await {
+                Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
         }
-        head.extend_from_slice(&buf[..n]);
-    }
+    })
+    .await;
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{CANNED_503}",

@@ -19,6 +19,7 @@
 mod digest;
 mod error;
 pub mod layer;
+mod layout;
 mod manifest;
 mod memory;
 mod reference;
@@ -26,6 +27,7 @@ mod store;
 
 pub use digest::{Digest, DigestAlgorithm, Hasher};
 pub use error::Error;
+pub use layout::LayoutStore;
 pub use manifest::{BlobRef, MAX_MANIFEST_SIZE, ManifestView, RawManifest, media_type, oci_digest};
 pub use memory::MemoryStore;
 pub use reference::{

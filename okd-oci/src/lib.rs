@@ -16,6 +16,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod append;
+pub mod config;
 mod digest;
 mod error;
 pub mod layer;
@@ -25,6 +27,7 @@ mod memory;
 mod reference;
 mod store;
 
+pub use config::ImageConfig;
 pub use digest::{Digest, DigestAlgorithm, Hasher};
 pub use error::Error;
 pub use layout::LayoutStore;

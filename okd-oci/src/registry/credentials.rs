@@ -35,7 +35,7 @@ use tokio::io::AsyncWriteExt;
 use crate::Error;
 
 /// Credentials for one registry.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Credentials {
     /// A user name and password (or token used as a password).
     UserPassword {
@@ -345,9 +345,9 @@ pub async fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>,
         .await
         .map_err(|e| helper_err(e.to_string()))?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout);
         // Helpers answer "credentials not found in native keychain" on stdout for a miss.
-        if stderr.contains("not found") {
+        if stdout.contains("not found") {
             return Ok(None);
         }
         return Err(helper_err(format!("exited with {}", out.status)));

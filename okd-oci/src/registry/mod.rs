@@ -77,7 +77,7 @@ pub struct RegistryStore {
     permits: Arc<Semaphore>,
     counters: StoreCounters,
     /// Authenticators by credential identity; repositories map onto them.
-    authenticators: Mutex<HashMap<String, Arc<Authenticator>>>,
+    authenticators: Mutex<HashMap<Option<Credentials>, Arc<Authenticator>>>,
     repo_auth: Mutex<HashMap<String, Arc<Authenticator>>>,
 }
 
@@ -166,6 +166,9 @@ impl RegistryStore {
             .connect_timeout(o.connect_timeout)
             .read_timeout(o.read_timeout)
             .danger_accept_invalid_certs(insecure);
+        if let Some(n) = o.idle_connections {
+            builder = builder.pool_max_idle_per_host(n);
+        }
         let mut roots = Vec::new();
         for pem in &pems {
             // Validated above.
@@ -238,14 +241,8 @@ impl RegistryStore {
             return Ok(a.clone());
         }
         let found = self.find_credentials(repo).await?;
-        let identity = match &found {
-            Some(f) => format!(
-                "{}\u{0}{}",
-                f.source,
-                f.credentials.username().unwrap_or("<token>")
-            ),
-            None => String::new(),
-        };
+        // Repositories with the same credentials share one authenticator and its tokens.
+        let identity = found.as_ref().map(|f| f.credentials.clone());
         let authenticator = self
             .authenticators
             .lock()

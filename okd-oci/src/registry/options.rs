@@ -35,6 +35,7 @@ pub struct RegistryOptions {
     pub(super) read_timeout: Duration,
     pub(super) request_timeout: Duration,
     pub(super) user_agent: String,
+    pub(super) idle_connections: Option<usize>,
 }
 
 impl Default for RegistryOptions {
@@ -54,6 +55,7 @@ impl Default for RegistryOptions {
             read_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(300),
             user_agent: format!("okd-streams/{}", env!("CARGO_PKG_VERSION")),
+            idle_connections: None,
         }
     }
 }
@@ -113,6 +115,13 @@ impl RegistryOptions {
     /// Overall time allowed for a request that moves no blob (HEAD, manifests, tags).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Keeps at most `n` idle connections per host for reuse (default: no limit). `0` opens a
+    /// connection per request, which helps behind proxies that break long-lived connections.
+    pub fn idle_connections_per_host(mut self, n: usize) -> Self {
+        self.idle_connections = Some(n);
         self
     }
 

@@ -365,6 +365,7 @@ pub async fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>,
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -469,7 +470,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("auth.json");
         std::fs::write(&bad, "{not json secret-ish").unwrap();
-        let err = find_credentials(&[bad.clone()], "quay.io", "x")
+        let err = find_credentials(std::slice::from_ref(&bad), "quay.io", "x")
             .await
             .unwrap_err();
         assert!(err.to_string().contains("auth.json"), "{err}");

@@ -147,6 +147,7 @@ fn split_port(host: &str) -> (&str, Option<&str>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

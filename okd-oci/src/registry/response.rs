@@ -304,6 +304,7 @@ pub fn is_transient(e: &Error) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

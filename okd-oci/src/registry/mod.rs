@@ -319,10 +319,26 @@ impl RegistryStore {
                 .send()
                 .await
                 .map_err(|e| transport_error(&self.host, operation, &e))?;
-            if response.status().as_u16() == 401 && matches!(grant, Grant::Bearer(_)) && !renewed {
+            let status = response.status().as_u16();
+            if status == 401 && matches!(grant, Grant::Bearer(_)) && !renewed {
                 auth.invalidate().await;
                 renewed = true;
                 continue;
+            }
+            if status == 401 || status == 403 {
+                let said = response::Failure::read(response).await.message();
+                let who = match auth.credentials() {
+                    Some(found) => format!(
+                        "credentials for {} from {}",
+                        found.credentials.username().unwrap_or("<identity token>"),
+                        found.source
+                    ),
+                    None => "no credentials".to_string(),
+                };
+                return Err(Error::Auth {
+                    registry: self.host.clone(),
+                    message: format!("{operation}: {said} (using {who})"),
+                });
             }
             return Ok(response);
         }

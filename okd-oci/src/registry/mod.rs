@@ -5,7 +5,7 @@
 //!
 //! * [`credentials`]: containers `auth.json` / docker `config.json` lookup, most specific key
 //!   first, and credential helpers;
-//! * [`auth`]: bearer tokens covering several repositories (a mount needs `pull` on its source);
+//! * `auth`: bearer tokens covering several repositories (a mount needs `pull` on its source);
 //! * [`retry`]: exponential backoff with jitter on 429, 5xx, broken connections and timeouts;
 //! * `mount`: a cross-repository mount that treats the spec-legal `202` as "not mounted" and
 //!   cancels the upload session it opened;
@@ -33,7 +33,7 @@
 //! # Ok(()) }
 //! ```
 
-pub mod auth;
+mod auth;
 mod blobs;
 pub mod credentials;
 mod manifests;

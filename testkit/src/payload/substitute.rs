@@ -12,11 +12,64 @@ use regex::bytes::{Captures, Regex};
 use super::component::Component;
 use super::{PayloadError, PayloadSpec};
 
+/// Replaces placeholder pullspecs (sources) by release pullspecs (targets), dropping any tag
+/// or digest that follows a source, as oc's `NewImageMapper` does.
+#[derive(Debug)]
+pub(crate) struct ImageMapper {
+    pattern: Regex,
+    targets: HashMap<String, String>,
+}
+
+impl ImageMapper {
+    /// A mapper for `source → target`, or `None` when there is nothing to map.
+    pub(crate) fn new(
+        targets: &HashMap<String, String>,
+    ) -> Result<Option<ImageMapper>, regex::Error> {
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let mut sources: Vec<&String> = targets.keys().collect();
+        // Go ranges over a map, so its alternation order is random; it only matters when one
+        // source is another plus a tag, which the generated operators never have.
+        sources.sort();
+        let alternation = sources
+            .iter()
+            .map(|s| regex::escape(s))
+            .collect::<Vec<_>>()
+            .join("|");
+        let pattern = Regex::new(&format!(
+            r#"(?-u)(\W|^)({alternation})(:\w[\w.-]{{0,127}}|@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[[:xdigit:]]{{2,}})?([\s"']|$)"#
+        ))?;
+        Ok(Some(ImageMapper {
+            pattern,
+            targets: targets.clone(),
+        }))
+    }
+
+    /// Applies the mapping to `data`.
+    pub(crate) fn apply(&self, data: &[u8]) -> Vec<u8> {
+        self.pattern
+            .replace_all(data, |c: &Captures<'_>| {
+                let source = String::from_utf8_lossy(&c[2]).into_owned();
+                match self.targets.get(&source) {
+                    Some(target) => {
+                        let mut out = c[1].to_vec();
+                        out.extend_from_slice(target.as_bytes());
+                        out.extend_from_slice(&c[4]);
+                        out
+                    }
+                    None => c[0].to_vec(),
+                }
+            })
+            .into_owned()
+    }
+}
+
 /// Substitutes the manifests of one operator.
 #[derive(Debug)]
 pub(crate) struct Mapper {
     operator: String,
-    images: Option<(Regex, HashMap<String, String>)>,
+    images: Option<ImageMapper>,
     versions: Regex,
     release_name: String,
     component_versions: BTreeMap<String, String>,
@@ -89,25 +142,8 @@ impl Mapper {
                 }
             }
         }
-        let images = if by_source.is_empty() {
-            None
-        } else {
-            let mut sources: Vec<&String> = by_source.keys().collect();
-            // Go ranges over a map, so its alternation order is random; it only matters when
-            // one source is another plus a tag, which the generated operators never have.
-            sources.sort();
-            let alternation = sources
-                .iter()
-                .map(|s| regex::escape(s))
-                .collect::<Vec<_>>()
-                .join("|");
-            let pattern = format!(
-                r#"(?-u)(\W|^)({alternation})(:\w[\w.-]{{0,127}}|@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[[:xdigit:]]{{2,}})?([\s"']|$)"#
-            );
-            let re = Regex::new(&pattern)
-                .map_err(|e| render_err(&op.name, file, format!("image pattern: {e}")))?;
-            Some((re, by_source))
-        };
+        let images = ImageMapper::new(&by_source)
+            .map_err(|e| render_err(&op.name, file, format!("image pattern: {e}")))?;
         let versions = Regex::new(r"(?-u)(\W|^)0\.0\.1-snapshot(?:-([a-z0-9-]+)|(\W)|$)")
             .map_err(|e| render_err(&op.name, file, format!("version pattern: {e}")))?;
         let release_name = match semver::Version::parse(&spec.version) {
@@ -130,21 +166,8 @@ impl Mapper {
     /// Substitutes one manifest file.
     pub(crate) fn apply(&self, file: &str, content: &str) -> Result<String, PayloadError> {
         let mut data = content.as_bytes().to_vec();
-        if let Some((re, by_source)) = &self.images {
-            data = re
-                .replace_all(&data, |c: &Captures<'_>| {
-                    let source = String::from_utf8_lossy(&c[2]).into_owned();
-                    match by_source.get(&source) {
-                        Some(target) => {
-                            let mut out = c[1].to_vec();
-                            out.extend_from_slice(target.as_bytes());
-                            out.extend_from_slice(&c[4]);
-                            out
-                        }
-                        None => c[0].to_vec(),
-                    }
-                })
-                .into_owned();
+        if let Some(images) = &self.images {
+            data = images.apply(&data);
         }
         let mut missing: Vec<String> = Vec::new();
         let mut conflicts: Vec<String> = Vec::new();
@@ -202,5 +225,63 @@ impl Mapper {
                 format!("not UTF-8 after substitution: {e}"),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        name: String,
+        images: HashMap<String, Reference>,
+        #[serde(default)]
+        input: String,
+        #[serde(default)]
+        output: String,
+        #[serde(default)]
+        error: bool,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Reference {
+        source_repository: String,
+        target_pull_spec: String,
+    }
+
+    #[test]
+    fn image_mapper_passes_ocs_own_cases() {
+        let cases: Vec<Case> = serde_json::from_str(include_str!(
+            "../../tests/data/manifest-image-substitution-cases.oc-unit-test.json"
+        ))
+        .expect("sample parses");
+        let mut ran = 0;
+        for case in cases {
+            let sources: Vec<&str> = case
+                .images
+                .values()
+                .map(|r| r.source_repository.as_str())
+                .collect();
+            let distinct: std::collections::BTreeSet<&str> = sources.iter().copied().collect();
+            if case.error {
+                // oc refuses empty and duplicate sources; the generator never produces them.
+                assert!(sources.iter().any(|s| s.is_empty()) || distinct.len() < sources.len());
+                continue;
+            }
+            let targets: HashMap<String, String> = case
+                .images
+                .values()
+                .map(|r| (r.source_repository.clone(), r.target_pull_spec.clone()))
+                .collect();
+            let mapper = ImageMapper::new(&targets)
+                .expect("pattern compiles")
+                .expect("non-empty mapping");
+            let out = mapper.apply(case.input.as_bytes());
+            assert_eq!(String::from_utf8_lossy(&out), case.output, "{}", case.name);
+            ran += 1;
+        }
+        assert_eq!(ran, 5);
     }
 }

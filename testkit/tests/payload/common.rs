@@ -62,7 +62,7 @@ pub async fn manifest(store: &MemoryStore, repo: &str, r: ManifestRef) -> RawMan
 
 pub fn image_view(m: &RawManifest) -> okd_oci::spec::ImageManifest {
     match m.view().expect("view") {
-        ManifestView::Image(i) => i,
+        ManifestView::Image(i) => *i,
         ManifestView::Index(_) => panic!("{} is an index", m.digest()),
     }
 }

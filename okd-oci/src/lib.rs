@@ -15,7 +15,12 @@
 //! # Ok::<(), okd_oci::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod copy;
 mod digest;
 mod error;
 pub mod layer;

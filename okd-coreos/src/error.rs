@@ -155,6 +155,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A `name=pullspec` override that cannot be used.
+    #[error("invalid override {input:?}: {reason}")]
+    InvalidOverride {
+        /// The override (or the pullspec) as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A variant whose payload has an extensions image, given no extensions image to point it at.
     #[error(
         "variant {variant} has the payload tag {tag:?} but no extensions image was given \

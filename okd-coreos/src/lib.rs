@@ -22,6 +22,10 @@
 //! # Ok::<(), okd_coreos::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod arch;
 mod checksum;
@@ -29,8 +33,10 @@ pub mod cloud;
 mod coreos_release;
 mod cosa_builds;
 mod error;
+pub mod inspect;
 pub mod labels;
 mod os_stream;
+pub mod overrides;
 mod release_index;
 pub mod rhcos_extensions;
 mod stream;

@@ -137,16 +137,6 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A file that is neither a regular file, a directory nor a symlink.
-    #[error("{path}: unsupported file type in layer {layer} ({kind})")]
-    UnsupportedFileType {
-        /// The file.
-        path: PathBuf,
-        /// The layer source.
-        layer: String,
-        /// What it is (`socket`, `fifo`, `device`).
-        kind: &'static str,
-    },
     /// A layering request that cannot be carried out as given.
     #[error("invalid layering request for {image}: {reason}")]
     InvalidLayering {

@@ -108,6 +108,8 @@ pub struct OsImageInfo {
     pub architecture: Option<String>,
     /// `os` of the config.
     pub os: Option<String>,
+    /// `created` of the config, as written.
+    pub created: Option<String>,
     /// All config labels.
     pub labels: BTreeMap<String, String>,
     /// The ostree/bootc labels.
@@ -188,6 +190,8 @@ pub(crate) struct ConfigProbe {
     pub architecture: Option<String>,
     #[serde(default)]
     pub os: Option<String>,
+    #[serde(default)]
+    pub created: Option<String>,
     #[serde(default)]
     pub config: Option<ConfigSection>,
     pub rootfs: RootFs,
@@ -406,6 +410,7 @@ pub fn inspect_parts(
         config_digest,
         architecture: probe.architecture,
         os: probe.os,
+        created: probe.created,
         labels,
         ostree,
         layers,

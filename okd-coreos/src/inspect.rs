@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use crate::error::from_json;
 use crate::labels::{self, ComponentList};
-use crate::{Architecture, Error, OsVersion};
+use crate::{Architecture, Error, OsVersion, Variant};
 
 /// Largest image config read, in bytes. OS image configs with fifty layers of history are tens
 /// of kilobytes.
@@ -163,6 +163,20 @@ impl OsImageInfo {
                     .map(String::as_str)
             })
             .or_else(|| self.labels.get(labels::LEGACY_VERSION).map(String::as_str))
+    }
+
+    /// The built-in variant the image says it is, from its `machine-os` display name, else
+    /// from the `fedora-coreos.stream` label Fedora CoreOS builds carry.
+    pub fn variant(&self) -> Option<Variant> {
+        self.machine_os
+            .as_ref()
+            .and_then(|m| m.display_name.as_deref())
+            .and_then(Variant::from_display_name)
+            .or_else(|| {
+                self.labels
+                    .contains_key("fedora-coreos.stream")
+                    .then_some(Variant::Fcos)
+            })
     }
 
     /// Fails with [`Error::NotAnOsImage`] unless [`Self::is_os_image`].

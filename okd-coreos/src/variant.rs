@@ -232,6 +232,13 @@ impl Variant {
         found
     }
 
+    /// The built-in variant whose `machine-os` display name is `name`.
+    pub fn from_display_name(name: &str) -> Option<Variant> {
+        [Variant::Fcos, Variant::Scos, Variant::Rhcos]
+            .into_iter()
+            .find(|v| v.display_name() == name)
+    }
+
     /// The variant's well-known streams.
     pub fn streams(&self) -> Vec<OsStream> {
         match self {
@@ -406,6 +413,15 @@ mod tests {
         assert!(!Variant::Fcos.uses_version_scheme(&scos));
         assert!(Variant::Scos.uses_version_scheme(&scos));
         assert!(!Variant::Rhcos.uses_version_scheme(&fcos));
+    }
+
+    #[test]
+    fn from_display_name() {
+        assert_eq!(
+            Variant::from_display_name("CentOS Stream CoreOS"),
+            Some(Variant::Scos)
+        );
+        assert_eq!(Variant::from_display_name("Fedora"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use common::{LayerSpec, base_layers, write_base_os, write_image};
 use okd_coreos::inspect::{LayerRole, inspect, inspect_parts};
-use okd_coreos::{Architecture, Error, FcosStream, OsVersion};
+use okd_coreos::{Architecture, Error, FcosStream, OsVersion, Variant};
 use okd_oci::{Digest, ManifestRef, MemoryStore, RawManifest, Store, media_type};
 use serde_json::json;
 
@@ -224,6 +224,7 @@ fn real_okd_os_image_labels() {
             LayerRole::Derived
         ]
     );
+    assert_eq!(info.variant(), Some(Variant::Scos));
     let mos = info.machine_os.unwrap();
     assert_eq!(mos.version, "413.9.202302130811-0");
     assert_eq!(mos.display_name.as_deref(), Some("CentOS Stream CoreOS"));
@@ -238,6 +239,7 @@ fn real_okd_os_image_labels() {
     let final_diffid = fcos["ostree.final-diffid"].as_str().unwrap().to_string();
     let (m, c) = parts(fcos, &[filler(1), final_diffid, filler(4), filler(5)]);
     let info = inspect_parts("fcos", &m, &c).unwrap();
+    assert_eq!(info.variant(), Some(Variant::Fcos));
     assert_eq!(info.derived_layers().count(), 2);
     let mos = info.machine_os.unwrap();
     assert_eq!(mos.display_name.as_deref(), Some("Fedora CoreOS"));

@@ -5,7 +5,8 @@
 //! variant's payload tags at the new images: `fedora-coreos` for FCOS, `stream-coreos` and
 //! `stream-coreos-extensions` for SCOS, `rhel-coreos` and `rhel-coreos-extensions` for RHCOS.
 //! [`OsOverrides::swap`] also says which OS tags of another variant a payload has that should go,
-//! when the OS changes variant (FCOS → SCOS). The machine-config-operator in the payload decides
+//! when the OS changes variant (FCOS → SCOS), and [`OsOverrides::apply_to`] applies both to a
+//! release's `image-references`. The machine-config-operator in the payload decides
 //! which tags it reads, so a variant swap also needs an MCO built for the new variant.
 //!
 //! ```
@@ -208,6 +209,25 @@ impl OsOverrides {
     }
 }
 
+impl OsOverrides {
+    /// Applies the swap to a release's image-references: the variant's tags (and
+    /// `machine-os-content` when present) point at the new images, marked as overrides the way
+    /// `oc adm release new` marks them, and OS tags of other variants are dropped. Returns what
+    /// was done.
+    pub fn apply_to(&self, references: &mut okd_release::ImageReferences) -> Result<OsSwap, Error> {
+        let names: Vec<String> = references.tags().iter().map(|t| t.name.clone()).collect();
+        let swap = self.swap(names.iter().map(String::as_str))?;
+        references
+            .spec
+            .tags
+            .retain(|t| !swap.remove.contains(&t.name));
+        for o in &swap.set {
+            references.set_override(&o.name, &o.pullspec);
+        }
+        Ok(swap)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +315,46 @@ mod tests {
         ));
         let e = OsOverrides::new(bad, "q/a:1").overrides().unwrap_err();
         assert!(e.to_string().contains("not a tag=q/a:1"), "{e}");
+    }
+
+    #[test]
+    fn applies_to_image_references() {
+        let json = br#"{"kind":"ImageStream","apiVersion":"image.openshift.io/v1",
+            "metadata":{"name":"4.15.0-0.okd-2024-03-10-010116"},
+            "spec":{"tags":[
+              {"name":"cli","from":{"kind":"DockerImage","name":"quay.io/openshift/okd-content@sha256:01"}},
+              {"name":"fedora-coreos","from":{"kind":"DockerImage","name":"quay.io/openshift/okd-content@sha256:02"}},
+              {"name":"machine-os-content","from":{"kind":"DockerImage","name":"quay.io/openshift/okd-content@sha256:02"}}
+            ]}}"#;
+        let mut refs = okd_release::ImageReferences::parse(json).unwrap();
+        let swap = OsOverrides::new(Variant::Scos, "quay.io/x/scos@sha256:03")
+            .extensions("quay.io/x/scos-ext@sha256:04")
+            .apply_to(&mut refs)
+            .unwrap();
+        assert_eq!(swap.remove, ["fedora-coreos"]);
+        assert!(refs.tag("fedora-coreos").is_none());
+        assert_eq!(
+            refs.tag("stream-coreos").and_then(|t| t.pullspec()),
+            Some("quay.io/x/scos@sha256:03")
+        );
+        assert_eq!(
+            refs.tag("stream-coreos-extensions")
+                .and_then(|t| t.pullspec()),
+            Some("quay.io/x/scos-ext@sha256:04")
+        );
+        assert_eq!(
+            refs.tag("machine-os-content").and_then(|t| t.pullspec()),
+            Some("quay.io/x/scos@sha256:03")
+        );
+        assert_eq!(
+            refs.tag("stream-coreos")
+                .and_then(|t| t.annotation("io.openshift.release.override")),
+            Some("true")
+        );
+        assert_eq!(
+            refs.tag("cli").and_then(|t| t.pullspec()),
+            Some("quay.io/openshift/okd-content@sha256:01")
+        );
     }
 
     #[test]

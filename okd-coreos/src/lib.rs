@@ -9,8 +9,8 @@
 //! * [`labels`]: the labels OS images carry and the `name=value` lists release tooling reads;
 //! * [`inspect`]: which layers of an OS image are the base OS and which were added, and what
 //!   each chunk holds;
-//! * [`layering`]: derive an OS image from a base by appending layers and setting labels,
-//!   without copying the base;
+//! * [`layering`]: derive an OS image from a base by appending layers ([`layer_source`]) and
+//!   setting labels, without copying the base; [`extensions`] builds an extensions image;
 //! * [`overrides`]: the `name=pullspec` overrides that put an OS image into a release payload.
 //!
 //! ```
@@ -27,23 +27,26 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod arch;
-mod checksum;
+pub mod arch;
+pub mod checksum;
 pub mod cloud;
-mod coreos_release;
-mod cosa_builds;
+pub mod coreos_release;
+pub mod cosa_builds;
 mod error;
+pub mod extensions;
 pub mod inspect;
 pub mod labels;
-mod os_stream;
+pub mod layer_source;
+pub mod layering;
+pub mod os_stream;
 pub mod overrides;
-mod release_index;
+pub mod release_index;
 pub mod rhcos_extensions;
-mod stream;
-mod timestamp;
-mod updates;
-mod variant;
-mod version;
+pub mod stream;
+pub mod timestamp;
+pub mod updates;
+pub mod variant;
+pub mod version;
 
 pub use arch::Architecture;
 pub use checksum::Sha256;
@@ -60,3 +63,8 @@ pub use variant::{BaseDistro, CustomVariant, MACHINE_OS_CONTENT_TAG, PayloadTags
 pub use version::{
     BaseImageVersion, CosaVersion, FcosBuild, FcosVersion, OkdMachineOsVersion, OsVersion,
 };
+
+// The README's example is compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -105,6 +105,27 @@ async fn layered_image_keeps_the_base_and_sets_machine_os_labels() {
     let mos = info.machine_os.unwrap();
     assert_eq!(mos.version, "415.39.0");
     assert_eq!(mos.display_name.as_deref(), Some("Fedora CoreOS"));
+
+    // One history entry per added layer, naming its source; the base's entries kept.
+    let config: serde_json::Value = serde_json::from_slice(
+        &store
+            .get_blob("okd/fedora-coreos", &info.config_digest, 1 << 20)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let history = config["history"].as_array().unwrap();
+    assert_eq!(history.len(), 6);
+    assert_eq!(history[0]["created_by"], "layer 0");
+    assert_eq!(
+        history[4]["created_by"],
+        format!("dir {}", dir.path().display())
+    );
+    assert_eq!(history[5]["created_by"], "files etc/okd-release");
+    assert_eq!(
+        config["created"], "2025-04-10T00:00:00Z",
+        "the base's creation time"
+    );
 }
 
 #[tokio::test]

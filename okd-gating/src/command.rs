@@ -25,9 +25,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
+use crate::Error;
 use crate::record::RunState;
 use crate::runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
-use crate::Error;
 
 /// The default timeout of a job: four hours, the length of the longest CI jobs.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
@@ -305,9 +305,11 @@ impl JobRunner for CommandJobRunner {
 
     async fn cancel(&self, handle: &JobHandle) -> Result<(), Error> {
         let mut runs = self.runs();
-        let run = runs.get_mut(&handle.0).ok_or_else(|| Error::UnknownHandle {
-            handle: handle.0.clone(),
-        })?;
+        let run = runs
+            .get_mut(&handle.0)
+            .ok_or_else(|| Error::UnknownHandle {
+                handle: handle.0.clone(),
+            })?;
         if let Some(tx) = run.cancel.take() {
             let _ = tx.send(());
         }

@@ -68,7 +68,11 @@ pub struct ReleaseConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub mirror_prefix: String,
     /// Alternative `oc` image for jobs of this stream.
-    #[serde(default, rename = "overrideCLIImage", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "overrideCLIImage",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub override_cli_image: String,
     /// Accepted releases beyond the newest five that are older than this are removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

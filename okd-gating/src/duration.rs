@@ -106,7 +106,9 @@ pub(crate) fn parse_duration(input: &str, allow_days: bool) -> Result<Duration, 
             scale /= 10;
             value += u128::from(digit - b'0') * scale;
         }
-        total = total.checked_add(value).ok_or_else(|| err("out of range"))?;
+        total = total
+            .checked_add(value)
+            .ok_or_else(|| err("out of range"))?;
         s = rest;
     }
     let secs = u64::try_from(total / 1_000_000_000).map_err(|_| err("out of range"))?;

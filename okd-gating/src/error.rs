@@ -101,7 +101,7 @@ pub enum Error {
         /// The pullspec.
         pullspec: String,
         /// Why.
-        source: okd_oci::Error,
+        source: Box<okd_oci::Error>,
     },
     /// A publish step that failed in the content store.
     #[error("publish rule {rule}: release {release} to {target}: {source}")]
@@ -113,7 +113,7 @@ pub enum Error {
         /// The target repository and tag.
         target: String,
         /// The store error.
-        source: okd_oci::Error,
+        source: Box<okd_oci::Error>,
     },
     /// An upgrade-graph channel name that is not one the controller serves.
     #[error("unknown upgrade channel {channel:?}")]

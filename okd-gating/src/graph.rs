@@ -312,7 +312,10 @@ mod tests {
         let nodes = ["1.0.0", "1.0.1", "1.0.2"].map(|v| Node::new(v, v));
         let dot = g.to_dot(&nodes);
         assert!(dot.contains("tag0 -> tag1;\n"), "{dot}");
-        assert!(dot.contains("tag0 -> tag2 [style=dashed color=red];"), "{dot}");
+        assert!(
+            dot.contains("tag0 -> tag2 [style=dashed color=red];"),
+            "{dot}"
+        );
         assert!(!dot.contains("9.9.9"));
     }
 }

@@ -47,6 +47,7 @@
 //! # Ok::<(), okd_gating::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod check;
 pub mod cincinnati;
@@ -81,18 +82,20 @@ pub use error::Error;
 pub use gc::collect_garbage;
 pub use graph::{Channel, EdgeCounts, UpgradeGraph, UpgradeRecord, UpgradeResult};
 pub use policy::{
-    Aggregation, ConfigExtras, DEFAULT_AGGREGATOR_JOB, DEFAULT_PASS_THRESHOLD, GatingPolicy,
-    GatingPolicyBuilder, Gate, GcPolicy, PublishRule, PublishTarget, SampledUpgrade, StreamMode,
+    Aggregation, ConfigExtras, DEFAULT_AGGREGATOR_JOB, DEFAULT_PASS_THRESHOLD, Gate, GatingPolicy,
+    GatingPolicyBuilder, GcPolicy, PublishRule, PublishTarget, SampledUpgrade, StreamMode,
     UpgradeSource, VerifyJob,
 };
 pub use publish::{PublishAction, PublishOutcome, Publisher, StorePublisher, plan_publications};
 pub use record::{
-    CreationState, GatingState, JobRun, Override, OverridePhase, Phase, Publication,
-    ReleaseRecord, ReleaseRef, RunKind, RunState, STATE_FORMAT, StreamState,
+    CreationState, GatingState, JobRun, Override, OverridePhase, Phase, Publication, ReleaseRecord,
+    ReleaseRef, RunKind, RunState, STATE_FORMAT, StreamState,
 };
 pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};
-pub use simulate::{JobFigures, JobModel, LatencyStats, SimulationModel, SimulationReport, simulate};
+pub use simulate::{
+    JobFigures, JobModel, LatencyStats, SimulationModel, SimulationReport, simulate,
+};
 pub use state::{FileStateStore, MemoryStateStore, StateStore};
 pub use step::{StepOutcome, Transition, step};
 pub use upgrade::{AcceptedRelease, History, resolve_upgrade_source};
@@ -100,4 +103,6 @@ pub use validate::{
     MAX_CONFIG_SIZE, ParseMode, check_periodic_uniqueness, load_release_config,
     parse_release_config, validate_release_config,
 };
-pub use verdict::{Evaluation, JobRole, JobState, JobStatus as PayloadJobStatus, evaluate, job_state, job_statuses};
+pub use verdict::{
+    Evaluation, JobRole, JobState, JobStatus as PayloadJobStatus, evaluate, job_state, job_statuses,
+};

@@ -440,9 +440,9 @@ impl GatingPolicy {
             } else {
                 Gate::Informing
             };
-            let upgrade = v
-                .upgrade
-                .then(|| source_from_config(&v.upgrade_from, v.upgrade_from_release.as_ref(), mode));
+            let upgrade = v.upgrade.then(|| {
+                source_from_config(&v.upgrade_from, v.upgrade_from_release.as_ref(), mode)
+            });
             jobs.push(VerifyJob {
                 prow_job: v.prow_job.map(|p| p.name).unwrap_or_default(),
                 gate,
@@ -663,7 +663,10 @@ impl GatingPolicy {
             }
             if let Some(a) = &j.aggregation {
                 if j.gate == Gate::Informing {
-                    return bad(format!("job {}: an aggregated job cannot be informing", j.name));
+                    return bad(format!(
+                        "job {}: an aggregated job cannot be informing",
+                        j.name
+                    ));
                 }
                 if a.analysis_job_count == 0 {
                     return bad(format!("job {}: an aggregated job needs runs", j.name));

@@ -207,7 +207,7 @@ impl Publisher for StorePublisher {
             .map_err(|e| Error::InvalidPullspec {
                 release: action.release.clone(),
                 pullspec: action.pullspec.clone(),
-                source: e,
+                source: Box::new(e),
             })?;
         let from = source.repository().to_string();
         let to = action
@@ -218,7 +218,7 @@ impl Publisher for StorePublisher {
             rule: action.rule.clone(),
             release: action.release.clone(),
             target: format!("{to}:{}", action.tag),
-            source: e,
+            source: Box::new(e),
         };
         let reference = match source.manifest_ref() {
             Some(ManifestRef::Digest(d)) => ManifestRef::Digest(d),

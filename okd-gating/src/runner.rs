@@ -99,7 +99,8 @@ impl JobRequest {
             env.insert("VERIFICATION_JOB_NAME".to_string(), self.job.clone());
             env.insert(
                 "JOB_START_TIME".to_string(),
-                self.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                self.started
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             );
         }
         env

@@ -137,10 +137,8 @@ pub fn plan_jobs(
                     Some((attempt, runs)) => match batch_outcome(runs, agg) {
                         JobState::Failure if *attempt < job.max_retries => {
                             let finished = runs.iter().filter_map(|r| r.finished).max();
-                            let ready = add_duration(
-                                finished.unwrap_or(now),
-                                retry_backoff(attempt + 1),
-                            );
+                            let ready =
+                                add_duration(finished.unwrap_or(now), retry_backoff(attempt + 1));
                             if ready <= now {
                                 Some(attempt + 1)
                             } else {
@@ -195,7 +193,10 @@ fn first_source(
     if job.upgrade.is_none() {
         return Source::From(None);
     }
-    if let Some(previous) = record.runs_of(&job.name).find_map(|r| r.upgrade_from.clone()) {
+    if let Some(previous) = record
+        .runs_of(&job.name)
+        .find_map(|r| r.upgrade_from.clone())
+    {
         return Source::From(Some(previous));
     }
     match resolve_upgrade_source(policy, job, &record.name, history) {

@@ -86,7 +86,10 @@ impl JobModel {
                 .duration
                 .or(default.duration)
                 .map_or(Duration::from_secs(7200), |d| d.0),
-            jitter: self.duration_jitter.or(default.duration_jitter).unwrap_or(0.25),
+            jitter: self
+                .duration_jitter
+                .or(default.duration_jitter)
+                .unwrap_or(0.25),
             flake: self.flake_rate.or(default.flake_rate).unwrap_or(0.05),
             failure: self.failure_rate.or(default.failure_rate).unwrap_or(0.02),
         }

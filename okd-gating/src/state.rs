@@ -27,8 +27,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 
-use crate::record::{GatingState, STATE_FORMAT};
 use crate::Error;
+use crate::record::{GatingState, STATE_FORMAT};
 
 /// Persistence of [`GatingState`].
 #[async_trait]

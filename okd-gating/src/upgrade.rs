@@ -129,8 +129,8 @@ impl History {
         in_stream.get(skip).map(|r| r.as_ref())
     }
 
-    fn highest<'a>(
-        &'a self,
+    fn highest(
+        &self,
         candidate: &str,
         filter: impl Fn(&AcceptedRelease) -> bool,
     ) -> Option<ReleaseRef> {
@@ -169,7 +169,10 @@ pub fn resolve_upgrade_source(
             version,
             relative,
         } => {
-            let suffix = policy.target.strip_prefix("release").unwrap_or(&policy.target);
+            let suffix = policy
+                .target
+                .strip_prefix("release")
+                .unwrap_or(&policy.target);
             let name = format!("{version}.0-0.{stream}{suffix}");
             history.newest_in_stream(&name, candidate, *relative as usize)
         }
@@ -225,10 +228,30 @@ mod tests {
                 t(hour),
             ))
         };
-        add("4.19.0-0.okd-scos", false, "4.19.0-0.okd-scos-2025-03-01-010000", 1);
-        add("4.19.0-0.okd-scos", false, "4.19.0-0.okd-scos-2025-03-01-020000", 2);
-        add("4.18.0-0.okd-scos", false, "4.18.0-0.okd-scos-2025-03-01-030000", 3);
-        add("4.18.0-0.okd-scos", false, "4.18.0-0.okd-scos-2025-03-01-040000", 4);
+        add(
+            "4.19.0-0.okd-scos",
+            false,
+            "4.19.0-0.okd-scos-2025-03-01-010000",
+            1,
+        );
+        add(
+            "4.19.0-0.okd-scos",
+            false,
+            "4.19.0-0.okd-scos-2025-03-01-020000",
+            2,
+        );
+        add(
+            "4.18.0-0.okd-scos",
+            false,
+            "4.18.0-0.okd-scos-2025-03-01-030000",
+            3,
+        );
+        add(
+            "4.18.0-0.okd-scos",
+            false,
+            "4.18.0-0.okd-scos-2025-03-01-040000",
+            4,
+        );
         add("4-scos-stable", true, "4.18.0-okd-scos.8", 5);
         add("4-scos-stable", true, "4.18.0-okd-scos.10", 6);
         add("4-scos-stable", true, "4.19.0-okd-scos.1", 7);
@@ -276,7 +299,10 @@ mod tests {
             resolve(UpgradeSource::PreviousMinor, true, "4.19.0-okd-scos.4").as_deref(),
             Some("4.18.0-okd-scos.10")
         );
-        assert_eq!(resolve(UpgradeSource::PreviousMinor, true, "4.17.0-okd-scos.4"), None);
+        assert_eq!(
+            resolve(UpgradeSource::PreviousMinor, true, "4.17.0-okd-scos.4"),
+            None
+        );
     }
 
     #[test]

@@ -181,10 +181,16 @@ pub fn validate_release_config(
         }
         if let Some(agg) = &v.aggregated_prow_job {
             if v.optional {
-                return bad(f("aggregatedProwJob"), "an aggregated job cannot be optional");
+                return bad(
+                    f("aggregatedProwJob"),
+                    "an aggregated job cannot be optional",
+                );
             }
             if agg.analysis_job_count < 1 {
-                return bad(f("aggregatedProwJob.analysisJobCount"), "must be at least 1");
+                return bad(
+                    f("aggregatedProwJob.analysisJobCount"),
+                    "must be at least 1",
+                );
             }
             if agg.prow_job.as_ref().is_some_and(|p| p.name.is_empty()) {
                 return bad(f("aggregatedProwJob.prowJob.name"), "must not be empty");
@@ -210,7 +216,10 @@ pub fn validate_release_config(
         if p.tag_ref.as_ref().is_some_and(|t| t.name.is_empty()) {
             return bad(f("tagRef.name"), "must not be empty");
         }
-        if p.image_stream_ref.as_ref().is_some_and(|t| t.name.is_empty()) {
+        if p.image_stream_ref
+            .as_ref()
+            .is_some_and(|t| t.name.is_empty())
+        {
             return bad(f("imageStreamRef.name"), "must not be empty");
         }
         let actions = usize::from(p.tag_ref.is_some())
@@ -389,7 +398,10 @@ mod tests {
     #[test]
     fn strict_rules() {
         let cases = [
-            (r#""a":{"prowJob":{"name":"j"},"async":true}"#, "verify.a.async"),
+            (
+                r#""a":{"prowJob":{"name":"j"},"async":true}"#,
+                "verify.a.async",
+            ),
             (
                 r#""a":{"prowJob":{"name":"j"},"async":true,"optional":true,"maxRetries":1}"#,
                 "verify.a.async",
@@ -408,7 +420,10 @@ mod tests {
             ),
             (r#""e2e-2":{"prowJob":{"name":"j"}}"#, "verify.e2e-2"),
             (r#""a":{"optional":true}"#, "verify.a.prowJob"),
-            (r#""a":{"prowJob":{"name":"j"},"maxRetries":-1}"#, "verify.a.maxRetries"),
+            (
+                r#""a":{"prowJob":{"name":"j"},"maxRetries":-1}"#,
+                "verify.a.maxRetries",
+            ),
             (
                 r#""a":{"prowJob":{"name":"j"},"qualifiers":{"q":{"approval":{}}}}"#,
                 "verify.a.qualifiers.q.approval",
@@ -424,13 +439,18 @@ mod tests {
             assert_eq!(field_of(strict(&json).unwrap_err()), field, "{json}");
         }
         // A version-like suffix is not a retry suffix.
-        assert!(strict(r#"{"name":"s","to":"r","verify":{"e2e-4.19":{"prowJob":{"name":"j"}}}}"#).is_ok());
+        assert!(
+            strict(r#"{"name":"s","to":"r","verify":{"e2e-4.19":{"prowJob":{"name":"j"}}}}"#)
+                .is_ok()
+        );
     }
 
     #[test]
     fn strict_periodics() {
         let p = |body: &str| {
-            format!(r#"{{"name":"s","to":"r","periodic":{{"p":{{"prowJob":{{"name":"j"}}{body}}}}}}}"#)
+            format!(
+                r#"{{"name":"s","to":"r","periodic":{{"p":{{"prowJob":{{"name":"j"}}{body}}}}}}}"#
+            )
         };
         assert_eq!(field_of(strict(&p("")).unwrap_err()), "periodic.p");
         assert_eq!(
@@ -462,7 +482,10 @@ mod tests {
             r#"{"name":"s","to":"r","periodic":{"p":{"prowJob":{"name":"j"},"interval":"1h"}}}"#,
         )
         .unwrap();
-        let set = vec![("a.json".to_string(), cfg.clone()), ("b.json".to_string(), cfg)];
+        let set = vec![
+            ("a.json".to_string(), cfg.clone()),
+            ("b.json".to_string(), cfg),
+        ];
         assert!(matches!(
             check_periodic_uniqueness(&set),
             Err(Error::DuplicatePeriodic { ref prow_job, ref second, .. }) if prow_job == "j" && second == "b.json"
@@ -471,15 +494,24 @@ mod tests {
 
     #[test]
     fn size_limit_is_on_compacted_json() {
-        let big = format!(r#"{{"name":"s","to":"r","message":"{}"}}"#, "x".repeat(MAX_CONFIG_SIZE));
+        let big = format!(
+            r#"{{"name":"s","to":"r","message":"{}"}}"#,
+            "x".repeat(MAX_CONFIG_SIZE)
+        );
         assert!(matches!(lenient(&big), Err(Error::TooLarge { .. })));
-        let padded = format!("{{\"name\":\"s\",{}\"to\":\"r\"}}", " ".repeat(MAX_CONFIG_SIZE));
+        let padded = format!(
+            "{{\"name\":\"s\",{}\"to\":\"r\"}}",
+            " ".repeat(MAX_CONFIG_SIZE)
+        );
         assert!(lenient(&padded).is_ok());
     }
 
     #[test]
     fn syntax_errors_name_the_file() {
         let e = lenient("{").unwrap_err();
-        assert!(matches!(e, Error::Syntax { ref file, .. } if file == "t.json"), "{e}");
+        assert!(
+            matches!(e, Error::Syntax { ref file, .. } if file == "t.json"),
+            "{e}"
+        );
     }
 }

@@ -40,7 +40,9 @@
 //! # Ok::<(), okd_gating::Error>(())
 //! ```
 
-use crate::record::{CreationState, JobRun, OverridePhase, Phase, ReleaseRecord, RunKind, RunState};
+use crate::record::{
+    CreationState, JobRun, OverridePhase, Phase, ReleaseRecord, RunKind, RunState,
+};
 use crate::{Aggregation, Gate, GatingPolicy, VerifyJob};
 
 /// The aggregate state of one job of a release.
@@ -139,7 +141,10 @@ pub(crate) fn batch_outcome(runs: &[&JobRun], agg: &Aggregation) -> JobState {
     if started < agg.analysis_job_count as usize || runs.iter().any(|r| !r.is_finished()) {
         return JobState::Pending;
     }
-    let ok = runs.iter().filter(|r| r.state == RunState::Succeeded).count();
+    let ok = runs
+        .iter()
+        .filter(|r| r.state == RunState::Succeeded)
+        .count();
     if passes(ok, agg) {
         JobState::Success
     } else {
@@ -203,7 +208,10 @@ fn analysis_state(job: &VerifyJob, agg: &Aggregation, record: &ReleaseRecord) ->
     if runs.len() < agg.analysis_job_count as usize {
         return JobState::Unknown;
     }
-    let ok = runs.iter().filter(|r| r.state == RunState::Succeeded).count();
+    let ok = runs
+        .iter()
+        .filter(|r| r.state == RunState::Succeeded)
+        .count();
     if passes(ok, agg) {
         JobState::Success
     } else if runs.iter().any(|r| !r.is_finished()) {
@@ -303,9 +311,7 @@ pub fn evaluate(policy: &GatingPolicy, record: &ReleaseRecord) -> Evaluation {
     }
     let blocking: Vec<&JobStatus> = jobs.iter().filter(|j| j.gate == Gate::Blocking).collect();
     if blocking.is_empty() {
-        let waiting = jobs
-            .iter()
-            .any(|j| !j.asynchronous && !j.state.is_final());
+        let waiting = jobs.iter().any(|j| !j.asynchronous && !j.state.is_final());
         return if waiting {
             done(Phase::Ready, None, None, jobs)
         } else {
@@ -326,10 +332,12 @@ pub fn evaluate(policy: &GatingPolicy, record: &ReleaseRecord) -> Evaluation {
     if failed.is_empty() {
         done(Phase::Accepted, Some("VerificationSucceeded"), None, jobs)
     } else {
-        let message = format!(
-            "release verification step failed: {}",
-            failed.join(", ")
-        );
-        done(Phase::Rejected, Some("VerificationFailed"), Some(message), jobs)
+        let message = format!("release verification step failed: {}", failed.join(", "));
+        done(
+            Phase::Rejected,
+            Some("VerificationFailed"),
+            Some(message),
+            jobs,
+        )
     }
 }

@@ -37,9 +37,18 @@ mod tests {
 
     #[test]
     fn orders_okd_names() {
-        assert_eq!(compare("4.19.0-okd-scos.9", "4.19.0-okd-scos.19"), Ordering::Less);
-        assert_eq!(compare("4.19.0-okd-scos.1", "not-a-version"), Ordering::Less);
-        assert_eq!(compare("4.18.0-okd-scos.9", "4.19.0-okd-scos.0"), Ordering::Less);
+        assert_eq!(
+            compare("4.19.0-okd-scos.9", "4.19.0-okd-scos.19"),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare("4.19.0-okd-scos.1", "not-a-version"),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare("4.18.0-okd-scos.9", "4.19.0-okd-scos.0"),
+            Ordering::Less
+        );
         assert_eq!(major_minor("4.18"), Some((4, 18)));
         assert_eq!(
             major_minor("4.19.0-0.okd-scos-2025-01-30-032525"),

@@ -1,5 +1,7 @@
 //! Properties of the decision core, over random policies, runs and schedules.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -17,13 +19,16 @@ struct JobSpec {
 }
 
 fn job_spec() -> impl Strategy<Value = JobSpec> {
-    (any::<bool>(), 0u32..4, prop::option::weighted(0.25, 1u32..4)).prop_map(
-        |(blocking, retries, aggregated)| JobSpec {
+    (
+        any::<bool>(),
+        0u32..4,
+        prop::option::weighted(0.25, 1u32..4),
+    )
+        .prop_map(|(blocking, retries, aggregated)| JobSpec {
             blocking: blocking || aggregated.is_some(),
             retries,
             aggregated,
-        },
-    )
+        })
 }
 
 fn policy_from(
@@ -76,7 +81,10 @@ fn record_with_runs(policy: &GatingPolicy, states: &[(u8, u8)]) -> ReleaseRecord
             ),
             None => (RunKind::Verify, i as u32),
         };
-        if r.runs.iter().any(|x| x.job == job.name && x.kind == kind && x.attempt == attempt) {
+        if r.runs
+            .iter()
+            .any(|x| x.job == job.name && x.kind == kind && x.attempt == attempt)
+        {
             continue;
         }
         r.runs.push(JobRun {
@@ -204,7 +212,10 @@ fn drive(
         for t in &out.transitions {
             prop_assert!(
                 !matches!(t.from, Phase::Accepted | Phase::Rejected | Phase::Failed),
-                "decided release {} moved {:?} -> {:?}", t.release, t.from, t.to
+                "decided release {} moved {:?} -> {:?}",
+                t.release,
+                t.from,
+                t.to
             );
         }
         if let Some(name) = out.create {
@@ -212,15 +223,25 @@ fn drive(
             prop_assert!(!live.iter().any(|r| r.phase == Phase::Pending));
             let unready = live.iter().filter(|r| !r.phase.is_terminal()).count();
             if policy.max_unready_releases > 0 {
-                prop_assert!(unready < policy.max_unready_releases as usize,
-                    "{} unready with max {}", unready, policy.max_unready_releases);
+                prop_assert!(
+                    unready < policy.max_unready_releases as usize,
+                    "{} unready with max {}",
+                    unready,
+                    policy.max_unready_releases
+                );
             }
             if let Some(newest) = live.iter().map(|r| r.created).max() {
                 let since = (now - newest).to_std().unwrap_or_default();
-                prop_assert!(since >= policy.min_creation_interval,
-                    "created {:?} after the newest, interval {:?}", since, policy.min_creation_interval);
+                prop_assert!(
+                    since >= policy.min_creation_interval,
+                    "created {:?} after the newest, interval {:?}",
+                    since,
+                    policy.min_creation_interval
+                );
             }
-            state.releases.push(ReleaseRecord::pending(&name, "p", &hash, now));
+            state
+                .releases
+                .push(ReleaseRecord::pending(&name, "p", &hash, now));
         }
         for (release, launch) in out.launches {
             let run = launch.to_run(now, None);
@@ -232,13 +253,21 @@ fn drive(
             let took = durations[draws % durations.len()];
             draws += 1;
             all_runs.push((release.clone(), run.clone()));
-            state.release_mut(&release).expect("launched for a live release").runs.push(run.clone());
+            state
+                .release_mut(&release)
+                .expect("launched for a live release")
+                .runs
+                .push(run.clone());
             pending.push((now + TimeDelta::minutes(took), release, run, outcome));
         }
         // Advance to the next event: a run ending, a wake-up, or at most 30 minutes.
         let mut next = now + TimeDelta::minutes(30);
-        if let Some(w) = out.wake_at { next = next.min(w.max(now + TimeDelta::seconds(1))); }
-        if let Some(end) = pending.iter().map(|p| p.0).min() { next = next.min(end.max(now + TimeDelta::seconds(1))); }
+        if let Some(w) = out.wake_at {
+            next = next.min(w.max(now + TimeDelta::seconds(1)));
+        }
+        if let Some(end) = pending.iter().map(|p| p.0).min() {
+            next = next.min(end.max(now + TimeDelta::seconds(1)));
+        }
         now = next;
         let (done, still): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.0 <= now);
         pending = still;
@@ -248,12 +277,21 @@ fn drive(
     }
     for job in &policy.jobs {
         let limit = job.max_retries as usize + 1;
-        let mut per_release: std::collections::BTreeMap<(&str, RunKind), usize> = Default::default();
+        let mut per_release: std::collections::BTreeMap<(&str, RunKind), usize> =
+            Default::default();
         for (release, run) in all_runs.iter().filter(|(_, r)| r.job == job.name) {
             *per_release.entry((release.as_str(), run.kind)).or_default() += 1;
         }
         for ((release, kind), n) in per_release {
-            prop_assert!(n <= limit, "{} {:?} of {} ran {} times (max retries {})", job.name, kind, release, n, job.max_retries);
+            prop_assert!(
+                n <= limit,
+                "{} {:?} of {} ran {} times (max retries {})",
+                job.name,
+                kind,
+                release,
+                n,
+                job.max_retries
+            );
         }
     }
     Ok(())
@@ -265,9 +303,21 @@ fn the_driver_exercises_creation_and_verdicts() {
     // accepts and rejects releases.
     let policy = policy_from(
         &[
-            JobSpec { blocking: true, retries: 1, aggregated: None },
-            JobSpec { blocking: false, retries: 0, aggregated: None },
-            JobSpec { blocking: true, retries: 1, aggregated: Some(3) },
+            JobSpec {
+                blocking: true,
+                retries: 1,
+                aggregated: None,
+            },
+            JobSpec {
+                blocking: false,
+                retries: 0,
+                aggregated: None,
+            },
+            JobSpec {
+                blocking: true,
+                retries: 1,
+                aggregated: Some(3),
+            },
         ],
         60,
         1,
@@ -281,22 +331,52 @@ fn the_driver_exercises_creation_and_verdicts() {
     let mut i = 0u64;
     for tick in 0..200 {
         for r in &mut state.releases {
-            if r.creation == CreationState::Pending { r.creation = CreationState::Succeeded; }
+            if r.creation == CreationState::Pending {
+                r.creation = CreationState::Succeeded;
+            }
         }
-        let out = step(&policy, &mut state, &History::default(), Some(&format!("h{tick}")), now);
-        accepted += out.transitions.iter().filter(|t| t.to == Phase::Accepted).count();
-        rejected += out.transitions.iter().filter(|t| t.to == Phase::Rejected).count();
+        let out = step(
+            &policy,
+            &mut state,
+            &History::default(),
+            Some(&format!("h{tick}")),
+            now,
+        );
+        accepted += out
+            .transitions
+            .iter()
+            .filter(|t| t.to == Phase::Accepted)
+            .count();
+        rejected += out
+            .transitions
+            .iter()
+            .filter(|t| t.to == Phase::Rejected)
+            .count();
         if let Some(name) = out.create {
             created += 1;
-            state.releases.push(ReleaseRecord::pending(&name, "p", &format!("h{tick}"), now));
+            state
+                .releases
+                .push(ReleaseRecord::pending(&name, "p", &format!("h{tick}"), now));
         }
         for (release, launch) in out.launches {
             i += 1;
             let r = state.release_mut(&release).unwrap();
             r.runs.push(launch.to_run(now, None));
             // A fixed pseudo-random pattern failing about half the runs.
-            let outcome = if i.wrapping_mul(2654435761) % 10 < 5 { RunState::Failed } else { RunState::Succeeded };
-            state.finish_run(&release, &launch.job, launch.kind, launch.attempt, outcome, now, None);
+            let outcome = if i.wrapping_mul(2654435761) % 10 < 5 {
+                RunState::Failed
+            } else {
+                RunState::Succeeded
+            };
+            state.finish_run(
+                &release,
+                &launch.job,
+                launch.kind,
+                launch.attempt,
+                outcome,
+                now,
+                None,
+            );
         }
         now += TimeDelta::minutes(20);
     }

@@ -1,6 +1,8 @@
 //! The real release configs of `openshift/release` load, classify as the controller classifies
 //! them, and survive a round trip.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,7 +55,9 @@ fn every_sample_loads_in_both_modes_with_the_expected_counts() {
 #[test]
 fn okd_scos_classification_names() {
     for file in ["release-okd-scos-4.19.json", "release-okd-scos-4.20.json"] {
-        let c = check(&data(file), ParseMode::Strict).unwrap().classification;
+        let c = check(&data(file), ParseMode::Strict)
+            .unwrap()
+            .classification;
         assert_eq!(c.blocking, ["aws"], "{file}");
         assert!(c.informing.contains(&"aws-upgrade".to_string()));
         assert!(c.informing.contains(&"aws-upgrade-minor".to_string()));
@@ -107,7 +111,13 @@ fn ocp_nightly_aggregated_jobs_are_blocking_aggregators_and_informing_analysis()
     let c = &report.classification;
     assert!(c.blocking.contains(&"install-analysis-all".to_string()));
     assert!(c.informing.contains(&"upgrade-analysis-all".to_string()));
-    assert!(report.policy.job("install-analysis-all").unwrap().multi_job_analysis);
+    assert!(
+        report
+            .policy
+            .job("install-analysis-all")
+            .unwrap()
+            .multi_job_analysis
+    );
     let text = report.to_text();
     assert!(text.contains("blocking (17):"), "{text}");
     assert!(text.contains("informing (76):"), "{text}");
@@ -153,7 +163,10 @@ fn okd_scos_policy_is_interpreted() {
 fn stable_streams_default_to_previous_patch() {
     let p = GatingPolicy::load(&data("release-ocp-4.y-stable.json"), ParseMode::Strict).unwrap();
     assert_eq!(p.mode, StreamMode::Stable);
-    assert_eq!(p.job("upgrade").unwrap().upgrade, Some(UpgradeSource::PreviousPatch));
+    assert_eq!(
+        p.job("upgrade").unwrap().upgrade,
+        Some(UpgradeSource::PreviousPatch)
+    );
     assert_eq!(
         p.job("upgrade-minor").unwrap().upgrade,
         Some(UpgradeSource::PreviousMinor)
@@ -206,7 +219,9 @@ fn classification_json_has_exactly_three_keys() {
 #[test]
 fn a_typo_is_refused_in_strict_mode_only() {
     let bytes = std::fs::read(data("release-okd-scos-4.19.json")).unwrap();
-    let text = String::from_utf8(bytes).unwrap().replace("maxRetries", "maxRetry");
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("maxRetries", "maxRetry");
     let err = parse_release_config(text.as_bytes(), "typo.json", ParseMode::Strict).unwrap_err();
     assert_eq!(
         err.to_string(),

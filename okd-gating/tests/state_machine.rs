@@ -1,15 +1,16 @@
 //! Table tests replaying the release-controller's state machine: verdicts (§2.1, §2.4), retries
 //! and backoff (§2.6), upgrade sources (§2.7), creation gate (§2.2), garbage collection (§3.4).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use okd_gating::{
-    AcceptedRelease, CreationBlock, CreationDecision, CreationState, GatingPolicy, History,
-    JobRun, Override, OverridePhase, ParseMode, Phase, ReleaseRecord, ReleaseRef, RunKind,
-    RunState, StreamState, UpgradeSource, VerifyJob, collect_garbage, evaluate, may_create,
-    plan_jobs, step,
+    AcceptedRelease, CreationBlock, CreationDecision, CreationState, GatingPolicy, History, JobRun,
+    Override, OverridePhase, ParseMode, Phase, ReleaseRecord, ReleaseRef, RunKind, RunState,
+    StreamState, UpgradeSource, VerifyJob, collect_garbage, evaluate, may_create, plan_jobs, step,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -21,12 +22,18 @@ fn mins(n: i64) -> DateTime<Utc> {
 }
 
 fn okd_scos_419() -> GatingPolicy {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/release-okd-scos-4.19.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/release-okd-scos-4.19.json");
     GatingPolicy::load(&path, ParseMode::Strict).unwrap()
 }
 
 fn created(name: &str) -> ReleaseRecord {
-    let mut r = ReleaseRecord::pending(name, &format!("quay.io/okd/scos-release:{name}"), name, t0());
+    let mut r = ReleaseRecord::pending(
+        name,
+        &format!("quay.io/okd/scos-release:{name}"),
+        name,
+        t0(),
+    );
     r.creation = CreationState::Succeeded;
     r.phase = Phase::Ready;
     r
@@ -63,7 +70,11 @@ fn verdict_table_for_okd_scos_4_19() {
     let cases: Vec<(&str, Vec<JobRun>, Phase)> = vec![
         ("no runs yet", vec![], Phase::Ready),
         ("blocking running", vec![run("aws", 0, P, 0)], Phase::Ready),
-        ("blocking passed", vec![run("aws", 0, S, 60)], Phase::Accepted),
+        (
+            "blocking passed",
+            vec![run("aws", 0, S, 60)],
+            Phase::Accepted,
+        ),
         (
             "blocking passed, informing failed",
             vec![run("aws", 0, S, 60), run("gcp", 0, F, 30)],
@@ -74,7 +85,11 @@ fn verdict_table_for_okd_scos_4_19() {
             vec![run("aws", 0, S, 60), run("vsphere", 0, P, 0)],
             Phase::Accepted,
         ),
-        ("one failure, two retries left", vec![run("aws", 0, F, 60)], Phase::Ready),
+        (
+            "one failure, two retries left",
+            vec![run("aws", 0, F, 60)],
+            Phase::Ready,
+        ),
         (
             "two failures, one retry left",
             vec![run("aws", 0, F, 60), run("aws", 1, F, 120)],
@@ -82,7 +97,11 @@ fn verdict_table_for_okd_scos_4_19() {
         ),
         (
             "retries exhausted",
-            vec![run("aws", 0, F, 60), run("aws", 1, F, 120), run("aws", 2, F, 180)],
+            vec![
+                run("aws", 0, F, 60),
+                run("aws", 1, F, 120),
+                run("aws", 2, F, 180),
+            ],
             Phase::Rejected,
         ),
         (
@@ -92,11 +111,18 @@ fn verdict_table_for_okd_scos_4_19() {
         ),
         (
             "every informing job failed",
-            ["aws-upgrade", "aws-upgrade-minor", "metal-ovn-assisted", "agent-single-node-ipv6", "gcp", "vsphere"]
-                .iter()
-                .map(|j| run(j, 0, F, 10))
-                .chain([run("aws", 0, S, 60)])
-                .collect(),
+            [
+                "aws-upgrade",
+                "aws-upgrade-minor",
+                "metal-ovn-assisted",
+                "agent-single-node-ipv6",
+                "gcp",
+                "vsphere",
+            ]
+            .iter()
+            .map(|j| run(j, 0, F, 10))
+            .chain([run("aws", 0, S, 60)])
+            .collect(),
             Phase::Accepted,
         ),
     ];
@@ -129,12 +155,20 @@ fn pending_failed_and_overrides() {
         reason: "Manually accepted per TRT".into(),
     });
     let e = evaluate(&policy, &r);
-    assert_eq!(e.phase, Phase::Failed, "creation failure wins over an override");
+    assert_eq!(
+        e.phase,
+        Phase::Failed,
+        "creation failure wins over an override"
+    );
     assert_eq!(e.reason.as_deref(), Some("CreateReleaseFailed"));
 
     // Rejected, then manually accepted.
     let mut r = created("x");
-    r.runs = vec![run("aws", 0, F, 1), run("aws", 1, F, 2), run("aws", 2, F, 3)];
+    r.runs = vec![
+        run("aws", 0, F, 1),
+        run("aws", 1, F, 2),
+        run("aws", 2, F, 3),
+    ];
     r.phase = Phase::Rejected;
     assert_eq!(evaluate(&policy, &r).phase, Phase::Rejected);
     r.override_ = Some(Override {
@@ -170,7 +204,11 @@ fn terminal_phases_stay_without_override() {
     let mut r = created("x");
     r.phase = Phase::Accepted;
     // Even a (late) blocking failure does not turn Accepted into Rejected.
-    r.runs = vec![run("aws", 0, F, 1), run("aws", 1, F, 2), run("aws", 2, F, 3)];
+    r.runs = vec![
+        run("aws", 0, F, 1),
+        run("aws", 1, F, 2),
+        run("aws", 2, F, 3),
+    ];
     assert_eq!(evaluate(&policy, &r).phase, Phase::Accepted);
     r.phase = Phase::Rejected;
     r.runs = vec![run("aws", 0, S, 1)];
@@ -198,11 +236,15 @@ fn a_blocking_failure_waits_for_other_blocking_jobs() {
 fn streams_without_blocking_jobs() {
     // 4-scos-next: no jobs at all: accepted as soon as it is created.
     let next = GatingPolicy::load(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/release-okd-scos-4.y-next.json"),
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/release-okd-scos-4.y-next.json"),
         ParseMode::Strict,
     )
     .unwrap();
-    assert_eq!(evaluate(&next, &created("4.20.0-okd-scos.ec.1")).phase, Phase::Accepted);
+    assert_eq!(
+        evaluate(&next, &created("4.20.0-okd-scos.ec.1")).phase,
+        Phase::Accepted
+    );
 
     // Only informing jobs: wait for all but async ones, then accept even if they failed.
     let policy = GatingPolicy::builder("s")
@@ -244,22 +286,37 @@ fn aggregated_jobs_judge_batches_against_the_threshold() {
     r.runs = batch(0, 6, 0);
     assert_eq!(evaluate(&policy, &r).phase, Phase::Accepted, "6/10 passes");
     r.runs = batch(0, 9, 1);
-    assert_eq!(evaluate(&policy, &r).phase, Phase::Ready, "waits for every run");
+    assert_eq!(
+        evaluate(&policy, &r).phase,
+        Phase::Ready,
+        "waits for every run"
+    );
     r.runs = batch(0, 5, 0);
-    assert_eq!(evaluate(&policy, &r).phase, Phase::Ready, "5/10 fails, one retry left");
+    assert_eq!(
+        evaluate(&policy, &r).phase,
+        Phase::Ready,
+        "5/10 fails, one retry left"
+    );
     let plan = plan_jobs(&policy, &r, &History::default(), mins(60));
     assert_eq!(plan.launches.len(), 10, "a retry is a new batch");
     assert!(plan.launches.iter().all(|l| l.attempt == 1));
     r.runs.extend(batch(1, 5, 0));
     assert_eq!(evaluate(&policy, &r).phase, Phase::Rejected);
-    assert!(plan_jobs(&policy, &r, &History::default(), mins(600)).launches.is_empty());
+    assert!(
+        plan_jobs(&policy, &r, &History::default(), mins(600))
+            .launches
+            .is_empty()
+    );
     r.runs.truncate(10);
     r.runs.extend(batch(1, 7, 0));
     assert_eq!(evaluate(&policy, &r).phase, Phase::Accepted);
 
     // A batch started only in part is completed, not restarted.
     let mut r = created("y");
-    r.runs = batch(0, 0, 3).into_iter().filter(|j| j.state == P).collect();
+    r.runs = batch(0, 0, 3)
+        .into_iter()
+        .filter(|j| j.state == P)
+        .collect();
     let plan = plan_jobs(&policy, &r, &History::default(), mins(1));
     let indexes: Vec<RunKind> = plan.launches.iter().map(|l| l.kind).collect();
     assert_eq!(indexes.len(), 7);
@@ -313,7 +370,12 @@ fn upgrade_jobs_resolve_their_source_or_pass_as_no_ops() {
     let launched: Vec<&str> = out.launches.iter().map(|(_, l)| l.job.as_str()).collect();
     assert_eq!(
         launched,
-        ["agent-single-node-ipv6", "gcp", "metal-ovn-assisted", "vsphere"]
+        [
+            "agent-single-node-ipv6",
+            "gcp",
+            "metal-ovn-assisted",
+            "vsphere"
+        ]
     );
     let noops: Vec<&str> = state.releases[0]
         .runs
@@ -337,7 +399,9 @@ fn upgrade_jobs_resolve_their_source_or_pass_as_no_ops() {
     accepted.created = t0() - TimeDelta::days(1);
     let mut state = StreamState::default();
     state.releases.push(accepted);
-    state.releases.push(created("4.19.0-0.okd-scos-2025-02-01-000000"));
+    state
+        .releases
+        .push(created("4.19.0-0.okd-scos-2025-02-01-000000"));
     let out = step(&policy, &mut state, &history, None, mins(1));
     let source = |job: &str| {
         out.launches
@@ -363,7 +427,11 @@ fn upgrade_jobs_resolve_their_source_or_pass_as_no_ops() {
 fn a_retry_upgrades_from_the_same_source() {
     let policy = GatingPolicy::builder("s")
         .target("release")
-        .job(VerifyJob::blocking("up", "up").max_retries(1).upgrade_from(UpgradeSource::Previous))
+        .job(
+            VerifyJob::blocking("up", "up")
+                .max_retries(1)
+                .upgrade_from(UpgradeSource::Previous),
+        )
         .build()
         .unwrap();
     let mut r = created("s-2");
@@ -387,7 +455,10 @@ fn creation_gate() {
     accepted.phase = Phase::Accepted;
     accepted.inputs_hash = "h1".into();
 
-    assert_eq!(may_create(&policy, &[], "h1", at(0)), CreationDecision::Create);
+    assert_eq!(
+        may_create(&policy, &[], "h1", at(0)),
+        CreationDecision::Create
+    );
     assert_eq!(
         may_create(&policy, std::slice::from_ref(&accepted), "h1", at(20)),
         CreationDecision::Blocked(CreationBlock::NoNewInputs)
@@ -419,7 +490,10 @@ fn creation_gate() {
         may_create(&policy, &[accepted, ready], "h3", at(30)),
         CreationDecision::Create
     );
-    let stable = GatingPolicy::builder("4-scos-stable").stable().build().unwrap();
+    let stable = GatingPolicy::builder("4-scos-stable")
+        .stable()
+        .build()
+        .unwrap();
     assert_eq!(
         may_create(&stable, &[], "h", at(0)),
         CreationDecision::Blocked(CreationBlock::StableStream)
@@ -437,7 +511,10 @@ fn superseded_pending_releases_are_aborted() {
     }
     let out = step(&policy, &mut state, &History::default(), None, mins(5));
     assert_eq!(state.release("old").unwrap().phase, Phase::Failed);
-    assert_eq!(state.release("old").unwrap().reason.as_deref(), Some("Aborted"));
+    assert_eq!(
+        state.release("old").unwrap().reason.as_deref(),
+        Some("Aborted")
+    );
     assert_eq!(state.release("new").unwrap().phase, Phase::Pending);
     assert_eq!(out.transitions.len(), 1);
 }

@@ -109,7 +109,11 @@ pub fn may_create(
 
 /// The name of a release created at `now`: `<stream>-<UTC YYYY-MM-DD-HHMMSS>`.
 pub fn release_name(policy: &GatingPolicy, now: DateTime<Utc>) -> String {
-    format!("{}-{}", policy.name, now.format("%Y-%m-%d-%H%M%S"))
+    format!(
+        "{}-{}",
+        policy.name,
+        now.format(okd_release::TIMESTAMP_FORMAT)
+    )
 }
 
 /// Pending releases other than the newest: the controller fails them (reason `Aborted`,

@@ -10,17 +10,18 @@
 //! * `prerelease`, `nightly` (and `-X` forms): every edge, failing ones included.
 //!
 //! ```
-//! use okd_gating::{Channel, RunState, UpgradeGraph, cincinnati::Node};
+//! use okd_gating::{Channel, RunState, UpgradeGraph};
+//! use okd_release::graph::Node;
 //! let mut g = UpgradeGraph::default();
 //! g.record("4.19.0-okd-scos.1", "4.19.0-okd-scos.2", RunState::Succeeded, "run-1");
 //! g.record("4.19.0-okd-scos.1", "4.19.0-okd-scos.3", RunState::Failed, "run-2");
 //! let nodes = ["4.19.0-okd-scos.1", "4.19.0-okd-scos.2", "4.19.0-okd-scos.3"]
-//!     .map(|v| Node::new(v, &format!("quay.io/okd/scos-release:{v}")));
+//!     .map(|v| Node::new(v.parse().unwrap(), format!("quay.io/okd/scos-release:{v}")));
 //! let stable = g.to_cincinnati(&nodes, &Channel::parse("stable-scos-4")?);
 //! assert_eq!(stable.edges, [(0, 1)]);
 //! let nightly = g.to_cincinnati(&nodes, &Channel::parse("nightly")?);
 //! assert_eq!(nightly.edges.len(), 2);
-//! # Ok::<(), okd_gating::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::BTreeMap;
@@ -29,8 +30,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::cincinnati::{Graph, Node};
 use crate::record::{ReleaseRecord, RunState};
+use okd_release::graph::{Graph, Node};
 
 /// Success and failure counts of one edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -141,13 +142,10 @@ impl UpgradeGraph {
         self.edges.retain(|(f, t), _| keep(f) && keep(t));
     }
 
-    /// The graph of `channel` over `nodes`; edges touching releases not in `nodes` are left out.
+    /// The Cincinnati graph of `channel` over `nodes`; edges touching releases not in `nodes`
+    /// are left out.
     pub fn to_cincinnati(&self, nodes: &[Node], channel: &Channel) -> Graph {
-        let index: BTreeMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.version.as_str(), i))
-            .collect();
+        let index = node_index(nodes);
         let edges = self
             .edges()
             .filter(|(_, to, c)| channel.admits(to, *c))
@@ -162,14 +160,14 @@ impl UpgradeGraph {
 
     /// Graphviz DOT of every edge over `nodes`; edges with failures only are dashed red.
     pub fn to_dot(&self, nodes: &[Node]) -> String {
-        let index: BTreeMap<&str, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.version.as_str(), i))
-            .collect();
+        let index = node_index(nodes);
         let mut out = String::from("digraph Upgrades {\n  rankdir=TB;\n");
         for (i, n) in nodes.iter().enumerate() {
-            let _ = writeln!(out, "  tag{i} [label={:?} shape=record];", n.version);
+            let _ = writeln!(
+                out,
+                "  tag{i} [label={:?} shape=record];",
+                n.version.to_string()
+            );
         }
         for (from, to, c) in self.edges() {
             let (Some(f), Some(t)) = (index.get(from), index.get(to)) else {
@@ -185,6 +183,14 @@ impl UpgradeGraph {
         out.push_str("}\n");
         out
     }
+}
+
+fn node_index(nodes: &[Node]) -> BTreeMap<String, usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.version.to_string(), i))
+        .collect()
 }
 
 fn counts(results: &BTreeMap<String, RunState>) -> EdgeCounts {
@@ -309,7 +315,7 @@ mod tests {
         g.record("1.0.0", "1.0.1", RunState::Succeeded, "r1");
         g.record("1.0.0", "1.0.2", RunState::Failed, "r2");
         g.record("1.0.0", "9.9.9", RunState::Succeeded, "r3");
-        let nodes = ["1.0.0", "1.0.1", "1.0.2"].map(|v| Node::new(v, v));
+        let nodes = ["1.0.0", "1.0.1", "1.0.2"].map(|v| Node::new(v.parse().unwrap(), v));
         let dot = g.to_dot(&nodes);
         assert!(dot.contains("tag0 -> tag1;\n"), "{dot}");
         assert!(

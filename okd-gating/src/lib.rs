@@ -13,7 +13,8 @@
 //!   [`Clock`] ([`SystemClock`], [`SimulatedClock`]), [`StateStore`] ([`MemoryStateStore`],
 //!   [`FileStateStore`], crash-safe), [`Publisher`] ([`StorePublisher`] over any
 //!   [`okd_oci::Store`]).
-//! * [`UpgradeGraph`]: per-edge upgrade results, [`Channel`] rules, [`cincinnati`] JSON and DOT.
+//! * [`UpgradeGraph`]: per-edge upgrade results, [`Channel`] rules, Cincinnati JSON (as
+//!   [`okd_release::graph::Graph`]) and DOT.
 //! * [`simulate`]: a policy against a model of job durations and flake rates.
 //!
 //! ```
@@ -50,7 +51,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod check;
-pub mod cincinnati;
 mod clock;
 mod command;
 pub mod config;
@@ -70,7 +70,6 @@ mod step;
 mod upgrade;
 mod validate;
 mod verdict;
-mod version;
 
 pub use check::{CheckReport, Classification, check, check_bytes};
 pub use clock::{Clock, SimulatedClock, SystemClock};

@@ -38,7 +38,30 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 
 use crate::record::{Phase, ReleaseRef, StreamState};
-use crate::{GatingPolicy, StreamMode, UpgradeSource, VerifyJob, version};
+use okd_release::{MajorMinor, ReleaseVersion};
+
+use crate::{GatingPolicy, StreamMode, UpgradeSource, VerifyJob};
+
+fn version(name: &str) -> Option<ReleaseVersion> {
+    ReleaseVersion::parse(name).ok()
+}
+
+/// The minor of a release name, or of a bare minor version such as `4.18`.
+fn minor_of(name: &str) -> Option<MajorMinor> {
+    version(name)
+        .map(|v| v.major_minor())
+        .or_else(|| name.parse().ok())
+}
+
+/// Orders release names: versions by version order, other names after them by name.
+fn compare(a: &str, b: &str) -> Ordering {
+    match (version(a), version(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
 
 /// An accepted release known to the history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +160,8 @@ impl History {
         self.releases
             .iter()
             .filter(|r| r.name != candidate && filter(r))
-            .filter(|r| version::compare(&r.name, candidate) == Ordering::Less)
-            .max_by(|a, b| version::compare(&a.name, &b.name))
+            .filter(|r| compare(&r.name, candidate) == Ordering::Less)
+            .max_by(|a, b| compare(&a.name, &b.name))
             .map(AcceptedRelease::as_ref)
     }
 }
@@ -153,11 +176,9 @@ pub fn resolve_upgrade_source(
 ) -> Option<ReleaseRef> {
     let source = job.upgrade.as_ref()?;
     let same_minor_offset = |offset: u64| {
-        let (major, minor) = version::major_minor(candidate)?;
-        let minor = minor.checked_sub(offset)?;
-        history.highest(candidate, |r| {
-            r.stable && version::major_minor(&r.name) == Some((major, minor))
-        })
+        let mut wanted = minor_of(candidate)?;
+        wanted.minor = wanted.minor.checked_sub(offset)?;
+        history.highest(candidate, |r| r.stable && minor_of(&r.name) == Some(wanted))
     };
     match source {
         UpgradeSource::Previous => history.newest_in_stream(&policy.name, candidate, 0),
@@ -177,13 +198,9 @@ pub fn resolve_upgrade_source(
             history.newest_in_stream(&name, candidate, *relative as usize)
         }
         UpgradeSource::Prerelease { lower, upper } => {
-            let (lo, hi) = (version::parse(lower)?, version::parse(upper)?);
+            let (lo, hi) = (version(lower)?, version(upper)?);
             history.highest(candidate, |r| {
-                r.stable
-                    && version::parse(&r.name).is_some_and(|v| {
-                        v.cmp_precedence(&lo) == Ordering::Greater
-                            && v.cmp_precedence(&hi) == Ordering::Less
-                    })
+                r.stable && version(&r.name).is_some_and(|v| v > lo && v < hi)
             })
         }
         UpgradeSource::Release {
@@ -191,16 +208,16 @@ pub fn resolve_upgrade_source(
             channel,
             ..
         } => {
-            if version::parse(wanted).is_some() {
+            if version(wanted).is_some() {
                 return history
                     .releases
                     .iter()
                     .find(|r| &r.name == wanted && r.name != candidate)
                     .map(AcceptedRelease::as_ref);
             }
-            let mm = version::major_minor(wanted)?;
+            let mm = minor_of(wanted)?;
             let channel_stream = format!("{channel}-{wanted}");
-            let in_minor = |r: &AcceptedRelease| version::major_minor(&r.name) == Some(mm);
+            let in_minor = |r: &AcceptedRelease| minor_of(&r.name) == Some(mm);
             history
                 .highest(candidate, |r| r.stream == channel_stream && in_minor(r))
                 .or_else(|| history.highest(candidate, |r| r.stable && in_minor(r)))
@@ -212,6 +229,36 @@ pub fn resolve_upgrade_source(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn orders_okd_names() {
+        assert_eq!(
+            compare("4.19.0-okd-scos.9", "4.19.0-okd-scos.19"),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare("4.19.0-okd-scos.1", "not-a-version"),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare("4.18.0-okd-scos.9", "4.19.0-okd-scos.0"),
+            Ordering::Less
+        );
+        assert_eq!(
+            minor_of("4.18"),
+            Some(MajorMinor {
+                major: 4,
+                minor: 18
+            })
+        );
+        assert_eq!(
+            minor_of("4.19.0-0.okd-scos-2025-01-30-032525"),
+            Some(MajorMinor {
+                major: 4,
+                minor: 19
+            })
+        );
+    }
 
     fn t(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 3, 1, h, 0, 0).unwrap()

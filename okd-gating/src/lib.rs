@@ -12,7 +12,7 @@
 //! * Side effects behind traits: [`JobRunner`] (with [`CommandJobRunner`] for local processes),
 //!   [`Clock`] ([`SystemClock`], [`SimulatedClock`]), [`StateStore`] ([`MemoryStateStore`],
 //!   [`FileStateStore`], crash-safe), [`Publisher`] ([`StorePublisher`] over any
-//!   [`okd_oci::Store`]).
+//!   [`okd_oci::Store`]); [`start_launches`] and [`poll_runs`] connect a runner to [`step`].
 //! * [`UpgradeGraph`]: per-edge upgrade results, [`Channel`] rules, Cincinnati JSON (as
 //!   [`okd_release::graph::Graph`]) and DOT.
 //! * [`simulate`]: a policy against a model of job durations and flake rates.
@@ -55,6 +55,7 @@ mod clock;
 mod command;
 pub mod config;
 mod creation;
+mod driver;
 mod duration;
 mod error;
 mod gc;
@@ -76,6 +77,7 @@ pub use clock::{Clock, SimulatedClock, SystemClock};
 pub use command::{CommandJobRunner, DEFAULT_TIMEOUT, JobCommand};
 pub use config::ReleaseConfig;
 pub use creation::{CreationBlock, CreationDecision, may_create, release_name, superseded_pending};
+pub use driver::{poll_runs, start_launches};
 pub use duration::{DurationError, GoDuration, ModelDuration};
 pub use error::Error;
 pub use gc::collect_garbage;

@@ -60,12 +60,14 @@ mod duration;
 mod error;
 mod gc;
 mod graph;
+mod interpret;
 mod policy;
 mod publish;
 mod record;
 mod runner;
 mod schedule;
 mod simulate;
+mod simulation_model;
 mod state;
 mod step;
 mod upgrade;
@@ -94,9 +96,8 @@ pub use record::{
 };
 pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};
-pub use simulate::{
-    JobFigures, JobModel, LatencyStats, SimulationModel, SimulationReport, simulate,
-};
+pub use simulate::{JobFigures, LatencyStats, SimulationReport, simulate};
+pub use simulation_model::{JobModel, SimulationModel};
 pub use state::{FileStateStore, MemoryStateStore, StateStore};
 pub use step::{StepOutcome, Transition, step};
 pub use upgrade::{AcceptedRelease, History, resolve_upgrade_source};

@@ -8,7 +8,10 @@
 //! * [`ReleaseVersion`]: semantic versions with the OKD/OCP naming families;
 //! * [`ImageReferences`] and [`ReleaseMetadata`]: the two documents, written as `oc` writes them;
 //! * [`graph`]: the Cincinnati upgrade-graph JSON;
-//! * [`substitute`] and [`merge`]: operator-manifest merging with image and version substitution.
+//! * [`substitute`] and [`merge`]: operator-manifest merging with image and version substitution;
+//! * [`Release::load`]: what `oc adm release info` reads, from any [`okd_oci::Store`], and
+//!   [`Release::describe`], what it prints;
+//! * [`ReleaseDiff`]: what `oc adm release info A B` shows.
 //!
 //! ```
 //! use okd_release::{Family, ReleaseVersion};
@@ -20,18 +23,27 @@
 
 pub mod annotations;
 mod component_versions;
+mod config;
+pub mod diff;
 mod error;
 pub mod gojson;
 pub mod graph;
 pub mod image_references;
+mod info;
+mod load;
 pub mod merge;
 pub mod metadata;
 pub mod substitute;
+mod tabwriter;
 mod version;
 
 pub use component_versions::{ALLOWED_COMPONENTS, ComponentVersion, ComponentVersions};
+pub use config::{ImageConfig, MAX_CONFIG_SIZE};
+pub use diff::ReleaseDiff;
 pub use error::Error;
 pub use graph::Graph;
 pub use image_references::{ImageReferences, TagReference};
+pub use info::ImageColumns;
+pub use load::{Component, LoadOptions, RELEASE_MANIFESTS, Release, ReleaseFile};
 pub use metadata::ReleaseMetadata;
 pub use version::{CandidateKind, Family, MajorMinor, ReleaseVersion, TIMESTAMP_FORMAT};

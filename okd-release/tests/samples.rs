@@ -1,5 +1,6 @@
 //! Byte-for-byte round trips of every image-references and release-metadata sample, and the
 //! operator substitution cases from oc's unit tests.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 

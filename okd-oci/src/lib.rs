@@ -15,13 +15,19 @@
 //! # Ok::<(), okd_oci::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod copy;
 mod digest;
 mod error;
 pub mod layer;
 mod manifest;
 mod memory;
 mod reference;
+pub mod registry;
 mod store;
 
 pub use digest::{Digest, DigestAlgorithm, Hasher};
@@ -31,6 +37,7 @@ pub use memory::MemoryStore;
 pub use reference::{
     ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
 };
+pub use registry::RegistryStore;
 pub use store::{
     Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
 };

@@ -188,13 +188,13 @@ impl RawManifest {
             reason: e.to_string(),
         };
         if self.is_index() {
-            Ok(ManifestView::Index(
+            Ok(ManifestView::Index(Box::new(
                 serde_json::from_slice(&self.bytes).map_err(bad)?,
-            ))
+            )))
         } else {
-            Ok(ManifestView::Image(
+            Ok(ManifestView::Image(Box::new(
                 serde_json::from_slice(&self.bytes).map_err(bad)?,
-            ))
+            )))
         }
     }
 
@@ -249,9 +249,9 @@ impl BlobRef {
 #[derive(Debug, Clone)]
 pub enum ManifestView {
     /// An image manifest (OCI or Docker schema 2).
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     /// An index or manifest list.
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 impl ManifestView {

@@ -1,0 +1,200 @@
+//! Copying blobs and images between any two stores.
+//!
+//! The order is the one every careful mirroring tool uses: blobs first, then child manifests,
+//! then the index, and the tag last, so a tag never points at content that is not all there.
+//! A blob the destination already has is skipped (a `HEAD`), a blob in another repository of the
+//! same store is mounted, and everything else is streamed with constant memory.
+//!
+//! ```
+//! # async fn demo() -> Result<(), okd_oci::Error> {
+//! use okd_oci::{copy, Digest, MemoryStore, StoreExt};
+//!
+//! let (a, b) = (MemoryStore::new(), MemoryStore::new());
+//! let data = bytes::Bytes::from_static(b"layer");
+//! let d = Digest::sha256_of(&data);
+//! a.put_blob("src", &d, data).await?;
+//! let outcome = copy::copy_blob(&a, "src", &b, "dst", &d, 5).await?;
+//! assert_eq!(outcome, copy::BlobCopy::Copied(5));
+//! # Ok(()) }
+//! ```
+
+use crate::{BlobWrite, Digest, Error, ManifestRef, RawManifest, Store};
+
+/// What copying one blob did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobCopy {
+    /// The destination already had it.
+    Skipped,
+    /// It was mounted from another repository of the destination.
+    Mounted,
+    /// This many bytes were transferred.
+    Copied(u64),
+}
+
+/// True when `a` and `b` are the same store object, so a blob can be mounted between their
+/// repositories instead of transferred.
+pub fn same_store(a: &dyn Store, b: &dyn Store) -> bool {
+    std::ptr::addr_eq(a as *const dyn Store, b as *const dyn Store)
+}
+
+/// Copies one blob of `size` bytes, skipping it when present and mounting it when `src` and `dst`
+/// are the same store.
+pub async fn copy_blob(
+    src: &dyn Store,
+    src_repo: &str,
+    dst: &dyn Store,
+    dst_repo: &str,
+    digest: &Digest,
+    size: u64,
+) -> Result<BlobCopy, Error> {
+    if dst.blob_size(dst_repo, digest).await?.is_some() {
+        return Ok(BlobCopy::Skipped);
+    }
+    if same_store(src, dst) && dst.mount_blob(dst_repo, src_repo, digest).await? {
+        return Ok(BlobCopy::Mounted);
+    }
+    let blob = src.read_blob(src_repo, digest).await?;
+    if blob.size != size {
+        return Err(Error::SizeMismatch {
+            what: format!("blob in {}/{src_repo}", src.location()),
+            digest: digest.clone(),
+            expected: size,
+            actual: blob.size,
+        });
+    }
+    match dst.write_blob(dst_repo, digest, size, blob.stream).await? {
+        BlobWrite::Written => Ok(BlobCopy::Copied(size)),
+        BlobWrite::AlreadyPresent => Ok(BlobCopy::Skipped),
+    }
+}
+
+/// Totals of an image copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyStats {
+    /// Blobs transferred.
+    pub blobs_copied: u64,
+    /// Bytes transferred.
+    pub bytes_copied: u64,
+    /// Blobs the destination already had.
+    pub blobs_skipped: u64,
+    /// Blobs mounted.
+    pub blobs_mounted: u64,
+    /// Manifests written (children and top level).
+    pub manifests_written: u64,
+}
+
+impl CopyStats {
+    fn record(&mut self, c: BlobCopy) {
+        match c {
+            BlobCopy::Skipped => self.blobs_skipped += 1,
+            BlobCopy::Mounted => self.blobs_mounted += 1,
+            BlobCopy::Copied(n) => {
+                self.blobs_copied += 1;
+                self.bytes_copied += n;
+            }
+        }
+    }
+}
+
+/// Copies the image `reference` of `src_repo` (a manifest with its blobs, or an index with all its
+/// children) into `dst_repo`, then points `tag` at it. Returns the top-level manifest, whose bytes
+/// and digest are unchanged.
+pub async fn copy_image(
+    src: &dyn Store,
+    src_repo: &str,
+    reference: &ManifestRef,
+    dst: &dyn Store,
+    dst_repo: &str,
+    tag: Option<&str>,
+) -> Result<(RawManifest, CopyStats), Error> {
+    let top = src.read_manifest(src_repo, reference).await?;
+    let mut stats = CopyStats::default();
+    if top.is_index() {
+        for child in top.references()? {
+            let m = src
+                .read_manifest(src_repo, &ManifestRef::Digest(child.digest.clone()))
+                .await?;
+            copy_manifest_content(src, src_repo, dst, dst_repo, &m, &mut stats).await?;
+            dst.write_manifest(dst_repo, &m, None).await?;
+            stats.manifests_written += 1;
+        }
+    } else {
+        copy_manifest_content(src, src_repo, dst, dst_repo, &top, &mut stats).await?;
+    }
+    dst.write_manifest(dst_repo, &top, tag).await?;
+    stats.manifests_written += 1;
+    Ok((top, stats))
+}
+
+async fn copy_manifest_content(
+    src: &dyn Store,
+    src_repo: &str,
+    dst: &dyn Store,
+    dst_repo: &str,
+    manifest: &RawManifest,
+    stats: &mut CopyStats,
+) -> Result<(), Error> {
+    for blob in manifest.references()? {
+        let c = copy_blob(src, src_repo, dst, dst_repo, &blob.digest, blob.size).await?;
+        stats.record(c);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryStore, StoreExt, media_type};
+    use bytes::Bytes;
+
+    async fn image(store: &MemoryStore, repo: &str) -> RawManifest {
+        let config = Bytes::from_static(br#"{"architecture":"amd64","os":"linux"}"#);
+        let layer = Bytes::from_static(b"not really a tarball");
+        let (cd, ld) = (Digest::sha256_of(&config), Digest::sha256_of(&layer));
+        store.put_blob(repo, &cd, config.clone()).await.unwrap();
+        store.put_blob(repo, &ld, layer.clone()).await.unwrap();
+        let m = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
+            media_type::OCI_MANIFEST,
+            media_type::OCI_CONFIG,
+            config.len(),
+            media_type::OCI_LAYER_GZIP,
+            layer.len()
+        );
+        let m = RawManifest::new(media_type::OCI_MANIFEST, m.into_bytes()).unwrap();
+        store.write_manifest(repo, &m, Some("v1")).await.unwrap();
+        m
+    }
+
+    #[tokio::test]
+    async fn copies_then_skips() {
+        let (a, b) = (MemoryStore::new(), MemoryStore::new());
+        let m = image(&a, "src").await;
+        let tag = ManifestRef::Tag("v1".into());
+        let (copied, stats) = copy_image(&a, "src", &tag, &b, "dst", Some("v1"))
+            .await
+            .unwrap();
+        assert_eq!(copied.digest(), m.digest());
+        assert_eq!((stats.blobs_copied, stats.blobs_skipped), (2, 0));
+        let (_, again) = copy_image(&a, "src", &tag, &b, "dst", Some("v1"))
+            .await
+            .unwrap();
+        assert_eq!((again.blobs_copied, again.blobs_skipped), (0, 2));
+        assert_eq!(
+            b.read_manifest("dst", &tag).await.unwrap().bytes(),
+            m.bytes()
+        );
+    }
+
+    #[tokio::test]
+    async fn mounts_within_one_store() {
+        let a = MemoryStore::new();
+        image(&a, "src").await;
+        let tag = ManifestRef::Tag("v1".into());
+        let (_, stats) = copy_image(&a, "src", &tag, &a, "other", None)
+            .await
+            .unwrap();
+        assert_eq!(stats.blobs_mounted, 2);
+        assert_eq!(a.stats().blobs_mounted, 2);
+    }
+}

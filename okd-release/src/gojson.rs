@@ -37,6 +37,14 @@ pub fn to_string_indent<T: Serialize + ?Sized>(value: &T) -> Result<String, serd
     to_string_with(value, GoFormatter(PrettyFormatter::with_indent(b"  ")))
 }
 
+/// Serialises `value` as Go's `json.MarshalIndent(value, "", indent)`.
+pub fn to_string_indent_with<T: Serialize + ?Sized>(
+    value: &T,
+    indent: &[u8],
+) -> Result<String, serde_json::Error> {
+    to_string_with(value, GoFormatter(PrettyFormatter::with_indent(indent)))
+}
+
 /// Serialises `value` as Go's `json.Marshal(value)`.
 pub fn to_string_compact<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
     to_string_with(value, GoFormatter(CompactFormatter))

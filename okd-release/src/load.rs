@@ -21,15 +21,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::Read;
 
-use bytes::Bytes;
-use futures::StreamExt;
 use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store, StoreExt};
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
 use crate::image_references::ImageReferences;
+use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_layer};
 use crate::{ComponentVersions, Error, ReleaseMetadata, ReleaseVersion, annotations};
 
 /// The directory of the release layer that holds the payload.
@@ -336,121 +334,32 @@ async fn scan_release_layer(
     image: &str,
     options: &LoadOptions,
 ) -> Result<Scan, Error> {
+    let limits = LayerLimits {
+        compressed: options.max_layer_size,
+        unpacked: options.max_unpacked_size,
+    };
+    let image_name = image.to_string();
     let what = format!("release layer {}", layer.digest);
-    if layer.size > options.max_layer_size {
-        return Err(Error::TooLarge {
-            what,
-            size: layer.size,
-            limit: options.max_layer_size,
-        });
-    }
-    if layer.media_type.ends_with("zstd") {
-        return Err(unsupported(
-            image,
-            format!(
-                "release layer media type {} is not supported",
-                layer.media_type
-            ),
-        ));
-    }
-    let blob = store.read_blob(repo, &layer.digest).await?;
-    let verified =
-        okd_oci::verify_stream(layer.digest.clone(), layer.size, what.clone(), blob.stream);
-    let reader = StreamReader::new(
-        verified.map(|r: Result<Bytes, okd_oci::Error>| r.map_err(io::Error::other)),
-    );
-    let bridge = SyncIoBridge::new(reader);
-    let image = image.to_string();
     let options = options.clone();
-    tokio::task::spawn_blocking(move || scan_tar(bridge, &image, &what, &options))
-        .await
-        .map_err(|e| Error::Layer {
-            what: layer.digest.to_string(),
-            reason: format!("reader thread failed: {e}"),
-        })?
+    read_layer(store, repo, layer, image, limits, move |stream| {
+        scan_tar(stream, &image_name, &what, &options)
+    })
+    .await
 }
 
-/// Turns an I/O error back into the typed error it carries, if any.
-fn from_io(e: io::Error, what: &str) -> Error {
-    if e.get_ref()
-        .is_some_and(|inner| inner.is::<okd_oci::Error>() || inner.is::<Error>())
-    {
-        if let Some(inner) = e.into_inner() {
-            return match inner.downcast::<Error>() {
-                Ok(e) => *e,
-                Err(inner) => match inner.downcast::<okd_oci::Error>() {
-                    Ok(e) => Error::Oci(*e),
-                    Err(other) => Error::Layer {
-                        what: what.to_string(),
-                        reason: other.to_string(),
-                    },
-                },
-            };
-        }
-        return Error::Layer {
-            what: what.to_string(),
-            reason: "unreadable".to_string(),
-        };
-    }
-    Error::Layer {
-        what: what.to_string(),
-        reason: e.to_string(),
-    }
-}
-
-/// Counts bytes read and fails once `limit` is passed.
-struct Bounded<R> {
-    inner: R,
-    read: u64,
-    limit: u64,
-    what: String,
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read > self.limit {
-            return Err(io::Error::other(Error::TooLarge {
-                what: format!("{} (uncompressed)", self.what),
-                size: self.read,
-                limit: self.limit,
-            }));
-        }
-        Ok(n)
-    }
-}
-
-fn scan_tar<R: Read>(
-    raw: R,
+fn scan_tar(
+    stream: &mut dyn Read,
     image: &str,
     what: &str,
     options: &LoadOptions,
 ) -> Result<Scan, Error> {
-    let mut raw = BufReader::with_capacity(64 * 1024, raw);
-    let magic = raw.fill_buf().map_err(|e| from_io(e, what))?;
-    let gzip = magic.starts_with(&[0x1f, 0x8b]);
-    if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(unsupported(image, "zstd release layers are not supported"));
-    }
-    let plain: Box<dyn Read> = if gzip {
-        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
-    } else {
-        Box::new(raw)
-    };
-    let bounded = Bounded {
-        inner: plain,
-        read: 0,
-        limit: options.max_unpacked_size,
-        what: what.to_string(),
-    };
-    let mut archive = tar::Archive::new(bounded);
+    let mut archive = tar::Archive::new(stream);
     let mut scan = Scan::default();
     let entries = archive.entries().map_err(|e| from_io(e, what))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| from_io(e, what))?;
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(rel) = release_path(&raw_name) else {
+        let Some(rel) = release_path(clean_entry_name(&raw_name)) else {
             continue;
         };
         let unsafe_entry = |reason: &str| Error::UnsafeEntry {
@@ -519,27 +428,15 @@ fn scan_tar<R: Read>(
             }
         }
     }
-    // Read what is left so that the digest of the whole blob is checked.
-    let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(|e| from_io(e, what))?;
     scan.manifests.sort_by(|a, b| a.name.cmp(&b.name));
     scan.others.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(scan)
 }
 
-/// The path below `release-manifests/` of a layer entry, or `None` for entries elsewhere.
+/// The path below `release-manifests/` of a (cleaned) entry name, or `None` for entries
+/// elsewhere.
 fn release_path(name: &str) -> Option<&str> {
-    let mut n = name;
-    loop {
-        if let Some(rest) = n.strip_prefix("./") {
-            n = rest;
-        } else if let Some(rest) = n.strip_prefix('/') {
-            n = rest;
-        } else {
-            break;
-        }
-    }
-    let rest = n.strip_prefix(RELEASE_MANIFESTS)?;
+    let rest = name.strip_prefix(RELEASE_MANIFESTS)?;
     if rest.is_empty() {
         Some("")
     } else {
@@ -687,8 +584,14 @@ mod tests {
     #[test]
     fn release_paths() {
         assert_eq!(release_path("release-manifests"), Some(""));
-        assert_eq!(release_path("./release-manifests/"), Some(""));
-        assert_eq!(release_path("/release-manifests/a.yaml"), Some("a.yaml"));
+        assert_eq!(
+            release_path(clean_entry_name("./release-manifests/")),
+            Some("")
+        );
+        assert_eq!(
+            release_path(clean_entry_name("/release-manifests/a.yaml")),
+            Some("a.yaml")
+        );
         assert_eq!(release_path("release-manifestsx/a"), None);
         assert_eq!(release_path("manifests/a"), None);
     }

@@ -1,5 +1,4 @@
 //! `ReleaseDiff` between two releases loaded from a MemoryStore.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

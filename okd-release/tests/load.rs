@@ -1,5 +1,4 @@
 //! `Release::load` on release images built by hand in a MemoryStore.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

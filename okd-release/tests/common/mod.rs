@@ -1,5 +1,5 @@
 //! Release images built by hand in a MemoryStore, independently of `ReleaseBuilder`.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 use std::io::Write;
 

@@ -34,17 +34,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
-use okd_oci::{Digest, ImageRef, RawManifest, Store};
+use okd_oci::{ImageRef, Store};
 use serde_json::Value;
 
 use crate::image_references::{ImageReferences, ObjectReference, TagReference};
 use crate::inspect::{ImageSource, InspectOptions, Inspection, inspect};
-use crate::merge::{
-    MergeOptions, OperatorManifests, PayloadFile, merge_operator_manifests, prune_unreferenced,
-};
-use crate::release_image::{
-    NewParts, ReleaseLayer, push, read_base, release_config, schema2_manifest, write_release_layer,
-};
+use crate::merge::{MergeOptions, OperatorManifests, merge_operator_manifests, prune_unreferenced};
+pub use crate::payload::{BuiltRelease, Payload};
+use crate::release_image::{NewParts, push, read_base, release_config, schema2_manifest};
 use crate::{
     ALLOWED_COMPONENTS, ComponentVersions, Error, Release, ReleaseMetadata, TIMESTAMP_FORMAT,
     annotations, gojson,
@@ -98,78 +95,6 @@ impl Default for ReleaseBuilder {
             verify_reproduction: false,
             concurrency: 8,
         }
-    }
-}
-
-/// The assembled payload, before it becomes an image.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Payload {
-    /// The release name.
-    pub name: String,
-    /// The creation time (whole seconds).
-    pub created: DateTime<Utc>,
-    /// `release-manifests/image-references`.
-    pub references: ImageReferences,
-    /// `release-manifests/release-metadata`.
-    pub metadata: ReleaseMetadata,
-    /// The operator manifests, in layer order.
-    pub files: Vec<PayloadFile>,
-    /// The date of the directory and the two documents in the layer.
-    pub newest: i64,
-    /// The operators that contributed manifests.
-    pub operators: Vec<String>,
-    /// Tags dropped because nothing needed them.
-    pub pruned: Vec<String>,
-    /// The pullspec of the image the release is built on.
-    pub base_pullspec: String,
-    /// Non-fatal findings.
-    pub warnings: Vec<String>,
-    /// The digest a rebuild of an unchanged release must reproduce.
-    pub expected_digest: Option<Digest>,
-}
-
-impl Payload {
-    /// Writes the gzip'd `release-manifests/` layer. Blocking: compression.
-    pub fn release_layer(&self) -> Result<ReleaseLayer, Error> {
-        write_release_layer(
-            self.references.to_json().as_bytes(),
-            self.metadata.to_json().as_bytes(),
-            &self.files,
-            self.newest,
-        )
-    }
-}
-
-/// A release image that was written.
-#[derive(Debug, Clone)]
-pub struct BuiltRelease {
-    /// What went into it.
-    pub payload: Payload,
-    /// Its manifest digest.
-    pub digest: Digest,
-    /// Its manifest.
-    pub manifest: RawManifest,
-    /// Its configuration.
-    pub config: bytes::Bytes,
-    /// The release layer's digest.
-    pub layer_digest: Digest,
-    /// The release layer's uncompressed digest.
-    pub layer_diff_id: Digest,
-    /// The repository and tag written.
-    pub written_to: String,
-}
-
-impl BuiltRelease {
-    /// The line `oc adm release new` ends with: `<digest> <name> <created RFC 3339>`.
-    pub fn summary(&self) -> String {
-        format!(
-            "{} {} {}",
-            self.digest,
-            self.payload.name,
-            self.payload
-                .created
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        )
     }
 }
 
@@ -510,7 +435,15 @@ impl ReleaseBuilder {
         let mut include = self.include.clone();
         include.push(self.base_tag.clone());
         let pruned = prune_unreferenced(&mut is, &operators, &include)?;
-        let merged = merge_operator_manifests(&is, &operators, &self.merge)?;
+        // Substitution runs regular expressions over every manifest: keep it off the runtime.
+        let (is, merged) = {
+            let merge = self.merge.clone();
+            tokio::task::spawn_blocking(move || {
+                merge_operator_manifests(&is, &operators, &merge).map(|m| (is, m))
+            })
+            .await
+            .map_err(|e| build_err(&name, format!("manifest merge failed: {e}")))??
+        };
         let mut warnings = merged.warnings;
         if merged.operators.is_empty() {
             warnings.push(

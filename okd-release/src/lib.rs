@@ -43,6 +43,8 @@ mod layer_reader;
 mod load;
 pub mod merge;
 pub mod metadata;
+mod object_meta;
+mod payload;
 mod release_image;
 pub mod substitute;
 mod tabwriter;

@@ -227,6 +227,27 @@ struct Schema2<'a> {
     layers: Vec<Descriptor<'a>>,
 }
 
+/// The Docker media type of a base layer. An OCI base (`oc` copies its layer types as they are)
+/// gets the equivalent Docker types, so that the release is a Docker schema 2 image throughout;
+/// the bytes, and so the digests, are the same. zstd has no Docker equivalent.
+fn docker_layer_type<'a>(media_type: &'a str, digest: &Digest) -> Result<&'a str, Error> {
+    Ok(match media_type {
+        media_type::OCI_LAYER_GZIP => media_type::DOCKER_LAYER_GZIP,
+        media_type::OCI_LAYER_TAR => DOCKER_LAYER_TAR,
+        media_type::OCI_LAYER_ZSTD => {
+            return Err(Error::UnsupportedImage {
+                image: digest.to_string(),
+                reason: "a zstd base layer cannot be part of a Docker schema 2 release image"
+                    .to_string(),
+            });
+        }
+        other => other,
+    })
+}
+
+/// Docker's media type for an uncompressed layer.
+const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
+
 /// The Docker schema 2 manifest as distribution writes it (`json.MarshalIndent`, three spaces).
 pub(crate) fn schema2_manifest(
     config: &[u8],
@@ -235,12 +256,14 @@ pub(crate) fn schema2_manifest(
 ) -> Result<RawManifest, Error> {
     let mut layers: Vec<Descriptor<'_>> = base_layers
         .iter()
-        .map(|l| Descriptor {
-            media_type: &l.media_type,
-            size: l.size,
-            digest: l.digest.to_string(),
+        .map(|l| {
+            Ok(Descriptor {
+                media_type: docker_layer_type(&l.media_type, &l.digest)?,
+                size: l.size,
+                digest: l.digest.to_string(),
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     layers.push(Descriptor {
         media_type: media_type::DOCKER_LAYER_GZIP,
         size: layer.size(),
@@ -300,4 +323,48 @@ pub(crate) async fn push(
     .await?;
     to.write_manifest(to_repo, parts.manifest, tag).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(media_type: &str, n: u8) -> BlobRef {
+        BlobRef {
+            digest: Digest::sha256_of(&[n]),
+            size: u64::from(n),
+            media_type: media_type.to_string(),
+        }
+    }
+
+    #[test]
+    fn manifest_is_docker_schema2_as_distribution_writes_it() {
+        let layer = write_release_layer(b"{}", b"{}", &[], 0).unwrap();
+        let m = schema2_manifest(
+            b"{}",
+            &[
+                blob(media_type::OCI_LAYER_GZIP, 1),
+                blob(media_type::DOCKER_LAYER_GZIP, 2),
+            ],
+            &layer,
+        )
+        .unwrap();
+        let text = String::from_utf8(m.bytes().to_vec()).unwrap();
+        let expected = format!(
+            "{{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"{}\",\n   \"config\": {{\n      \"mediaType\": \"{}\",\n      \"size\": 2,\n      \"digest\": \"{}\"\n   }},\n   \"layers\": [\n",
+            media_type::DOCKER_MANIFEST,
+            media_type::DOCKER_CONFIG,
+            Digest::sha256_of(b"{}")
+        );
+        assert!(text.starts_with(&expected), "{text}");
+        assert_eq!(
+            text.matches(media_type::DOCKER_LAYER_GZIP).count(),
+            3,
+            "{text}"
+        );
+        assert!(!text.contains("oci"), "{text}");
+        let err =
+            schema2_manifest(b"{}", &[blob(media_type::OCI_LAYER_ZSTD, 3)], &layer).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedImage { .. }), "{err}");
+    }
 }

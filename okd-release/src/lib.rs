@@ -27,9 +27,9 @@
 )]
 
 pub mod annotations;
-mod builder;
-mod component_versions;
-mod config;
+pub mod builder;
+pub mod component_versions;
+pub mod config;
 pub mod diff;
 pub mod docker_config;
 mod error;
@@ -37,18 +37,18 @@ pub mod gojson;
 pub mod gotar;
 pub mod graph;
 pub mod image_references;
-mod info;
-mod inspect;
+pub mod info;
+pub mod inspect;
 mod layer_reader;
-mod load;
+pub mod load;
 pub mod merge;
 pub mod metadata;
-mod object_meta;
-mod payload;
-mod release_image;
+pub mod object_meta;
+pub mod payload;
+pub mod release_image;
 pub mod substitute;
 mod tabwriter;
-mod version;
+pub mod version;
 
 pub use builder::{BuiltRelease, DEFAULT_BASE_TAG, Payload, ReleaseBuilder};
 pub use component_versions::{ALLOWED_COMPONENTS, ComponentVersion, ComponentVersions};

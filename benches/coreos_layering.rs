@@ -14,7 +14,7 @@ use okd_oci::layer::Compression;
 use support::{Noise, registry_flags, registry_store, summarise, time_okd};
 use testkit::payload::{PayloadSpec, generate};
 
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 const OVERLAY_FILES: usize = 40;
 const OVERLAY_FILE_SIZE: usize = 256 * 1024;
 
@@ -46,18 +46,19 @@ fn overlay(dir: &Path) {
     }
 }
 
-/// Times `coreos layer` from `from` to a new tag of `to_repo` per run; every run adds a file
-/// of its own so that no run finds its layer already uploaded.
+/// Times `coreos layer` from each base to a new tag of its destination repository, alternating
+/// between the bases run by run so that both see the same machine load. Every run adds a file of
+/// its own so that no run finds its layer already uploaded. Returns the times per base.
 fn time_layering(
     flags: &[String],
     overlay: &Path,
-    from: &str,
-    to_repo: &str,
+    cases: [(&str, &str); 2],
     id: &str,
-) -> Vec<Duration> {
-    (0..=RUNS)
-        .filter_map(|run| {
-            std::fs::write(overlay.join("run-id"), format!("{id}-{run}\n")).expect("run id");
+) -> [Vec<Duration>; 2] {
+    let mut times = [Vec::new(), Vec::new()];
+    for run in 0..=RUNS {
+        for (i, (from, to_repo)) in cases.iter().enumerate() {
+            std::fs::write(overlay.join("run-id"), format!("{id}-{i}-{run}\n")).expect("run id");
             let mut args: Vec<String> = flags.to_vec();
             args.extend(
                 [
@@ -75,10 +76,26 @@ fn time_layering(
                 .map(String::from),
             );
             let (elapsed, _) = time_okd(&args);
-            // The first run warms the page cache and the registry.
-            (run > 0).then_some(elapsed)
-        })
-        .collect()
+            // The first round warms the page cache and the registry.
+            if run > 0 {
+                times[i].push(elapsed);
+            }
+        }
+    }
+    times
+}
+
+fn print_ratio(where_: &str, times: [Vec<Duration>; 2]) {
+    let [big, small] = times.map(summarise);
+    println!("{where_}, 1 GiB base: {big}");
+    println!("{where_}, 10 MiB base: {small}");
+    let ratio = big.median.as_secs_f64() / small.median.as_secs_f64();
+    // On a busy machine the fastest runs show the cost of the work itself best.
+    let min_ratio = big.min.as_secs_f64() / small.min.as_secs_f64();
+    println!(
+        "{where_} ratio 1 GiB / 10 MiB base: {ratio:.2} of the medians ({min_ratio:.2} of the fastest runs); target <= 1.2: {}",
+        if ratio <= 1.2 { "met" } else { "NOT met" }
+    );
 }
 
 async fn bench() {
@@ -86,7 +103,8 @@ async fn bench() {
     let overlay_dir = work.path().join("overlay");
     overlay(&overlay_dir);
     let big = os_spec("big", 16, 64 << 20);
-    let small = os_spec("small", 10, 1 << 20);
+    // The same number of layers, so that only their size differs.
+    let small = os_spec("small", 16, 640 << 10);
 
     // Registry.
     let registry = testkit::Registry::spawn()
@@ -107,27 +125,16 @@ async fn bench() {
         );
     }
     let flags = registry_flags(&registry);
-    let big_t = summarise(time_layering(
+    let big_from = format!("{host}/big/content:stream-coreos");
+    let small_from = format!("{host}/small/content:stream-coreos");
+    let (big_to, small_to) = (format!("{host}/big/node"), format!("{host}/small/node"));
+    let times = time_layering(
         &flags,
         &overlay_dir,
-        &format!("{host}/big/content:stream-coreos"),
-        &format!("{host}/big/node"),
-        "registry-big",
-    ));
-    let small_t = summarise(time_layering(
-        &flags,
-        &overlay_dir,
-        &format!("{host}/small/content:stream-coreos"),
-        &format!("{host}/small/node"),
-        "registry-small",
-    ));
-    println!("registry, 1 GiB base: {big_t}");
-    println!("registry, 10 MiB base: {small_t}");
-    let ratio = big_t.median.as_secs_f64() / small_t.median.as_secs_f64();
-    println!(
-        "registry ratio 1 GiB / 10 MiB base: {ratio:.2}; target <= 1.2: {}",
-        if ratio <= 1.2 { "met" } else { "NOT met" }
+        [(&big_from, &big_to), (&small_from, &small_to)],
+        "registry",
     );
+    print_ratio("registry", times);
     drop(registry);
 
     // Layout.
@@ -138,25 +145,17 @@ async fn bench() {
             .await
             .expect("generating an OS image");
     }
-    let big_t = summarise(time_layering(
-        &[],
-        &overlay_dir,
-        &format!("oci:{}:big/content:stream-coreos", layout.display()),
-        &format!("oci:{}:big/node", layout.display()),
-        "layout-big",
-    ));
-    let small_t = summarise(time_layering(
-        &[],
-        &overlay_dir,
-        &format!("oci:{}:small/content:stream-coreos", layout.display()),
-        &format!("oci:{}:small/node", layout.display()),
-        "layout-small",
-    ));
-    println!("layout, 1 GiB base: {big_t}");
-    println!("layout, 10 MiB base: {small_t}");
-    let ratio = big_t.median.as_secs_f64() / small_t.median.as_secs_f64();
-    println!(
-        "layout ratio 1 GiB / 10 MiB base: {ratio:.2}; target <= 1.2: {}",
-        if ratio <= 1.2 { "met" } else { "NOT met" }
+    let at = |r: &str| format!("oci:{}:{r}", layout.display());
+    let (big_from, small_from) = (
+        at("big/content:stream-coreos"),
+        at("small/content:stream-coreos"),
     );
+    let (big_to, small_to) = (at("big/node"), at("small/node"));
+    let times = time_layering(
+        &[],
+        &overlay_dir,
+        [(&big_from, &big_to), (&small_from, &small_to)],
+        "layout",
+    );
+    print_ratio("layout", times);
 }

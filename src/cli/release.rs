@@ -77,12 +77,10 @@ pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
         ReleaseCommand::Extract(a) => {
             let source = stores.source(&a.image).await?;
             let done = extract::extract(&source, &a.to).await?;
-            tracing::info!(
-                "wrote {} files ({} bytes) of {} to {}",
-                done.files,
-                done.bytes,
-                done.release,
-                a.to.display()
+            // As `oc adm release extract` does, on stderr so that stdout stays clean.
+            eprintln!(
+                "Extracted release payload {} from digest {} created at {}: {} files, {} bytes",
+                done.release, done.digest, done.created, done.files, done.bytes
             );
             Ok(())
         }

@@ -23,6 +23,8 @@ use crate::cli::store::Source;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extracted {
     pub release: String,
+    pub digest: String,
+    pub created: String,
     pub files: usize,
     pub bytes: u64,
 }
@@ -70,6 +72,11 @@ pub async fn extract(source: &Source, dir: &Path) -> Result<Extracted, CliError>
     .await
     .map_err(|e| format!("extraction thread failed: {e}"))??;
     Ok(Extracted {
+        digest: release.pull_digest().to_string(),
+        created: release
+            .created()
+            .map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| "an unknown time".to_string()),
         release: release.name,
         files,
         bytes,

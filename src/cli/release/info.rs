@@ -31,9 +31,9 @@ pub struct InfoDocument<'a> {
     os: &'a str,
     architecture: &'a str,
     labels: &'a BTreeMap<String, String>,
-    /// `release-manifests/release-metadata` as stored.
+    /// `release-manifests/release-metadata`, parsed.
     metadata: Option<Value>,
-    /// `release-manifests/image-references` as stored.
+    /// `release-manifests/image-references`, parsed.
     references: Value,
     display_versions: &'a okd_release::ComponentVersions,
     images: Vec<Image<'a>>,

@@ -175,6 +175,62 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A registry could not be reached, or the connection broke or timed out.
+    #[error("{registry}: {operation}: {message}")]
+    Transport {
+        /// The registry host.
+        registry: String,
+        /// What was being done.
+        operation: String,
+        /// The transport error.
+        message: String,
+    },
+    /// A registry's TLS certificate was not accepted.
+    #[error(
+        "{registry}: TLS handshake failed: {message} (add its CA certificate, or mark it insecure \
+         with --insecure-registry {registry})"
+    )]
+    Tls {
+        /// The registry host.
+        registry: String,
+        /// Why the handshake failed.
+        message: String,
+    },
+    /// A transient failure that persisted through every attempt of the retry policy.
+    #[error("{registry}: {operation}: gave up after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// The registry host.
+        registry: String,
+        /// What was being done.
+        operation: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The error of the last attempt.
+        #[source]
+        last: Box<Error>,
+    },
+    /// A registry refused to delete a tag.
+    #[error("{registry}: cannot delete tag {repo}:{tag}: {message}")]
+    TagDeleteRefused {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repo: String,
+        /// The tag.
+        tag: String,
+        /// HTTP status, when there was one.
+        status: Option<u16>,
+        /// The registry's message.
+        message: String,
+    },
+    /// A credentials file (`auth.json`, docker `config.json`) that cannot be used.
+    #[error("credentials file {path}: {reason}")]
+    AuthFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it (never its secrets).
+        reason: String,
+    },
 }
 
 impl Error {

@@ -27,6 +27,7 @@ pub mod layer;
 mod manifest;
 mod memory;
 mod reference;
+pub mod registry;
 mod store;
 
 pub use digest::{Digest, DigestAlgorithm, Hasher};
@@ -36,6 +37,7 @@ pub use memory::MemoryStore;
 pub use reference::{
     ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
 };
+pub use registry::RegistryStore;
 pub use store::{
     Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
 };

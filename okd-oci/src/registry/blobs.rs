@@ -1,0 +1,262 @@
+//! Blob existence, download and upload.
+
+use std::future::Future;
+
+use futures::TryStreamExt;
+use oci_client::RegistryOperation;
+use reqwest::header::CONTENT_LENGTH;
+
+use super::RegistryStore;
+use super::auth::Scope;
+use super::response::{Failure, io_error, is_transient, oci_error};
+use super::upload::UploadSource;
+use crate::store::{Blob, BlobWrite, ByteStream, StoreCounters};
+use crate::{Digest, Error, verify_stream};
+
+impl RegistryStore {
+    pub(super) async fn head_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>, Error> {
+        let op = format!("HEAD blob {repo}@{digest}");
+        self.retrying(&op, || async {
+            let _slot = self.permit().await?;
+            let r = self
+                .send(&op, repo, &[Scope::pull(repo)], |http, base| {
+                    http.head(Self::url(base, repo, &format!("blobs/{digest}")))
+                })
+                .await?;
+            match r.status().as_u16() {
+                200 => {
+                    // A HEAD body is empty, so the size is only in the header.
+                    let size = r
+                        .headers()
+                        .get(CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    size.map(Some).ok_or_else(|| Error::Registry {
+                        registry: self.host.clone(),
+                        operation: op.clone(),
+                        status: Some(200),
+                        message: "answered without Content-Length".to_string(),
+                    })
+                }
+                404 => Ok(None),
+                _ => Err(Failure::read(r).await.into_error(&self.host, &op)),
+            }
+        })
+        .await
+    }
+
+    pub(super) async fn open_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
+        let op = format!("GET blob {repo}@{digest}");
+        let digest_text = digest.to_string();
+        let sized = self
+            .retrying(&op, || async {
+                let _slot = self.permit().await?;
+                let conn = self.connection().await?;
+                let reference = self
+                    .authorize_oci(conn, repo, RegistryOperation::Pull)
+                    .await?;
+                conn.oci
+                    .pull_blob_stream(&reference, digest_text.as_str())
+                    .await
+                    .map_err(|e| match oci_error(&self.host, &op, e) {
+                        Error::Registry {
+                            status: Some(404), ..
+                        } => Error::BlobNotFound {
+                            location: self.host.clone(),
+                            repo: repo.to_string(),
+                            digest: digest.clone(),
+                        },
+                        e => e,
+                    })
+            })
+            .await?;
+        let size = match sized.content_length {
+            Some(n) => n,
+            None => self
+                .head_blob(repo, digest)
+                .await?
+                .ok_or_else(|| Error::BlobNotFound {
+                    location: self.host.clone(),
+                    repo: repo.to_string(),
+                    digest: digest.clone(),
+                })?,
+        };
+        StoreCounters::bump(&self.counters.blobs_read);
+        let host = self.host.clone();
+        let stream: ByteStream = Box::pin(sized.stream.map_err(move |e| io_error(&host, &op, &e)));
+        let what = format!("blob {digest} from {}/{repo}", self.host);
+        Ok(Blob {
+            size,
+            stream: verify_stream(digest.clone(), size, what, stream),
+        })
+    }
+
+    pub(super) async fn upload_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        data: ByteStream,
+    ) -> Result<BlobWrite, Error> {
+        if self.head_blob(repo, digest).await?.is_some() {
+            StoreCounters::bump(&self.counters.blobs_skipped);
+            return Ok(BlobWrite::AlreadyPresent);
+        }
+        let what = format!("blob {digest} for {}/{repo}", self.host);
+        let source = UploadSource::new(data, digest, size, what);
+        let op = format!("PUT blob {repo}@{digest}");
+        self.retry_loop(&op, &|| source.untouched(), || async {
+            let _slot = self.permit().await?;
+            self.upload_once(repo, digest, size, &source).await
+        })
+        .await?;
+        Ok(BlobWrite::Written)
+    }
+
+    /// Like [`write_blob`](crate::Store::write_blob), but opens the source with `open` for each
+    /// attempt, so that a transfer broken half-way is retried from the start under the retry
+    /// policy. Use it when the source can be re-read (a file, another store).
+    pub async fn write_blob_reopening<F, Fut>(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        open: F,
+    ) -> Result<BlobWrite, Error>
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<ByteStream, Error>> + Send,
+    {
+        if self.head_blob(repo, digest).await?.is_some() {
+            StoreCounters::bump(&self.counters.blobs_skipped);
+            return Ok(BlobWrite::AlreadyPresent);
+        }
+        let op = format!("PUT blob {repo}@{digest}");
+        self.retry_loop(&op, &|| true, || async {
+            // Opened before taking a request slot: the source may be this same registry.
+            let data = open().await?;
+            let what = format!("blob {digest} for {}/{repo}", self.host);
+            let source = UploadSource::new(data, digest, size, what);
+            let _slot = self.permit().await?;
+            self.upload_once(repo, digest, size, &source).await
+        })
+        .await?;
+        Ok(BlobWrite::Written)
+    }
+
+    async fn upload_once(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        source: &UploadSource,
+    ) -> Result<(), Error> {
+        let op = format!("PUT blob {repo}@{digest}");
+        let conn = self.connection().await?;
+        let reference = self
+            .authorize_oci(conn, repo, RegistryOperation::Push)
+            .await?;
+        let pushed = conn
+            .oci
+            .push_blob_stream(&reference, source.body(), &digest.to_string(), Some(size))
+            .await;
+        if let Err(e) = pushed {
+            // Our own check of the bytes explains a failure better than the broken request.
+            if let Some(ours) = source.failure() {
+                return Err(ours);
+            }
+            let mapped = oci_error(&self.host, &op, e);
+            return Err(self.explain_upload_refusal(mapped, repo, digest, size, source));
+        }
+        StoreCounters::bump(&self.counters.blobs_written);
+        StoreCounters::add(&self.counters.bytes_written, size);
+        Ok(())
+    }
+
+    /// A registry's `DIGEST_INVALID` / `SIZE_INVALID` answer becomes a digest or size mismatch
+    /// naming the blob.
+    fn explain_upload_refusal(
+        &self,
+        e: Error,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        source: &UploadSource,
+    ) -> Error {
+        let Error::Registry {
+            status: Some(status),
+            ref message,
+            ..
+        } = e
+        else {
+            return e;
+        };
+        let what = format!(
+            "blob {digest} for {}/{repo} (registry: {message})",
+            self.host
+        );
+        if (400..500).contains(&status) && message.contains("DIGEST_INVALID") {
+            match source.actual() {
+                Some(actual) if &actual != digest => {
+                    return Error::DigestMismatch {
+                        what,
+                        expected: digest.clone(),
+                        actual,
+                    };
+                }
+                _ => return e,
+            }
+        }
+        if (400..500).contains(&status) && message.contains("SIZE_INVALID") {
+            return Error::SizeMismatch {
+                what,
+                digest: digest.clone(),
+                expected: size,
+                actual: source.sent(),
+            };
+        }
+        e
+    }
+
+    /// Runs `attempt` under the retry policy while `replayable` says the inputs can be sent
+    /// again; counts retries; wraps the last transient error once the attempts are spent.
+    pub(super) async fn retry_loop<T, F, Fut>(
+        &self,
+        operation: &str,
+        replayable: &(dyn Fn() -> bool + Send + Sync),
+        mut attempt: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let policy = self.options.retry;
+        let mut n = 1;
+        loop {
+            match attempt().await {
+                Err(e) if is_transient(&e) && replayable() => {
+                    if n >= policy.attempts {
+                        if policy.attempts == 1 {
+                            return Err(e);
+                        }
+                        return Err(Error::RetriesExhausted {
+                            registry: self.host.clone(),
+                            operation: operation.to_string(),
+                            attempts: n,
+                            last: Box::new(e),
+                        });
+                    }
+                    tracing::debug!(registry = %self.host, operation, attempt = n, error = %e, "retrying");
+                    StoreCounters::bump(&self.counters.retries);
+                    tokio::time::sleep(policy.delay(n)).await;
+                    n += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! How a [`RegistryStore`](super::RegistryStore) reaches its registry: TLS trust, insecure
+//! hosts, credentials, concurrency, retries and timeouts.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::credentials::Credentials;
+use super::retry::RetryPolicy;
+
+/// Options shared by the registry stores of a program.
+///
+/// ```
+/// use std::time::Duration;
+/// use okd_oci::registry::{Credentials, RegistryOptions, RetryPolicy};
+///
+/// let options = RegistryOptions::default()
+///     .insecure_registry("127.0.0.1:5000")
+///     .credentials("quay.io/okd", Credentials::new("robot", "token"))
+///     .max_concurrent_requests(8)
+///     .retry(RetryPolicy::new(3, Duration::from_millis(100), Duration::from_secs(2)));
+/// assert!(options.is_insecure("127.0.0.1:5000"));
+/// assert!(!options.is_insecure("quay.io"));
+/// assert!(!format!("{options:?}").contains("token"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    pub(super) insecure: Vec<String>,
+    pub(super) ca_certificates: Vec<PathBuf>,
+    pub(super) auth_file: Option<PathBuf>,
+    pub(super) credentials: BTreeMap<String, Credentials>,
+    pub(super) max_concurrent_requests: usize,
+    pub(super) retry: RetryPolicy,
+    pub(super) connect_timeout: Duration,
+    pub(super) read_timeout: Duration,
+    pub(super) request_timeout: Duration,
+    pub(super) user_agent: String,
+}
+
+impl Default for RegistryOptions {
+    /// TLS verified against the system roots, credentials from the standard auth files, six
+    /// concurrent requests per registry (what `oc adm release mirror` uses), the default
+    /// [`RetryPolicy`], 30 s to connect, 60 s of silence on a connection, 5 min for a request
+    /// that moves no blob.
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            ca_certificates: Vec::new(),
+            auth_file: None,
+            credentials: BTreeMap::new(),
+            max_concurrent_requests: 6,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(300),
+            user_agent: format!("okd-streams/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+impl RegistryOptions {
+    /// Marks `host` (`HOST[:PORT]`) insecure, as `--insecure-registry` does: its TLS
+    /// certificate is not verified and plain HTTP is used when it does not speak HTTPS. An entry
+    /// without a port matches the host on any port.
+    pub fn insecure_registry(mut self, host: impl Into<String>) -> Self {
+        self.insecure.push(host.into());
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM file in addition to the system roots.
+    pub fn ca_certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.ca_certificates.push(pem_file.into());
+        self
+    }
+
+    /// Reads credentials from this file only (`--authfile`), instead of the standard search.
+    pub fn auth_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.auth_file = Some(path.into());
+        self
+    }
+
+    /// Uses these credentials for `key` (`host`, or `host/namespace[/repo]` for a narrower
+    /// match), ahead of any auth file.
+    pub fn credentials(mut self, key: impl Into<String>, credentials: Credentials) -> Self {
+        self.credentials.insert(key.into(), credentials);
+        self
+    }
+
+    /// At most `n` requests in flight per registry (at least 1).
+    pub fn max_concurrent_requests(mut self, n: usize) -> Self {
+        self.max_concurrent_requests = n.max(1);
+        self
+    }
+
+    /// How transient failures are retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Time allowed to establish a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest silence tolerated on an open connection (also while streaming a blob).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Overall time allowed for a request that moves no blob (HEAD, manifests, tags).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// True when `host` was marked insecure.
+    pub fn is_insecure(&self, host: &str) -> bool {
+        let hostname = split_port(host).0;
+        self.insecure
+            .iter()
+            .any(|entry| entry == host || (split_port(entry).1.is_none() && entry == hostname))
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+}
+
+fn split_port(host: &str) -> (&str, Option<&str>) {
+    match host.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (host, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_matching() {
+        let o = RegistryOptions::default()
+            .insecure_registry("127.0.0.1:5000")
+            .insecure_registry("mirror.local");
+        assert!(o.is_insecure("127.0.0.1:5000"));
+        assert!(!o.is_insecure("127.0.0.1:5001"));
+        assert!(!o.is_insecure("127.0.0.1"));
+        assert!(o.is_insecure("mirror.local"));
+        assert!(o.is_insecure("mirror.local:8443"));
+        assert!(!o.is_insecure("quay.io"));
+    }
+}

@@ -173,7 +173,7 @@ impl MirrorPlan {
         let mut jobs = Vec::new();
         let mut warnings = Vec::new();
         for (group, r) in spec.releases.iter().enumerate() {
-            let store = stores.get(&r.source)?;
+            let store = stores.get(&r.source).await?;
             let content = loader.load(store.as_ref(), &r.source).await?;
             let x = expand_release(&content, &r.target, &spec.filter, &spec.platform)?;
             warnings.extend(x.warnings);
@@ -262,8 +262,8 @@ async fn plan_jobs(
 
     let mut opened = Vec::with_capacity(jobs.len());
     for j in &jobs {
-        let src = stores.get(&j.read_from)?;
-        let dst = stores.get(&j.mapping.destination)?;
+        let src = stores.get(&j.read_from).await?;
+        let dst = stores.get(&j.mapping.destination).await?;
         opened.push((src, dst));
     }
     let resolved: Vec<Resolved> = futures::stream::iter(jobs.iter().zip(&opened))

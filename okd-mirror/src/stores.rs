@@ -16,7 +16,7 @@
 //! stores.insert("quay.io", Arc::new(MemoryStore::new()));
 //! let image = "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?;
 //! assert_eq!(StoreSet::location_of(&image), "quay.io");
-//! let store = stores.get(&image)?;
+//! let store = stores.get(&image).await?;
 //! # Ok(()) }
 //! ```
 
@@ -24,14 +24,34 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
+use okd_oci::registry::Registries;
 use okd_oci::{ImageRef, Store};
 
 use crate::Error;
 
 /// Opens the store for a location the set does not have yet.
+#[async_trait]
 pub trait StoreOpener: Send + Sync + fmt::Debug {
     /// Opens the store `image` lives in; `location` is [`StoreSet::location_of`] the image.
-    fn open(&self, location: &str, image: &ImageRef) -> Result<Arc<dyn Store>, Error>;
+    async fn open(&self, location: &str, image: &ImageRef) -> Result<Arc<dyn Store>, Error>;
+}
+
+/// Opens registries from one [`Registries`] pool (one store per host, shared options).
+#[derive(Debug)]
+pub struct RegistryOpener(pub Registries);
+
+#[async_trait]
+impl StoreOpener for RegistryOpener {
+    async fn open(&self, location: &str, image: &ImageRef) -> Result<Arc<dyn Store>, Error> {
+        match image {
+            ImageRef::Registry(r) => Ok(self.0.for_ref(r)?),
+            ImageRef::Layout(_) => Err(Error::NoStore {
+                location: location.to_string(),
+                reason: "OCI layouts are not supported by this opener".to_string(),
+            }),
+        }
+    }
 }
 
 /// One shared store per location.
@@ -70,7 +90,7 @@ impl StoreSet {
     }
 
     /// The store `image` lives in, opening it when needed.
-    pub fn get(&self, image: &ImageRef) -> Result<Arc<dyn Store>, Error> {
+    pub async fn get(&self, image: &ImageRef) -> Result<Arc<dyn Store>, Error> {
         let location = Self::location_of(image);
         if let Some(s) = self.lock().get(&location) {
             return Ok(s.clone());
@@ -79,7 +99,7 @@ impl StoreSet {
             location: location.clone(),
             reason: "no store registered for this location".to_string(),
         })?;
-        let store = opener.open(&location, image)?;
+        let store = opener.open(&location, image).await?;
         // Another task may have opened it meanwhile; keep the first so the store stays unique.
         Ok(self.lock().entry(location).or_insert(store).clone())
     }
@@ -103,19 +123,26 @@ mod tests {
     use super::*;
     use okd_oci::MemoryStore;
 
-    #[test]
-    fn same_location_same_store() {
+    #[tokio::test]
+    async fn same_location_same_store() {
         let set = StoreSet::new();
         set.insert("reg.local:5000", Arc::new(MemoryStore::new()));
-        let a = set.get(&"reg.local:5000/a:1".parse().unwrap()).unwrap();
-        let b = set.get(&"reg.local:5000/b/c:2".parse().unwrap()).unwrap();
+        let a = set
+            .get(&"reg.local:5000/a:1".parse().unwrap())
+            .await
+            .unwrap();
+        let b = set
+            .get(&"reg.local:5000/b/c:2".parse().unwrap())
+            .await
+            .unwrap();
         assert!(Arc::ptr_eq(&a, &b));
     }
 
-    #[test]
-    fn unknown_location_is_named() {
+    #[tokio::test]
+    async fn unknown_location_is_named() {
         let err = StoreSet::new()
             .get(&"oci:/srv/mirror:x".parse().unwrap())
+            .await
             .unwrap_err();
         assert!(err.to_string().contains("oci:/srv/mirror"), "{err}");
     }

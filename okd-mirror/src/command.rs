@@ -169,18 +169,19 @@ pub async fn mirror_release(
         })?;
     let mut target = ReleaseTarget::parse(&opts.to, opts.naming)?;
     if let Some(r) = &opts.to_release_image {
+        // A bare repository would silently become `:latest`; ask for the tag instead.
+        if crate::naming::parse_repository(r).is_ok() {
+            return Err(Error::InvalidDestination {
+                destination: r.clone(),
+                reason: "--to-release-image needs a tag".to_string(),
+            });
+        }
         let image: ImageRef = r
             .parse()
             .map_err(|e: okd_oci::Error| Error::InvalidDestination {
                 destination: r.clone(),
                 reason: e.to_string(),
             })?;
-        if image.tag().is_none() && image.digest().is_none() {
-            return Err(Error::InvalidDestination {
-                destination: r.clone(),
-                reason: "--to-release-image needs a tag".to_string(),
-            });
-        }
         target = target.with_release_image(image);
     }
     let spec = MirrorSpec {
@@ -333,6 +334,64 @@ mod tests {
         let r = parse_image_destination("oci:/tmp/x:a/b:v2").unwrap();
         assert_eq!((r.repository(), r.tag()), ("a/b", Some("v2")));
         assert!(parse_image_destination("not a ref").is_err());
+    }
+
+    #[derive(Debug)]
+    struct NoReleases;
+
+    #[async_trait::async_trait]
+    impl ReleaseLoader for NoReleases {
+        async fn load(
+            &self,
+            _: &dyn okd_oci::Store,
+            image: &ImageRef,
+        ) -> Result<crate::ReleaseContent, Error> {
+            Err(Error::Release {
+                release: image.to_string(),
+                reason: "not expected to be read".to_string(),
+            })
+        }
+    }
+
+    async fn release_err(opts: ReleaseMirrorOptions) -> String {
+        let stores = StoreSet::new();
+        let progress = Arc::new(crate::progress::NoProgress);
+        mirror_release(&opts, &stores, &NoReleases, progress)
+            .await
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn bad_flags_are_refused_before_anything_is_read() {
+        let base = ReleaseMirrorOptions {
+            from: "quay.io/okd/scos-release:4.19".into(),
+            to: "reg.local/okd".into(),
+            ..ReleaseMirrorOptions::default()
+        };
+        let mut o = base.clone();
+        o.to = "reg.local/okd:tagged".into();
+        assert!(release_err(o).await.contains("reg.local/okd:tagged"));
+        let mut o = base.clone();
+        o.to_release_image = Some("reg.local/okd/release".into());
+        assert!(
+            release_err(o)
+                .await
+                .contains("--to-release-image needs a tag")
+        );
+        let mut o = base.clone();
+        o.exclude = vec!["[".into()];
+        assert!(
+            release_err(o)
+                .await
+                .contains("invalid component pattern \"[\"")
+        );
+        let mut o = base.clone();
+        o.platform = Some("amd64".into());
+        assert!(release_err(o).await.contains("invalid platform \"amd64\""));
+        let mut o = base;
+        o.from = "ftp://x".into();
+        assert!(release_err(o).await.contains("ftp://x"));
     }
 
     #[test]

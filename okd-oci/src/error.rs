@@ -231,6 +231,38 @@ pub enum Error {
         /// What is wrong with it (never its secrets).
         reason: String,
     },
+    /// A symbolic link in a layer's source directory whose target leaves that directory.
+    #[error("symlink {path} points to {target}, outside the layer directory")]
+    SymlinkEscapes {
+        /// The symbolic link.
+        path: std::path::PathBuf,
+        /// Its target, as stored in the link.
+        target: std::path::PathBuf,
+    },
+    /// A file in a layer's source directory that a layer cannot hold.
+    #[error("{path} is a {kind}; layers hold only regular files, directories and symlinks")]
+    UnsupportedFileType {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it is (`fifo`, `socket`, `character device`, `block device`).
+        kind: String,
+    },
+    /// An index or manifest list where a single image manifest was needed.
+    #[error("{what} is an index ({media_type}); select a platform to pick one image")]
+    NotAnImage {
+        /// The manifest (reference or digest).
+        what: String,
+        /// Its media type.
+        media_type: String,
+    },
+    /// An index without an image for the requested platform.
+    #[error("{what} has no image for platform {platform}")]
+    PlatformNotFound {
+        /// The index (reference or digest).
+        what: String,
+        /// The requested platform (`linux/amd64`).
+        platform: String,
+    },
 }
 
 impl Error {

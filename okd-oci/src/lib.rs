@@ -20,18 +20,23 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod append;
+pub mod config;
 pub mod copy;
 mod digest;
 mod error;
 pub mod layer;
+mod layout;
 mod manifest;
 mod memory;
 mod reference;
 pub mod registry;
 mod store;
 
+pub use config::ImageConfig;
 pub use digest::{Digest, DigestAlgorithm, Hasher};
 pub use error::Error;
+pub use layout::LayoutStore;
 pub use manifest::{BlobRef, MAX_MANIFEST_SIZE, ManifestView, RawManifest, media_type, oci_digest};
 pub use memory::MemoryStore;
 pub use reference::{

@@ -56,6 +56,8 @@ pub struct FaultConfig {
     pub corrupt_rate: f64,
     /// Stop injecting after this many faults.
     pub max_faults: Option<u64>,
+    /// Only connections whose first request starts with this (`"POST "`) get faults.
+    pub matching: Option<String>,
 }
 
 impl Default for FaultConfig {
@@ -76,6 +78,7 @@ impl FaultConfig {
             stall: Duration::from_secs(5),
             corrupt_rate: 0.0,
             max_faults: None,
+            matching: None,
         }
     }
 
@@ -108,6 +111,13 @@ impl FaultConfig {
     /// Flips one response-body byte in this share of connections.
     pub fn corrupt(mut self, rate: f64) -> Self {
         self.corrupt_rate = rate;
+        self
+    }
+
+    /// Injects faults only into connections whose first request starts with `prefix`, such as
+    /// `"POST "` or `"PUT /v2/okd/release/manifests/"`.
+    pub fn matching(mut self, prefix: &str) -> Self {
+        self.matching = Some(prefix.to_string());
         self
     }
 
@@ -185,7 +195,7 @@ impl Shared {
             }
         };
         let mut edge = c.reject_rate;
-        let fault = if draw < edge {
+        if draw < edge {
             Fault::Reject
         } else if draw < {
             edge += c.drop_rate;
@@ -207,14 +217,15 @@ impl Shared {
             }
         } else {
             Fault::None
-        };
-        if fault != Fault::None
-            && let Some(max) = c.max_faults
-            && self.counters.planned.fetch_add(1, Ordering::SeqCst) >= max
-        {
-            return Fault::None;
         }
-        fault
+    }
+
+    /// Takes one fault from the budget; false when it is spent.
+    fn spend(&self) -> bool {
+        match self.config.max_faults {
+            Some(max) => self.counters.planned.fetch_add(1, Ordering::SeqCst) < max,
+            None => true,
+        }
     }
 }
 
@@ -319,17 +330,41 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
 
 const CANNED_503: &str = "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"service unavailable (injected fault)\"}]}";
 
-async fn serve(client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<()> {
+async fn serve(mut client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<()> {
+    let mut fault = fault;
+    let mut first = Vec::new();
+    if fault != Fault::None
+        && let Some(prefix) = &shared.config.matching
+    {
+        // Peek the start of the first request; it is forwarded before anything else.
+        let mut buf = [0u8; 1024];
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while first.len() < prefix.len() {
+                match client.read(&mut buf).await {
+                    Ok(n) if n > 0 => first.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+        })
+        .await;
+        if !first.starts_with(prefix.as_bytes()) {
+            fault = Fault::None;
+        }
+    }
+    if fault != Fault::None && !shared.spend() {
+        fault = Fault::None;
+    }
     if fault == Fault::Reject {
         shared.counters.rejected.fetch_add(1, Ordering::SeqCst);
-        return reject(client).await;
+        return reject(client, first).await;
     }
     let upstream = TcpStream::connect(shared.upstream).await?;
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let (client_r, client_w) = client.into_split();
-    let (up_r, up_w) = upstream.into_split();
-    let relayed = AtomicU64::new(0);
+    let (up_r, mut up_w) = upstream.into_split();
+    up_w.write_all(&first).await?;
+    let relayed = AtomicU64::new(first.len() as u64);
     let limit = match fault {
         Fault::Drop { after } => after,
         _ => u64::MAX,
@@ -359,8 +394,8 @@ async fn serve(client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<(
 }
 
 /// Reads the request head, answers 503 and closes.
-async fn reject(mut client: TcpStream) -> io::Result<()> {
-    let mut head = Vec::new();
+async fn reject(mut client: TcpStream, first: Vec<u8>) -> io::Result<()> {
+    let mut head = first;
     let mut buf = [0u8; 4096];
     // Bounded: a client that speaks TLS to this plain-HTTP proxy never sends a blank line.
     let _ = tokio::time::timeout(Duration::from_secs(1), async {

@@ -1,4 +1,5 @@
 //! The local registry and the fault proxy, exercised against the real `docker-registry`.
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use std::time::Duration;
 

@@ -35,7 +35,7 @@ use tokio::io::AsyncWriteExt;
 use crate::Error;
 
 /// Credentials for one registry.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Credentials {
     /// A user name and password (or token used as a password).
     UserPassword {
@@ -345,9 +345,9 @@ pub async fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>,
         .await
         .map_err(|e| helper_err(e.to_string()))?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout);
         // Helpers answer "credentials not found in native keychain" on stdout for a miss.
-        if stderr.contains("not found") {
+        if stdout.contains("not found") {
             return Ok(None);
         }
         return Err(helper_err(format!("exited with {}", out.status)));
@@ -365,6 +365,7 @@ pub async fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>,
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -469,7 +470,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("auth.json");
         std::fs::write(&bad, "{not json secret-ish").unwrap();
-        let err = find_credentials(&[bad.clone()], "quay.io", "x")
+        let err = find_credentials(std::slice::from_ref(&bad), "quay.io", "x")
             .await
             .unwrap_err();
         assert!(err.to_string().contains("auth.json"), "{err}");

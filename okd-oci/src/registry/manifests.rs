@@ -374,7 +374,18 @@ impl RegistryStore {
                 }
             }
             401 | 403 => Err(Failure::read(r).await.into_error(&self.host, &op)),
-            s => Err(refused(Some(s), Failure::read(r).await.message())),
+            s => {
+                let failure = Failure::read(r).await;
+                let mut message = failure.message();
+                if s == 400 && failure.has_code("DIGEST_INVALID") {
+                    // distribution 2.x deletes manifests by digest only.
+                    message.push_str(
+                        " (this registry deletes manifests by digest only; deleting the manifest \
+                         would remove every tag that points at it)",
+                    );
+                }
+                Err(refused(Some(s), message))
+            }
         }
     }
 }

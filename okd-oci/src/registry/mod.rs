@@ -5,7 +5,7 @@
 //!
 //! * [`credentials`]: containers `auth.json` / docker `config.json` lookup, most specific key
 //!   first, and credential helpers;
-//! * [`auth`]: bearer tokens covering several repositories (a mount needs `pull` on its source);
+//! * `auth`: bearer tokens covering several repositories (a mount needs `pull` on its source);
 //! * [`retry`]: exponential backoff with jitter on 429, 5xx, broken connections and timeouts;
 //! * `mount`: a cross-repository mount that treats the spec-legal `202` as "not mounted" and
 //!   cancels the upload session it opened;
@@ -33,7 +33,7 @@
 //! # Ok(()) }
 //! ```
 
-pub mod auth;
+mod auth;
 mod blobs;
 pub mod credentials;
 mod manifests;
@@ -77,7 +77,7 @@ pub struct RegistryStore {
     permits: Arc<Semaphore>,
     counters: StoreCounters,
     /// Authenticators by credential identity; repositories map onto them.
-    authenticators: Mutex<HashMap<String, Arc<Authenticator>>>,
+    authenticators: Mutex<HashMap<Option<Credentials>, Arc<Authenticator>>>,
     repo_auth: Mutex<HashMap<String, Arc<Authenticator>>>,
 }
 
@@ -166,6 +166,9 @@ impl RegistryStore {
             .connect_timeout(o.connect_timeout)
             .read_timeout(o.read_timeout)
             .danger_accept_invalid_certs(insecure);
+        if let Some(n) = o.idle_connections {
+            builder = builder.pool_max_idle_per_host(n);
+        }
         let mut roots = Vec::new();
         for pem in &pems {
             // Validated above.
@@ -238,14 +241,8 @@ impl RegistryStore {
             return Ok(a.clone());
         }
         let found = self.find_credentials(repo).await?;
-        let identity = match &found {
-            Some(f) => format!(
-                "{}\u{0}{}",
-                f.source,
-                f.credentials.username().unwrap_or("<token>")
-            ),
-            None => String::new(),
-        };
+        // Repositories with the same credentials share one authenticator and its tokens.
+        let identity = found.as_ref().map(|f| f.credentials.clone());
         let authenticator = self
             .authenticators
             .lock()
@@ -322,10 +319,26 @@ impl RegistryStore {
                 .send()
                 .await
                 .map_err(|e| transport_error(&self.host, operation, &e))?;
-            if response.status().as_u16() == 401 && matches!(grant, Grant::Bearer(_)) && !renewed {
+            let status = response.status().as_u16();
+            if status == 401 && matches!(grant, Grant::Bearer(_)) && !renewed {
                 auth.invalidate().await;
                 renewed = true;
                 continue;
+            }
+            if status == 401 || status == 403 {
+                let said = response::Failure::read(response).await.message();
+                let who = match auth.credentials() {
+                    Some(found) => format!(
+                        "credentials for {} from {}",
+                        found.credentials.username().unwrap_or("<identity token>"),
+                        found.source
+                    ),
+                    None => "no credentials".to_string(),
+                };
+                return Err(Error::Auth {
+                    registry: self.host.clone(),
+                    message: format!("{operation}: {said} (using {who})"),
+                });
             }
             return Ok(response);
         }

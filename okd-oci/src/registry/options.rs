@@ -35,6 +35,7 @@ pub struct RegistryOptions {
     pub(super) read_timeout: Duration,
     pub(super) request_timeout: Duration,
     pub(super) user_agent: String,
+    pub(super) idle_connections: Option<usize>,
 }
 
 impl Default for RegistryOptions {
@@ -54,6 +55,7 @@ impl Default for RegistryOptions {
             read_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(300),
             user_agent: format!("okd-streams/{}", env!("CARGO_PKG_VERSION")),
+            idle_connections: None,
         }
     }
 }
@@ -116,6 +118,13 @@ impl RegistryOptions {
         self
     }
 
+    /// Keeps at most `n` idle connections per host for reuse (default: no limit). `0` opens a
+    /// connection per request, which helps behind proxies that break long-lived connections.
+    pub fn idle_connections_per_host(mut self, n: usize) -> Self {
+        self.idle_connections = Some(n);
+        self
+    }
+
     /// True when `host` was marked insecure.
     pub fn is_insecure(&self, host: &str) -> bool {
         let hostname = split_port(host).0;
@@ -138,6 +147,7 @@ fn split_port(host: &str) -> (&str, Option<&str>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -181,7 +181,11 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub fn transport_error(registry: &str, operation: &str, e: &reqwest::Error) -> Error {
     let chain = error_chain(e);
     let lower = chain.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("handshake") {
+    // A plain-HTTP server answering a TLS client shows up as an "InvalidContentType" record.
+    if lower.contains("certificate")
+        || lower.contains("handshake")
+        || lower.contains("invalidcontenttype")
+    {
         return Error::Tls {
             registry: registry.to_string(),
             message: chain,
@@ -304,6 +308,7 @@ pub fn is_transient(e: &Error) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! Retrying transient registry failures with exponential backoff and jitter.
 //!
-//! What is retried (see [`is_transient`](super::response::is_transient)): HTTP 429, 5xx,
+//! What is retried: HTTP 429, 5xx,
 //! connection failures, resets and timeouts. Authentication failures, 4xx answers, digest
 //! mismatches and TLS failures are not: another attempt would fail the same way.
 //!

@@ -1,0 +1,382 @@
+//! Layering: derive an OS image from a base OS image, the way OKD's node images are made
+//! (`FROM quay.io/fedora/fedora-coreos:stable`, add files and packages, label the result).
+//!
+//! A [`LayeredImage`] takes a base OS image from any store, appends layers from
+//! [`LayerSource`]s (a directory, a file list, a prebuilt tarball, or your own), sets the labels
+//! a release shows the OS by (`io.openshift.build.versions` `machine-os=…`,
+//! `io.openshift.build.version-display-names`, `org.opencontainers.image.version`), keeps the
+//! base's `ostree.*` and `containers.bootc` labels, adds one history entry per layer and writes
+//! the new image through [`okd_oci::append`]. The base layers are never copied or rewritten:
+//! nothing moves in the same repository, they are mounted within the same store, and only what
+//! the destination lacks is streamed to another store.
+//!
+//! The image's `created` time defaults to the base's, so the same base and the same inputs
+//! always give the same digest.
+//!
+//! ```
+//! # async fn demo(store: &okd_oci::MemoryStore) -> Result<(), okd_coreos::Error> {
+//! use okd_coreos::Variant;
+//! use okd_coreos::layer_source::{DirSource, FileListSource};
+//! use okd_coreos::layering::LayeredImage;
+//! use okd_oci::ManifestRef;
+//!
+//! let out = LayeredImage::new(store, "fedora/fedora-coreos", &ManifestRef::Tag("stable".into()))
+//!     .layer(DirSource::new("overlay.d/99okd"))
+//!     .layer(FileListSource::new().bytes("etc/okd-release", b"4.15\n".to_vec(), 0o644))
+//!     .machine_os("415.39.0")
+//!     .display_name_of(&Variant::Fcos)
+//!     .label("io.openshift.release.operator", "true")
+//!     .write_to(store, "okd/fedora-coreos", Some("4.15"))
+//!     .await?;
+//! println!("{}", out.manifest.digest());
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use okd_oci::append::Append;
+use okd_oci::layer::{Compression, LayerInfo};
+use okd_oci::{ManifestRef, RawManifest, Store};
+
+use crate::inspect::{OsImageInfo, inspect};
+use crate::labels::{self, ComponentList};
+use crate::layer_source::{LayerContext, LayerSource};
+use crate::{Architecture, Error, Variant};
+
+/// The history entry of layers whose source gives none.
+const DEFAULT_CREATED_BY: &str = "okd-streams layering";
+
+/// What [`LayeredImage::write_to`] wrote.
+#[derive(Debug, Clone)]
+pub struct LayeredOutput {
+    /// The new image's manifest.
+    pub manifest: RawManifest,
+    /// The base image, as inspected.
+    pub base: OsImageInfo,
+    /// The added layers, in order.
+    pub layers: Vec<LayerInfo>,
+    /// The labels set or removed on top of the base's (`None` = removed).
+    pub labels: BTreeMap<String, Option<String>>,
+}
+
+/// Builds a derived OS image. See the [module docs](self).
+pub struct LayeredImage<'a> {
+    store: &'a dyn Store,
+    repo: String,
+    reference: ManifestRef,
+    arch: Option<Architecture>,
+    sources: Vec<Box<dyn LayerSource + 'a>>,
+    machine_os: Option<String>,
+    display_name: Option<String>,
+    oci_version: bool,
+    labels: BTreeMap<String, Option<String>>,
+    history: Option<String>,
+    created: Option<DateTime<Utc>>,
+    force: bool,
+    temp_dir: Option<PathBuf>,
+    mtime: u64,
+    compression: Compression,
+}
+
+impl fmt::Debug for LayeredImage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LayeredImage")
+            .field(
+                "base",
+                &format!("{}/{}{}", self.store.location(), self.repo, self.reference),
+            )
+            .field("arch", &self.arch)
+            .field("sources", &self.sources)
+            .field("machine_os", &self.machine_os)
+            .field("display_name", &self.display_name)
+            .field("labels", &self.labels)
+            .field("created", &self.created)
+            .field("force", &self.force)
+            .finish()
+    }
+}
+
+impl<'a> LayeredImage<'a> {
+    /// Starts from the base image `reference` in `repo` of `store`.
+    pub fn new(store: &'a dyn Store, repo: &str, reference: &ManifestRef) -> LayeredImage<'a> {
+        LayeredImage {
+            store,
+            repo: repo.to_string(),
+            reference: reference.clone(),
+            arch: None,
+            sources: Vec::new(),
+            machine_os: None,
+            display_name: None,
+            oci_version: true,
+            labels: BTreeMap::new(),
+            history: None,
+            created: None,
+            force: false,
+            temp_dir: None,
+            mtime: 0,
+            compression: Compression::Gzip,
+        }
+    }
+
+    /// Picks the image of `arch` when the base is a multi-architecture index.
+    pub fn architecture(mut self, arch: Architecture) -> LayeredImage<'a> {
+        self.arch = Some(arch);
+        self
+    }
+
+    /// Adds a layer on top, built from `source` (layers stack in the order they are added).
+    pub fn layer(mut self, source: impl LayerSource + 'a) -> LayeredImage<'a> {
+        self.sources.push(Box::new(source));
+        self
+    }
+
+    /// Adds a layer from a boxed source.
+    pub fn boxed_layer(mut self, source: Box<dyn LayerSource + 'a>) -> LayeredImage<'a> {
+        self.sources.push(source);
+        self
+    }
+
+    /// Sets the `machine-os` version the image shows in a release, and (unless
+    /// [`Self::keep_oci_version`]) `org.opencontainers.image.version`.
+    pub fn machine_os(mut self, version: &str) -> LayeredImage<'a> {
+        self.machine_os = Some(version.to_string());
+        self
+    }
+
+    /// Sets the `machine-os` display name (`Fedora CoreOS`).
+    pub fn display_name(mut self, name: &str) -> LayeredImage<'a> {
+        self.display_name = Some(name.to_string());
+        self
+    }
+
+    /// Sets the `machine-os` display name to the variant's.
+    pub fn display_name_of(self, variant: &Variant) -> LayeredImage<'a> {
+        let name = variant.display_name().to_string();
+        self.display_name(&name)
+    }
+
+    /// Leaves `org.opencontainers.image.version` as the base has it (bootc shows it as the
+    /// booted version).
+    pub fn keep_oci_version(mut self) -> LayeredImage<'a> {
+        self.oci_version = false;
+        self
+    }
+
+    /// Sets a label. The base's `ostree.*` and `containers.bootc` labels cannot be changed.
+    pub fn label(mut self, key: &str, value: &str) -> LayeredImage<'a> {
+        self.labels.insert(key.to_string(), Some(value.to_string()));
+        self
+    }
+
+    /// Removes a label the base has.
+    pub fn remove_label(mut self, key: &str) -> LayeredImage<'a> {
+        self.labels.insert(key.to_string(), None);
+        self
+    }
+
+    /// The history `created_by` of layers whose source gives none.
+    pub fn history(mut self, created_by: &str) -> LayeredImage<'a> {
+        self.history = Some(created_by.to_string());
+        self
+    }
+
+    /// The image's creation time (default: the base's).
+    pub fn created(mut self, created: DateTime<Utc>) -> LayeredImage<'a> {
+        self.created = Some(created);
+        self
+    }
+
+    /// Accepts a base that is not an OS image (no `ostree.bootable`/`containers.bootc` label).
+    pub fn force_non_os_base(mut self) -> LayeredImage<'a> {
+        self.force = true;
+        self
+    }
+
+    /// Where layer files are built (default: the system temp directory).
+    pub fn temp_dir(mut self, dir: impl Into<PathBuf>) -> LayeredImage<'a> {
+        self.temp_dir = Some(dir.into());
+        self
+    }
+
+    /// Modification time of every entry of built layers (default: the epoch).
+    pub fn mtime(mut self, mtime: u64) -> LayeredImage<'a> {
+        self.mtime = mtime;
+        self
+    }
+
+    /// Compression of built layers (default gzip).
+    pub fn compression(mut self, compression: Compression) -> LayeredImage<'a> {
+        self.compression = compression;
+        self
+    }
+
+    fn what(&self) -> String {
+        format!("{}/{}{}", self.store.location(), self.repo, self.reference)
+    }
+
+    /// The label changes to apply on top of `base`'s labels.
+    pub fn plan_labels(
+        &self,
+        base: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, Option<String>>, Error> {
+        let invalid = |reason: String| Error::InvalidLayering {
+            image: self.what(),
+            reason,
+        };
+        let mut out = BTreeMap::new();
+        for (key, value) in &self.labels {
+            if labels::is_base_os_label(key) {
+                return Err(invalid(format!(
+                    "label {key} belongs to the base OS commit and is kept as the base has it"
+                )));
+            }
+            if key.is_empty() {
+                return Err(invalid("empty label key".to_string()));
+            }
+            out.insert(key.clone(), value.clone());
+        }
+        let edit_list = |label: &str, value: &str, out: &mut BTreeMap<_, _>| {
+            if value.trim().is_empty() || value.contains(',') || value.contains('=') {
+                return Err(invalid(format!(
+                    "{label}: machine-os value {value:?} must be non-empty and contain no ',' or '='"
+                )));
+            }
+            let current = out
+                .get(label)
+                .cloned()
+                .flatten()
+                .or_else(|| base.get(label).cloned());
+            let mut list = match current {
+                Some(v) => ComponentList::parse_label(label, &v)?,
+                None => ComponentList::new(),
+            };
+            list.set(labels::MACHINE_OS, value);
+            out.insert(label.to_string(), Some(list.to_string()));
+            Ok(())
+        };
+        if let Some(v) = &self.machine_os {
+            edit_list(labels::BUILD_VERSIONS, v, &mut out)?;
+            if self.oci_version {
+                out.insert(labels::OCI_IMAGE_VERSION.to_string(), Some(v.clone()));
+            }
+        }
+        if let Some(d) = &self.display_name {
+            edit_list(labels::BUILD_VERSION_DISPLAY_NAMES, d, &mut out)?;
+        }
+        // A release builder refuses component versions that are not semantic versions, so an
+        // image that would break `oc adm release new` is refused here, before anything is built.
+        let effective = |label: &str| match out.get(label) {
+            Some(v) => v.clone().unwrap_or_default(),
+            None => base.get(label).cloned().unwrap_or_default(),
+        };
+        if self.machine_os.is_some() || self.display_name.is_some() {
+            okd_release::ComponentVersions::parse(
+                &effective(labels::BUILD_VERSIONS),
+                &effective(labels::BUILD_VERSION_DISPLAY_NAMES),
+            )
+            .map_err(|e| {
+                let hint = if self
+                    .machine_os
+                    .as_deref()
+                    .and_then(|v| v.parse::<crate::OsVersion>().ok())
+                    .is_some_and(|v| v.to_component_version().to_string() != v.to_string())
+                {
+                    " (list an FCOS version without its iteration: see OsVersion::to_component_version)"
+                } else {
+                    ""
+                };
+                invalid(format!("release tooling would refuse the labels: {e}{hint}"))
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Builds the layers and writes the new image to `repo` of `dest` (which may be the base's
+    /// store and repository), tagging it when `tag` is given.
+    ///
+    /// Nothing is written when the base is not an OS image (unless forced), when a label change
+    /// is refused, or when a layer source fails; the manifest is written last, so a failure
+    /// part way leaves no new image visible.
+    pub async fn write_to(
+        &self,
+        dest: &dyn Store,
+        repo: &str,
+        tag: Option<&str>,
+    ) -> Result<LayeredOutput, Error> {
+        let base = inspect(self.store, &self.repo, &self.reference, self.arch).await?;
+        if !self.force {
+            base.require_os_image()?;
+        }
+        if self.sources.is_empty()
+            && self.labels.is_empty()
+            && self.machine_os.is_none()
+            && self.display_name.is_none()
+        {
+            return Err(Error::InvalidLayering {
+                image: self.what(),
+                reason: "nothing to add: no layer and no label".to_string(),
+            });
+        }
+        let labels = self.plan_labels(&base.labels)?;
+        let created = match self.created {
+            Some(c) => c,
+            None => base_created(&base),
+        };
+
+        let temp = match &self.temp_dir {
+            Some(d) => tempfile::Builder::new()
+                .prefix(".okd-layering-")
+                .tempdir_in(d),
+            None => tempfile::Builder::new().prefix(".okd-layering-").tempdir(),
+        }
+        .map_err(|e| Error::io(self.temp_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
+        let ctx = LayerContext {
+            temp_dir: temp.path().to_path_buf(),
+            mtime: self.mtime,
+            compression: self.compression,
+        };
+        let mut built = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            built.push(source.build(&ctx).await?);
+        }
+        let infos: Vec<LayerInfo> = built.iter().map(|l| l.info().clone()).collect();
+
+        // By digest: the image inspected above is exactly the one appended to, even if the tag
+        // moves meanwhile, and an index was already resolved to one architecture.
+        let mut append = Append::new(
+            self.store,
+            &self.repo,
+            &ManifestRef::Digest(base.manifest_digest.clone()),
+        )
+        .layers(built)
+        .history(self.history.as_deref().unwrap_or(DEFAULT_CREATED_BY))
+        .created(created);
+        for (key, value) in &labels {
+            append = match value {
+                Some(v) => append.label(key, v),
+                None => append.remove_label(key),
+            };
+        }
+        let manifest = append.write_to(dest, repo, tag).await?;
+        drop(temp);
+        Ok(LayeredOutput {
+            manifest,
+            base,
+            layers: infos,
+            labels,
+        })
+    }
+}
+
+/// The base's `created` time, or the epoch when it has none, so that the output digest depends
+/// only on the inputs.
+fn base_created(base: &OsImageInfo) -> DateTime<Utc> {
+    base.created
+        .as_deref()
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+        .map(|c| c.with_timezone(&Utc))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}

@@ -1,0 +1,343 @@
+//! What is recorded about releases and their job runs: the input of every decision.
+//!
+//! A [`ReleaseRecord`] is what the controller keeps on a release tag and its `ReleasePayload`:
+//! creation time, input hash, phase, the runs of its verification jobs, a manual override, a
+//! `keep` pin. A [`StreamState`] holds a stream's records with its upgrade graph and what has
+//! been published; a [`GatingState`] holds every stream and is what a
+//! [`StateStore`](crate::StateStore) persists.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use okd_gating::{Phase, ReleaseRecord};
+//! let t = Utc.with_ymd_and_hms(2025, 1, 30, 3, 25, 25).unwrap();
+//! let r = ReleaseRecord::pending("4.19.0-0.okd-scos-2025-01-30-032525", "quay.io/okd/scos-release:x", "h1", t);
+//! assert_eq!(r.phase, Phase::Pending);
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::UpgradeGraph;
+
+/// The phase of a release (`release.openshift.io/phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    /// Being created.
+    Pending,
+    /// Created; being verified.
+    Ready,
+    /// Creation failed (terminal).
+    Failed,
+    /// Verified (terminal except by a manual override).
+    Accepted,
+    /// A blocking job failed (terminal except by a manual override).
+    Rejected,
+}
+
+impl Phase {
+    /// Failed, Accepted or Rejected.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Failed | Phase::Accepted | Phase::Rejected)
+    }
+}
+
+/// The state of one job run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RunState {
+    /// Started, not finished.
+    Pending,
+    /// Passed.
+    Succeeded,
+    /// Failed, errored, timed out or aborted.
+    Failed,
+}
+
+/// What a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RunKind {
+    /// A run of a plain job.
+    Verify,
+    /// Run `index` of an aggregated job's analysis batch.
+    Analysis {
+        /// Index in the batch, from 0.
+        index: u32,
+    },
+}
+
+/// A release by name and pullspec.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReleaseRef {
+    /// Release name (version).
+    pub name: String,
+    /// Where its image is.
+    pub pullspec: String,
+}
+
+/// One run of a verification job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRun {
+    /// The verification job (key of `verify`).
+    pub job: String,
+    /// Plain run or analysis run.
+    pub kind: RunKind,
+    /// 0 for the first attempt, n for the n-th retry (for aggregated jobs: the batch).
+    pub attempt: u32,
+    /// Its state.
+    pub state: RunState,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<DateTime<Utc>>,
+    /// The release it upgraded from, for upgrade jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_from: Option<ReleaseRef>,
+    /// The runner's handle, for polling after a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// Where its logs are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// A synthetic pass recorded without running anything (an upgrade job with no source).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noop: bool,
+}
+
+impl JobRun {
+    /// The controller's run name: `<release>-<job>[-<attempt>]`, or
+    /// `<release>-<job>-analysis-<index>` for analysis runs (with `-<attempt>` after retries).
+    pub fn run_name(&self, release: &str) -> String {
+        run_name(release, &self.job, self.kind, self.attempt)
+    }
+
+    /// True once finished.
+    pub fn is_finished(&self) -> bool {
+        self.state != RunState::Pending
+    }
+}
+
+pub(crate) fn run_name(release: &str, job: &str, kind: RunKind, attempt: u32) -> String {
+    let mut name = match kind {
+        RunKind::Verify => format!("{release}-{job}"),
+        RunKind::Analysis { index } => format!("{release}-{job}-analysis-{index}"),
+    };
+    if attempt > 0 {
+        name.push_str(&format!("-{attempt}"));
+    }
+    name
+}
+
+/// How the release image's creation went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CreationState {
+    /// Not finished.
+    Pending,
+    /// The image exists.
+    Succeeded,
+    /// It could not be created.
+    Failed {
+        /// Why.
+        message: String,
+    },
+}
+
+/// A manual verdict (`spec.payloadOverride`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Override {
+    /// Accepted or Rejected.
+    pub phase: OverridePhase,
+    /// Why, e.g. "Manually accepted per TRT".
+    pub reason: String,
+}
+
+/// The two phases an override can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OverridePhase {
+    /// Accept the release.
+    Accepted,
+    /// Reject the release.
+    Rejected,
+}
+
+/// Everything recorded about one release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    /// Release name (tag).
+    pub name: String,
+    /// Where its image is (tag or digest pullspec).
+    pub pullspec: String,
+    /// Creation time (`release.openshift.io/creationTimestamp`).
+    pub created: DateTime<Utc>,
+    /// Hash of the inputs it was built from (`release.openshift.io/hash`).
+    pub inputs_hash: String,
+    /// Current phase.
+    pub phase: Phase,
+    /// When the phase last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase_changed: Option<DateTime<Utc>>,
+    /// Reason of the current phase (`Aborted`, `VerificationFailed`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Message of the current phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Creation of the release image.
+    pub creation: CreationState,
+    /// Runs of its verification jobs.
+    #[serde(default)]
+    pub runs: Vec<JobRun>,
+    /// A manual verdict, which wins over the jobs.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_: Option<Override>,
+    /// Pinned: never collected, not counted for creation limits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
+}
+
+impl ReleaseRecord {
+    /// A new release being created.
+    pub fn pending(name: &str, pullspec: &str, inputs_hash: &str, created: DateTime<Utc>) -> Self {
+        ReleaseRecord {
+            name: name.to_string(),
+            pullspec: pullspec.to_string(),
+            created,
+            inputs_hash: inputs_hash.to_string(),
+            phase: Phase::Pending,
+            phase_changed: Some(created),
+            reason: None,
+            message: None,
+            creation: CreationState::Pending,
+            runs: Vec::new(),
+            override_: None,
+            keep: false,
+        }
+    }
+
+    /// Runs of job `job`.
+    pub fn runs_of<'a>(&'a self, job: &'a str) -> impl Iterator<Item = &'a JobRun> + 'a {
+        self.runs.iter().filter(move |r| r.job == job)
+    }
+
+    /// The run of `job` with this kind and attempt, mutably.
+    pub fn run_mut(&mut self, job: &str, kind: RunKind, attempt: u32) -> Option<&mut JobRun> {
+        self.runs
+            .iter_mut()
+            .find(|r| r.job == job && r.kind == kind && r.attempt == attempt)
+    }
+
+    /// A reference to this release.
+    pub fn as_ref(&self) -> ReleaseRef {
+        ReleaseRef {
+            name: self.name.clone(),
+            pullspec: self.pullspec.clone(),
+        }
+    }
+}
+
+/// The last publication made by a publish step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    /// The release published.
+    pub release: String,
+    /// Repository it was published to.
+    pub repository: String,
+    /// Tag it was published as.
+    pub tag: String,
+    /// Manifest digest published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// One stream's state.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StreamState {
+    /// Its releases (any order; decisions sort by creation time).
+    #[serde(default)]
+    pub releases: Vec<ReleaseRecord>,
+    /// Upgrade edges recorded from its upgrade jobs.
+    #[serde(default)]
+    pub graph: UpgradeGraph,
+    /// Last publication of each publish step.
+    #[serde(default)]
+    pub published: BTreeMap<String, Publication>,
+}
+
+impl StreamState {
+    /// The release called `name`.
+    pub fn release(&self, name: &str) -> Option<&ReleaseRecord> {
+        self.releases.iter().find(|r| r.name == name)
+    }
+
+    /// The release called `name`, mutably.
+    pub fn release_mut(&mut self, name: &str) -> Option<&mut ReleaseRecord> {
+        self.releases.iter_mut().find(|r| r.name == name)
+    }
+
+    /// Records the end of a pending run and, for an upgrade run, its result on the upgrade
+    /// graph. Returns false (and changes nothing) when there is no such pending run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish_run(
+        &mut self,
+        release: &str,
+        job: &str,
+        kind: RunKind,
+        attempt: u32,
+        state: RunState,
+        at: DateTime<Utc>,
+        log: Option<String>,
+    ) -> bool {
+        let Some(r) = self.releases.iter_mut().find(|r| r.name == release) else {
+            return false;
+        };
+        let Some(run) = r.run_mut(job, kind, attempt) else {
+            return false;
+        };
+        if run.state != RunState::Pending || state == RunState::Pending {
+            return false;
+        }
+        run.state = state;
+        run.finished = Some(at);
+        if log.is_some() {
+            run.log = log;
+        }
+        if let Some(from) = &run.upgrade_from {
+            let url = run.log.clone().unwrap_or_else(|| run.run_name(release));
+            self.graph.record(&from.name, release, state, &url);
+        }
+        true
+    }
+
+    /// The newest accepted release.
+    pub fn latest_accepted(&self) -> Option<&ReleaseRecord> {
+        self.releases
+            .iter()
+            .filter(|r| r.phase == Phase::Accepted)
+            .max_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)))
+    }
+}
+
+/// Version of the persisted state format.
+pub const STATE_FORMAT: u32 = 1;
+
+/// Every stream's state: what a [`StateStore`](crate::StateStore) persists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatingState {
+    /// [`STATE_FORMAT`].
+    pub format: u32,
+    /// Streams by name.
+    #[serde(default)]
+    pub streams: BTreeMap<String, StreamState>,
+}
+
+impl Default for GatingState {
+    fn default() -> Self {
+        GatingState {
+            format: STATE_FORMAT,
+            streams: BTreeMap::new(),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! One pass of the controller over a stream, as a pure function of its state and the time.
+//!
+//! [`step`] does what one controller sync does, in the controller's order: fail superseded
+//! Pending releases (`Aborted`), apply verdicts, collect garbage, decide creation, plan job runs.
+//! It changes only the [`StreamState`] it is given (phases, no-op upgrade passes, removals) and returns what needs the outside world: the release to create, the runs to
+//! start, the releases removed. A driver performs those, records the results
+//! ([`Launch::to_run`], [`StreamState::finish_run`]), and calls `step` again; a simulator does the same with a
+//! simulated clock.
+//!
+//! ```
+//! use chrono::Utc;
+//! use okd_gating::{step, GatingPolicy, History, StreamState, VerifyJob};
+//! let policy = GatingPolicy::builder("s").target("release")
+//!     .job(VerifyJob::blocking("e2e", "e2e")).build()?;
+//! let mut state = StreamState::default();
+//! let out = step(&policy, &mut state, &History::default(), Some("inputs-1"), Utc::now());
+//! assert!(out.create.is_some());
+//! # Ok::<(), okd_gating::Error>(())
+//! ```
+
+use chrono::{DateTime, Utc};
+
+use crate::creation::{CreationDecision, may_create, release_name, superseded_pending};
+use crate::record::{Phase, ReleaseRecord, StreamState};
+use crate::{GatingPolicy, History, Launch, StreamMode, collect_garbage, evaluate, plan_jobs};
+
+/// A phase change made by a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The release.
+    pub release: String,
+    /// Its previous phase.
+    pub from: Phase,
+    /// Its new phase.
+    pub to: Phase,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// What a step decided.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepOutcome {
+    /// Phase changes, in the order they were made.
+    pub transitions: Vec<Transition>,
+    /// Create a release with this name from the current inputs.
+    pub create: Option<String>,
+    /// Runs to start, by release.
+    pub launches: Vec<(String, Launch)>,
+    /// Releases removed by garbage collection.
+    pub removed: Vec<ReleaseRecord>,
+    /// Call `step` again at this time at the latest (a backoff or the creation interval ends).
+    pub wake_at: Option<DateTime<Utc>>,
+}
+
+fn apply(policy: &GatingPolicy, r: &mut ReleaseRecord, now: DateTime<Utc>) -> Option<Transition> {
+    let e = evaluate(policy, r);
+    if e.phase == r.phase {
+        return None;
+    }
+    let t = Transition {
+        release: r.name.clone(),
+        from: r.phase,
+        to: e.phase,
+        reason: e.reason.clone(),
+    };
+    r.phase = e.phase;
+    r.reason = e.reason;
+    r.message = e.message;
+    r.phase_changed = Some(now);
+    Some(t)
+}
+
+/// Runs one controller pass over `state` at `now`. `inputs_hash` is the hash of the current
+/// inputs (`None` when unknown: nothing is created).
+pub fn step(
+    policy: &GatingPolicy,
+    state: &mut StreamState,
+    history: &History,
+    inputs_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> StepOutcome {
+    let mut out = StepOutcome::default();
+    if policy.mode == StreamMode::Integration {
+        for name in superseded_pending(&state.releases) {
+            if let Some(r) = state.release_mut(&name) {
+                out.transitions.push(Transition {
+                    release: name.clone(),
+                    from: r.phase,
+                    to: Phase::Failed,
+                    reason: Some("Aborted".to_string()),
+                });
+                r.phase = Phase::Failed;
+                r.reason = Some("Aborted".to_string());
+                r.message = Some("Multiple releases were found simultaneously running.".into());
+                r.phase_changed = Some(now);
+            }
+        }
+    }
+    for r in &mut state.releases {
+        out.transitions.extend(apply(policy, r, now));
+    }
+
+    let removed = collect_garbage(policy, &state.releases, now);
+    if !removed.is_empty() {
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.releases)
+            .into_iter()
+            .partition(|r| removed.contains(&r.name));
+        state.releases = kept;
+        out.removed = gone;
+    }
+
+    if let Some(hash) = inputs_hash {
+        match may_create(policy, &state.releases, hash, now) {
+            CreationDecision::Create => out.create = Some(release_name(policy, now)),
+            CreationDecision::Wait { until } => out.wake_at = Some(until),
+            CreationDecision::Blocked(_) => {}
+        }
+    }
+
+    // The releases accepted so far are upgrade sources for the ones being verified.
+    let mut full_history = history.clone();
+    full_history.add_stream(policy, state);
+    for r in &mut state.releases {
+        if r.phase != Phase::Ready {
+            continue;
+        }
+        let plan = plan_jobs(policy, r, &full_history, now);
+        if let Some(w) = plan.wake_at {
+            out.wake_at = Some(out.wake_at.map_or(w, |x| x.min(w)));
+        }
+        let mut recorded_noop = false;
+        for launch in plan.launches {
+            if launch.noop {
+                r.runs.push(launch.to_run(now, None));
+                recorded_noop = true;
+            } else {
+                out.launches.push((r.name.clone(), launch));
+            }
+        }
+        if recorded_noop {
+            out.transitions.extend(apply(policy, r, now));
+        }
+    }
+    out
+}

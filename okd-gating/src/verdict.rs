@@ -1,0 +1,343 @@
+//! The verdict: a pure function of a policy and a release's recorded runs.
+//!
+//! This follows the release-controller's current, `ReleasePayload`-based algorithm.
+//!
+//! **Job states** (`computeJobState`), from a job's runs: no runs ⇒ `Unknown`; any success ⇒
+//! `Success`; any pending ⇒ `Pending`; failures with runs left (`runs < maxRetries + 1`) ⇒
+//! `Pending`; otherwise `Failure`. The informing analysis entry of an aggregated job: fewer runs
+//! than the batch ⇒ `Unknown`; at least the pass threshold (0.6) passed ⇒ `Success`; any pending
+//! ⇒ `Pending`; else `Failure`.
+//!
+//! **Aggregated jobs.** The controller's aggregator is a separate job that judges the analysis
+//! runs statistically. okd-gating judges them itself: a batch passes when at least the pass
+//! threshold of its runs passed, once all have finished. A retry of an aggregated job starts a
+//! new batch (re-judging the same runs would give the same answer); batches count as runs for the
+//! retry rule, so no analysis index runs more than `maxRetries + 1` times.
+//!
+//! **Phase**, in this order: a Failed release stays Failed; creation failed ⇒ Failed; creation
+//! not finished ⇒ Pending; a manual override ⇒ its phase; an Accepted or Rejected release keeps
+//! its phase (terminal except by override); then, over **blocking jobs only**: any Pending or
+//! Unknown ⇒ Ready (still verifying); any Failure ⇒ Rejected; all Success ⇒ Accepted. Informing
+//! jobs never reject and, when a blocking job exists, never delay. With no blocking job at all,
+//! the release is accepted once every informing job that is not `async` has finished (the
+//! controller also waits for async ones there; okd-gating does not wait for what is declared not
+//! to be waited for).
+//!
+//! ```
+//! use chrono::Utc;
+//! use okd_gating::{evaluate, CreationState, GatingPolicy, JobRun, Phase, ReleaseRecord, RunKind, RunState, VerifyJob};
+//! let policy = GatingPolicy::builder("s").target("release")
+//!     .job(VerifyJob::blocking("aws", "e2e-aws").max_retries(1))
+//!     .build()?;
+//! let now = Utc::now();
+//! let mut r = ReleaseRecord::pending("s-1", "quay.io/x:1", "h", now);
+//! r.creation = CreationState::Succeeded;
+//! r.runs.push(JobRun { job: "aws".into(), kind: RunKind::Verify, attempt: 0, state: RunState::Failed,
+//!     started: now, finished: Some(now), upgrade_from: None, handle: None, log: None, noop: false });
+//! assert_eq!(evaluate(&policy, &r).phase, Phase::Ready); // one retry left
+//! r.runs.push(JobRun { attempt: 1, ..r.runs[0].clone() });
+//! assert_eq!(evaluate(&policy, &r).phase, Phase::Rejected);
+//! # Ok::<(), okd_gating::Error>(())
+//! ```
+
+use crate::record::{
+    CreationState, JobRun, OverridePhase, Phase, ReleaseRecord, RunKind, RunState,
+};
+use crate::{Aggregation, Gate, GatingPolicy, VerifyJob};
+
+/// The aggregate state of one job of a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum JobState {
+    /// Not started.
+    Unknown,
+    /// Running, or failed with retries left.
+    Pending,
+    /// Passed.
+    Success,
+    /// Failed with no retries left.
+    Failure,
+}
+
+impl JobState {
+    /// Success or Failure.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Success | JobState::Failure)
+    }
+}
+
+/// The role of a payload job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum JobRole {
+    /// A plain job.
+    Plain,
+    /// The blocking judgement of an aggregated job.
+    Aggregator,
+    /// The informing analysis entry of an aggregated job.
+    Analysis,
+}
+
+/// A job of a release with its state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobStatus {
+    /// The verification job.
+    pub name: String,
+    /// Its role.
+    pub role: JobRole,
+    /// Blocking or informing.
+    pub gate: Gate,
+    /// Not waited for.
+    pub asynchronous: bool,
+    /// Its state.
+    pub state: JobState,
+    /// Runs so far (batches, for aggregators).
+    pub runs: u32,
+}
+
+/// A release's evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Evaluation {
+    /// The phase the release is in.
+    pub phase: Phase,
+    /// Reason, for terminal phases reached here.
+    pub reason: Option<String>,
+    /// Message, for terminal phases reached here.
+    pub message: Option<String>,
+    /// Every enabled job with its state.
+    pub jobs: Vec<JobStatus>,
+}
+
+/// The retry rule shared by plain jobs and aggregators, over outcomes of runs (or batches).
+fn reduce(outcomes: &[JobState], max_retries: u32) -> JobState {
+    if outcomes.is_empty() {
+        return JobState::Unknown;
+    }
+    if outcomes.contains(&JobState::Success) {
+        return JobState::Success;
+    }
+    if outcomes.contains(&JobState::Pending) {
+        return JobState::Pending;
+    }
+    if (outcomes.len() as u64) < u64::from(max_retries) + 1 {
+        return JobState::Pending;
+    }
+    JobState::Failure
+}
+
+fn run_outcome(run: &JobRun) -> JobState {
+    match run.state {
+        RunState::Pending => JobState::Pending,
+        RunState::Succeeded => JobState::Success,
+        RunState::Failed => JobState::Failure,
+    }
+}
+
+fn passes(successes: usize, agg: &Aggregation) -> bool {
+    successes as f64 >= agg.pass_threshold * f64::from(agg.analysis_job_count) - 1e-9
+}
+
+/// The outcome of batch `attempt` of an aggregated job: Pending until every run finished.
+pub(crate) fn batch_outcome(runs: &[&JobRun], agg: &Aggregation) -> JobState {
+    let started = runs.len();
+    if started < agg.analysis_job_count as usize || runs.iter().any(|r| !r.is_finished()) {
+        return JobState::Pending;
+    }
+    let ok = runs
+        .iter()
+        .filter(|r| r.state == RunState::Succeeded)
+        .count();
+    if passes(ok, agg) {
+        JobState::Success
+    } else {
+        JobState::Failure
+    }
+}
+
+/// Analysis runs of `job` grouped by batch, in batch order.
+pub(crate) fn batches<'a>(record: &'a ReleaseRecord, job: &'a str) -> Vec<(u32, Vec<&'a JobRun>)> {
+    let mut out: Vec<(u32, Vec<&JobRun>)> = Vec::new();
+    for run in record
+        .runs_of(job)
+        .filter(|r| matches!(r.kind, RunKind::Analysis { .. }))
+    {
+        match out.iter_mut().find(|(a, _)| *a == run.attempt) {
+            Some((_, v)) => v.push(run),
+            None => out.push((run.attempt, vec![run])),
+        }
+    }
+    out.sort_by_key(|(a, _)| *a);
+    out
+}
+
+/// The state of `job` on `record` in the role that gates (aggregator for aggregated jobs).
+pub fn job_state(job: &VerifyJob, record: &ReleaseRecord) -> JobState {
+    match &job.aggregation {
+        Some(_) if has_noop_pass(record, &job.name) => JobState::Success,
+        Some(agg) => {
+            let outcomes: Vec<JobState> = batches(record, &job.name)
+                .iter()
+                .map(|(_, runs)| batch_outcome(runs, agg))
+                .collect();
+            reduce(&outcomes, job.max_retries)
+        }
+        None => {
+            let outcomes: Vec<JobState> = record
+                .runs_of(&job.name)
+                .filter(|r| r.kind == RunKind::Verify)
+                .map(run_outcome)
+                .collect();
+            reduce(&outcomes, job.max_retries)
+        }
+    }
+}
+
+/// An upgrade job with no source is recorded as one synthetic passing run.
+fn has_noop_pass(record: &ReleaseRecord, job: &str) -> bool {
+    record
+        .runs_of(job)
+        .any(|r| r.noop && r.state == RunState::Succeeded)
+}
+
+fn analysis_state(job: &VerifyJob, agg: &Aggregation, record: &ReleaseRecord) -> JobState {
+    if has_noop_pass(record, &job.name) {
+        return JobState::Success;
+    }
+    let all = batches(record, &job.name);
+    let Some((_, runs)) = all.last() else {
+        return JobState::Unknown;
+    };
+    if runs.len() < agg.analysis_job_count as usize {
+        return JobState::Unknown;
+    }
+    let ok = runs
+        .iter()
+        .filter(|r| r.state == RunState::Succeeded)
+        .count();
+    if passes(ok, agg) {
+        JobState::Success
+    } else if runs.iter().any(|r| !r.is_finished()) {
+        JobState::Pending
+    } else {
+        JobState::Failure
+    }
+}
+
+/// Every enabled job of the policy with its state on `record` (aggregated jobs twice: the
+/// blocking aggregator, then the informing analysis entry).
+pub fn job_statuses(policy: &GatingPolicy, record: &ReleaseRecord) -> Vec<JobStatus> {
+    let mut out = Vec::with_capacity(policy.jobs.len());
+    for job in policy.jobs.iter().filter(|j| j.is_enabled()) {
+        match &job.aggregation {
+            Some(agg) => {
+                let n_batches = batches(record, &job.name).len() as u32;
+                out.push(JobStatus {
+                    name: job.name.clone(),
+                    role: JobRole::Aggregator,
+                    gate: Gate::Blocking,
+                    asynchronous: false,
+                    state: job_state(job, record),
+                    runs: n_batches,
+                });
+                out.push(JobStatus {
+                    name: job.name.clone(),
+                    role: JobRole::Analysis,
+                    gate: Gate::Informing,
+                    asynchronous: false,
+                    state: analysis_state(job, agg, record),
+                    runs: record
+                        .runs_of(&job.name)
+                        .filter(|r| matches!(r.kind, RunKind::Analysis { .. }))
+                        .count() as u32,
+                });
+            }
+            None => out.push(JobStatus {
+                name: job.name.clone(),
+                role: JobRole::Plain,
+                gate: job.gate,
+                asynchronous: job.asynchronous,
+                state: job_state(job, record),
+                runs: record
+                    .runs_of(&job.name)
+                    .filter(|r| r.kind == RunKind::Verify)
+                    .count() as u32,
+            }),
+        }
+    }
+    out
+}
+
+/// Evaluates a release: its phase and the state of each job.
+pub fn evaluate(policy: &GatingPolicy, record: &ReleaseRecord) -> Evaluation {
+    let done = |phase: Phase, reason: Option<&str>, message: Option<String>, jobs| Evaluation {
+        phase,
+        reason: reason.map(str::to_string),
+        message,
+        jobs,
+    };
+    if record.phase == Phase::Failed {
+        return done(
+            Phase::Failed,
+            record.reason.as_deref(),
+            record.message.clone(),
+            Vec::new(),
+        );
+    }
+    match &record.creation {
+        CreationState::Failed { message } => {
+            return done(
+                Phase::Failed,
+                Some("CreateReleaseFailed"),
+                Some(message.clone()),
+                Vec::new(),
+            );
+        }
+        CreationState::Pending => return done(Phase::Pending, None, None, Vec::new()),
+        CreationState::Succeeded => {}
+    }
+    let jobs = job_statuses(policy, record);
+    if let Some(o) = &record.override_ {
+        let (phase, reason) = match o.phase {
+            OverridePhase::Accepted => (Phase::Accepted, "ReleasePayloadManuallyAccepted"),
+            OverridePhase::Rejected => (Phase::Rejected, "ReleasePayloadManuallyRejected"),
+        };
+        return done(phase, Some(reason), Some(o.reason.clone()), jobs);
+    }
+    if matches!(record.phase, Phase::Accepted | Phase::Rejected) {
+        return done(
+            record.phase,
+            record.reason.as_deref(),
+            record.message.clone(),
+            jobs,
+        );
+    }
+    let blocking: Vec<&JobStatus> = jobs.iter().filter(|j| j.gate == Gate::Blocking).collect();
+    if blocking.is_empty() {
+        let waiting = jobs.iter().any(|j| !j.asynchronous && !j.state.is_final());
+        return if waiting {
+            done(Phase::Ready, None, None, jobs)
+        } else {
+            done(Phase::Accepted, Some("VerificationSucceeded"), None, jobs)
+        };
+    }
+    if blocking
+        .iter()
+        .any(|j| matches!(j.state, JobState::Pending | JobState::Unknown))
+    {
+        return done(Phase::Ready, None, None, jobs);
+    }
+    let failed: Vec<&str> = blocking
+        .iter()
+        .filter(|j| j.state == JobState::Failure)
+        .map(|j| j.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        done(Phase::Accepted, Some("VerificationSucceeded"), None, jobs)
+    } else {
+        let message = format!("release verification step failed: {}", failed.join(", "));
+        done(
+            Phase::Rejected,
+            Some("VerificationFailed"),
+            Some(message),
+            jobs,
+        )
+    }
+}

@@ -26,9 +26,11 @@ for tool in docker-registry skopeo curl jq /usr/bin/time cargo; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/okd-mirror-bench.XXXXXX")
-pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # Registries are started inside command substitutions, so their pids are kept in files.
+    for f in "$work"/*.pid; do
+        [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+    done
     wait 2>/dev/null || true
     if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
 }
@@ -63,7 +65,7 @@ http:
   addr: 127.0.0.1:$port
 EOF
     docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-    pids+=($!)
+    echo $! >"$work/$name.pid"
     for _ in $(seq 100); do
         curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && { echo "127.0.0.1:$port"; return; }
         sleep 0.1

@@ -82,4 +82,4 @@ pub use release::{
 pub use report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
 pub use retry::{RetryPolicy, is_retryable};
 pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
-pub use stores::{RegistryOpener, StoreOpener, StoreSet};
+pub use stores::{DefaultOpener, StoreOpener, StoreSet};

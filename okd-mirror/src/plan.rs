@@ -263,7 +263,7 @@ async fn plan_jobs(
     let mut opened = Vec::with_capacity(jobs.len());
     for j in &jobs {
         let src = stores.get(&j.read_from).await?;
-        let dst = stores.get(&j.mapping.destination).await?;
+        let dst = stores.get_for_write(&j.mapping.destination).await?;
         opened.push((src, dst));
     }
     let resolved: Vec<Resolved> = futures::stream::iter(jobs.iter().zip(&opened))

@@ -1,7 +1,7 @@
 //! The stores a mirror reads from and writes to, one per location.
 //!
 //! A mirror touches several stores: the source registry (or two), the destination registry, a
-//! layout on disk. [`StoreSet`] hands out one shared [`Store`] per location — a registry host, or
+//! layout on disk. [`DefaultOpener`] opens registries (one pooled store per host) and layouts. [`StoreSet`] hands out one shared [`Store`] per location — a registry host, or
 //! a layout directory — so that every image of a run goes through the same connection pool and
 //! concurrency limits, and so that two references to the same registry are recognised as one
 //! store (which is when blobs can be mounted instead of copied).
@@ -25,8 +25,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use okd_oci::registry::Registries;
-use okd_oci::{ImageRef, Store};
+use okd_oci::registry::{Registries, RegistryOptions};
+use okd_oci::{ImageRef, LayoutStore, Store};
 
 use crate::Error;
 
@@ -34,22 +34,41 @@ use crate::Error;
 #[async_trait]
 pub trait StoreOpener: Send + Sync + fmt::Debug {
     /// Opens the store `image` lives in; `location` is [`StoreSet::location_of`] the image.
-    async fn open(&self, location: &str, image: &ImageRef) -> Result<Arc<dyn Store>, Error>;
+    /// `create` is true for a destination, which may be created (an empty layout directory).
+    async fn open(
+        &self,
+        location: &str,
+        image: &ImageRef,
+        create: bool,
+    ) -> Result<Arc<dyn Store>, Error>;
 }
 
-/// Opens registries from one [`Registries`] pool (one store per host, shared options).
+/// Opens registries from one [`Registries`] pool (one store per host, shared options) and OCI
+/// layouts as [`LayoutStore`]s.
 #[derive(Debug)]
-pub struct RegistryOpener(pub Registries);
+pub struct DefaultOpener(pub Registries);
+
+impl DefaultOpener {
+    /// An opener whose registries use `options`.
+    pub fn new(options: RegistryOptions) -> DefaultOpener {
+        DefaultOpener(Registries::new(options))
+    }
+}
 
 #[async_trait]
-impl StoreOpener for RegistryOpener {
-    async fn open(&self, location: &str, image: &ImageRef) -> Result<Arc<dyn Store>, Error> {
+impl StoreOpener for DefaultOpener {
+    async fn open(
+        &self,
+        _location: &str,
+        image: &ImageRef,
+        create: bool,
+    ) -> Result<Arc<dyn Store>, Error> {
         match image {
             ImageRef::Registry(r) => Ok(self.0.for_ref(r)?),
-            ImageRef::Layout(_) => Err(Error::NoStore {
-                location: location.to_string(),
-                reason: "OCI layouts are not supported by this opener".to_string(),
-            }),
+            ImageRef::Layout(l) if create => {
+                Ok(Arc::new(LayoutStore::open_or_create(&l.path).await?))
+            }
+            ImageRef::Layout(l) => Ok(Arc::new(LayoutStore::open(&l.path).await?)),
         }
     }
 }
@@ -91,6 +110,16 @@ impl StoreSet {
 
     /// The store `image` lives in, opening it when needed.
     pub async fn get(&self, image: &ImageRef) -> Result<Arc<dyn Store>, Error> {
+        self.open(image, false).await
+    }
+
+    /// The store `image` is to be written to, opening (and, for a layout, creating) it when
+    /// needed.
+    pub async fn get_for_write(&self, image: &ImageRef) -> Result<Arc<dyn Store>, Error> {
+        self.open(image, true).await
+    }
+
+    async fn open(&self, image: &ImageRef, create: bool) -> Result<Arc<dyn Store>, Error> {
         let location = Self::location_of(image);
         if let Some(s) = self.lock().get(&location) {
             return Ok(s.clone());
@@ -99,7 +128,7 @@ impl StoreSet {
             location: location.clone(),
             reason: "no store registered for this location".to_string(),
         })?;
-        let store = opener.open(&location, image).await?;
+        let store = opener.open(&location, image, create).await?;
         // Another task may have opened it meanwhile; keep the first so the store stays unique.
         Ok(self.lock().entry(location).or_insert(store).clone())
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use common::*;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{Error, ImageStatus, Naming, RegistryOpener, StoreSet};
+use okd_mirror::{DefaultOpener, Error, ImageStatus, Naming, StoreSet};
 use okd_oci::registry::{Registries, RegistryOptions};
 use okd_oci::{ManifestRef, Store};
 use testkit::{FaultConfig, FaultProxy, Registry};
@@ -33,7 +33,7 @@ fn stores(hosts: &[String]) -> StoreSet {
     for h in hosts {
         options = options.insecure_registry(h.clone());
     }
-    StoreSet::with_opener(Arc::new(RegistryOpener(Registries::new(options))))
+    StoreSet::with_opener(Arc::new(DefaultOpener(Registries::new(options))))
 }
 
 async fn store(set: &StoreSet, host: &str) -> Arc<dyn Store> {

@@ -191,8 +191,11 @@ pub async fn mirror_release(
         platform: platform(&opts.platform)?,
     };
     let options = options(opts.jobs, opts.retries);
+    let started = std::time::Instant::now();
     let plan = MirrorPlan::build(&spec, stores, loader, &options, progress.as_ref()).await?;
-    let report = run(&plan, opts.dry_run, &options, progress).await;
+    let planning = started.elapsed();
+    let mut report = run(&plan, opts.dry_run, &options, progress).await;
+    report.planning = planning;
     if let Some(path) = &opts.report {
         write_atomic(path, report.to_json()?.as_bytes())?;
     }
@@ -259,6 +262,7 @@ pub async fn mirror_image(
     let destination = parse_image_destination(&opts.destination)?;
     let m = ImageMapping::image(source, destination);
     let options = options(opts.jobs, opts.retries);
+    let started = std::time::Instant::now();
     let plan = MirrorPlan::for_mappings(
         vec![vec![m]],
         &platform(&opts.platform)?,
@@ -267,7 +271,9 @@ pub async fn mirror_image(
         progress.as_ref(),
     )
     .await?;
-    let report = run(&plan, opts.dry_run, &options, progress).await;
+    let planning = started.elapsed();
+    let mut report = run(&plan, opts.dry_run, &options, progress).await;
+    report.planning = planning;
     if let Some(path) = &opts.report {
         write_atomic(path, report.to_json()?.as_bytes())?;
     }

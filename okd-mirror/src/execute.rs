@@ -205,6 +205,7 @@ pub async fn execute(
     });
     MirrorReport {
         dry_run: false,
+        planning: Duration::ZERO,
         duration,
         totals,
         images,

@@ -131,6 +131,9 @@ pub struct ReportTotals {
 pub struct MirrorReport {
     /// True when nothing was written (`--dry-run`).
     pub dry_run: bool,
+    /// Wall-clock time of planning (reading sources, checking the destination), when known.
+    #[serde(default, with = "secs")]
+    pub planning: Duration,
     /// Wall-clock time of the copy phase.
     #[serde(with = "secs")]
     pub duration: Duration,
@@ -175,6 +178,7 @@ impl MirrorReport {
             .collect();
         MirrorReport {
             dry_run: true,
+            planning: Duration::ZERO,
             duration: Duration::ZERO,
             totals: ReportTotals {
                 images: plan.totals.images as u64,

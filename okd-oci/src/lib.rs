@@ -31,6 +31,7 @@ mod manifest;
 mod memory;
 mod reference;
 pub mod registry;
+mod resolve;
 mod store;
 
 pub use config::ImageConfig;
@@ -43,6 +44,7 @@ pub use reference::{
     ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
 };
 pub use registry::RegistryStore;
+pub use resolve::{Resolved, Resolver};
 pub use store::{
     Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
 };

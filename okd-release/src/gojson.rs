@@ -37,6 +37,14 @@ pub fn to_string_indent<T: Serialize + ?Sized>(value: &T) -> Result<String, serd
     to_string_with(value, GoFormatter(PrettyFormatter::with_indent(b"  ")))
 }
 
+/// Serialises `value` as Go's `json.MarshalIndent(value, "", indent)`.
+pub fn to_string_indent_with<T: Serialize + ?Sized>(
+    value: &T,
+    indent: &[u8],
+) -> Result<String, serde_json::Error> {
+    to_string_with(value, GoFormatter(PrettyFormatter::with_indent(indent)))
+}
+
 /// Serialises `value` as Go's `json.Marshal(value)`.
 pub fn to_string_compact<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
     to_string_with(value, GoFormatter(CompactFormatter))
@@ -150,6 +158,50 @@ pub fn go_float(value: f64) -> String {
         // Rust's `Display` for f64 is the shortest round-trip form without exponent, like Go's
         // 'f' format with precision -1; `-0` prints as "-0" in both.
         format!("{value}")
+    }
+}
+
+/// Formats a value as Go's `fmt` `%v` prints a decoded `interface{}`: strings bare, numbers as
+/// `%g` with shortest digits (`1e+06`), `[a b]` for lists, `map[k:v]` for objects, `<nil>`.
+pub fn go_sprint(value: &Value) -> String {
+    match value {
+        Value::Null => "<nil>".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map(go_g).unwrap_or_else(|| n.to_string()),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(go_sprint).collect::<Vec<_>>().join(" ")
+        ),
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            format!(
+                "map[{}]",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", go_sprint(v)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+    }
+}
+
+/// Go's `%v` for a float64: shortest digits, in exponent form (`1e+06`, `1.5e-07`) when the
+/// decimal exponent is below -4 or at least 6.
+fn go_g(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let sci = format!("{value:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{value}")
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
     }
 }
 
@@ -432,6 +484,18 @@ mod tests {
         ] {
             assert_eq!(go_float(v), go, "{v}");
         }
+    }
+
+    #[test]
+    fn sprint_like_go() {
+        let v: Value = serde_json::from_str(
+            r#"[1, 123456, 1000000, 0.0001, 0.00001, 1.5e-7, "s", true, null, {"b": [1], "a": "x"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            go_sprint(&v),
+            "[1 123456 1e+06 0.0001 1e-05 1.5e-07 s true <nil> map[a:x b:[1]]]"
+        );
     }
 
     #[test]

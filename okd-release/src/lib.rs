@@ -8,7 +8,11 @@
 //! * [`ReleaseVersion`]: semantic versions with the OKD/OCP naming families;
 //! * [`ImageReferences`] and [`ReleaseMetadata`]: the two documents, written as `oc` writes them;
 //! * [`graph`]: the Cincinnati upgrade-graph JSON;
-//! * [`substitute`] and [`merge`]: operator-manifest merging with image and version substitution.
+//! * [`substitute`] and [`merge`]: operator-manifest merging with image and version substitution;
+//! * [`Release::load`]: what `oc adm release info` reads, from any [`okd_oci::Store`], and
+//!   [`Release::describe`], what it prints;
+//! * [`ReleaseDiff`]: what `oc adm release info A B` shows;
+//! * [`ReleaseBuilder`]: what `oc adm release new` does.
 //!
 //! ```
 //! use okd_release::{Family, ReleaseVersion};
@@ -17,21 +21,45 @@
 //! # Ok::<(), okd_release::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod annotations;
-mod component_versions;
+pub mod builder;
+pub mod component_versions;
+pub mod config;
+pub mod diff;
+pub mod docker_config;
 mod error;
 pub mod gojson;
+pub mod gotar;
 pub mod graph;
 pub mod image_references;
+pub mod info;
+pub mod inspect;
+mod layer_reader;
+pub mod load;
 pub mod merge;
 pub mod metadata;
+pub mod object_meta;
+pub mod payload;
+pub mod release_image;
 pub mod substitute;
-mod version;
+mod tabwriter;
+pub mod version;
 
+pub use builder::{BuiltRelease, DEFAULT_BASE_TAG, Payload, ReleaseBuilder};
 pub use component_versions::{ALLOWED_COMPONENTS, ComponentVersion, ComponentVersions};
+pub use config::{ImageConfig, MAX_CONFIG_SIZE};
+pub use diff::ReleaseDiff;
 pub use error::Error;
 pub use graph::Graph;
 pub use image_references::{ImageReferences, TagReference};
+pub use info::ImageColumns;
+pub use inspect::{ImageSource, InspectOptions, SingleStore, StoresByRegistry};
+pub use load::{Component, LoadOptions, RELEASE_MANIFESTS, Release, ReleaseFile};
 pub use metadata::ReleaseMetadata;
+pub use release_image::{HISTORY_COMMENT, ReleaseLayer, write_release_layer};
 pub use version::{CandidateKind, Family, MajorMinor, ReleaseVersion, TIMESTAMP_FORMAT};

@@ -275,3 +275,16 @@ fn mco_placeholders_are_replaced() {
     // Only the substituted spans changed.
     assert_eq!(out.lines().count(), manifest.lines().count());
 }
+
+#[test]
+fn image_config_from_release_info_round_trips() {
+    let text = nested_document(
+        &data("release-info-json-4.13.1.third-party-fixture.json"),
+        "config",
+    );
+    let c = okd_release::docker_config::DockerImageConfig::parse(text.as_bytes()).unwrap();
+    assert_eq!(c.history.len(), 6);
+    assert_eq!(c.history[0].comment, "Release image for OpenShift");
+    assert_eq!(c.size, 151043186);
+    assert_eq!(c.to_json_indent(), text);
+}

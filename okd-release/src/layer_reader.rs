@@ -1,0 +1,157 @@
+//! Streaming a layer blob out of a store into a blocking tar reader.
+//!
+//! The blob's bytes are verified against its digest as they pass, decompressed (gzip, or plain
+//! tar) on a blocking thread, and counted so that neither the compressed nor the uncompressed
+//! size can exceed its limit. Whatever the reader leaves unread is drained, so the digest of the
+//! whole blob is always checked before a result is returned.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use okd_oci::{BlobRef, Store};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::Error;
+
+/// Size limits for reading one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LayerLimits {
+    /// Largest blob accepted.
+    pub compressed: u64,
+    /// Largest uncompressed tar accepted.
+    pub unpacked: u64,
+}
+
+/// Turns an I/O error back into the typed error it carries, if any.
+pub(crate) fn from_io(e: io::Error, what: &str) -> Error {
+    let carries = e
+        .get_ref()
+        .is_some_and(|inner| inner.is::<okd_oci::Error>() || inner.is::<Error>());
+    if !carries {
+        return Error::Layer {
+            what: what.to_string(),
+            reason: e.to_string(),
+        };
+    }
+    let layer_err = |reason: String| Error::Layer {
+        what: what.to_string(),
+        reason,
+    };
+    match e.into_inner() {
+        Some(inner) => match inner.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(inner) => match inner.downcast::<okd_oci::Error>() {
+                Ok(e) => Error::Oci(*e),
+                Err(other) => layer_err(other.to_string()),
+            },
+        },
+        None => layer_err("unreadable data".to_string()),
+    }
+}
+
+/// Counts bytes read and fails once `limit` is passed.
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    what: String,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(io::Error::other(Error::TooLarge {
+                what: format!("{} (uncompressed)", self.what),
+                size: self.read,
+                limit: self.limit,
+            }));
+        }
+        Ok(n)
+    }
+}
+
+/// Streams `layer` of `repo` through `scan`, which gets the uncompressed tar. `image` names the
+/// image in errors.
+pub(crate) async fn read_layer<T, F>(
+    store: &dyn Store,
+    repo: &str,
+    layer: &BlobRef,
+    image: &str,
+    limits: LayerLimits,
+    scan: F,
+) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Read) -> Result<T, Error> + Send + 'static,
+{
+    let what = format!("layer {} of {image}", layer.digest);
+    if layer.size > limits.compressed {
+        return Err(Error::TooLarge {
+            what,
+            size: layer.size,
+            limit: limits.compressed,
+        });
+    }
+    if layer.media_type.ends_with("zstd") {
+        return Err(Error::UnsupportedImage {
+            image: image.to_string(),
+            reason: format!("layer media type {} is not supported", layer.media_type),
+        });
+    }
+    let blob = store.read_blob(repo, &layer.digest).await?;
+    let verified =
+        okd_oci::verify_stream(layer.digest.clone(), layer.size, what.clone(), blob.stream);
+    let reader = StreamReader::new(
+        verified.map(|r: Result<Bytes, okd_oci::Error>| r.map_err(io::Error::other)),
+    );
+    let bridge = SyncIoBridge::new(reader);
+    let image = image.to_string();
+    let digest = layer.digest.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut raw = BufReader::with_capacity(64 * 1024, bridge);
+        let magic = raw.fill_buf().map_err(|e| from_io(e, &what))?;
+        if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            return Err(Error::UnsupportedImage {
+                image,
+                reason: format!("layer {digest} is zstd-compressed, which is not supported"),
+            });
+        }
+        let plain: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+        } else {
+            Box::new(raw)
+        };
+        let mut bounded = Bounded {
+            inner: plain,
+            read: 0,
+            limit: limits.unpacked,
+            what: what.clone(),
+        };
+        let out = scan(&mut bounded)?;
+        // Read what is left so that the digest of the whole blob is checked.
+        io::copy(&mut bounded, &mut io::sink()).map_err(|e| from_io(e, &what))?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| Error::Layer {
+        what: layer.digest.to_string(),
+        reason: format!("reader thread failed: {e}"),
+    })?
+}
+
+/// The path of a tar entry with leading `./` and `/` removed.
+pub(crate) fn clean_entry_name(name: &str) -> &str {
+    let mut n = name;
+    loop {
+        if let Some(rest) = n.strip_prefix("./") {
+            n = rest;
+        } else if let Some(rest) = n.strip_prefix('/') {
+            n = rest;
+        } else {
+            return n;
+        }
+    }
+}

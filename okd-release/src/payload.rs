@@ -1,0 +1,80 @@
+//! What a release build produces: the assembled [`Payload`] and the written [`BuiltRelease`].
+
+use chrono::{DateTime, Utc};
+use okd_oci::{Digest, RawManifest};
+
+use crate::merge::PayloadFile;
+use crate::release_image::{ReleaseLayer, write_release_layer};
+use crate::{Error, ImageReferences, ReleaseMetadata};
+
+/// The assembled payload, before it becomes an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    /// The release name.
+    pub name: String,
+    /// The creation time (whole seconds).
+    pub created: DateTime<Utc>,
+    /// `release-manifests/image-references`.
+    pub references: ImageReferences,
+    /// `release-manifests/release-metadata`.
+    pub metadata: ReleaseMetadata,
+    /// The operator manifests, in layer order.
+    pub files: Vec<PayloadFile>,
+    /// The date of the directory and the two documents in the layer.
+    pub newest: i64,
+    /// The operators that contributed manifests.
+    pub operators: Vec<String>,
+    /// Tags dropped because nothing needed them.
+    pub pruned: Vec<String>,
+    /// The pullspec of the image the release is built on.
+    pub base_pullspec: String,
+    /// Non-fatal findings.
+    pub warnings: Vec<String>,
+    /// The digest a rebuild of an unchanged release must reproduce.
+    pub expected_digest: Option<Digest>,
+}
+
+impl Payload {
+    /// Writes the gzip'd `release-manifests/` layer. Blocking: compression.
+    pub fn release_layer(&self) -> Result<ReleaseLayer, Error> {
+        write_release_layer(
+            self.references.to_json().as_bytes(),
+            self.metadata.to_json().as_bytes(),
+            &self.files,
+            self.newest,
+        )
+    }
+}
+
+/// A release image that was written.
+#[derive(Debug, Clone)]
+pub struct BuiltRelease {
+    /// What went into it.
+    pub payload: Payload,
+    /// Its manifest digest.
+    pub digest: Digest,
+    /// Its manifest.
+    pub manifest: RawManifest,
+    /// Its configuration.
+    pub config: bytes::Bytes,
+    /// The release layer's digest.
+    pub layer_digest: Digest,
+    /// The release layer's uncompressed digest.
+    pub layer_diff_id: Digest,
+    /// The repository and tag written.
+    pub written_to: String,
+}
+
+impl BuiltRelease {
+    /// The line `oc adm release new` ends with: `<digest> <name> <created RFC 3339>`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.digest,
+            self.payload.name,
+            self.payload
+                .created
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
+}

@@ -11,6 +11,7 @@ use report_support::{MINOR_SOURCE, fixture};
 async fn releases_jobs_and_attempts_from_gating_state() {
     let f = fixture().await;
     let m = &f.model;
+    assert_eq!(m.stream, report_support::STREAM);
     let phases: Vec<Phase> = f
         .names
         .iter()

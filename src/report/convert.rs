@@ -1,8 +1,8 @@
 //! Filling a [`ReportModel`] from okd-gating and okd-release types.
 
 use okd_gating::{
-    Gate, GatingPolicy, JobRole, JobRun, JobState, ReleaseRecord, RunState, StreamState,
-    UpgradeGraph,
+    Gate, GatingPolicy, GatingState, JobRole, JobRun, JobState, ReleaseRecord, RunState,
+    StreamState, UpgradeGraph,
 };
 use okd_release::ReleaseDiff;
 
@@ -41,6 +41,21 @@ impl ReportModel {
                 .collect(),
             edges: UpgradeEdge::from_graph(&state.graph),
         }
+    }
+}
+
+impl ReportModel {
+    /// The report of stream `stream` of a whole gating state; `None` when the state has no
+    /// such stream.
+    pub fn from_gating(
+        state: &GatingState,
+        stream: &str,
+        policy: &GatingPolicy,
+    ) -> Option<ReportModel> {
+        state
+            .streams
+            .get(stream)
+            .map(|s| ReportModel::from_stream(stream, s, policy))
     }
 }
 
@@ -113,22 +128,28 @@ fn job_entry(record: &ReleaseRecord, job: &str, gate: Gate, result: JobResult) -
             .iter()
             .rev()
             .find_map(|r| r.upgrade_from.as_ref().map(|f| f.name.clone())),
-        attempts: runs.iter().map(|r| attempt(record, r)).collect(),
+        attempts: runs
+            .iter()
+            .map(|r| Attempt::from_run(&record.name, r))
+            .collect(),
     }
 }
 
-fn attempt(record: &ReleaseRecord, run: &JobRun) -> Attempt {
-    Attempt {
-        name: run.run_name(&record.name),
-        state: match run.state {
-            RunState::Pending => AttemptState::Pending,
-            RunState::Succeeded => AttemptState::Succeeded,
-            RunState::Failed => AttemptState::Failed,
-        },
-        started: (!run.noop).then_some(run.started),
-        finished: run.finished,
-        log: run.log.clone(),
-        noop: run.noop,
+impl Attempt {
+    /// A recorded run of a job of release `release`.
+    pub fn from_run(release: &str, run: &JobRun) -> Attempt {
+        Attempt {
+            name: run.run_name(release),
+            state: match run.state {
+                RunState::Pending => AttemptState::Pending,
+                RunState::Succeeded => AttemptState::Succeeded,
+                RunState::Failed => AttemptState::Failed,
+            },
+            started: (!run.noop).then_some(run.started),
+            finished: run.finished,
+            log: run.log.clone(),
+            noop: run.noop,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The stream report: a static HTML site about a stream's releases, in the spirit of the
 //! release-controller's release pages.
 //!
-//! [`write`] makes `index.html` (phase counts; the upgrade graph drawn as an SVG picture with a
+//! [`write()`] makes `index.html` (phase counts; the upgrade graph drawn as an SVG picture with a
 //! node per release, coloured by phase, and an arc per upgrade edge, coloured by outcome and
 //! labelled with its success and failure counts; then every release, newest first, with its
 //! phase badge, creation time, jobs and their results, the upgrades into it and a link to what
@@ -49,7 +49,7 @@ pub use model::{
     JobResult, ManifestChanges, Phase, ReleaseEntry, ReportModel, UpgradeEdge, VersionChange,
 };
 
-/// Errors of [`write`].
+/// Errors of [`write()`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -189,6 +189,14 @@ mod tests {
         }
         // The page name keeps to safe characters.
         assert_eq!(pages[1].0, "release-4.19.0-okd-scos.1___img_src_x_.html");
+    }
+
+    #[test]
+    fn an_empty_stream_says_so() {
+        let pages = render(&ReportModel::new("4-scos-next")).unwrap();
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].1.matches("No releases yet.").count(), 2);
+        assert!(!pages[0].1.contains("<svg"));
     }
 
     #[test]

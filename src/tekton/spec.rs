@@ -26,7 +26,7 @@ pub const OUTCOME_RESULT: &str = "outcome";
 /// pass without a run, as the release-controller does).
 pub const ATTEMPTS_RESULT: &str = "attempts";
 
-/// A stream's pipeline. See the [module docs](self).
+/// A stream's pipeline: stages, jobs, parameters and results. See the [module docs](super).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TektonSpec {
     /// The stream's name (shown in descriptions and annotations).

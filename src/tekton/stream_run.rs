@@ -1,21 +1,4 @@
-//! [`StreamRun`]: the usual pipeline of a stream declared in a stream file, every stage one
-//! `okd-streams stream run FILE --once --stage STAGE` invocation.
-//!
-//! ```text
-//! assemble ─▶ mirror ─▶ verify-<job> … ─▶ gate ─▶ promote (when the gate says Accepted)
-//! ```
-//!
-//! Every stage gets `--state <state file>` (in the state workspace) and every stream input as
-//! `<flag>=$(params.<name>)`; stages after `assemble` get `--release <its release-name result>`.
-//! Stages write their results with `--result NAME=PATH`:
-//!
-//! | stage | results |
-//! |---|---|
-//! | `assemble` | `release-name`, `release-image` (pullspec by digest), `upgrade-from-<job>` per upgrade job (the source's pullspec, empty when there is none) |
-//! | `mirror` | `release-image` (the mirrored pullspec, which the jobs test) |
-//! | `gate` | `phase` (`Accepted`, `Rejected`, `Ready` …) |
-//!
-//! The gate gets each job's outcome as `--job-result JOB=OUTCOME` and `--job-attempts JOB=N`.
+//! The usual pipeline of a stream declared in a stream file.
 
 use super::{
     ATTEMPTS_RESULT, Condition, JobSpec, OUTCOME_RESULT, Operator, PipelineOutput, PipelineParam,
@@ -31,7 +14,24 @@ pub const GATE: &str = "gate";
 /// The promote stage.
 pub const PROMOTE: &str = "promote";
 
-/// Builds the usual pipeline of a stream file. See the [module docs](self).
+/// Builds the usual pipeline of a stream declared in a stream file, every stage one
+/// `okd-streams stream run FILE --once --stage STAGE` invocation.
+///
+/// ```text
+/// assemble ─▶ mirror ─▶ verify-<job> … ─▶ gate ─▶ promote (when the gate says Accepted)
+/// ```
+///
+/// Every stage gets `--state <state file>` (in the state workspace) and every stream input as
+/// `<flag>=$(params.<name>)`; stages after `assemble` get `--release <its release-name result>`.
+/// Stages write their results with `--result NAME=PATH`:
+///
+/// | stage | results |
+/// |---|---|
+/// | `assemble` | `release-name`, `release-image` (pullspec by digest), `upgrade-from-<job>` per upgrade job (the source's pullspec, empty when there is none) |
+/// | `mirror` | `release-image` (the mirrored pullspec, which the jobs test) |
+/// | `gate` | `phase` (`Accepted`, `Rejected`, `Ready` …) |
+///
+/// The gate gets each job's outcome as `--job-result JOB=OUTCOME` and `--job-attempts JOB=N`.
 ///
 /// ```
 /// use okd_streams::tekton::{JobSpec, PipelineParam, StreamRun};

@@ -1,19 +1,5 @@
-//! Values with references: literal text mixed with pipeline parameters, workspace paths and task
-//! results, rendered to Tekton's `$(…)` variables where they are used.
-//!
-//! A [`Value`] is typed rather than a string with `$(…)` in it so that [`export`](super::export)
-//! can check every reference (the parameter is declared, the task exists and writes that
-//! result) and can turn each reference into the right form for where it appears: inside a Task
-//! a pipeline parameter or another task's result becomes a parameter of that Task, which the
-//! Pipeline then feeds from `$(params.…)` or `$(tasks.….results.…)`.
-//!
-//! ```
-//! use okd_streams::tekton::{Value, Workspace};
-//! let file = Value::workspace(Workspace::State, "/stream.yaml");
-//! assert_eq!(file.to_string(), "$(workspaces.state.path)/stream.yaml");
-//! let image = Value::task_result("assemble", "release-image");
-//! assert_eq!(image.to_string(), "$(tasks.assemble.results.release-image)");
-//! ```
+//! Values with references: literal text mixed with pipeline parameters, workspace paths and
+//! task results, rendered to Tekton's `$(…)` variables where they are used.
 
 use std::fmt;
 
@@ -59,6 +45,20 @@ pub enum Part {
 }
 
 /// Text with references, concatenated. `Display` shows the pipeline-level form.
+///
+/// Values are typed rather than strings with `$(…)` in them so that
+/// [`export`](super::export) can check every reference (the parameter is declared, the task
+/// exists and writes that result) and can turn each into the right form for where it appears:
+/// inside a Task, a pipeline parameter or another task's result becomes a parameter of that
+/// Task, which the Pipeline then feeds from `$(params.…)` or `$(tasks.….results.…)`.
+///
+/// ```
+/// use okd_streams::tekton::{Value, Workspace};
+/// let file = Value::workspace(Workspace::State, "/stream.yaml");
+/// assert_eq!(file.to_string(), "$(workspaces.state.path)/stream.yaml");
+/// let image = Value::task_result("assemble", "release-image");
+/// assert_eq!(image.to_string(), "$(tasks.assemble.results.release-image)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Value {
     /// The pieces, in order.

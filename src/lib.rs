@@ -16,3 +16,5 @@ pub use okd_gating as gating;
 pub use okd_mirror as mirror;
 pub use okd_oci as oci;
 pub use okd_release as release;
+pub mod report;
+pub mod tekton;

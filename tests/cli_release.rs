@@ -156,7 +156,10 @@ async fn new_with_an_os_override_repoints_the_os_tag_and_substitutes_manifests()
     .unwrap();
     assert_eq!(built.digest.to_string(), summary[0]);
     assert_eq!(built.name, "4.19.0-okd-scos.2");
-    assert_eq!(built.metadata.as_ref().unwrap().previous(), [p.version.as_str()]);
+    assert_eq!(
+        built.metadata.as_ref().unwrap().previous(),
+        [p.version.as_str()]
+    );
     assert_eq!(built.components["stream-coreos"].pullspec, new_os);
     // The override's annotations come from the new image's labels.
     assert_eq!(

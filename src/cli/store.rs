@@ -32,7 +32,6 @@ impl Stores {
     }
 
     /// The shared resolver.
-    #[allow(dead_code)]
     pub fn resolver(&self) -> &Resolver {
         &self.resolver
     }

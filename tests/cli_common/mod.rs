@@ -64,6 +64,25 @@ impl Run {
     }
 }
 
+impl Run {
+    /// Asserts a non-zero exit whose stderr ends with exactly one `error: …` line (commands
+    /// that log progress on stderr), and returns it.
+    pub fn fails_after_log(&self) -> String {
+        assert!(
+            !self.output.status.success(),
+            "okd-streams {:?} should have failed; stdout: {}",
+            self.args,
+            self.stdout()
+        );
+        let err = self.stderr();
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+        assert_eq!(errors.len(), 1, "one error line expected, got: {err}");
+        assert_eq!(err.lines().last(), Some(errors[0]), "{err}");
+        assert!(errors[0].starts_with("error: "), "{err}");
+        errors[0].to_string()
+    }
+}
+
 /// Runs the binary with `args`.
 pub fn okd<I, S>(args: I) -> Run
 where

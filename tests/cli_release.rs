@@ -125,6 +125,7 @@ async fn new_with_an_os_override_repoints_the_os_tag_and_substitutes_manifests()
     let new_digest = layered.split_whitespace().next().unwrap().to_string();
     let new_os = format!("{}/okd/scos-content@{new_digest}", r.host);
 
+    // Without a tag, the release is tagged with its name, as `oc` does.
     let to = r.at("okd/scos-release:4.19.0-okd-scos.2");
     let out = r
         .okd(&[
@@ -139,7 +140,7 @@ async fn new_with_an_os_override_repoints_the_os_tag_and_substitutes_manifests()
             "--include-all",
             &format!("stream-coreos={new_os}"),
             "--to-image",
-            &to,
+            &r.at("okd/scos-release"),
         ])
         .ok();
     let summary: Vec<&str> = out.split_whitespace().collect();
@@ -390,6 +391,47 @@ async fn bad_input_fails_with_one_clear_line_and_writes_nothing() {
         ])
         .fails();
     assert!(e.contains("cluster-version-operator"), "{e}");
+
+    // A release whose image-references has no cluster-version-operator can be read, but not
+    // rebuilt: its base image is not among its components.
+    let no_cvo = r.at("okd/scos-release:without-cvo");
+    r.okd(&[
+        "release",
+        "new",
+        "--from-release",
+        &r.release_ref(),
+        "--name",
+        "4.19.0-okd-scos.8",
+        "--exclude",
+        "cluster-version-operator",
+        "--to-image",
+        &no_cvo,
+    ])
+    .ok();
+    let info = r.okd(&["release", "info", "-o", "json", &no_cvo]).json();
+    assert!(
+        info["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["name"] != "cluster-version-operator")
+    );
+    let e = r
+        .okd(&[
+            "release",
+            "new",
+            "--from-release",
+            &no_cvo,
+            "--name",
+            "4.19.0-okd-scos.9",
+            "--to-image",
+            &to,
+        ])
+        .fails();
+    assert!(
+        e.contains("unable to find an image within the release that matches the base image"),
+        "{e}"
+    );
 
     let e = r
         .okd(&[

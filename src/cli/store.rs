@@ -70,8 +70,14 @@ impl Stores {
             )
             .into());
         }
+        // A registry reference without a tag parses as `:latest`; a destination without one
+        // gets the command's default instead (the release name, or no tag).
+        let tag = match &image {
+            ImageRef::Registry(_) if !has_explicit_tag(text) => None,
+            _ => image.tag().map(str::to_string),
+        };
         Ok(Destination {
-            tag: image.tag().map(str::to_string),
+            tag,
             image,
             store: resolved.store,
             repo: resolved.repo,
@@ -141,6 +147,15 @@ impl Stores {
     }
 }
 
+/// True when a registry reference names a tag (`host/repo:tag`, not `host:5000/repo`).
+fn has_explicit_tag(text: &str) -> bool {
+    let bare = text.strip_prefix("docker://").unwrap_or(text);
+    let name = bare.split('@').next().unwrap_or(bare);
+    name.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
+}
+
 /// An image to read.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -162,6 +177,16 @@ pub struct Destination {
 }
 
 impl Destination {
+    /// The destination as written: its tag (if any) and `digest`.
+    pub fn written_as(&self, digest: okd_oci::Digest) -> ImageRef {
+        let mut image = self.image.with_digest(digest);
+        match &mut image {
+            ImageRef::Registry(r) => r.tag = self.tag.clone(),
+            ImageRef::Layout(l) => l.tag = self.tag.clone(),
+        }
+        image
+    }
+
     /// After a failure: removes the layout this command created if nothing was written to it,
     /// so a failed command leaves nothing behind.
     pub async fn discard_if_unused(&self) {
@@ -225,5 +250,21 @@ impl ImageSource for ComponentStores {
                 reason: "its registry or layout was not opened".to_string(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_explicit_tag;
+
+    #[test]
+    fn explicit_tags() {
+        assert!(has_explicit_tag("quay.io/okd/release:4.19"));
+        assert!(has_explicit_tag(
+            "docker://127.0.0.1:5000/okd/release:latest"
+        ));
+        assert!(!has_explicit_tag("127.0.0.1:5000/okd/release"));
+        assert!(!has_explicit_tag("docker://quay.io/okd/release"));
+        assert!(!has_explicit_tag("quay.io/okd/release@sha256:abc"));
     }
 }

@@ -134,10 +134,7 @@ pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
         out.base.image,
         out.base.layers.len()
     );
-    print_text(&format!(
-        "{digest} {}\n",
-        dest.image.with_digest(digest.clone())
-    ))
+    print_text(&format!("{digest} {}\n", dest.written_as(digest.clone())))
 }
 
 #[cfg(unix)]

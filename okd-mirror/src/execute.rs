@@ -26,9 +26,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use crate::limits::Limits;
-use crate::plan::{BlobAction, BlobTarget, PlannedBlob, PlannedImage};
+use crate::plan::PlannedImage;
 use crate::progress::{BlobOutcome, Event, Progress};
 use crate::report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
+use crate::{BlobAction, BlobTarget, PlannedBlob};
 use crate::{Error, MirrorOptions, MirrorPlan};
 
 /// Progress events for streamed bytes are batched to about this many bytes.

@@ -49,6 +49,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod blobs;
 pub mod command;
 mod error;
 mod execute;
@@ -70,13 +71,14 @@ mod source;
 mod spec;
 mod stores;
 
+pub use blobs::{BlobAction, BlobTarget, PlannedBlob};
 pub use error::Error;
 pub use execute::execute;
 pub use filter::ComponentFilter;
 pub use loader::PayloadLoader;
 pub use mapping::{ImageKind, ImageMapping};
 pub use naming::{Naming, ReleaseTarget, arch_suffix, parse_repository};
-pub use plan::{BlobAction, BlobTarget, MirrorPlan, PlanTotals, PlannedBlob, PlannedImage};
+pub use plan::{MirrorPlan, PlanTotals, PlannedImage};
 pub use platform::{Platform, PlatformChoice, select_child};
 pub use release::{
     Component, Expansion, ReleaseContent, ReleaseLoader, expand_release, release_arch,

@@ -1,0 +1,590 @@
+//! The stream file: a YAML document that declares a stream, one to one with [`StreamBuilder`].
+//!
+//! The format is described in `docs/stream-file.md` and by the JSON Schema in
+//! `schema/stream.schema.json` (generated from these types by [`super::schema`]). Errors name
+//! the field (`gating.jobs.images.gate`) with line and column. Relative paths are relative to
+//! the current directory, as paths on a command line are.
+//!
+//! ```
+//! use okd_streams::stream::StreamFile;
+//! let f = StreamFile::parse(r#"
+//! name: 4.19.0-0.okd-scos
+//! store: oci:target/okd-demo
+//! upstream:
+//!   image: docker://quay.io/okd/scos-release:4.19.0-okd-scos.1
+//! gating:
+//!   jobs:
+//!     images: { check: images }
+//! promotions:
+//!   - { name: next, repository: 4-scos-next }
+//! "#, "okd-demo.yaml")?;
+//! assert_eq!(f.name, "4.19.0-0.okd-scos");
+//! let e = StreamFile::parse("name: x\nstore: oci:y\nupstream: {image: a:b}\ngating: {jobs: {j: {gate: maybe}}}\n", "bad.yaml").unwrap_err();
+//! assert!(e.to_string().contains("gating.jobs.j.gate"), "{e}");
+//! # Ok::<(), okd_streams::stream::StreamError>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
+use okd_coreos::{BaseDistro, CustomVariant, Variant};
+use okd_gating::{JobCommand, UpgradeSource, VerifyJob};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Check, CreatedFrom, OsLayering, Promotion, ReleaseFormat, StreamBuilder, StreamError,
+    UpstreamSource, VersionScheme,
+};
+
+/// A stream file. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreamFile {
+    /// Stream name; dated release names are `<name>-<YYYY-MM-DD-HHMMSS>` (e.g.
+    /// `4.19.0-0.okd-scos`).
+    pub name: String,
+    /// Where releases are written: `oci:PATH` (an OCI layout) or
+    /// `docker://HOST[:PORT][/PREFIX]` (a registry).
+    pub store: String,
+    /// Namespace of the stream's repositories in the store (default `okd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Registry host that payloads name the stream's own images by (default: the registry's
+    /// host, `localhost` for a layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_host: Option<String>,
+    /// Directory of the stream's state and job logs (default: `<file>.state` next to the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The upstream release payload.
+    pub upstream: UpstreamFile,
+    /// The operating system: CoreOS variant and layering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsFile>,
+    /// Payload tag overrides, `name=pullspec`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
+    /// How releases are named (default: dated).
+    #[serde(default)]
+    pub version: VersionFile,
+    /// Which time is written into release images: `tick` (default) or `inputs` (the upstream
+    /// release's, making builds reproducible anywhere).
+    #[serde(default)]
+    pub created_from: CreatedFromFile,
+    /// Manifest format of release images: `oci` (default for layouts) or `docker` (Docker
+    /// schema 2 as `oc` writes them, default for registries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_format: Option<ReleaseFormatFile>,
+    /// Gating: limits and verification jobs.
+    #[serde(default)]
+    pub gating: GatingFile,
+    /// Where accepted releases are published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotions: Vec<PromotionFile>,
+    /// Registries reached without TLS verification (`HOST[:PORT]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insecure_registries: Vec<String>,
+}
+
+/// The upstream payload: `image`, or `repository` with `tags`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamFile {
+    /// One release image (`docker://quay.io/okd/scos-release:4.19.0-okd-scos.1`,
+    /// `oci:PATH:REPO:TAG`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// A repository whose newest tag matching `tags` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Glob over the repository's tags (`4.19.0-okd-scos.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+}
+
+/// A CoreOS variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum VariantFile {
+    /// Fedora CoreOS (`fedora-coreos`).
+    Fcos,
+    /// CentOS Stream CoreOS (`stream-coreos`).
+    Scos,
+    /// RHEL CoreOS (`rhel-coreos`).
+    Rhcos,
+    /// A variant of your own.
+    Custom {
+        /// Short name.
+        name: String,
+        /// `machine-os` display name.
+        display_name: String,
+        /// Payload tag of the OS image.
+        os_tag: String,
+        /// Base distribution name (`Fedora`, `CentOS Stream`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<String>,
+    },
+}
+
+/// The operating system of the stream's payloads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OsFile {
+    /// The variant.
+    pub variant: VariantFile,
+    /// Base OS image (default: the upstream payload's image for the variant's OS tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Layers added on top, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerFile>,
+    /// Labels set on the layered image.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `machine-os` version the layered image shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_os: Option<String>,
+}
+
+/// One added layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerFile {
+    /// Listed files.
+    Files(Vec<FileEntry>),
+    /// A directory tree's contents.
+    Dir(String),
+    /// A prebuilt tarball.
+    Tarball(String),
+}
+
+/// A file of a `files` layer: `content` or `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Path in the image (`etc/motd`).
+    pub path: String,
+    /// The content, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// A file to copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Octal mode (default `0644`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// The version scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VersionFile {
+    /// `<name>-<YYYY-MM-DD-HHMMSS>`.
+    #[default]
+    Dated,
+    /// `<version>-<label>.<n>`.
+    Sequence {
+        /// `x.y.z`.
+        version: String,
+        /// Label before the number (`okd-scos`).
+        label: String,
+    },
+}
+
+/// Which time goes into release images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreatedFromFile {
+    /// The tick's time.
+    #[default]
+    Tick,
+    /// The upstream release's creation time.
+    Inputs,
+}
+
+/// Manifest format of release images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseFormatFile {
+    /// OCI image manifest.
+    Oci,
+    /// Docker schema 2.
+    Docker,
+}
+
+/// Gating limits and jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatingFile {
+    /// Undecided releases allowed before creation waits (default 1; 0: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unready_releases: Option<u32>,
+    /// Minimum time between two releases (`12h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_creation_interval: Option<String>,
+    /// Accepted releases beyond the five newest are removed after this (`72h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// Verification jobs by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub jobs: BTreeMap<String, JobFile>,
+}
+
+/// How a job's result counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GateFile {
+    /// A failure rejects the release.
+    #[default]
+    Blocking,
+    /// Signal only.
+    Informing,
+    /// Not run.
+    Disabled,
+}
+
+/// A built-in payload check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckFile {
+    /// Every referenced image resolves.
+    Images,
+    /// Every manifest parses.
+    Manifests,
+    /// The OS tag points at the stream's OS image.
+    Os,
+    /// The release upgrades from the source.
+    Upgrade,
+}
+
+/// Where an upgrade job upgrades from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpgradeFromFile {
+    /// The newest accepted release of the stream.
+    Previous,
+    /// The second newest.
+    PreviousMinus1,
+}
+
+/// A verification job: one of `check`, `command`, `shell`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobFile {
+    /// Blocking (default), informing or disabled.
+    #[serde(default)]
+    pub gate: GateFile,
+    /// A built-in payload check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckFile>,
+    /// A program and its arguments; it gets `RELEASE_IMAGE_LATEST` and
+    /// `RELEASE_IMAGE_INITIAL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// A shell script (`sh -c`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    /// Kill the job after this long (`1h`; default 4h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Extra attempts after a failure.
+    #[serde(default)]
+    pub retries: u32,
+    /// Makes this an upgrade job from this source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_from: Option<UpgradeFromFile>,
+}
+
+/// A promotion: `tag` (a tag of the release repository follows the newest accepted release)
+/// or `repository` (the newest accepted release is copied there under its version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionFile {
+    /// Name of the publish step.
+    pub name: String,
+    /// Tag in the release repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Repository in the stream's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+fn duration(stream: &str, field: &str, text: &str) -> Result<Duration, StreamError> {
+    humantime::parse_duration(text).map_err(|e| {
+        StreamError::invalid(stream, field, format!("{text:?} is not a duration: {e}"))
+    })
+}
+
+impl StreamFile {
+    /// Parses a stream file's text; `file` names it in errors.
+    pub fn parse(text: &str, file: impl AsRef<Path>) -> Result<StreamFile, StreamError> {
+        let file = file.as_ref().to_path_buf();
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if path.is_empty() || path == "." {
+                inner.to_string()
+            } else {
+                format!("field `{path}`: {inner}")
+            };
+            StreamError::File { file, message }
+        })
+    }
+
+    /// Reads a stream file.
+    pub fn load(path: impl AsRef<Path>) -> Result<StreamFile, StreamError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| StreamError::io(path, e))?;
+        StreamFile::parse(&text, path)
+    }
+
+    /// The state directory: `state`, or `<file>.state` next to `file`.
+    pub fn state_dir(&self, file: &Path) -> PathBuf {
+        match &self.state {
+            Some(s) => PathBuf::from(s),
+            None => {
+                let mut name = file.file_name().unwrap_or_default().to_os_string();
+                name.push(".state");
+                file.with_file_name(name)
+            }
+        }
+    }
+
+    /// The builder this file declares (state in [`StreamFile::state_dir`] of `file`).
+    pub fn to_builder(&self, file: &Path) -> Result<StreamBuilder, StreamError> {
+        let n = self.name.as_str();
+        let mut b = StreamBuilder::new(n).store(&self.store);
+        b = b.state_dir(self.state_dir(file));
+        if let Some(ns) = &self.namespace {
+            b = b.namespace(ns);
+        }
+        if let Some(h) = &self.public_host {
+            b = b.public_host(h);
+        }
+        for h in &self.insecure_registries {
+            b = b.insecure_registry(h);
+        }
+        b = b.upstream(self.upstream.to_source(n)?);
+        if let Some(os) = &self.os {
+            b = b.os(os.to_layering(n)?);
+        }
+        for (i, o) in self.overrides.iter().enumerate() {
+            let (name, pullspec) = o.split_once('=').ok_or_else(|| {
+                StreamError::invalid(
+                    n,
+                    format!("overrides[{i}]"),
+                    format!("{o:?} is not NAME=PULLSPEC"),
+                )
+            })?;
+            b = b.override_image(name, pullspec);
+        }
+        b = b.version_scheme(match &self.version {
+            VersionFile::Dated => VersionScheme::Dated,
+            VersionFile::Sequence { version, label } => VersionScheme::sequence(version, label)
+                .map_err(|e| StreamError::invalid(n, "version", e.to_string()))?,
+        });
+        b = b.created_from(match self.created_from {
+            CreatedFromFile::Tick => CreatedFrom::Tick,
+            CreatedFromFile::Inputs => CreatedFrom::Inputs,
+        });
+        if let Some(f) = self.release_format {
+            b = b.release_format(match f {
+                ReleaseFormatFile::Oci => ReleaseFormat::Oci,
+                ReleaseFormatFile::Docker => ReleaseFormat::Docker,
+            });
+        }
+        let g = &self.gating;
+        b = b.max_unready_releases(g.max_unready_releases.unwrap_or(1));
+        if let Some(i) = &g.min_creation_interval {
+            b = b.min_creation_interval(duration(n, "gating.min_creation_interval", i)?);
+        }
+        if let Some(e) = &g.expires {
+            b = b.expires(duration(n, "gating.expires", e)?);
+        }
+        for (name, job) in &g.jobs {
+            b = job.add_to(b, n, name)?;
+        }
+        for (i, p) in self.promotions.iter().enumerate() {
+            let promotion = match (&p.tag, &p.repository) {
+                (Some(t), None) => Promotion::Tag(t.clone()),
+                (None, Some(r)) => Promotion::Repository(r.clone()),
+                _ => {
+                    return Err(StreamError::invalid(
+                        n,
+                        format!("promotions[{i}]"),
+                        "give exactly one of `tag` and `repository`",
+                    ));
+                }
+            };
+            b = b.promote(&p.name, promotion);
+        }
+        Ok(b)
+    }
+}
+
+impl UpstreamFile {
+    fn to_source(&self, stream: &str) -> Result<UpstreamSource, StreamError> {
+        let field = |f: &str, e: StreamError| StreamError::invalid(stream, f, e.to_string());
+        match (&self.image, &self.repository, &self.tags) {
+            (Some(i), None, None) => {
+                UpstreamSource::image(i).map_err(|e| field("upstream.image", e))
+            }
+            (None, Some(r), Some(t)) => {
+                UpstreamSource::newest(r, t).map_err(|e| field("upstream.repository", e))
+            }
+            (None, Some(_), None) => Err(StreamError::invalid(
+                stream,
+                "upstream.tags",
+                "a repository needs a tag pattern",
+            )),
+            _ => Err(StreamError::invalid(
+                stream,
+                "upstream",
+                "give either `image`, or `repository` and `tags`",
+            )),
+        }
+    }
+}
+
+impl OsFile {
+    fn to_layering(&self, stream: &str) -> Result<OsLayering, StreamError> {
+        let variant = match &self.variant {
+            VariantFile::Fcos => Variant::Fcos,
+            VariantFile::Scos => Variant::Scos,
+            VariantFile::Rhcos => Variant::Rhcos,
+            VariantFile::Custom {
+                name,
+                display_name,
+                os_tag,
+                base,
+            } => Variant::Custom(CustomVariant::new(
+                name,
+                display_name,
+                match base.as_deref() {
+                    None | Some("Fedora") => BaseDistro::Fedora,
+                    Some("CentOS Stream") => BaseDistro::CentOsStream,
+                    Some("Red Hat Enterprise Linux") => BaseDistro::Rhel,
+                    Some(other) => BaseDistro::Other(other.to_string()),
+                },
+                os_tag,
+            )),
+        };
+        let mut os = OsLayering::new(variant);
+        if let Some(base) = &self.base {
+            let image = base.parse().map_err(|e: okd_oci::Error| {
+                StreamError::invalid(stream, "os.base", e.to_string())
+            })?;
+            os = os.base(image);
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            os = match layer {
+                LayerFile::Dir(d) => os.layer(DirSource::new(d)),
+                LayerFile::Tarball(t) => os.layer(TarballSource::new(t)),
+                LayerFile::Files(files) => {
+                    let mut list = FileListSource::new();
+                    for (j, f) in files.iter().enumerate() {
+                        let field = format!("os.layers[{i}].files[{j}]");
+                        let mode = match &f.mode {
+                            None => 0o644,
+                            Some(m) => u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
+                                |_| {
+                                    StreamError::invalid(
+                                        stream,
+                                        format!("{field}.mode"),
+                                        format!("{m:?} is not an octal mode"),
+                                    )
+                                },
+                            )?,
+                        };
+                        list = match (&f.content, &f.from) {
+                            (Some(c), None) => list.bytes(&f.path, c.clone().into_bytes(), mode),
+                            (None, Some(p)) => list.file(&f.path, p, mode),
+                            _ => {
+                                return Err(StreamError::invalid(
+                                    stream,
+                                    field,
+                                    "give exactly one of `content` and `from`",
+                                ));
+                            }
+                        };
+                    }
+                    os.layer(list)
+                }
+            };
+        }
+        for (k, v) in &self.labels {
+            os = os.label(k, v);
+        }
+        if let Some(m) = &self.machine_os {
+            os = os.machine_os(m);
+        }
+        Ok(os)
+    }
+}
+
+impl JobFile {
+    fn add_to(
+        &self,
+        b: StreamBuilder,
+        stream: &str,
+        name: &str,
+    ) -> Result<StreamBuilder, StreamError> {
+        let field = format!("gating.jobs.{name}");
+        let mut job = match self.gate {
+            GateFile::Blocking => VerifyJob::blocking(name, name),
+            GateFile::Informing => VerifyJob::informing(name, name),
+            GateFile::Disabled => VerifyJob::blocking(name, name).disabled(),
+        };
+        job = job.max_retries(self.retries);
+        if let Some(u) = self.upgrade_from {
+            job = job.upgrade_from(match u {
+                UpgradeFromFile::Previous => UpgradeSource::Previous,
+                UpgradeFromFile::PreviousMinus1 => UpgradeSource::PreviousMinus1,
+            });
+        }
+        let timeout = self
+            .timeout
+            .as_deref()
+            .map(|t| duration(stream, &format!("{field}.timeout"), t))
+            .transpose()?;
+        let with_timeout = |c: JobCommand| match timeout {
+            Some(t) => c.timeout(t),
+            None => c,
+        };
+        Ok(match (&self.check, &self.command, &self.shell) {
+            (Some(c), None, None) => b.check_job(
+                job,
+                match c {
+                    CheckFile::Images => Check::Images,
+                    CheckFile::Manifests => Check::Manifests,
+                    CheckFile::Os => Check::Os,
+                    CheckFile::Upgrade => Check::Upgrade,
+                },
+            ),
+            (None, Some(cmd), None) => {
+                let Some((program, args)) = cmd.split_first() else {
+                    return Err(StreamError::invalid(
+                        stream,
+                        format!("{field}.command"),
+                        "empty command",
+                    ));
+                };
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                b.job(job, with_timeout(JobCommand::new(program, &args)))
+            }
+            (None, None, Some(script)) => b.job(job, with_timeout(JobCommand::shell(script))),
+            _ => {
+                return Err(StreamError::invalid(
+                    stream,
+                    field,
+                    "give exactly one of `check`, `command` and `shell`",
+                ));
+            }
+        })
+    }
+}

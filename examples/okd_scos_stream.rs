@@ -46,8 +46,20 @@ pub struct Outcome {
     pub inspect: Option<String>,
 }
 
-async fn stream(dir: &Path, upstream: UpstreamSource) -> Result<Stream, Error> {
-    let program = std::env::current_exe()?;
+/// The program check jobs run: this example calls itself back with [`VERIFY`].
+pub struct Verifier {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its leading arguments.
+    pub args: Vec<String>,
+}
+
+async fn stream(
+    dir: &Path,
+    upstream: UpstreamSource,
+    verifier: &Verifier,
+) -> Result<Stream, Error> {
+    let args: Vec<&str> = verifier.args.iter().map(String::as_str).collect();
     let os = OsLayering::new(Variant::Scos)
         .layer(FileListSource::new().bytes(
             "etc/okd-demo/release",
@@ -60,7 +72,7 @@ async fn stream(dir: &Path, upstream: UpstreamSource) -> Result<Stream, Error> {
         .os(os)
         .store(&format!("oci:{}", dir.display()))
         .namespace("okd-demo")
-        .check_program(program, &[VERIFY])
+        .check_program(&verifier.program, &args)
         .check_job(VerifyJob::blocking("images", "images"), Check::Images)
         .check_job(
             VerifyJob::blocking("manifests", "manifests"),
@@ -79,7 +91,11 @@ async fn stream(dir: &Path, upstream: UpstreamSource) -> Result<Stream, Error> {
 
 /// Runs the demo in `dir` (removed first); with `upstream`, a real upstream payload is used for
 /// a single tick instead of generated ones.
-pub async fn run(dir: &Path, upstream: Option<&str>) -> Result<Outcome, Error> {
+pub async fn run(
+    dir: &Path,
+    upstream: Option<&str>,
+    verifier: &Verifier,
+) -> Result<Outcome, Error> {
     for d in [dir.to_path_buf(), dir.with_extension("state")] {
         if d.exists() {
             std::fs::remove_dir_all(&d)?;
@@ -103,7 +119,7 @@ pub async fn run(dir: &Path, upstream: Option<&str>) -> Result<Outcome, Error> {
             (UpstreamSource::newest(&repo, "4.19.0-okd-scos.*")?, Some(p))
         }
     };
-    let stream = stream(dir, source).await?;
+    let stream = stream(dir, source, verifier).await?;
     let ticks = if payload.is_some() { 3 } else { 1 };
     for i in 0..ticks {
         if i > 0
@@ -211,7 +227,11 @@ fn main() -> Result<(), Error> {
             ),
         };
     let started = std::time::Instant::now();
-    rt.block_on(run(Path::new("target/okd-demo"), upstream))?;
+    let verifier = Verifier {
+        program: std::env::current_exe()?,
+        args: vec![VERIFY.to_string()],
+    };
+    rt.block_on(run(Path::new("target/okd-demo"), upstream, &verifier))?;
     println!("done in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -106,8 +106,8 @@ pub struct UpstreamFile {
 }
 
 /// A CoreOS variant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum VariantFile {
     /// Fedora CoreOS (`fedora-coreos`).
     Fcos,
@@ -115,18 +115,23 @@ pub enum VariantFile {
     Scos,
     /// RHEL CoreOS (`rhel-coreos`).
     Rhcos,
-    /// A variant of your own.
-    Custom {
-        /// Short name.
-        name: String,
-        /// `machine-os` display name.
-        display_name: String,
-        /// Payload tag of the OS image.
-        os_tag: String,
-        /// Base distribution name (`Fedora`, `CentOS Stream`, …).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        base: Option<String>,
-    },
+    /// A variant of your own, described by `custom_variant`.
+    Custom,
+}
+
+/// A variant of your own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomVariantFile {
+    /// Short name.
+    pub name: String,
+    /// `machine-os` display name.
+    pub display_name: String,
+    /// Payload tag of the OS image.
+    pub os_tag: String,
+    /// Base distribution name (`Fedora` (default), `CentOS Stream`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 /// The operating system of the stream's payloads.
@@ -135,6 +140,9 @@ pub enum VariantFile {
 pub struct OsFile {
     /// The variant.
     pub variant: VariantFile,
+    /// The variant, when `variant` is `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_variant: Option<CustomVariantFile>,
     /// Base OS image (default: the upstream payload's image for the variant's OS tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
@@ -149,16 +157,19 @@ pub struct OsFile {
     pub machine_os: Option<String>,
 }
 
-/// One added layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum LayerFile {
+/// One added layer: exactly one of `files`, `dir` and `tarball`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayerFile {
     /// Listed files.
-    Files(Vec<FileEntry>),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileEntry>>,
     /// A directory tree's contents.
-    Dir(String),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
     /// A prebuilt tarball.
-    Tarball(String),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tarball: Option<String>,
 }
 
 /// A file of a `files` layer: `content` or `from`.
@@ -326,7 +337,9 @@ impl StreamFile {
         let de = serde_yaml_ng::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
+            let inner = e.into_inner().to_string();
+            // The YAML error starts with the path already when it knows it.
+            let inner = inner.strip_prefix(&format!("{path}: ")).unwrap_or(&inner);
             let message = if path.is_empty() || path == "." {
                 inner.to_string()
             } else {
@@ -453,26 +466,35 @@ impl UpstreamFile {
 
 impl OsFile {
     fn to_layering(&self, stream: &str) -> Result<OsLayering, StreamError> {
-        let variant = match &self.variant {
-            VariantFile::Fcos => Variant::Fcos,
-            VariantFile::Scos => Variant::Scos,
-            VariantFile::Rhcos => Variant::Rhcos,
-            VariantFile::Custom {
-                name,
-                display_name,
-                os_tag,
-                base,
-            } => Variant::Custom(CustomVariant::new(
-                name,
-                display_name,
-                match base.as_deref() {
+        let variant = match (self.variant, &self.custom_variant) {
+            (VariantFile::Fcos, None) => Variant::Fcos,
+            (VariantFile::Scos, None) => Variant::Scos,
+            (VariantFile::Rhcos, None) => Variant::Rhcos,
+            (VariantFile::Custom, Some(c)) => Variant::Custom(CustomVariant::new(
+                &c.name,
+                &c.display_name,
+                match c.base.as_deref() {
                     None | Some("Fedora") => BaseDistro::Fedora,
                     Some("CentOS Stream") => BaseDistro::CentOsStream,
                     Some("Red Hat Enterprise Linux") => BaseDistro::Rhel,
                     Some(other) => BaseDistro::Other(other.to_string()),
                 },
-                os_tag,
+                &c.os_tag,
             )),
+            (VariantFile::Custom, None) => {
+                return Err(StreamError::invalid(
+                    stream,
+                    "os.custom_variant",
+                    "variant `custom` needs `custom_variant`",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(StreamError::invalid(
+                    stream,
+                    "os.custom_variant",
+                    "only variant `custom` takes `custom_variant`",
+                ));
+            }
         };
         let mut os = OsLayering::new(variant);
         if let Some(base) = &self.base {
@@ -482,10 +504,10 @@ impl OsFile {
             os = os.base(image);
         }
         for (i, layer) in self.layers.iter().enumerate() {
-            os = match layer {
-                LayerFile::Dir(d) => os.layer(DirSource::new(d)),
-                LayerFile::Tarball(t) => os.layer(TarballSource::new(t)),
-                LayerFile::Files(files) => {
+            os = match (&layer.files, &layer.dir, &layer.tarball) {
+                (None, Some(d), None) => os.layer(DirSource::new(d)),
+                (None, None, Some(t)) => os.layer(TarballSource::new(t)),
+                (Some(files), None, None) => {
                     let mut list = FileListSource::new();
                     for (j, f) in files.iter().enumerate() {
                         let field = format!("os.layers[{i}].files[{j}]");
@@ -514,6 +536,13 @@ impl OsFile {
                         };
                     }
                     os.layer(list)
+                }
+                _ => {
+                    return Err(StreamError::invalid(
+                        stream,
+                        format!("os.layers[{i}]"),
+                        "give exactly one of `files`, `dir` and `tarball`",
+                    ));
                 }
             };
         }

@@ -2,7 +2,8 @@
 //!
 //! It generates an upstream OKD/SCOS payload (190 components) into `target/okd-demo/`, layers a
 //! file onto its SCOS node image, and runs the stream over three ticks with upstream changes in
-//! between: each tick assembles a release, gates it with local jobs that really check the
+//! between: each tick assembles a release, mirrors it to `target/okd-demo.mirror/` (with an
+//! ImageDigestMirrorSet), gates it with local jobs that really check the
 //! payload (every image resolves, every manifest parses, the OS tag is the layered image, and
 //! an upgrade check from the previous release), and promotes accepted releases to
 //! `okd-demo/4-scos-next`. Then it prints release info, the diff between ticks and the upgrade
@@ -20,8 +21,10 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use okd_streams::coreos::Variant;
 use okd_streams::coreos::layer_source::FileListSource;
 use okd_streams::gating::{UpgradeSource, VerifyJob};
+use okd_streams::mirror::Naming;
 use okd_streams::oci::{LayoutStore, ManifestRef, Store};
 use okd_streams::release::{ImageColumns, Release, ReleaseDiff};
+use okd_streams::stream::mirror::ReleaseMirrorStage;
 use okd_streams::stream::{
     Check, OsLayering, Promotion, Stream, StreamBuilder, TickContext, UpstreamSource,
 };
@@ -47,6 +50,7 @@ pub struct Outcome {
 }
 
 /// The program check jobs run: this example calls itself back with [`VERIFY`].
+#[derive(Debug)]
 pub struct Verifier {
     /// The executable.
     pub program: PathBuf,
@@ -83,10 +87,23 @@ async fn stream(
             VerifyJob::informing("upgrade", "upgrade").upgrade_from(UpgradeSource::Previous),
             Check::Upgrade,
         )
+        .mirror_release(
+            ReleaseMirrorStage::new(&format!(
+                "oci:{}:okd-demo/mirror",
+                mirror_dir(dir).display()
+            ))
+            .naming(Naming::Content)
+            .idms_dir(dir.with_extension("state").join("idms")),
+        )
         .promote("next", Promotion::Repository("4-scos-next".to_string()))
         .state_dir(dir.with_extension("state"))
         .build()
         .await?)
+}
+
+/// The layout releases are mirrored to.
+fn mirror_dir(dir: &Path) -> PathBuf {
+    dir.with_extension("mirror")
 }
 
 /// Runs the demo in `dir` (removed first); with `upstream`, a real upstream payload is used for
@@ -96,7 +113,11 @@ pub async fn run(
     upstream: Option<&str>,
     verifier: &Verifier,
 ) -> Result<Outcome, Error> {
-    for d in [dir.to_path_buf(), dir.with_extension("state")] {
+    for d in [
+        dir.to_path_buf(),
+        dir.with_extension("state"),
+        mirror_dir(dir),
+    ] {
         if d.exists() {
             std::fs::remove_dir_all(&d)?;
         }

@@ -65,6 +65,7 @@ pub struct StreamBuilder {
     namespace: String,
     public_host: Option<String>,
     mirror: Option<Arc<dyn MirrorStage>>,
+    release_mirror: Option<super::mirror::ReleaseMirrorStage>,
     policy: Option<GatingPolicy>,
     max_unready: u32,
     min_interval: Duration,
@@ -100,6 +101,7 @@ impl StreamBuilder {
             namespace: "okd".to_string(),
             public_host: None,
             mirror: None,
+            release_mirror: None,
             policy: None,
             max_unready: 1,
             min_interval: Duration::ZERO,
@@ -209,6 +211,12 @@ impl StreamBuilder {
     /// Mirrors each candidate before it is verified.
     pub fn mirror(mut self, stage: Arc<dyn MirrorStage>) -> Self {
         self.mirror = Some(stage);
+        self
+    }
+
+    /// Mirrors each candidate with okd-mirror, using the stream's registry options.
+    pub fn mirror_release(mut self, stage: super::mirror::ReleaseMirrorStage) -> Self {
+        self.release_mirror = Some(stage);
         self
     }
 
@@ -495,7 +503,13 @@ impl StreamBuilder {
             upstream_store,
             sources,
             resolver,
-            mirror: self.mirror.clone(),
+            mirror: match &self.release_mirror {
+                Some(m) => Some(
+                    Arc::new(m.clone().registry_options(self.registry_options.clone()))
+                        as Arc<dyn MirrorStage>,
+                ),
+                None => self.mirror.clone(),
+            },
             runner,
             state,
             ledger,

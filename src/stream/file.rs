@@ -34,6 +34,7 @@ use okd_gating::{JobCommand, UpgradeSource, VerifyJob};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::mirror::ReleaseMirrorStage;
 use super::{
     Check, CreatedFrom, OsLayering, Promotion, ReleaseFormat, StreamBuilder, StreamError,
     UpstreamSource, VersionScheme,
@@ -78,6 +79,9 @@ pub struct StreamFile {
     /// schema 2 as `oc` writes them, default for registries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_format: Option<ReleaseFormatFile>,
+    /// Mirror each candidate before it is verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<MirrorFile>,
     /// Gating: limits and verification jobs.
     #[serde(default)]
     pub gating: GatingFile,
@@ -214,6 +218,40 @@ pub enum CreatedFromFile {
     Tick,
     /// The upstream release's creation time.
     Inputs,
+}
+
+/// The mirror stage (what `okd-streams mirror release SRC --to TO` does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorFile {
+    /// Destination repository (`docker://HOST/REPO` or `oci:PATH:REPO`).
+    pub to: String,
+    /// How mirrored images are tagged: `release` (`<version>-<arch>-<component>`, default),
+    /// `content` (`<version>-<component>`) or `digest_only`.
+    #[serde(default)]
+    pub naming: NamingFile,
+    /// Component name globs to mirror (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Component name globs to leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Directory to write `<version>.idms.yaml` ImageDigestMirrorSets into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idms_dir: Option<String>,
+}
+
+/// Tags of mirrored images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NamingFile {
+    /// `<version>-<arch>-<component>`.
+    #[default]
+    Release,
+    /// `<version>-<component>`.
+    Content,
+    /// By digest only.
+    DigestOnly,
 }
 
 /// Manifest format of release images.
@@ -410,6 +448,23 @@ impl StreamFile {
                 ReleaseFormatFile::Oci => ReleaseFormat::Oci,
                 ReleaseFormatFile::Docker => ReleaseFormat::Docker,
             });
+        }
+        if let Some(m) = &self.mirror {
+            let mut stage = ReleaseMirrorStage::new(&m.to).naming(match m.naming {
+                NamingFile::Release => okd_mirror::Naming::Release,
+                NamingFile::Content => okd_mirror::Naming::Content,
+                NamingFile::DigestOnly => okd_mirror::Naming::DigestOnly,
+            });
+            for p in &m.include {
+                stage = stage.include(p);
+            }
+            for p in &m.exclude {
+                stage = stage.exclude(p);
+            }
+            if let Some(d) = &m.idms_dir {
+                stage = stage.idms_dir(d);
+            }
+            b = b.mirror_release(stage);
         }
         let g = &self.gating;
         b = b.max_unready_releases(g.max_unready_releases.unwrap_or(1));

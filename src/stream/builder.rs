@@ -34,6 +34,7 @@ pub enum CreatedFrom {
 enum JobAction {
     Command(JobCommand),
     Check(Check),
+    Runner,
 }
 
 /// A promotion: where accepted releases are published.
@@ -80,6 +81,7 @@ pub struct StreamBuilder {
     insecure: Vec<String>,
     check_program: Option<CheckProgram>,
     creation_attempts: u32,
+    allow_missing_images: bool,
     errors: Vec<StreamError>,
 }
 
@@ -116,6 +118,7 @@ impl StreamBuilder {
             insecure: Vec::new(),
             check_program: None,
             creation_attempts: 3,
+            allow_missing_images: false,
             errors: Vec::new(),
         }
     }
@@ -251,6 +254,12 @@ impl StreamBuilder {
         self
     }
 
+    /// A verification job that the runner given with [`StreamBuilder::runner`] knows how to run.
+    pub fn runner_job(mut self, job: VerifyJob) -> Self {
+        self.jobs.push((job, JobAction::Runner));
+        self
+    }
+
     /// A verification job running one of the built-in payload [`Check`]s.
     pub fn check_job(mut self, job: VerifyJob, check: Check) -> Self {
         self.jobs.push((job, JobAction::Check(check)));
@@ -309,6 +318,14 @@ impl StreamBuilder {
     pub fn insecure_registry(mut self, host: &str) -> Self {
         self.registry_options = self.registry_options.insecure_registry(host);
         self.insecure.push(host.to_string());
+        self
+    }
+
+    /// Lets operator manifests name payload tags the release lacks (`oc adm release new
+    /// --allow-missing-images`), as a payload whose OS variant was swapped needs until its
+    /// machine-config-operator is built for the new variant.
+    pub fn allow_missing_images(mut self, allow: bool) -> Self {
+        self.allow_missing_images = allow;
         self
     }
 
@@ -467,6 +484,12 @@ impl StreamBuilder {
                 let mut r = CommandJobRunner::new(&log_dir);
                 for (job, action) in &self.jobs {
                     let command = match action {
+                        JobAction::Runner => {
+                            return Err(self.invalid(
+                                format!("jobs.{}", job.name),
+                                "a runner job needs a runner (StreamBuilder::runner)",
+                            ));
+                        }
                         JobAction::Command(c) => c.clone(),
                         JobAction::Check(check) => check_program.command(
                             *check,
@@ -515,6 +538,7 @@ impl StreamBuilder {
             ledger,
             publisher,
             creation_attempts: self.creation_attempts,
+            allow_missing_images: self.allow_missing_images,
             log_dir,
         })
     }

@@ -221,9 +221,11 @@ impl Stream {
         )?;
         let mut builder = ReleaseBuilder::from_release(release)
             .name(name)
-            .created(intent.image_created);
+            .created(intent.image_created)
+            .allow_missing_images(self.allow_missing_images);
         for (tag, pullspec) in &intent.inputs.overrides {
-            builder = builder.override_image(tag, pullspec);
+            // An override is wanted in the payload even when no operator names it.
+            builder = builder.override_image(tag, pullspec).include(tag);
         }
         for tag in &intent.inputs.remove {
             builder = builder.exclude(tag);

@@ -65,6 +65,9 @@ pub struct StreamFile {
     /// The operating system: CoreOS variant and layering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<OsFile>,
+    /// Let operator manifests name payload tags the release lacks (after an OS variant swap).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_missing_images: bool,
     /// Payload tag overrides, `name=pullspec`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
@@ -434,6 +437,7 @@ impl StreamFile {
             })?;
             b = b.override_image(name, pullspec);
         }
+        b = b.allow_missing_images(self.allow_missing_images);
         b = b.version_scheme(match &self.version {
             VersionFile::Dated => VersionScheme::Dated,
             VersionFile::Sequence { version, label } => VersionScheme::sequence(version, label)

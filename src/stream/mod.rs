@@ -92,6 +92,7 @@ pub struct Stream {
     ledger: Arc<dyn LedgerStore>,
     publisher: Arc<dyn Publisher>,
     creation_attempts: u32,
+    allow_missing_images: bool,
     log_dir: PathBuf,
 }
 

@@ -206,7 +206,7 @@ async fn report(stream: &Stream, layout: &dyn Store, dir: &Path) -> Result<Outco
         stream.upgrade_graph("nightly").await?.to_json_pretty()
     );
     println!("{}", stream.upgrade_graph_dot().await?);
-    let promoted = status.published.iter().map(|(_, p)| p.clone()).last();
+    let promoted = status.published.iter().map(|(_, p)| p.clone()).next_back();
     let inspect = promoted
         .as_ref()
         .map(|p| format!("oci:{}:{}:{}", dir.display(), p.repository, p.tag));

@@ -379,7 +379,7 @@ async fn rejected_releases_beyond_the_limit_are_collected_with_their_tags() {
     // The second release is rejected too: only one rejected release is kept.
     let second = stream.run_until_idle(&at(13)).await.unwrap();
     assert!(second.created.is_some());
-    assert_eq!(second.removed, [first.clone()], "{second}");
+    assert_eq!(second.removed, std::slice::from_ref(&first), "{second}");
     assert_eq!(tag_digest(&stream, &first).await, None);
     let names: Vec<(String, Phase)> = phases(&stream.status().await.unwrap());
     assert_eq!(names.len(), 1, "{names:?}");

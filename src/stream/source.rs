@@ -157,7 +157,13 @@ impl fmt::Display for UpstreamSource {
                 repository,
                 pattern,
                 ..
-            } => write!(f, "{repository} (newest tag matching {pattern})"),
+            } => {
+                match repository {
+                    ImageRef::Registry(r) => write!(f, "{}/{}", r.registry, r.repository)?,
+                    ImageRef::Layout(l) => write!(f, "oci:{}:{}", l.path.display(), l.repository)?,
+                }
+                write!(f, " (newest tag matching {pattern})")
+            }
         }
     }
 }
@@ -285,7 +291,11 @@ mod tests {
 
     #[test]
     fn newest_orders_by_version_not_text() {
-        let m = Glob::new("4.19.0-okd-scos.*").unwrap().compile_matcher();
+        // `[0-9]*` keeps engineering candidates (`ec.N`) out, which semver orders after GA
+        // numbers.
+        let m = Glob::new("4.19.0-okd-scos.[0-9]*")
+            .unwrap()
+            .compile_matcher();
         let tags: Vec<String> = [
             "4.19.0-okd-scos.9",
             "4.19.0-okd-scos.10",
@@ -296,6 +306,11 @@ mod tests {
         .map(String::from)
         .to_vec();
         assert_eq!(newest_tag(&tags, &m).as_deref(), Some("4.19.0-okd-scos.10"));
+        let all = Glob::new("4.19.0-okd-scos.*").unwrap().compile_matcher();
+        assert_eq!(
+            newest_tag(&tags, &all).as_deref(),
+            Some("4.19.0-okd-scos.ec.3")
+        );
         let none = Glob::new("5.*").unwrap().compile_matcher();
         assert_eq!(newest_tag(&tags, &none), None);
     }

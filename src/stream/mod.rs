@@ -48,6 +48,7 @@ pub mod state;
 mod status;
 pub mod target;
 pub mod tick;
+mod tick_report;
 pub mod version_scheme;
 
 use std::path::PathBuf;
@@ -68,7 +69,7 @@ pub use source::{ImageSources, ResolvedUpstream, UpstreamSource};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
 pub use status::{ReleaseStatus, StreamStatus};
 pub use target::{StoreLocation, Target};
-pub use tick::{TickContext, TickReport};
+pub use tick::{Created, Published, TickContext, TickReport};
 pub use version_scheme::VersionScheme;
 
 /// A composed stream. See the [module docs](self).

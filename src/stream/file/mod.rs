@@ -24,21 +24,23 @@
 //! # Ok::<(), okd_streams::stream::StreamError>(())
 //! ```
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod gating;
+mod os;
 
-use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
-use okd_coreos::{BaseDistro, CustomVariant, Variant};
-use okd_gating::{JobCommand, UpgradeSource, VerifyJob};
+use std::path::{Path, PathBuf};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use gating::{CheckFile, GateFile, GatingFile, JobFile, UpgradeFromFile};
+pub use os::{CustomVariantFile, FileEntry, LayerFile, OsFile, VariantFile};
+
 use super::mirror::ReleaseMirrorStage;
 use super::{
-    Check, CreatedFrom, OsLayering, Promotion, ReleaseFormat, StreamBuilder, StreamError,
-    UpstreamSource, VersionScheme,
+    CreatedFrom, Promotion, ReleaseFormat, StreamBuilder, StreamError, UpstreamSource,
+    VersionScheme,
 };
+use gating::duration;
 
 /// A stream file. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -112,90 +114,6 @@ pub struct UpstreamFile {
     pub tags: Option<String>,
 }
 
-/// A CoreOS variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VariantFile {
-    /// Fedora CoreOS (`fedora-coreos`).
-    Fcos,
-    /// CentOS Stream CoreOS (`stream-coreos`).
-    Scos,
-    /// RHEL CoreOS (`rhel-coreos`).
-    Rhcos,
-    /// A variant of your own, described by `custom_variant`.
-    Custom,
-}
-
-/// A variant of your own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomVariantFile {
-    /// Short name.
-    pub name: String,
-    /// `machine-os` display name.
-    pub display_name: String,
-    /// Payload tag of the OS image.
-    pub os_tag: String,
-    /// Base distribution name (`Fedora` (default), `CentOS Stream`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
-}
-
-/// The operating system of the stream's payloads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OsFile {
-    /// The variant.
-    pub variant: VariantFile,
-    /// The variant, when `variant` is `custom`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_variant: Option<CustomVariantFile>,
-    /// Base OS image (default: the upstream payload's image for the variant's OS tag).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
-    /// Layers added on top, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub layers: Vec<LayerFile>,
-    /// Labels set on the layered image.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    /// `machine-os` version the layered image shows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub machine_os: Option<String>,
-}
-
-/// One added layer: exactly one of `files`, `dir` and `tarball`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LayerFile {
-    /// Listed files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<FileEntry>>,
-    /// A directory tree's contents.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dir: Option<String>,
-    /// A prebuilt tarball.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tarball: Option<String>,
-}
-
-/// A file of a `files` layer: `content` or `from`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileEntry {
-    /// Path in the image (`etc/motd`).
-    pub path: String,
-    /// The content, as text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    /// A file to copy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Octal mode (default `0644`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-}
-
 /// The version scheme.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
@@ -267,89 +185,6 @@ pub enum ReleaseFormatFile {
     Docker,
 }
 
-/// Gating limits and jobs.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GatingFile {
-    /// Undecided releases allowed before creation waits (default 1; 0: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_unready_releases: Option<u32>,
-    /// Minimum time between two releases (`12h`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_creation_interval: Option<String>,
-    /// Accepted releases beyond the five newest are removed after this (`72h`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<String>,
-    /// Verification jobs by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub jobs: BTreeMap<String, JobFile>,
-}
-
-/// How a job's result counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GateFile {
-    /// A failure rejects the release.
-    #[default]
-    Blocking,
-    /// Signal only.
-    Informing,
-    /// Not run.
-    Disabled,
-}
-
-/// A built-in payload check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckFile {
-    /// Every referenced image resolves.
-    Images,
-    /// Every manifest parses.
-    Manifests,
-    /// The OS tag points at the stream's OS image.
-    Os,
-    /// The release upgrades from the source.
-    Upgrade,
-}
-
-/// Where an upgrade job upgrades from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UpgradeFromFile {
-    /// The newest accepted release of the stream.
-    Previous,
-    /// The second newest.
-    PreviousMinus1,
-}
-
-/// A verification job: one of `check`, `command`, `shell`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JobFile {
-    /// Blocking (default), informing or disabled.
-    #[serde(default)]
-    pub gate: GateFile,
-    /// A built-in payload check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<CheckFile>,
-    /// A program and its arguments; it gets `RELEASE_IMAGE_LATEST` and
-    /// `RELEASE_IMAGE_INITIAL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
-    /// A shell script (`sh -c`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shell: Option<String>,
-    /// Kill the job after this long (`1h`; default 4h).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    /// Extra attempts after a failure.
-    #[serde(default)]
-    pub retries: u32,
-    /// Makes this an upgrade job from this source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upgrade_from: Option<UpgradeFromFile>,
-}
-
 /// A promotion: `tag` (a tag of the release repository follows the newest accepted release)
 /// or `repository` (the newest accepted release is copied there under its version).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -363,12 +198,6 @@ pub struct PromotionFile {
     /// Repository in the stream's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
-}
-
-fn duration(stream: &str, field: &str, text: &str) -> Result<Duration, StreamError> {
-    humantime::parse_duration(text).map_err(|e| {
-        StreamError::invalid(stream, field, format!("{text:?} is not a duration: {e}"))
-    })
 }
 
 impl StreamFile {
@@ -520,159 +349,5 @@ impl UpstreamFile {
                 "give either `image`, or `repository` and `tags`",
             )),
         }
-    }
-}
-
-impl OsFile {
-    fn to_layering(&self, stream: &str) -> Result<OsLayering, StreamError> {
-        let variant = match (self.variant, &self.custom_variant) {
-            (VariantFile::Fcos, None) => Variant::Fcos,
-            (VariantFile::Scos, None) => Variant::Scos,
-            (VariantFile::Rhcos, None) => Variant::Rhcos,
-            (VariantFile::Custom, Some(c)) => Variant::Custom(CustomVariant::new(
-                &c.name,
-                &c.display_name,
-                match c.base.as_deref() {
-                    None | Some("Fedora") => BaseDistro::Fedora,
-                    Some("CentOS Stream") => BaseDistro::CentOsStream,
-                    Some("Red Hat Enterprise Linux") => BaseDistro::Rhel,
-                    Some(other) => BaseDistro::Other(other.to_string()),
-                },
-                &c.os_tag,
-            )),
-            (VariantFile::Custom, None) => {
-                return Err(StreamError::invalid(
-                    stream,
-                    "os.custom_variant",
-                    "variant `custom` needs `custom_variant`",
-                ));
-            }
-            (_, Some(_)) => {
-                return Err(StreamError::invalid(
-                    stream,
-                    "os.custom_variant",
-                    "only variant `custom` takes `custom_variant`",
-                ));
-            }
-        };
-        let mut os = OsLayering::new(variant);
-        if let Some(base) = &self.base {
-            let image = base.parse().map_err(|e: okd_oci::Error| {
-                StreamError::invalid(stream, "os.base", e.to_string())
-            })?;
-            os = os.base(image);
-        }
-        for (i, layer) in self.layers.iter().enumerate() {
-            os = match (&layer.files, &layer.dir, &layer.tarball) {
-                (None, Some(d), None) => os.layer(DirSource::new(d)),
-                (None, None, Some(t)) => os.layer(TarballSource::new(t)),
-                (Some(files), None, None) => {
-                    let mut list = FileListSource::new();
-                    for (j, f) in files.iter().enumerate() {
-                        let field = format!("os.layers[{i}].files[{j}]");
-                        let mode = match &f.mode {
-                            None => 0o644,
-                            Some(m) => u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
-                                |_| {
-                                    StreamError::invalid(
-                                        stream,
-                                        format!("{field}.mode"),
-                                        format!("{m:?} is not an octal mode"),
-                                    )
-                                },
-                            )?,
-                        };
-                        list = match (&f.content, &f.from) {
-                            (Some(c), None) => list.bytes(&f.path, c.clone().into_bytes(), mode),
-                            (None, Some(p)) => list.file(&f.path, p, mode),
-                            _ => {
-                                return Err(StreamError::invalid(
-                                    stream,
-                                    field,
-                                    "give exactly one of `content` and `from`",
-                                ));
-                            }
-                        };
-                    }
-                    os.layer(list)
-                }
-                _ => {
-                    return Err(StreamError::invalid(
-                        stream,
-                        format!("os.layers[{i}]"),
-                        "give exactly one of `files`, `dir` and `tarball`",
-                    ));
-                }
-            };
-        }
-        for (k, v) in &self.labels {
-            os = os.label(k, v);
-        }
-        if let Some(m) = &self.machine_os {
-            os = os.machine_os(m);
-        }
-        Ok(os)
-    }
-}
-
-impl JobFile {
-    fn add_to(
-        &self,
-        b: StreamBuilder,
-        stream: &str,
-        name: &str,
-    ) -> Result<StreamBuilder, StreamError> {
-        let field = format!("gating.jobs.{name}");
-        let mut job = match self.gate {
-            GateFile::Blocking => VerifyJob::blocking(name, name),
-            GateFile::Informing => VerifyJob::informing(name, name),
-            GateFile::Disabled => VerifyJob::blocking(name, name).disabled(),
-        };
-        job = job.max_retries(self.retries);
-        if let Some(u) = self.upgrade_from {
-            job = job.upgrade_from(match u {
-                UpgradeFromFile::Previous => UpgradeSource::Previous,
-                UpgradeFromFile::PreviousMinus1 => UpgradeSource::PreviousMinus1,
-            });
-        }
-        let timeout = self
-            .timeout
-            .as_deref()
-            .map(|t| duration(stream, &format!("{field}.timeout"), t))
-            .transpose()?;
-        let with_timeout = |c: JobCommand| match timeout {
-            Some(t) => c.timeout(t),
-            None => c,
-        };
-        Ok(match (&self.check, &self.command, &self.shell) {
-            (Some(c), None, None) => b.check_job(
-                job,
-                match c {
-                    CheckFile::Images => Check::Images,
-                    CheckFile::Manifests => Check::Manifests,
-                    CheckFile::Os => Check::Os,
-                    CheckFile::Upgrade => Check::Upgrade,
-                },
-            ),
-            (None, Some(cmd), None) => {
-                let Some((program, args)) = cmd.split_first() else {
-                    return Err(StreamError::invalid(
-                        stream,
-                        format!("{field}.command"),
-                        "empty command",
-                    ));
-                };
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                b.job(job, with_timeout(JobCommand::new(program, &args)))
-            }
-            (None, None, Some(script)) => b.job(job, with_timeout(JobCommand::shell(script))),
-            _ => {
-                return Err(StreamError::invalid(
-                    stream,
-                    field,
-                    "give exactly one of `check`, `command` and `shell`",
-                ));
-            }
-        })
     }
 }

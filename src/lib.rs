@@ -26,6 +26,8 @@ pub use okd_gating as gating;
 pub use okd_mirror as mirror;
 pub use okd_oci as oci;
 pub use okd_release as release;
+pub mod report;
+pub mod tekton;
 
 // The stream-file guide's Rust example is compiled with the doc tests.
 #[cfg(doctest)]

@@ -478,34 +478,40 @@ impl StreamBuilder {
             .as_ref()
             .filter(|o| !o.is_plain())
             .map(|o| target.repository(&o.variant().payload_tags().os));
+        let os_images = os_images_repo
+            .as_deref()
+            .map(|repo| self.location.image(repo, None, None))
+            .transpose()?;
+        let mut job_commands = std::collections::BTreeMap::new();
+        for (job, action) in &self.jobs {
+            let command = match action {
+                JobAction::Runner if self.runner.is_none() => {
+                    return Err(self.invalid(
+                        format!("jobs.{}", job.name),
+                        "a runner job needs a runner (StreamBuilder::runner)",
+                    ));
+                }
+                JobAction::Runner => continue,
+                JobAction::Command(c) => c.clone(),
+                JobAction::Check(check) => check_program.command(
+                    *check,
+                    &sources,
+                    &insecure,
+                    self.os.as_ref().map(|o| o.variant().payload_tags().os),
+                    os_images.clone(),
+                ),
+            };
+            job_commands.insert(job.name.clone(), command);
+        }
         let runner: Arc<dyn JobRunner> = match &self.runner {
             Some(r) => r.clone(),
-            None => {
-                let mut r = CommandJobRunner::new(&log_dir);
-                for (job, action) in &self.jobs {
-                    let command = match action {
-                        JobAction::Runner => {
-                            return Err(self.invalid(
-                                format!("jobs.{}", job.name),
-                                "a runner job needs a runner (StreamBuilder::runner)",
-                            ));
-                        }
-                        JobAction::Command(c) => c.clone(),
-                        JobAction::Check(check) => check_program.command(
-                            *check,
-                            &sources,
-                            &insecure,
-                            self.os.as_ref().map(|o| o.variant().payload_tags().os),
-                            os_images_repo
-                                .as_deref()
-                                .map(|repo| self.location.image(repo, None, None))
-                                .transpose()?,
-                        ),
-                    };
-                    r = r.with_command(&job.name, command);
-                }
-                Arc::new(r)
-            }
+            None => Arc::new(
+                job_commands
+                    .iter()
+                    .fold(CommandJobRunner::new(&log_dir), |r, (name, c)| {
+                        r.with_command(name, c.clone())
+                    }),
+            ),
         };
         let publisher: Arc<dyn Publisher> = match &self.publisher {
             Some(p) => p.clone(),
@@ -538,6 +544,7 @@ impl StreamBuilder {
             ledger,
             publisher,
             creation_attempts: self.creation_attempts,
+            job_commands,
             allow_missing_images: self.allow_missing_images,
             log_dir,
         })

@@ -44,6 +44,7 @@ pub mod mirror;
 pub mod os;
 pub mod schema;
 pub mod source;
+pub mod stages;
 pub mod state;
 mod status;
 pub mod target;
@@ -66,6 +67,7 @@ pub use format::ReleaseFormat;
 pub use mirror::{MirrorRequest, MirrorStage};
 pub use os::{OsBase, OsLayering};
 pub use source::{ImageSources, ResolvedUpstream, UpstreamSource};
+pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
 pub use status::{ReleaseStatus, StreamStatus};
 pub use target::{StoreLocation, Target};
@@ -93,6 +95,7 @@ pub struct Stream {
     ledger: Arc<dyn LedgerStore>,
     publisher: Arc<dyn Publisher>,
     creation_attempts: u32,
+    job_commands: std::collections::BTreeMap<String, okd_gating::JobCommand>,
     allow_missing_images: bool,
     log_dir: PathBuf,
 }
@@ -144,6 +147,16 @@ impl Stream {
     /// The version scheme.
     pub fn version_scheme(&self) -> &VersionScheme {
         &self.scheme
+    }
+
+    /// True when candidates are mirrored before they are verified.
+    pub fn has_mirror(&self) -> bool {
+        self.mirror.is_some()
+    }
+
+    /// The command of each job run as a local command (built-in checks included), by job name.
+    pub fn job_commands(&self) -> &std::collections::BTreeMap<String, okd_gating::JobCommand> {
+        &self.job_commands
     }
 
     /// Where local jobs write their logs.

@@ -174,3 +174,37 @@ impl Stream {
         Ok(nodes)
     }
 }
+
+impl Stream {
+    /// The stream's report model ([`crate::report`]): its releases with their jobs and digests,
+    /// the upgrade edges, and what changed between consecutive built releases.
+    pub async fn report_model(&self) -> Result<crate::report::ReportModel, StreamError> {
+        let (stream, ledger) = self.load_state().await?;
+        let mut model = crate::report::ReportModel::from_stream(self.name(), &stream, &self.policy);
+        model.generated = Some(chrono::Utc::now());
+        let mut built: Vec<&super::Candidate> = stream
+            .releases
+            .iter()
+            .filter_map(|r| ledger.candidates.get(&r.name))
+            .collect();
+        built.sort_by(|a, b| {
+            let created = |c: &super::Candidate| stream.release(&c.name).map(|r| r.created);
+            created(a)
+                .cmp(&created(b))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        let mut previous: Option<okd_release::Release> = None;
+        for c in built {
+            let image: okd_oci::ImageRef = c.image.parse()?;
+            let release = okd_release::Release::load_image(self.store.as_ref(), &image).await?;
+            if let Some(entry) = model.release_mut(&c.name) {
+                entry.digest = Some(c.digest.clone());
+                if let Some(p) = &previous {
+                    entry.diff = Some((&okd_release::ReleaseDiff::between(p, &release)).into());
+                }
+            }
+            previous = Some(release);
+        }
+        Ok(model)
+    }
+}

@@ -19,6 +19,22 @@ use okd_oci::ManifestRef;
 pub use super::tick_report::{Created, Published, TickReport};
 use super::{Intent, Ledger, Stream, StreamError};
 
+/// Which parts of a round run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parts {
+    /// Start and poll jobs.
+    pub jobs: bool,
+    /// Publish.
+    pub publish: bool,
+}
+
+impl Parts {
+    pub(crate) const ALL: Parts = Parts {
+        jobs: true,
+        publish: true,
+    };
+}
+
 /// What a tick works with: the time it runs at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TickContext {
@@ -39,7 +55,7 @@ impl TickContext {
 }
 
 impl Stream {
-    async fn save(&self, stream: &StreamState) -> Result<(), StreamError> {
+    pub(crate) async fn save(&self, stream: &StreamState) -> Result<(), StreamError> {
         let mut all = self.state.load().await?;
         all.streams.insert(self.name().to_string(), stream.clone());
         self.state.save(&all).await?;
@@ -208,6 +224,15 @@ impl Stream {
 
     /// Runs one round. See the [module docs](self).
     pub async fn tick(&self, ctx: &TickContext) -> Result<TickReport, StreamError> {
+        self.round(ctx, Parts::ALL).await
+    }
+
+    /// A round doing only `parts` (a pipeline runs jobs and publication as steps of its own).
+    pub(crate) async fn round(
+        &self,
+        ctx: &TickContext,
+        parts: Parts,
+    ) -> Result<TickReport, StreamError> {
         let now = ctx.now;
         let mut report = TickReport {
             stream: self.name().to_string(),
@@ -221,7 +246,7 @@ impl Stream {
             self.complete_intent(&mut stream, &mut ledger, intent, true, &mut report)
                 .await?;
         }
-        if self.poll(&mut stream, now, &mut report).await? {
+        if parts.jobs && self.poll(&mut stream, now, &mut report).await? {
             self.save(&stream).await?;
         }
 
@@ -263,22 +288,25 @@ impl Stream {
         report.transitions.extend(out.transitions);
         report.wake_at = out.wake_at;
 
-        for (release, launch) in &out.launches {
-            let name = launch.to_run(now, None).run_name(release);
-            report.started.push(name);
+        if parts.jobs {
+            for (release, launch) in &out.launches {
+                let name = launch.to_run(now, None).run_name(release);
+                report.started.push(name);
+            }
+            let errors = start_launches(
+                &self.policy,
+                &mut stream,
+                out.launches,
+                self.runner.as_ref(),
+                now,
+            )
+            .await;
+            report.errors.extend(errors.iter().map(ToString::to_string));
         }
-        let errors = start_launches(
-            &self.policy,
-            &mut stream,
-            out.launches,
-            self.runner.as_ref(),
-            now,
-        )
-        .await;
-        report.errors.extend(errors.iter().map(ToString::to_string));
         self.save(&stream).await?;
-
-        self.publish(&mut stream, now, &mut report).await?;
+        if parts.publish {
+            self.publish(&mut stream, now, &mut report).await?;
+        }
         self.collect(&mut stream, &mut ledger, out.removed, &mut report)
             .await?;
 
@@ -341,7 +369,7 @@ impl Stream {
         Ok(intent)
     }
 
-    async fn publish(
+    pub(crate) async fn publish(
         &self,
         stream: &mut StreamState,
         now: DateTime<Utc>,

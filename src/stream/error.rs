@@ -69,6 +69,14 @@ pub enum StreamError {
         /// What failed.
         message: String,
     },
+    /// A manifest the stream cannot convert or read.
+    #[error("manifest {digest}: {message}")]
+    Manifest {
+        /// Its digest.
+        digest: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Content stores.
     #[error(transparent)]
     Oci(#[from] okd_oci::Error),

@@ -54,9 +54,8 @@ fn oci_type(docker: &str) -> &str {
 /// The OCI manifest describing the same configuration and layers as the Docker schema 2
 /// manifest `docker` (which must be one of okd-streams' own: it is re-serialised).
 pub fn to_oci(docker: &RawManifest) -> Result<RawManifest, StreamError> {
-    let bad = |m: String| StreamError::Check {
-        check: "release format".to_string(),
-        release: docker.digest().to_string(),
+    let bad = |m: String| StreamError::Manifest {
+        digest: docker.digest().to_string(),
         message: m,
     };
     if docker.media_type() == media_type::OCI_MANIFEST {

@@ -131,6 +131,26 @@ impl Stream {
                 }
             }
             self.save(stream).await?;
+        } else if let Some(r) = stream.release(&intent.name)
+            && r.creation == CreationState::Succeeded
+            && !ledger.candidates.contains_key(&intent.name)
+        {
+            // Killed after the gating record was saved and before the ledger was: the record
+            // holds the image by digest.
+            let image: okd_oci::ImageRef = r.pullspec.parse()?;
+            if let Some(digest) = image.digest() {
+                ledger.candidates.insert(
+                    intent.name.clone(),
+                    super::Candidate {
+                        name: intent.name.clone(),
+                        digest: digest.to_string(),
+                        image: r.pullspec.clone(),
+                        image_created: intent.image_created,
+                        inputs: intent.inputs.clone(),
+                        mirrored: None,
+                    },
+                );
+            }
         }
         ledger.intent = None;
         self.ledger.save(ledger).await?;

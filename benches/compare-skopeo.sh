@@ -169,7 +169,7 @@ dst=$(start_registry killed)
 echo "== kill-and-rerun check into $dst ($KILLS kills)"
 RANDOM=$SEED
 for i in $(seq "$KILLS"); do
-    delay=$(awk -v r="$RANDOM" -v t="$t_okd" 'BEGIN { printf "%.2f", 0.05 + (r / 32767) * t * 0.9 }')
+    delay=$(awk -v r="$RANDOM" -v t="$t_okd" 'BEGIN { printf "%.2f", t * (0.05 + 0.6 * r / 32767) }')
     "$bin" mirror --from "$release" --to "$dst/okd/release" -j "$JOBS" \
         --journal "$work/journal.jsonl" >/dev/null 2>&1 &
     victim=$!

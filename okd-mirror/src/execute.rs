@@ -6,8 +6,9 @@
 //! and their tags appear — as soon as their content is in place, which keeps the work lost to an
 //! interruption small. A release image waits, in addition, for every component of its release:
 //! its tag is the last thing written. Every request holds a permit of each store it talks to
-//! ([`MirrorOptions::jobs`] per store), and each blob or manifest copy is retried as a whole on
-//! transient failures.
+//! ([`MirrorOptions::jobs`] per store), large blobs (16 MiB and more) stream at most half that
+//! many at once (at most 8), which keeps memory flat whatever the blob sizes, and each blob or
+//! manifest copy is retried as a whole on transient failures.
 //!
 //! The client does not hash what it copies. Every store verifies the digest and size of a blob
 //! before making it visible (a registry when the upload is closed with `PUT ?digest=`, a layout
@@ -26,13 +27,25 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use crate::limits::Limits;
-use crate::plan::{BlobAction, BlobTarget, PlannedBlob, PlannedImage};
+use crate::plan::PlannedImage;
 use crate::progress::{BlobOutcome, Event, Progress};
 use crate::report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
+use crate::{BlobAction, BlobTarget, PlannedBlob};
 use crate::{Error, MirrorOptions, MirrorPlan};
 
 /// Progress events for streamed bytes are batched to about this many bytes.
 const BYTES_EVENT_STEP: u64 = 1 << 20;
+
+/// Blobs at least this large count as large transfers.
+const LARGE_BLOB: u64 = 16 << 20;
+
+/// How many large blobs may stream at once for `jobs` operations per store. A long transfer
+/// keeps its HTTP buffers at their largest (about 1–2 MiB per stream between download and
+/// upload), while beyond a handful of large streams a copy is bound by the registries, not by
+/// concurrency; small blobs, which are latency-bound, keep the full width.
+fn large_streams(jobs: usize) -> usize {
+    (jobs / 2).clamp(1, 8)
+}
 
 #[derive(Debug, Clone, Copy)]
 struct BlobDone {
@@ -45,6 +58,7 @@ type Done<T> = Shared<BoxFuture<'static, T>>;
 
 struct Ctx {
     limits: Limits,
+    large: tokio::sync::Semaphore,
     options: MirrorOptions,
     progress: Arc<dyn Progress>,
     retries: AtomicU64,
@@ -74,6 +88,7 @@ pub async fn execute(
 ) -> MirrorReport {
     let ctx = Arc::new(Ctx {
         limits: Limits::new(options.jobs),
+        large: tokio::sync::Semaphore::new(large_streams(options.jobs)),
         options: *options,
         progress,
         retries: AtomicU64::new(0),
@@ -320,6 +335,12 @@ async fn transfer(
     blob: &PlannedBlob,
     target: &BlobTarget,
 ) -> Result<BlobOutcome, okd_oci::Error> {
+    // Taken before the store permits, always in this order, so waits cannot form a cycle.
+    let _large = if blob.size >= LARGE_BLOB {
+        ctx.large.acquire().await.ok()
+    } else {
+        None
+    };
     let _p = ctx
         .limits
         .acquire(&[&blob.src_location, &target.location])

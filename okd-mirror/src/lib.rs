@@ -49,6 +49,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod blobs;
 pub mod command;
 mod error;
 mod execute;
@@ -57,6 +58,7 @@ pub mod icsp;
 pub mod idms;
 pub mod instructions;
 mod limits;
+mod loader;
 pub mod mapping;
 mod naming;
 mod plan;
@@ -69,12 +71,14 @@ mod source;
 mod spec;
 mod stores;
 
+pub use blobs::{BlobAction, BlobTarget, PlannedBlob};
 pub use error::Error;
 pub use execute::execute;
 pub use filter::ComponentFilter;
+pub use loader::PayloadLoader;
 pub use mapping::{ImageKind, ImageMapping};
 pub use naming::{Naming, ReleaseTarget, arch_suffix, parse_repository};
-pub use plan::{BlobAction, BlobTarget, MirrorPlan, PlanTotals, PlannedBlob, PlannedImage};
+pub use plan::{MirrorPlan, PlanTotals, PlannedImage};
 pub use platform::{Platform, PlatformChoice, select_child};
 pub use release::{
     Component, Expansion, ReleaseContent, ReleaseLoader, expand_release, release_arch,
@@ -82,4 +86,4 @@ pub use release::{
 pub use report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
 pub use retry::{RetryPolicy, is_retryable};
 pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
-pub use stores::{DefaultOpener, StoreOpener, StoreSet};
+pub use stores::{StoreOpener, StoreSet};

@@ -1,7 +1,8 @@
 //! The stores a mirror reads from and writes to, one per location.
 //!
 //! A mirror touches several stores: the source registry (or two), the destination registry, a
-//! layout on disk. [`DefaultOpener`] opens registries (one pooled store per host) and layouts. [`StoreSet`] hands out one shared [`Store`] per location — a registry host, or
+//! layout on disk. An [`okd_oci::Resolver`] opens registries (one pooled store per host) and
+//! layouts. [`StoreSet`] hands out one shared [`Store`] per location — a registry host, or
 //! a layout directory — so that every image of a run goes through the same connection pool and
 //! concurrency limits, and so that two references to the same registry are recognised as one
 //! store (which is when blobs can be mounted instead of copied).
@@ -25,8 +26,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use okd_oci::registry::{Registries, RegistryOptions};
-use okd_oci::{ImageRef, LayoutStore, Store};
+use okd_oci::{ImageRef, Resolver, Store};
 
 use crate::Error;
 
@@ -43,33 +43,17 @@ pub trait StoreOpener: Send + Sync + fmt::Debug {
     ) -> Result<Arc<dyn Store>, Error>;
 }
 
-/// Opens registries from one [`Registries`] pool (one store per host, shared options) and OCI
-/// layouts as [`LayoutStore`]s.
-#[derive(Debug)]
-pub struct DefaultOpener(pub Registries);
-
-impl DefaultOpener {
-    /// An opener whose registries use `options`.
-    pub fn new(options: RegistryOptions) -> DefaultOpener {
-        DefaultOpener(Registries::new(options))
-    }
-}
-
+/// okd-oci's [`Resolver`] opens registries (one pooled store per host) and layouts (created for
+/// destinations), so a program that already has one hands it to [`StoreSet::with_opener`].
 #[async_trait]
-impl StoreOpener for DefaultOpener {
+impl StoreOpener for Resolver {
     async fn open(
         &self,
         _location: &str,
         image: &ImageRef,
         create: bool,
     ) -> Result<Arc<dyn Store>, Error> {
-        match image {
-            ImageRef::Registry(r) => Ok(self.0.for_ref(r)?),
-            ImageRef::Layout(l) if create => {
-                Ok(Arc::new(LayoutStore::open_or_create(&l.path).await?))
-            }
-            ImageRef::Layout(l) => Ok(Arc::new(LayoutStore::open(&l.path).await?)),
-        }
+        Ok(self.store(image, create).await?)
     }
 }
 

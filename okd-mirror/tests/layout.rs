@@ -8,8 +8,9 @@ use std::sync::Arc;
 use common::*;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{DefaultOpener, ReleaseContent, StoreSet};
-use okd_oci::registry::{Registries, RegistryOptions};
+use okd_mirror::{ReleaseContent, StoreSet};
+use okd_oci::Resolver;
+use okd_oci::registry::RegistryOptions;
 use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store};
 use testkit::Registry;
 
@@ -24,7 +25,7 @@ async fn registry() -> Registry {
 
 fn stores() -> StoreSet {
     let options = RegistryOptions::default().insecure_registry("127.0.0.1");
-    StoreSet::with_opener(Arc::new(DefaultOpener(Registries::new(options))))
+    StoreSet::with_opener(Arc::new(Resolver::new(options)))
 }
 
 async fn store(set: &StoreSet, image: &str) -> Arc<dyn Store> {

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use common::*;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{DefaultOpener, Error, ImageStatus, Naming, StoreSet};
-use okd_oci::registry::{Registries, RegistryOptions};
+use okd_mirror::{Error, ImageStatus, Naming, StoreSet};
+use okd_oci::Resolver;
+use okd_oci::registry::RegistryOptions;
 use okd_oci::{ManifestRef, Store};
 use testkit::{FaultConfig, FaultProxy, Registry};
 
@@ -33,7 +34,7 @@ fn stores(hosts: &[String]) -> StoreSet {
     for h in hosts {
         options = options.insecure_registry(h.clone());
     }
-    StoreSet::with_opener(Arc::new(DefaultOpener(Registries::new(options))))
+    StoreSet::with_opener(Arc::new(Resolver::new(options)))
 }
 
 async fn store(set: &StoreSet, host: &str) -> Arc<dyn Store> {
@@ -368,4 +369,65 @@ async fn flaky_destination_still_gets_everything() {
             );
         }
     }
+}
+
+/// A generated OKD payload, read with the real release loader: every component (the multi-arch
+/// `cli` list whole) lands under oc's tags, and the OS images can be left out.
+#[tokio::test]
+async fn generated_payload_through_the_release_loader() {
+    let (src, dst) = (registry().await, registry().await);
+    let hosts = [src.host(), dst.host()];
+    let set = stores(&hosts);
+    let s = store(&set, &src.host()).await;
+    let spec = testkit::payload::PayloadSpec::new()
+        .components(24)
+        .layer_size(2048)
+        .base_layer_size(4096)
+        .pullspec_prefix(format!("{}/okd/scos-content", src.host()));
+    let payload = testkit::payload::generate(s.as_ref(), &spec).await.unwrap();
+    let version = payload.version.clone();
+    let opts = ReleaseMirrorOptions {
+        from: format!("{}/okd/scos-release:{version}", src.host()),
+        to: format!("{}/okd/release", dst.host()),
+        exclude: vec!["stream-coreos*".into()],
+        ..ReleaseMirrorOptions::default()
+    };
+    let outcome = mirror_release(
+        &opts,
+        &set,
+        &okd_mirror::PayloadLoader::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome.plan.warnings.len(),
+        1,
+        "{:?}",
+        outcome.plan.warnings
+    );
+    assert!(outcome.plan.warnings[0].contains("stream-coreos, stream-coreos-extensions"));
+    let d = store(&set, &dst.host()).await;
+    let tags = d.list_tags("okd/release").await.unwrap();
+    for c in &payload.components {
+        let tag = format!("{version}-x86_64-{}", c.name);
+        if c.name.starts_with("stream-coreos") {
+            assert!(!tags.contains(&tag), "{tag} was excluded");
+            continue;
+        }
+        let got = d
+            .read_manifest("okd/release", &ManifestRef::Tag(tag.clone()))
+            .await
+            .unwrap();
+        assert_eq!(got.digest(), &c.digest, "{tag}");
+        assert_eq!(got.is_index(), c.is_multi_arch(), "{tag}");
+    }
+    let release = d
+        .read_manifest(
+            "okd/release",
+            &ManifestRef::Tag(format!("{version}-x86_64")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(release.digest(), payload.release_digest());
 }

@@ -50,6 +50,7 @@
 
 mod dir;
 mod new_layer;
+mod tar_entries;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -247,6 +247,17 @@ pub enum Error {
         /// What it is (`fifo`, `socket`, `character device`, `block device`).
         kind: String,
     },
+    /// A tar entry a layer must not hold: a path that leaves the image root, a link that points
+    /// out of it, or a device or FIFO.
+    #[error("{archive}: unsafe entry {entry:?}: {reason}")]
+    UnsafeTarEntry {
+        /// The tarball.
+        archive: std::path::PathBuf,
+        /// The entry name, as stored.
+        entry: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// An index or manifest list where a single image manifest was needed.
     #[error("{what} is an index ({media_type}); select a platform to pick one image")]
     NotAnImage {

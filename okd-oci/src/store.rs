@@ -31,6 +31,9 @@ use crate::{Digest, Error, ManifestRef, RawManifest};
 /// A stream of blob bytes.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send + 'static>>;
 
+/// Most bytes [`Blob::collect`] reserves before they arrive.
+const MAX_PREALLOCATION: u64 = 1 << 20;
+
 /// A blob being read: its size and its bytes as a stream.
 pub struct Blob {
     /// Size in bytes, as the store knows it.
@@ -65,7 +68,9 @@ impl Blob {
                 limit,
             });
         }
-        let mut buf = bytes::BytesMut::with_capacity(self.size as usize);
+        // The size is what the store announced (a registry's Content-Length): reserve at most a
+        // little of it up front and grow as bytes actually arrive.
+        let mut buf = bytes::BytesMut::with_capacity(self.size.min(MAX_PREALLOCATION) as usize);
         let mut stream = self.stream;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;

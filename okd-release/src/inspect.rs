@@ -14,7 +14,7 @@ use std::sync::Arc;
 use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store, StoreExt};
 
 use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
-use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_layer};
+use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::merge::ManifestFile;
 use crate::{Error, annotations};
 
@@ -333,20 +333,22 @@ fn manifests_in_layer(
         }
         let size = entry.header().size().map_err(|e| from_io(e, what))?;
         total += size;
-        if size > max_file || total > max_total {
+        if size > max_file {
             return Err(Error::TooLarge {
                 what: format!("manifests/{name} in {what}"),
-                size: size.max(total),
-                limit: if size > max_file { max_file } else { max_total },
+                size,
+                limit: max_file,
+            });
+        }
+        if total > max_total {
+            return Err(Error::TooLarge {
+                what: format!("manifests/ up to {name} in {what}"),
+                size: total,
+                limit: max_total,
             });
         }
         let mtime = entry.header().mtime().map_err(|e| from_io(e, what))?;
-        let mut data = Vec::with_capacity(size as usize);
-        entry
-            .by_ref()
-            .take(size)
-            .read_to_end(&mut data)
-            .map_err(|e| from_io(e, what))?;
+        let data = read_entry_data(&mut entry, size, &raw, what)?;
         out.push(LayerChange::File(ManifestFile {
             name: name.to_string(),
             data,

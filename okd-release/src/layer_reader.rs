@@ -142,6 +142,35 @@ where
     })?
 }
 
+/// Most bytes reserved up front for a tar entry's data. The size comes from the entry's header,
+/// which is untrusted: a header announcing far more than follows must not cost that much memory.
+const MAX_PREALLOCATION: u64 = 1 << 20;
+
+/// Reads the `size` bytes of data of tar entry `name` (`size` already checked against the
+/// caller's limit), failing when the archive ends before them. `what` names the layer.
+pub(crate) fn read_entry_data(
+    entry: &mut dyn Read,
+    size: u64,
+    name: &str,
+    what: &str,
+) -> Result<Vec<u8>, Error> {
+    let mut data = Vec::with_capacity(size.min(MAX_PREALLOCATION) as usize);
+    entry
+        .take(size)
+        .read_to_end(&mut data)
+        .map_err(|e| from_io(e, what))?;
+    if (data.len() as u64) < size {
+        return Err(Error::Layer {
+            what: what.to_string(),
+            reason: format!(
+                "entry {name:?} announces {size} bytes but the archive ends after {}",
+                data.len()
+            ),
+        });
+    }
+    Ok(data)
+}
+
 /// The path of a tar entry with leading `./` and `/` removed.
 pub(crate) fn clean_entry_name(name: &str) -> &str {
     let mut n = name;

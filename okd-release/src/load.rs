@@ -27,7 +27,7 @@ use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest,
 
 use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
 use crate::image_references::ImageReferences;
-use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_layer};
+use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::{ComponentVersions, Error, ReleaseMetadata, ReleaseVersion, annotations};
 
 /// The directory of the release layer that holds the payload.
@@ -404,12 +404,7 @@ fn scan_tar(
                 limit: options.max_file_size,
             });
         }
-        let mut data = Vec::with_capacity(size as usize);
-        entry
-            .by_ref()
-            .take(size)
-            .read_to_end(&mut data)
-            .map_err(|e| from_io(e, what))?;
+        let data = read_entry_data(&mut entry, size, &raw_name, what)?;
         let file = ReleaseFile {
             name: name.clone(),
             size: data.len() as u64,

@@ -9,7 +9,8 @@ use futures::TryStreamExt;
 use tempfile::TempPath;
 use tokio_util::io::ReaderStream;
 
-use crate::layer::{HashingWriter, LayerInfo};
+use super::tar_entries::check_entries;
+use crate::layer::LayerInfo;
 use crate::{ByteStream, DigestAlgorithm, Error, Hasher, media_type};
 
 /// Chunk size for streaming a layer file.
@@ -59,7 +60,10 @@ impl NewLayer {
     }
 
     /// A layer from a prebuilt tarball, plain or gzip-compressed: reads the file once to compute
-    /// its digest, size and `diff_id` (the digest of the uncompressed tar).
+    /// its digest, size and `diff_id` (the digest of the uncompressed tar), and to check its
+    /// entries. An absolute or `..` path, a hard link out of the archive, a relative symbolic
+    /// link climbing above the image root, a device or a FIFO is refused with
+    /// [`Error::UnsafeTarEntry`] naming the entry.
     pub async fn from_tarball(path: impl Into<PathBuf>) -> Result<NewLayer, Error> {
         let path = path.into();
         let p = path.clone();
@@ -153,23 +157,29 @@ fn inspect_tarball(path: &Path) -> Result<LayerInfo, Error> {
         inner: io::BufReader::with_capacity(CHUNK, file),
         hasher: Hasher::new(DigestAlgorithm::Sha256),
     };
+    let gzip_err = |e: io::Error| Error::Layer {
+        what: path.display().to_string(),
+        reason: format!("gzip: {e}"),
+    };
     let (diff_id, media_type) = if magic.starts_with(&[0x1f, 0x8b]) {
-        let mut gz = flate2::read::MultiGzDecoder::new(&mut raw);
-        let mut plain = HashingWriter::new(io::sink());
-        io::copy(&mut gz, &mut plain).map_err(|e| Error::Layer {
-            what: path.display().to_string(),
-            reason: format!("gzip: {e}"),
-        })?;
-        drop(gz);
+        let mut plain = HashingReader {
+            inner: flate2::read::MultiGzDecoder::new(&mut raw),
+            hasher: Hasher::new(DigestAlgorithm::Sha256),
+        };
+        check_entries(&mut plain, path)?;
+        // Padding after the tar's end marker is part of the diff_id.
+        io::copy(&mut plain, &mut io::sink()).map_err(gzip_err)?;
+        let diff_id = plain.hasher.finish();
         // Whatever follows the gzip members still belongs to the blob.
         io::copy(&mut raw, &mut io::sink()).map_err(io_err)?;
-        (plain.into_parts().1, media_type::OCI_LAYER_GZIP)
+        (diff_id, media_type::OCI_LAYER_GZIP)
     } else if magic == [0x28, 0xb5, 0x2f, 0xfd] {
         return Err(Error::Layer {
             what: path.display().to_string(),
             reason: "zstd tarballs are not supported; give gzip or plain tar".to_string(),
         });
     } else {
+        check_entries(&mut raw, path)?;
         io::copy(&mut raw, &mut io::sink()).map_err(io_err)?;
         (raw.hasher.clone().finish(), media_type::OCI_LAYER_TAR)
     };

@@ -263,6 +263,19 @@ impl Authenticator {
                 None => Err(self.no_credentials()),
             },
             Challenge::Bearer { realm, service } => {
+                // The registry names the token endpoint; a TLS registry must not be able to make
+                // its clients send their credentials somewhere in clear text.
+                let tls = base.to_ascii_lowercase().starts_with("https://");
+                let plain_realm = !realm.to_ascii_lowercase().starts_with("https://");
+                if self.credentials.is_some() && tls && plain_realm {
+                    return Err(Error::Auth {
+                        registry: self.registry.clone(),
+                        message: format!(
+                            "the registry sends clients to {realm} for tokens, which is not HTTPS; \
+                             credentials are not sent there"
+                        ),
+                    });
+                }
                 self.token(http, &realm, service.as_deref(), scopes).await
             }
         }
@@ -412,6 +425,36 @@ mod tests {
             "repository:okd/a:pull,push"
         );
         assert_eq!(Scope::pull("okd/b").to_string(), "repository:okd/b:pull");
+    }
+
+    #[tokio::test]
+    async fn credentials_are_not_sent_to_a_plain_http_token_realm_of_a_tls_registry() {
+        use crate::registry::credentials::{Credentials, FoundCredentials};
+        let with_credentials = || {
+            Authenticator::new(
+                "registry.example",
+                Some(FoundCredentials {
+                    credentials: Credentials::new("robot", "hunter2"),
+                    source: "test".to_string(),
+                }),
+            )
+        };
+        let auth = with_credentials();
+        auth.state.lock().await.challenge = Some(Challenge::Bearer {
+            realm: "http://127.0.0.1:9/token".to_string(),
+            service: None,
+        });
+        let http = reqwest::Client::new();
+        let err = auth
+            .grant(&http, "https://registry.example", &[Scope::pull("okd/a")])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("http://127.0.0.1:9/token"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

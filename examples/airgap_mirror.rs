@@ -1,0 +1,109 @@
+//! Air-gapped mirroring: a release goes from its registry to disk on the connected side, and
+//! from disk into the disconnected registry, with the ImageDigestMirrorSet that points a cluster
+//! at it.
+//!
+//! The "upstream registry" is a generated payload in a layout; the disconnected registry is
+//! Debian's `docker-registry` started on a loopback port.
+//!
+//! ```text
+//! cargo run --example airgap_mirror
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+
+use okd_streams::mirror::command::{ReleaseMirrorOptions, mirror_release};
+use okd_streams::mirror::progress::NoProgress;
+use okd_streams::mirror::{DefaultOpener, Naming, StoreSet};
+use okd_streams::oci::LayoutStore;
+use okd_streams::oci::registry::RegistryOptions;
+use okd_streams::stream::mirror::ReleaseContentLoader;
+use testkit::payload::{PayloadSpec, generate};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(dir: &Path) -> Result<(), Error> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let upstream_dir = dir.join("quay.io");
+    let upstream = Arc::new(LayoutStore::open_or_create(&upstream_dir).await?);
+    let p = generate(upstream.as_ref(), &PayloadSpec::new().components(60)).await?;
+    println!(
+        "release {} with {} components at {}\n",
+        p.version,
+        p.components.len(),
+        p.pullspec_prefix
+    );
+
+    // Connected side: quay.io (here: a layout standing in for it) → disk.
+    let disk = dir.join("disk");
+    let stores = StoreSet::with_opener(Arc::new(DefaultOpener::new(RegistryOptions::default())));
+    stores.insert("quay.io", upstream.clone());
+    stores.insert(format!("oci:{}", upstream_dir.display()), upstream.clone());
+    let to_disk = ReleaseMirrorOptions {
+        from: format!(
+            "oci:{}:{}:{}",
+            upstream_dir.display(),
+            p.release.repo,
+            p.version
+        ),
+        to: format!("oci:{}:okd/release", disk.display()),
+        naming: Naming::Release,
+        ..ReleaseMirrorOptions::default()
+    };
+    let outcome = mirror_release(
+        &to_disk,
+        &stores,
+        &ReleaseContentLoader,
+        Arc::new(NoProgress),
+    )
+    .await?;
+    let t = &outcome.report.totals;
+    println!(
+        "to disk: {} images, {} bytes copied\n{}",
+        t.images, t.bytes_copied, outcome.instructions
+    );
+    let on_disk = outcome
+        .plan
+        .images
+        .iter()
+        .find(|i| i.mapping.kind == okd_streams::mirror::ImageKind::Release)
+        .map(|i| i.mapping.destination.to_string())
+        .ok_or("no release image in the plan")?;
+
+    // Disconnected side: disk → the local registry, source long gone.
+    let registry = testkit::Registry::spawn().await?;
+    let host = registry.host();
+    let options = RegistryOptions::default().insecure_registry(host.clone());
+    let stores = StoreSet::with_opener(Arc::new(DefaultOpener::new(options)));
+    let idms = dir.join("idms.yaml");
+    let upload = ReleaseMirrorOptions {
+        from: on_disk.clone(),
+        to: format!("{host}/okd/release"),
+        idms: Some(idms.clone()),
+        ..ReleaseMirrorOptions::default()
+    };
+    let outcome = mirror_release(
+        &upload,
+        &stores,
+        &ReleaseContentLoader,
+        Arc::new(NoProgress),
+    )
+    .await?;
+    let t = &outcome.report.totals;
+    println!(
+        "from disk to {host}: {} images written, {} bytes copied\n",
+        t.images_written, t.bytes_copied
+    );
+    println!("{}:\n{}", idms.display(), std::fs::read_to_string(&idms)?);
+    print!("{}", outcome.instructions);
+    Ok(())
+}
+
+fn main() -> Result<(), Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(Path::new("target/airgap")))
+}

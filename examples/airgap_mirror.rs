@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use okd_streams::mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_streams::mirror::progress::NoProgress;
-use okd_streams::mirror::{DefaultOpener, Naming, StoreSet};
+use okd_streams::mirror::{Naming, StoreSet};
 use okd_streams::oci::LayoutStore;
+use okd_streams::oci::Resolver;
 use okd_streams::oci::registry::RegistryOptions;
 use okd_streams::stream::mirror::ReleaseContentLoader;
 use testkit::payload::{PayloadSpec, generate};
@@ -38,7 +39,7 @@ async fn run(dir: &Path) -> Result<(), Error> {
 
     // Connected side: quay.io (here: a layout standing in for it) → disk.
     let disk = dir.join("disk");
-    let stores = StoreSet::with_opener(Arc::new(DefaultOpener::new(RegistryOptions::default())));
+    let stores = StoreSet::with_opener(Arc::new(Resolver::new(RegistryOptions::default())));
     stores.insert("quay.io", upstream.clone());
     stores.insert(format!("oci:{}", upstream_dir.display()), upstream.clone());
     let to_disk = ReleaseMirrorOptions {
@@ -76,7 +77,7 @@ async fn run(dir: &Path) -> Result<(), Error> {
     let registry = testkit::Registry::spawn().await?;
     let host = registry.host();
     let options = RegistryOptions::default().insecure_registry(host.clone());
-    let stores = StoreSet::with_opener(Arc::new(DefaultOpener::new(options)));
+    let stores = StoreSet::with_opener(Arc::new(Resolver::new(options)));
     let idms = dir.join("idms.yaml");
     let upload = ReleaseMirrorOptions {
         from: on_disk.clone(),

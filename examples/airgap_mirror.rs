@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo run --example airgap_mirror
+//! cargo run --example airgap_mirror -- --upstream docker://quay.io/okd/scos-release:<version>
 //! ```
 
 use std::path::Path;
@@ -14,40 +15,48 @@ use std::sync::Arc;
 
 use okd_streams::mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_streams::mirror::progress::NoProgress;
-use okd_streams::mirror::{DefaultOpener, Naming, StoreSet};
+use okd_streams::mirror::{Naming, StoreSet};
 use okd_streams::oci::LayoutStore;
+use okd_streams::oci::Resolver;
 use okd_streams::oci::registry::RegistryOptions;
 use okd_streams::stream::mirror::ReleaseContentLoader;
 use testkit::payload::{PayloadSpec, generate};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-async fn run(dir: &Path) -> Result<(), Error> {
+async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    let upstream_dir = dir.join("quay.io");
-    let upstream = Arc::new(LayoutStore::open_or_create(&upstream_dir).await?);
-    let p = generate(upstream.as_ref(), &PayloadSpec::new().components(60)).await?;
-    println!(
-        "release {} with {} components at {}\n",
-        p.version,
-        p.components.len(),
-        p.pullspec_prefix
-    );
+    let stores = StoreSet::with_opener(Arc::new(Resolver::new(RegistryOptions::default())));
+    let from = match upstream {
+        Some(u) => u.to_string(),
+        None => {
+            // A layout standing in for quay.io.
+            let upstream_dir = dir.join("quay.io");
+            let layout = Arc::new(LayoutStore::open_or_create(&upstream_dir).await?);
+            let p = generate(layout.as_ref(), &PayloadSpec::new().components(60)).await?;
+            println!(
+                "release {} with {} components at {}\n",
+                p.version,
+                p.components.len(),
+                p.pullspec_prefix
+            );
+            stores.insert("quay.io", layout.clone());
+            stores.insert(format!("oci:{}", upstream_dir.display()), layout);
+            format!(
+                "oci:{}:{}:{}",
+                upstream_dir.display(),
+                p.release.repo,
+                p.version
+            )
+        }
+    };
 
-    // Connected side: quay.io (here: a layout standing in for it) → disk.
+    // Connected side: the release's registry → disk.
     let disk = dir.join("disk");
-    let stores = StoreSet::with_opener(Arc::new(DefaultOpener::new(RegistryOptions::default())));
-    stores.insert("quay.io", upstream.clone());
-    stores.insert(format!("oci:{}", upstream_dir.display()), upstream.clone());
     let to_disk = ReleaseMirrorOptions {
-        from: format!(
-            "oci:{}:{}:{}",
-            upstream_dir.display(),
-            p.release.repo,
-            p.version
-        ),
+        from,
         to: format!("oci:{}:okd/release", disk.display()),
         naming: Naming::Release,
         ..ReleaseMirrorOptions::default()
@@ -76,7 +85,7 @@ async fn run(dir: &Path) -> Result<(), Error> {
     let registry = testkit::Registry::spawn().await?;
     let host = registry.host();
     let options = RegistryOptions::default().insecure_registry(host.clone());
-    let stores = StoreSet::with_opener(Arc::new(DefaultOpener::new(options)));
+    let stores = StoreSet::with_opener(Arc::new(Resolver::new(options)));
     let idms = dir.join("idms.yaml");
     let upload = ReleaseMirrorOptions {
         from: on_disk.clone(),
@@ -105,5 +114,22 @@ fn main() -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run(Path::new("target/airgap")))
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let upstream = match args.as_slice() {
+        [flag, u] if flag == "--upstream" => Some(u.as_str()),
+        [] => None,
+        _ => {
+            return Err(
+                "usage: airgap_mirror [--upstream docker://quay.io/okd/scos-release:<version>]"
+                    .into(),
+            );
+        }
+    };
+    rt.block_on(run(Path::new("target/airgap"), upstream))?;
+    if upstream.is_none() {
+        println!(
+            "\n(a generated upstream; --upstream docker://quay.io/okd/scos-release:<version> mirrors a real one)"
+        );
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --example custom_hpc_stream
+//! cargo run --example custom_hpc_stream -- --upstream docker://quay.io/okd/scos-release:<version>
 //! ```
 
 use std::collections::HashMap;
@@ -127,14 +128,20 @@ impl JobRunner for HpcRunner {
     }
 }
 
-async fn run(dir: &Path) -> Result<(), Error> {
+async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     for d in [dir.to_path_buf(), dir.with_extension("state")] {
         if d.exists() {
             std::fs::remove_dir_all(&d)?;
         }
     }
     let layout = okd_streams::oci::LayoutStore::open_or_create(dir).await?;
-    let p = generate(&layout, &PayloadSpec::new().components(60)).await?;
+    let upstream = match upstream {
+        Some(u) => u.to_string(),
+        None => {
+            let p = generate(&layout, &PayloadSpec::new().components(60)).await?;
+            format!("oci:{}:{}:{}", dir.display(), p.release.repo, p.version)
+        }
+    };
 
     let hpc = FileListSource::new()
         .bytes(
@@ -157,12 +164,7 @@ async fn run(dir: &Path) -> Result<(), Error> {
         results: Mutex::new(HashMap::new()),
     };
     let stream = StreamBuilder::new("4.19.0-0.okd-hpc")
-        .upstream_image(&format!(
-            "oci:{}:{}:{}",
-            dir.display(),
-            p.release.repo,
-            p.version
-        ))
+        .upstream_image(&upstream)
         .os(OsLayering::new(Variant::Scos)
             .layer(hpc)
             .label("io.example.hpc", "true"))
@@ -189,8 +191,24 @@ async fn run(dir: &Path) -> Result<(), Error> {
 }
 
 fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let upstream =
+        match args.as_slice() {
+            [flag, u] if flag == "--upstream" => Some(u.as_str()),
+            [] => None,
+            _ => return Err(
+                "usage: custom_hpc_stream [--upstream docker://quay.io/okd/scos-release:<version>]"
+                    .into(),
+            ),
+        };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run(Path::new("target/okd-hpc")))
+    rt.block_on(run(Path::new("target/okd-hpc"), upstream))?;
+    if upstream.is_none() {
+        println!(
+            "\n(a generated upstream; --upstream docker://quay.io/okd/scos-release:<version> follows a real one)"
+        );
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo run --example okd_fcos_layered
+//! cargo run --example okd_fcos_layered -- --upstream docker://quay.io/okd/scos-release:<version>
 //! ```
 
 use std::path::Path;
@@ -24,38 +25,45 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const VERIFY: &str = "__verify";
 
-async fn run(dir: &Path) -> Result<(), Error> {
+async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     for d in [dir.to_path_buf(), dir.with_extension("state")] {
         if d.exists() {
             std::fs::remove_dir_all(&d)?;
         }
     }
     let layout = LayoutStore::open_or_create(dir).await?;
-    let p = generate(&layout, &PayloadSpec::new().components(60)).await?;
-    // Stand-in for quay.io/fedora/fedora-coreos:stable.
-    let os = p.component("stream-coreos").ok_or("no OS image")?;
-    copy_image(
-        &layout,
-        &p.content_repo,
-        &ManifestRef::Digest(os.digest.clone()),
-        &layout,
-        "fedora/fedora-coreos",
-        Some("stable"),
-    )
-    .await?;
+    let (upstream, base) = match upstream {
+        Some(u) => (
+            u.to_string(),
+            "docker://quay.io/fedora/fedora-coreos:stable".to_string(),
+        ),
+        None => {
+            let p = generate(&layout, &PayloadSpec::new().components(60)).await?;
+            // Stand-in for quay.io/fedora/fedora-coreos:stable.
+            let os = p.component("stream-coreos").ok_or("no OS image")?;
+            copy_image(
+                &layout,
+                &p.content_repo,
+                &ManifestRef::Digest(os.digest.clone()),
+                &layout,
+                "fedora/fedora-coreos",
+                Some("stable"),
+            )
+            .await?;
+            (
+                format!("oci:{}:{}:{}", dir.display(), p.release.repo, p.version),
+                format!("oci:{}:fedora/fedora-coreos:stable", dir.display()),
+            )
+        }
+    };
 
     let fcos: OsVersion = "41.20250315.3.0".parse()?;
     let machine_os = fcos.to_component_version().to_string();
     let program = std::env::current_exe()?;
     let stream = StreamBuilder::new("4.19.0-0.okd")
-        .upstream_image(&format!(
-            "oci:{}:{}:{}",
-            dir.display(),
-            p.release.repo,
-            p.version
-        ))
+        .upstream_image(&upstream)
         .os(OsLayering::new(Variant::Fcos)
-            .base(format!("oci:{}:fedora/fedora-coreos:stable", dir.display()).parse()?)
+            .base(base.parse()?)
             .layer(
                 FileListSource::new()
                     .bytes("usr/lib/okd/release", b"OKD/FCOS\n".to_vec(), 0o644)
@@ -123,5 +131,20 @@ fn main() -> Result<(), Error> {
     if args.first().map(String::as_str) == Some(VERIFY) {
         std::process::exit(rt.block_on(okd_streams::stream::jobs::run_verify_args(&args[1..])));
     }
-    rt.block_on(run(Path::new("target/okd-fcos")))
+    let upstream =
+        match args.as_slice() {
+            [flag, u] if flag == "--upstream" => Some(u.as_str()),
+            [] => None,
+            _ => return Err(
+                "usage: okd_fcos_layered [--upstream docker://quay.io/okd/scos-release:<version>]"
+                    .into(),
+            ),
+        };
+    rt.block_on(run(Path::new("target/okd-fcos"), upstream))?;
+    if upstream.is_none() {
+        println!(
+            "\n(a generated upstream; --upstream docker://quay.io/okd/scos-release:<version> layers quay.io/fedora/fedora-coreos:stable into a real one)"
+        );
+    }
+    Ok(())
 }

@@ -12,7 +12,8 @@
 //!
 //! and composes them: [`stream`] builds a whole stream — upstream payload, CoreOS layering,
 //! overrides, version scheme, mirror, gating, promotions — from code or a YAML stream file, and
-//! runs it one round at a time.
+//! runs it one round at a time; [`report`] renders a stream's release pages and [`tekton`]
+//! exports its stages as a Tekton pipeline.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

@@ -12,8 +12,8 @@ use okd_mirror::command::{
     ImageMirrorOptions, Instructions, MirrorOutcome, ReleaseMirrorOptions, mirror_image,
     mirror_release,
 };
-use okd_mirror::{DefaultOpener, Naming, StoreSet};
-use okd_oci::registry::Registries;
+use okd_mirror::{Naming, StoreSet};
+use okd_oci::Resolver;
 
 use super::output::print_text;
 use super::{CliError, store::Stores};
@@ -132,8 +132,8 @@ pub struct ImageArgs {
 
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     // One store per registry host and layout, with the global registry options.
-    let registries = Registries::new(stores.resolver().registries().options().clone());
-    let set = StoreSet::with_opener(Arc::new(DefaultOpener(registries)));
+    let resolver = Resolver::new(stores.resolver().registries().options().clone());
+    let set = StoreSet::with_opener(Arc::new(resolver));
     let display = progress::Display::new();
     let outcome = match c {
         MirrorCommand::Release(a) => {

@@ -148,7 +148,7 @@ impl MirrorStage for ReleaseMirrorStage {
 
     async fn mirror(&self, request: &MirrorRequest<'_>) -> Result<String, StreamError> {
         let fail = |e: okd_mirror::Error| StreamError::candidate(request.version, "mirror", e);
-        let stores = okd_mirror::StoreSet::with_opener(Arc::new(okd_mirror::DefaultOpener::new(
+        let stores = okd_mirror::StoreSet::with_opener(Arc::new(okd_oci::Resolver::new(
             self.options.clone(),
         )));
         stores.insert(

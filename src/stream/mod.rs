@@ -8,7 +8,7 @@
 //! release with the OS overrides, at a fixed creation time) → mirror → start and poll jobs →
 //! decide (okd-gating's pure core) → publish → collect garbage, and returns a [`TickReport`].
 //!
-//! State lives in okd-gating's [`StateStore`](okd_gating::StateStore) and in the stream's
+//! State lives in okd-gating's [`StateStore`] and in the stream's
 //! [`Ledger`]. The candidate's version and inputs are recorded before it is built, so a process
 //! killed at any point resumes on the next tick without a second release, and rebuilds the same
 //! digest; promotions are idempotent.

@@ -270,11 +270,21 @@ impl Stream {
             self.save(&stream).await?;
         }
 
-        let detected = match self.detect().await {
-            Ok(d) => Some(d),
-            Err(e) => {
-                report.errors.push(e.to_string());
-                None
+        // Inputs are only looked at when a release could be created: polling jobs does not
+        // read the upstream again and again.
+        let could_create = matches!(
+            okd_gating::may_create(&self.policy, &stream.releases, "", now),
+            okd_gating::CreationDecision::Create
+        );
+        let detected = if !could_create {
+            None
+        } else {
+            match self.detect().await {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    None
+                }
             }
         };
         if let Some(d) = &detected {

@@ -1,19 +1,16 @@
 //! `okd-streams mirror …`: `okd_mirror::command` on the command line, with a progress bar on a
 //! terminal and plain log lines otherwise.
 
-mod loader;
 mod progress;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use okd_mirror::command::{
     ImageMirrorOptions, Instructions, MirrorOutcome, ReleaseMirrorOptions, mirror_image,
     mirror_release,
 };
-use okd_mirror::{Naming, StoreSet};
-use okd_oci::Resolver;
+use okd_mirror::{Naming, PayloadLoader, PlatformChoice, StoreSet};
 
 use super::output::print_text;
 use super::{CliError, store::Stores};
@@ -132,13 +129,20 @@ pub struct ImageArgs {
 
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     // One store per registry host and layout, with the global registry options.
-    let resolver = Resolver::new(stores.resolver().registries().options().clone());
-    let set = StoreSet::with_opener(Arc::new(resolver));
+    let set = StoreSet::with_opener(stores.shared_resolver());
     let display = progress::Display::new();
     let outcome = match c {
         MirrorCommand::Release(a) => {
             let options = release_options(*a);
-            mirror_release(&options, &set, &loader::ReleaseReader, display.sink()).await
+            // image-references is read from the chosen platform's image of a multi-arch release.
+            let platform = match &options.platform {
+                Some(p) => {
+                    PlatformChoice::Only(p.parse().map_err(|e| format!("--platform {p:?}: {e}"))?)
+                }
+                None => PlatformChoice::All,
+            };
+            let loader = PayloadLoader { platform };
+            mirror_release(&options, &set, &loader, display.sink()).await
         }
         MirrorCommand::Image(a) => {
             let options = ImageMirrorOptions {

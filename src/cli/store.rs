@@ -14,7 +14,7 @@ use super::{CliError, GlobalArgs};
 /// options (`--insecure-registry`, `--authfile`) applied.
 #[derive(Debug)]
 pub struct Stores {
-    resolver: Resolver,
+    resolver: Arc<Resolver>,
 }
 
 impl Stores {
@@ -27,13 +27,19 @@ impl Stores {
             options = options.auth_file(path.clone());
         }
         Stores {
-            resolver: Resolver::new(options),
+            resolver: Arc::new(Resolver::new(options)),
         }
     }
 
     /// The shared resolver.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver
+    }
+
+    /// The shared resolver, for libraries that keep it (one store per registry and layout for
+    /// the whole command).
+    pub fn shared_resolver(&self) -> Arc<Resolver> {
+        self.resolver.clone()
     }
 
     /// Parses `text` and resolves it; `create` allows a new layout directory (destinations).

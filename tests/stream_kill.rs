@@ -42,8 +42,17 @@ fn run_round(file: &Path, kill_after: &[Duration]) -> (u32, Duration) {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+    // The runs that follow the kills must converge. A run cut short can leave a retry whose
+    // backoff ends after the next `--once` returns, so allow a few runs, each until idle.
     let start = Instant::now();
-    common::run_ok(&["stream", "run", file, "--once"]);
+    for _ in 0..3 {
+        common::run_ok(&["stream", "run", file, "--once"]);
+        let status = common::run_ok(&["stream", "status", file]);
+        let status = String::from_utf8_lossy(&status.stdout).to_string();
+        if !status.contains("Pending") && !status.contains("Ready") {
+            break;
+        }
+    }
     (killed, start.elapsed())
 }
 

@@ -256,6 +256,7 @@ pub fn from_slice_go<T: DeserializeOwned>(
     yaml: bool,
 ) -> Result<T, String> {
     let node: Node = if yaml {
+        crate::flow_depth::check(data)?;
         serde_yaml_ng::from_slice(data).map_err(|e| e.to_string())?
     } else {
         serde_json::from_slice(data).map_err(|e| e.to_string())?

@@ -33,6 +33,7 @@ pub mod config;
 pub mod diff;
 pub mod docker_config;
 mod error;
+mod flow_depth;
 pub mod gojson;
 pub mod gotar;
 pub mod graph;

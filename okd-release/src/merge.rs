@@ -117,6 +117,7 @@ pub fn check_manifest(file: &str, data: &[u8]) -> Result<(), Error> {
         file: file.to_string(),
         reason,
     };
+    crate::flow_depth::check(data).map_err(|e| bad(format!("invalid YAML/JSON: {e}")))?;
     let first = serde_yaml_ng::Deserializer::from_slice(data).next();
     let value = match first {
         Some(doc) => serde_yaml_ng::Value::deserialize(doc)

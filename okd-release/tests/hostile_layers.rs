@@ -494,3 +494,26 @@ async fn sha512_layers_are_verified_like_sha256_ones() {
     let release = Release::load(&store, REPO, &tag()).await.unwrap();
     assert_eq!(release.layer_digest, sha512);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_documents_are_refused_without_quadratic_parsing() {
+    // JSON that does not parse as JSON is read again as YAML, and the YAML scanner spends time
+    // proportional to the nesting depth on every token: at 300 000 levels that is many minutes
+    // of one thread, so the load runs in a task the test can stop waiting for.
+    for doc in [
+        format!("{{\"kind\":{}", "[".repeat(300_000)),
+        "a: {".repeat(300_000),
+    ] {
+        let layer = release_layer(&[("image-references", doc.as_bytes())]);
+        let task = tokio::spawn(async move { load_layer(&layer).await });
+        let err = tokio::time::timeout(std::time::Duration::from_secs(60), task)
+            .await
+            .expect("the nesting is refused before the YAML scanner sees it")
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidDocument { file, .. } if file.contains("image-references")),
+            "{err:?}"
+        );
+    }
+}

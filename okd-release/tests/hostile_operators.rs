@@ -209,3 +209,22 @@ async fn a_gzip_bomb_in_an_operator_layer_is_refused() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_deeply_nested_operator_manifest_is_refused_quickly() {
+    let doc = format!("{{\"kind\":{}", "[".repeat(100_000));
+    let top = Layer::gzip_tar(|b| {
+        let h = Layer::raw_header(
+            "manifests/deep.json",
+            tar::EntryType::Regular,
+            doc.len() as u64,
+        );
+        b.append(&h, doc.as_bytes()).unwrap();
+    });
+    let err = assemble_error(&top, InspectOptions::default()).await;
+    assert!(
+        matches!(&err, Error::InvalidManifest { file, reason }
+            if file == "hostile-operator/deep.json" && reason.contains("nested deeper than 128")),
+        "{err:?}"
+    );
+}

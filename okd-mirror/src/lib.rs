@@ -1,2 +1,89 @@
-//! Mirroring of OKD release payloads between registries and OCI layouts.
+//! Mirroring of OKD release payloads and images between registries and OCI layouts.
+//!
+//! A mirror goes through three stages:
+//!
+//! 1. a [`MirrorSpec`] says what to mirror: release images (expanded through their
+//!    `image-references` into one image per component, filtered by [`ComponentFilter`] and named
+//!    by a [`ReleaseTarget`]) and additional images;
+//! 2. [`MirrorPlan::build`] reads the sources and asks the destinations what they already have,
+//!    giving every image and the deduplicated set of blobs with the bytes still to move — which
+//!    is all a `--dry-run` shows;
+//! 3. [`execute`] carries the plan out with bounded concurrency per store, mounts and skips, and
+//!    retries, and returns a [`MirrorReport`].
+//!
+//! From a plan come the outputs clusters need: an ImageDigestMirrorSet ([`idms`]), a legacy
+//! ImageContentSourcePolicy ([`icsp`]), the matching `install-config.yaml` sections, and a
+//! mapping file for `oc image mirror -f` ([`mapping`]). The [`command`] module wraps the whole
+//! flow the way the `okd-streams mirror` commands use it.
+//!
+//! Any [`okd_oci::Store`] can be a source or a destination: registry to registry, registry to an
+//! OCI layout on disk, layout to registry for air-gapped sites, layout to layout. A run that was
+//! interrupted is simply run again: the destination is asked what it has, and only what is
+//! missing moves.
+//!
+//! ```
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use okd_mirror::{execute, ImageMapping, MirrorOptions, MirrorPlan, StoreSet};
+//! use okd_mirror::progress::NoProgress;
+//! use okd_oci::MemoryStore;
+//!
+//! let stores = StoreSet::new();
+//! stores.insert("quay.io", Arc::new(MemoryStore::new()));
+//! stores.insert("mirror.local", Arc::new(MemoryStore::new()));
+//! let mapping = ImageMapping::image(
+//!     "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?,
+//!     "mirror.local/okd/release:4.19.0-okd-scos.19".parse()?,
+//! );
+//! let options = MirrorOptions::default();
+//! let plan = MirrorPlan::for_mappings(vec![vec![mapping]], &Default::default(), &stores, &options, &NoProgress)
+//!     .await?;
+//! println!("{} bytes to copy", plan.totals.bytes_to_copy);
+//! let report = execute(&plan, &options, Arc::new(NoProgress)).await;
+//! report.check()?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod blobs;
+pub mod command;
+mod error;
+mod execute;
+mod filter;
+pub mod icsp;
+pub mod idms;
+pub mod instructions;
+mod limits;
+mod loader;
+pub mod mapping;
+mod naming;
+mod plan;
+mod platform;
+pub mod progress;
+mod release;
+mod report;
+mod retry;
+mod source;
+mod spec;
+mod stores;
+
+pub use blobs::{BlobAction, BlobTarget, PlannedBlob};
+pub use error::Error;
+pub use execute::execute;
+pub use filter::ComponentFilter;
+pub use loader::PayloadLoader;
+pub use mapping::{ImageKind, ImageMapping};
+pub use naming::{Naming, ReleaseTarget, arch_suffix, parse_repository};
+pub use plan::{MirrorPlan, PlanTotals, PlannedImage};
+pub use platform::{Platform, PlatformChoice, select_child};
+pub use release::{
+    Component, Expansion, ReleaseContent, ReleaseLoader, expand_release, release_arch,
+};
+pub use report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
+pub use retry::{RetryPolicy, is_retryable};
+pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
+pub use stores::{StoreOpener, StoreSet};

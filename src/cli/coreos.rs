@@ -1,4 +1,8 @@
-//! `okd-streams coreos …`
+//! `okd-streams coreos …`: layered OS images, OS image inspection, stream metadata look-ups.
+
+mod inspect;
+mod layer;
+mod stream_metadata;
 
 use clap::Subcommand;
 
@@ -6,14 +10,20 @@ use super::{CliError, store::Stores};
 
 #[derive(Debug, Subcommand)]
 pub enum CoreosCommand {
-    /// Lists what this command group will offer (none yet).
-    Plan,
+    /// Derives an OS image from a base OS image: adds directories and files as new layers, sets
+    /// labels; the base layers are never copied or rewritten.
+    Layer(Box<layer::LayerArgs>),
+    /// Shows an OS image: ostree labels, machine-os version, which layers are the base OS and
+    /// which were added.
+    Inspect(inspect::InspectArgs),
+    /// Looks up artifacts (URL and SHA-256) in a CoreOS stream metadata file.
+    StreamMetadata(stream_metadata::StreamMetadataArgs),
 }
 
-pub async fn run(c: CoreosCommand, _stores: &Stores) -> Result<(), CliError> {
+pub async fn run(c: CoreosCommand, stores: &Stores) -> Result<(), CliError> {
     match c {
-        CoreosCommand::Plan => {
-            Err("okd-streams coreos: no subcommands are available in this build".into())
-        }
+        CoreosCommand::Layer(a) => layer::run(*a, stores).await,
+        CoreosCommand::Inspect(a) => inspect::run(a, stores).await,
+        CoreosCommand::StreamMetadata(a) => stream_metadata::run(a),
     }
 }

@@ -1,19 +1,236 @@
-//! `okd-streams mirror …`
+//! `okd-streams mirror …`: `okd_mirror::command` on the command line, with a progress bar on a
+//! terminal and plain log lines otherwise.
 
-use clap::Subcommand;
+mod progress;
 
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use okd_mirror::command::{
+    ImageMirrorOptions, Instructions, MirrorOutcome, ReleaseMirrorOptions, mirror_image,
+    mirror_release,
+};
+use okd_mirror::{Naming, PayloadLoader, PlatformChoice, StoreSet};
+
+use super::output::print_text;
 use super::{CliError, store::Stores};
 
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
-    /// Lists what this command group will offer (none yet).
-    Plan,
+    /// Mirrors a release image and every component it references (what `oc adm release mirror`
+    /// does), to a registry or an OCI layout, and prints the cluster's mirror configuration.
+    Release(Box<ReleaseArgs>),
+    /// Copies one image, with every child of a manifest list (what `skopeo copy --all` does).
+    Image(ImageArgs),
 }
 
-pub async fn run(c: MirrorCommand, _stores: &Stores) -> Result<(), CliError> {
-    match c {
-        MirrorCommand::Plan => {
-            Err("okd-streams mirror: no subcommands are available in this build".into())
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum NamingArg {
+    /// `REPO:<version>-<arch>[-<component>]`, as `oc adm release mirror` tags.
+    #[default]
+    Release,
+    /// `REPO:<version>[-<component>]`, as `oc adm release new --mirror` tags.
+    Content,
+    /// No tags: images are pushed by digest only.
+    DigestOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum InstructionsArg {
+    /// ImageDigestMirrorSet and install-config `imageDigestSources`.
+    #[default]
+    Idms,
+    /// ImageContentSourcePolicy and `imageContentSources` (clusters before 4.13).
+    Icsp,
+    /// Print no mirror configuration.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The release image.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// The repository the components (and the release) go to: HOST[:PORT]/REPO or
+    /// oci:PATH[:REPO].
+    #[arg(long, value_name = "REPO")]
+    pub to: String,
+    /// Where the release image goes instead (needs a tag).
+    #[arg(long, value_name = "REF")]
+    pub to_release_image: Option<String>,
+    /// Leave out components whose name matches this glob (repeatable).
+    #[arg(long, value_name = "PAT")]
+    pub exclude: Vec<String>,
+    /// Mirror only components whose name matches this glob (repeatable; all when none).
+    #[arg(long, value_name = "PAT")]
+    pub include: Vec<String>,
+    /// Plan and report what would be copied; write nothing to the destination.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the ImageDigestMirrorSet to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub idms: Option<PathBuf>,
+    /// Write the ImageContentSourcePolicy to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub icsp: Option<PathBuf>,
+    /// Write `SRC DST` lines (an `oc image mirror -f` mapping file) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Write the install-config.yaml `imageDigestSources` section to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub install_config: Option<PathBuf>,
+    /// Write the JSON report of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Operations in flight per registry.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = okd_mirror::DEFAULT_JOBS)]
+    pub jobs: usize,
+    /// How destination tags are named.
+    #[arg(long, value_enum, default_value_t)]
+    pub naming: NamingArg,
+    /// Mirror only this child of manifest lists (OS/ARCH[/VARIANT]).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Which mirror configuration to print after a successful mirror.
+    #[arg(long, value_enum, default_value_t)]
+    pub print_mirror_instructions: InstructionsArg,
+    /// Attempts per blob and manifest (default: the library's).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The image (by tag or digest).
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// Where it goes: a reference with a tag, or a repository (the source's tag is kept).
+    #[arg(value_name = "DST")]
+    pub destination: String,
+    /// Plan and report what would be copied; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the `SRC DST` mapping line to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Write the JSON report of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Operations in flight per registry.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = okd_mirror::DEFAULT_JOBS)]
+    pub jobs: usize,
+    /// Copy only this child of a manifest list (OS/ARCH[/VARIANT]).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Attempts per blob and manifest (default: the library's).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+}
+
+pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
+    // One store per registry host and layout, with the global registry options.
+    let set = StoreSet::with_opener(stores.shared_resolver());
+    let display = progress::Display::new();
+    let outcome = match c {
+        MirrorCommand::Release(a) => {
+            let options = release_options(*a);
+            // image-references is read from the chosen platform's image of a multi-arch release.
+            let platform = match &options.platform {
+                Some(p) => {
+                    PlatformChoice::Only(p.parse().map_err(|e| format!("--platform {p:?}: {e}"))?)
+                }
+                None => PlatformChoice::All,
+            };
+            let loader = PayloadLoader { platform };
+            mirror_release(&options, &set, &loader, display.sink()).await
         }
+        MirrorCommand::Image(a) => {
+            let options = ImageMirrorOptions {
+                source: a.source,
+                destination: a.destination,
+                dry_run: a.dry_run,
+                mapping: a.mapping,
+                jobs: a.jobs,
+                platform: a.platform,
+                report: a.report,
+                retries: a.retries.unwrap_or(0),
+            };
+            mirror_image(&options, &set, display.sink()).await
+        }
+    };
+    display.finish();
+    let outcome = outcome?;
+    summarise(&outcome);
+    if outcome.report.dry_run {
+        // What would go where, as an `oc image mirror -f` mapping.
+        return print_text(&okd_mirror::mapping::to_text(&outcome.plan.mappings()));
     }
+    print_text(&outcome.instructions)
+}
+
+fn release_options(a: ReleaseArgs) -> ReleaseMirrorOptions {
+    ReleaseMirrorOptions {
+        from: a.source,
+        to: a.to,
+        to_release_image: a.to_release_image,
+        exclude: a.exclude,
+        include: a.include,
+        dry_run: a.dry_run,
+        idms: a.idms,
+        icsp: a.icsp,
+        mapping: a.mapping,
+        jobs: a.jobs,
+        naming: match a.naming {
+            NamingArg::Release => Naming::Release,
+            NamingArg::Content => Naming::Content,
+            NamingArg::DigestOnly => Naming::DigestOnly,
+        },
+        platform: a.platform,
+        install_config: a.install_config,
+        report: a.report,
+        print_instructions: match a.print_mirror_instructions {
+            InstructionsArg::Idms => Instructions::Idms,
+            InstructionsArg::Icsp => Instructions::Icsp,
+            InstructionsArg::None => Instructions::None,
+        },
+        retries: a.retries.unwrap_or(0),
+    }
+}
+
+/// What the run did, on stderr: stdout carries the instructions only.
+fn summarise(o: &MirrorOutcome) {
+    for w in &o.report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if o.report.dry_run {
+        let t = &o.plan.totals;
+        eprintln!(
+            "dry run: {} images ({} to write), {} blobs: {} to copy ({}), {} to mount, {} already present",
+            t.images,
+            t.pending_images,
+            t.blobs,
+            t.blobs_to_copy,
+            progress::bytes(t.bytes_to_copy),
+            t.blobs_to_mount,
+            t.blobs_present
+        );
+        for image in o.plan.images.iter().filter(|i| !i.present) {
+            eprintln!("  would write {}", image.mapping.destination);
+        }
+        return;
+    }
+    let t = &o.report.totals;
+    eprintln!(
+        "{} images ({} written, {} already present): {} copied in {} blobs, {} mounted, {} skipped, {} retries, in {:.1} s (planning {:.1} s)",
+        t.images,
+        t.images_written,
+        t.images_present,
+        progress::bytes(t.bytes_copied),
+        t.blobs_copied,
+        t.blobs_mounted,
+        t.blobs_skipped,
+        t.retries,
+        o.report.duration.as_secs_f64(),
+        o.report.planning.as_secs_f64()
+    );
 }

@@ -3,6 +3,7 @@
 mod coreos;
 mod gate;
 mod mirror;
+mod output;
 mod release;
 mod store;
 mod stream;

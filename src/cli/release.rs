@@ -1,19 +1,122 @@
-//! `okd-streams release …`
+//! `okd-streams release …`: what `oc adm release info|new|extract` do, on registries and layouts.
 
-use clap::Subcommand;
+mod extract;
+mod info;
+mod new;
 
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use okd_release::{ImageColumns, Release, ReleaseDiff};
+
+use super::output::{OutputFormat, print_json, print_text};
 use super::{CliError, store::Stores};
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
-    /// Lists what this command group will offer (none yet).
-    Plan,
+    /// Shows a release: name, digest, creation time, metadata, component versions and images.
+    Info(InfoArgs),
+    /// Compares two releases: changed, rebuilt, added and removed images.
+    Diff(DiffArgs),
+    /// Builds a release image from a release and/or component images.
+    New(Box<new::NewArgs>),
+    /// Writes the release image's release-manifests/ files, byte for byte, into a directory.
+    Extract(ExtractArgs),
 }
 
-pub async fn run(c: ReleaseCommand, _stores: &Stores) -> Result<(), CliError> {
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The release image (docker://HOST/REPO:TAG, HOST/REPO@DIGEST or oci:PATH[:REF]).
+    #[arg(value_name = "REF")]
+    pub image: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Show the source repository and commit of each image.
+    #[arg(long, conflicts_with_all = ["pullspecs", "commit_urls"])]
+    pub commits: bool,
+    /// Show the pullspec of each image.
+    #[arg(long, conflicts_with = "commit_urls")]
+    pub pullspecs: bool,
+    /// Show a link to the commit of each image.
+    #[arg(long)]
+    pub commit_urls: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older release image.
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// The newer release image.
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Show commit compare links of changed images.
+    #[arg(long)]
+    pub commits: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The release image.
+    #[arg(value_name = "REF")]
+    pub image: String,
+    /// Directory to write the files into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
     match c {
-        ReleaseCommand::Plan => {
-            Err("okd-streams release: no subcommands are available in this build".into())
+        ReleaseCommand::Info(a) => info(a, stores).await,
+        ReleaseCommand::Diff(a) => diff(a, stores).await,
+        ReleaseCommand::New(a) => new::run(*a, stores).await,
+        ReleaseCommand::Extract(a) => {
+            let source = stores.source(&a.image).await?;
+            let done = extract::extract(&source, &a.to).await?;
+            // As `oc adm release extract` does, on stderr so that stdout stays clean.
+            eprintln!(
+                "Extracted release payload {} from digest {} created at {}: {} files, {} bytes",
+                done.release, done.digest, done.created, done.files, done.bytes
+            );
+            Ok(())
         }
     }
+}
+
+/// Loads the release image `text` names.
+pub(crate) async fn load(stores: &Stores, text: &str) -> Result<Release, CliError> {
+    let source = stores.source(text).await?;
+    Ok(Release::load_image(source.store.as_ref(), &source.image).await?)
+}
+
+async fn info(a: InfoArgs, stores: &Stores) -> Result<(), CliError> {
+    let release = load(stores, &a.image).await?;
+    if a.output.is_json() {
+        return print_json(&info::InfoDocument::of(&release)?);
+    }
+    let columns = if a.commits {
+        ImageColumns::Commit
+    } else if a.pullspecs {
+        ImageColumns::PullSpec
+    } else if a.commit_urls {
+        ImageColumns::CommitUrl
+    } else {
+        ImageColumns::Digest
+    };
+    print_text(&release.describe(columns))
+}
+
+async fn diff(a: DiffArgs, stores: &Stores) -> Result<(), CliError> {
+    let (from, to) = tokio::try_join!(load(stores, &a.from), load(stores, &a.to))?;
+    let diff = ReleaseDiff::between(&from, &to);
+    if a.output.is_json() {
+        let mut text = diff.to_json();
+        text.push('\n');
+        return print_text(&text);
+    }
+    print_text(&diff.to_text(chrono::Utc::now(), a.commits))
 }

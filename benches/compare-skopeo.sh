@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Mirrors a synthetic OKD payload between local registries with okd-streams and with skopeo, and
+# prints wall-clock times, ratios, CPU time and peak memory side by side; then checks that a no-op
+# re-mirror is fast and that a mirror killed at random points and run again completes without
+# copying any finished blob twice.
+#
+# okd-streams and "skopeo, 4 in parallel" run ROUNDS times, alternating, each into a fresh
+# registry, and the medians are compared, so that other load on the machine hits both alike.
+#
+# Usage: benches/compare-skopeo.sh
+# Environment:
+#   COMPONENTS   payload components (default 190)
+#   LAYER_SIZE   bytes of each component's own layer (default 5.5 MiB, giving > 1 GiB of blobs)
+#   JOBS         okd-streams operations in flight per registry (default 16)
+#   ROUNDS       alternating rounds of okd-streams and parallel skopeo (default 3)
+#   KILLS        interruptions in the kill-and-rerun check (default 5)
+#   SEED         payload and kill-point seed (default 1)
+#   KEEP         keep the work directory when set
+set -euo pipefail
+
+COMPONENTS=${COMPONENTS:-190}
+LAYER_SIZE=${LAYER_SIZE:-5767168}
+JOBS=${JOBS:-16}
+ROUNDS=${ROUNDS:-3}
+KILLS=${KILLS:-5}
+SEED=${SEED:-1}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+for tool in docker-registry skopeo curl jq python3 /usr/bin/time cargo; do
+    command -v "$tool" >/dev/null || { echo "compare-skopeo: $tool is required" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/okd-mirror-bench.XXXXXX")
+cleanup() {
+    # Registries are started inside command substitutions, so their pids are kept in files.
+    for f in "$work"/*.pid; do
+        [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+    done
+    if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
+}
+trap cleanup EXIT
+
+echo "== building the bench binary (release mode)"
+(cd "$root" && cargo build --release -q -p okd-mirror --example mirror-bench)
+bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/mirror-bench"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts a docker-registry with its own storage; prints its host:port.
+start_registry() {
+    local name=$1 port dir
+    port=$(free_port)
+    dir="$work/$name"
+    mkdir -p "$dir/storage"
+    cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    echo $! >"$work/$name.pid"
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && { echo "127.0.0.1:$port"; return; }
+        sleep 0.1
+    done
+    echo "compare-skopeo: registry $name did not start; see $dir/log" >&2
+    exit 1
+}
+
+# Stops a registry and frees its storage.
+stop_registry() {
+    kill "$(cat "$work/$1.pid")" 2>/dev/null || true
+    rm -f "$work/$1.pid"
+    sleep 0.2
+    rm -rf "$work/$1/storage"
+}
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+
+# One skopeo copy, recording "maxrss_kib cpu_seconds".
+skopeo_one() {
+    /usr/bin/time -f "%M %U %S" -a -o "$3" skopeo copy -q --all --preserve-digests \
+        --src-tls-verify=false --dest-tls-verify=false "docker://$1" "docker://$2"
+}
+export -f skopeo_one
+# Sums and maxima over such records: "peak_mib cpu_seconds".
+skopeo_totals() {
+    awk '{ if ($1 > m) m = $1; c += $2 + $3 } END { printf "%.1f %.1f\n", m / 1024, c }' "$1"
+}
+
+src=$(start_registry source)
+echo "== generating $COMPONENTS components into $src"
+"$bin" generate --registry "$src" --components "$COMPONENTS" --layer-size "$LAYER_SIZE" \
+    --seed "$SEED" >"$work/release.json"
+release=$(jq -r .release "$work/release.json")
+unique=$(jq -r .unique_blob_bytes "$work/release.json")
+echo "   release $release, $(mib "$unique") MiB of unique blobs"
+
+# The image list skopeo copies: the mapping file of a dry run ("SRC DST" lines).
+probe=$(start_registry probe)
+"$bin" mirror --from "$release" --to "$probe/okd/release" --dry-run --mapping "$work/mapping.txt" >/dev/null 2>&1
+stop_registry probe
+
+: >"$work/okd.walls"
+: >"$work/par.walls"
+for round in $(seq "$ROUNDS"); do
+    dst=$(start_registry "okd-$round")
+    echo "== round $round: okd-streams mirror (-j $JOBS) into $dst"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/okd-$round.time" "$bin" mirror --from "$release" \
+        --to "$dst/okd/release" -j "$JOBS" --report "$work/okd-$round.json" 2>/dev/null
+    awk '{ print $1 }' "$work/okd-$round.time" >>"$work/okd.walls"
+    echo "   $(awk '{ printf "%.2fs, %.1f MiB peak RSS, %.1fs CPU", $1, $2 / 1024, $3 + $4 }' "$work/okd-$round.time"), of which planning $(jq '.planning * 100 | round / 100' "$work/okd-$round.json")s"
+    if [ "$round" -lt "$ROUNDS" ]; then stop_registry "okd-$round"; else keep_dst=$dst; fi
+
+    dst=$(start_registry "par-$round")
+    echo "== round $round: skopeo copy, 4 in parallel, into $dst"
+    sed "s#$probe/#$dst/#" "$work/mapping.txt" >"$work/mapping-par.txt"
+    : >"$work/par-$round.rec"
+    t0=$(now)
+    xargs -P 4 -L 1 bash -c 'skopeo_one "$0" "$1" '"$work/par-$round.rec" <"$work/mapping-par.txt"
+    t=$(secs "$t0" "$(now)")
+    echo "$t" >>"$work/par.walls"
+    echo "   ${t}s"
+    stop_registry "par-$round"
+done
+t_okd=$(median <"$work/okd.walls")
+t_par=$(median <"$work/par.walls")
+
+dst=$(start_registry seq)
+echo "== skopeo copy, one at a time, into $dst"
+sed "s#$probe/#$dst/#" "$work/mapping.txt" >"$work/mapping-seq.txt"
+: >"$work/seq.rec"
+t0=$(now)
+while read -r s d; do skopeo_one "$s" "$d" "$work/seq.rec"; done <"$work/mapping-seq.txt"
+t_seq=$(secs "$t0" "$(now)")
+stop_registry seq
+
+# No-op re-mirrors into the last okd-streams destination.
+: >"$work/noop.walls"
+for i in 1 2 3; do
+    t0=$(now)
+    "$bin" mirror --from "$release" --to "$keep_dst/okd/release" -j "$JOBS" \
+        --report "$work/noop.json" 2>/dev/null
+    secs "$t0" "$(now)" >>"$work/noop.walls"
+    echo >>"$work/noop.walls"
+done
+t_noop=$(median <"$work/noop.walls")
+noop_copied=$(jq .totals.bytes_copied "$work/noop.json")
+noop_present=$(jq .totals.images_present "$work/noop.json")
+
+# Kill at random points, then run to the end. Every finished blob copy is journalled as it
+# completes, so a blob copied twice would show up twice.
+dst=$(start_registry killed)
+echo "== kill-and-rerun check into $dst ($KILLS kills)"
+RANDOM=$SEED
+for i in $(seq "$KILLS"); do
+    delay=$(awk -v r="$RANDOM" -v t="$t_okd" 'BEGIN { printf "%.2f", t * (0.05 + 0.6 * r / 32767) }')
+    "$bin" mirror --from "$release" --to "$dst/okd/release" -j "$JOBS" \
+        --journal "$work/journal.jsonl" >/dev/null 2>&1 &
+    victim=$!
+    sleep "$delay"
+    kill -9 "$victim" 2>/dev/null || true
+    wait "$victim" 2>/dev/null || true
+    echo "   run $i killed after ${delay}s ($(wc -l <"$work/journal.jsonl") blob copies journalled so far)"
+done
+"$bin" mirror --from "$release" --to "$dst/okd/release" -j "$JOBS" \
+    --journal "$work/journal.jsonl" --report "$work/final.json" 2>/dev/null
+"$bin" verify --from "$release" --to "$dst/okd/release" >"$work/verify.txt"
+dupes=$(jq -r '.digest + " " + .destination' "$work/journal.jsonl" | sort | uniq -d | wc -l)
+journalled=$(wc -l <"$work/journal.jsonl")
+unique_blobs=$(jq .totals.blobs_copied "$work/okd-1.json")
+final_copied=$(jq .totals.blobs_copied "$work/final.json")
+
+last="$work/okd-$ROUNDS"
+read -r par_rss par_cpu < <(skopeo_totals "$work/par-$ROUNDS.rec")
+read -r seq_rss seq_cpu < <(skopeo_totals "$work/seq.rec")
+echo
+echo "payload: $(jq .totals.images "$last.json") images, $(mib "$unique") MiB of unique blobs; okd-streams copied $(mib "$(jq .totals.bytes_copied "$last.json")") MiB in $(jq .totals.blobs_copied "$last.json") blobs"
+printf '%-30s %10s %12s %14s %12s\n' "registry -> registry" "wall (s)" "vs okd" "peak RSS MiB" "CPU (s)"
+printf '%-30s %10s %12s %14s %12s\n' "okd-streams -j $JOBS (median)" "$t_okd" "1.00x" \
+    "$(awk '{ printf "%.1f", $2 / 1024 }' "$last.time")" "$(awk '{ printf "%.1f", $3 + $4 }' "$last.time")"
+printf '%-30s %10s %12s %14s %12s\n' "skopeo, 4 parallel (median)" "$t_par" "$(ratio "$t_par" "$t_okd")" "$par_rss" "$par_cpu"
+printf '%-30s %10s %12s %14s %12s\n' "skopeo, one at a time" "$t_seq" "$(ratio "$t_seq" "$t_okd")" "$seq_rss" "$seq_cpu"
+echo "(skopeo: peak RSS of one process, CPU summed over all; okd-streams rounds: $(tr '\n' ' ' <"$work/okd.walls")s, skopeo 4 parallel rounds: $(tr '\n' ' ' <"$work/par.walls")s)"
+echo
+echo "no-op re-mirror: ${t_noop}s median of 3 ($noop_present images already present, $noop_copied bytes copied)"
+echo "kill-and-rerun: $KILLS kills, then a run to the end that copied $final_copied blobs; $journalled blob copies journalled over all runs for $unique_blobs unique blobs (uploads the registry committed as the client was killed are not journalled, and the next run finds them present), $dupes blob(s) copied twice"
+cat "$work/verify.txt"
+[ "$dupes" -eq 0 ] || { echo "FAIL: a finished blob was copied twice" >&2; exit 1; }

@@ -1,0 +1,197 @@
+//! The error type of okd-mirror. Every variant names the input it is about: the pattern, the
+//! image, the blob, the file.
+
+use std::path::PathBuf;
+
+use okd_oci::Digest;
+
+/// Errors from planning, copying and writing mirror outputs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An include or exclude pattern that is not a valid glob.
+    #[error("invalid component pattern {pattern:?}: {reason}")]
+    InvalidPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A destination that cannot be used the way it was given.
+    #[error("invalid destination {destination:?}: {reason}")]
+    InvalidDestination {
+        /// The destination as given.
+        destination: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A source image that cannot be used the way it was given.
+    #[error("invalid source {source_ref:?}: {reason}")]
+    InvalidSource {
+        /// The source as given.
+        source_ref: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A component of a release that is not referenced by digest.
+    #[error(
+        "release {release}: component {component:?} is {pullspec}, but image-references must point to images by digest"
+    )]
+    ComponentNotByDigest {
+        /// The release image.
+        release: String,
+        /// The component (image-references tag name).
+        component: String,
+        /// Its pullspec.
+        pullspec: String,
+    },
+    /// Two images of one mirror would be written to the same destination tag.
+    #[error("destination {destination} is the target of both {first} and {second}")]
+    DuplicateDestination {
+        /// The destination.
+        destination: String,
+        /// The first source mapped to it.
+        first: String,
+        /// The second source mapped to it.
+        second: String,
+    },
+    /// A platform string that is not `OS/ARCH[/VARIANT]`.
+    #[error("invalid platform {input:?}: expected OS/ARCH[/VARIANT] such as linux/amd64")]
+    InvalidPlatform {
+        /// The platform as given.
+        input: String,
+    },
+    /// A manifest list without a child for the requested platform.
+    #[error("{image}: manifest list has no image for platform {platform}")]
+    PlatformNotFound {
+        /// The image (the list's pullspec).
+        image: String,
+        /// The platform asked for.
+        platform: String,
+    },
+    /// A source image that could not be found.
+    #[error("source image {image} not found")]
+    SourceNotFound {
+        /// The image.
+        image: String,
+    },
+    /// Reading or inspecting a source image failed.
+    #[error("{image}: {source}")]
+    Source {
+        /// The image.
+        image: String,
+        /// The cause.
+        #[source]
+        source: Box<okd_oci::Error>,
+    },
+    /// Checking the destination failed.
+    #[error("{image}: checking the destination: {source}")]
+    Destination {
+        /// The destination image.
+        image: String,
+        /// The cause.
+        #[source]
+        source: Box<okd_oci::Error>,
+    },
+    /// Copying a blob failed after its retries.
+    #[error("blob {digest} into {destination}: {source}")]
+    Blob {
+        /// The blob.
+        digest: Digest,
+        /// Destination store and repository (`127.0.0.1:5000/okd/release`).
+        destination: String,
+        /// The last cause.
+        #[source]
+        source: Box<okd_oci::Error>,
+    },
+    /// Writing a manifest failed after its retries.
+    #[error("manifest {digest} into {destination}: {source}")]
+    Manifest {
+        /// The manifest.
+        digest: Digest,
+        /// Destination image.
+        destination: String,
+        /// The last cause.
+        #[source]
+        source: Box<okd_oci::Error>,
+    },
+    /// An image that was not written because something it needs failed.
+    #[error("{image} was not written: {reason}")]
+    ImageIncomplete {
+        /// The destination image.
+        image: String,
+        /// What failed (the first failure, naming the blob or component).
+        reason: String,
+    },
+    /// A mirror that finished with failed images.
+    #[error("{failed} of {total} images failed; first: {first}")]
+    Incomplete {
+        /// Images that failed.
+        failed: usize,
+        /// Images in the mirror.
+        total: usize,
+        /// The first failure.
+        first: String,
+    },
+    /// Reading the release payload failed.
+    #[error("release {release}: {reason}")]
+    Release {
+        /// The release image.
+        release: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No store is available for a reference.
+    #[error("no store for {location}: {reason}")]
+    NoStore {
+        /// The store location (registry host or layout path).
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// Writing an output file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serialising an output failed.
+    #[error("serialising {what}: {reason}")]
+    Serialize {
+        /// What was being written.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A mapping file line that does not parse.
+    #[error("{file}:{line}: {reason}")]
+    InvalidMapping {
+        /// The file (or `-`).
+        file: String,
+        /// Line number, from 1.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An error from okd-oci with no more specific context.
+    #[error(transparent)]
+    Oci(Box<okd_oci::Error>),
+}
+
+impl From<okd_oci::Error> for Error {
+    fn from(e: okd_oci::Error) -> Error {
+        Error::Oci(Box::new(e))
+    }
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Carrying out a plan: blobs first, then manifests, children before indexes, tags last.
+//!
+//! Every blob of the plan that needs work gets one task per destination store: a copy into the
+//! first repository that needs it (streamed, never held in memory), then mounts into the other
+//! repositories of that store. Each image waits for its own blobs only, so images complete —
+//! and their tags appear — as soon as their content is in place, which keeps the work lost to an
+//! interruption small. A release image waits, in addition, for every component of its release:
+//! its tag is the last thing written. Every request holds a permit of each store it talks to
+//! ([`MirrorOptions::jobs`] per store), large blobs (16 MiB and more) stream at most half that
+//! many at once (at most 8), which keeps memory flat whatever the blob sizes, and each blob or
+//! manifest copy is retried as a whole on transient failures.
+//!
+//! The client does not hash what it copies. Every store verifies the digest and size of a blob
+//! before making it visible (a registry when the upload is closed with `PUT ?digest=`, a layout
+//! before its rename), so bytes damaged at the source or in transit fail the copy, and the images
+//! that need that blob are not written.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::{StreamExt, TryStreamExt};
+use okd_oci::{BlobWrite, ByteStream, Digest};
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::limits::Limits;
+use crate::plan::PlannedImage;
+use crate::progress::{BlobOutcome, Event, Progress};
+use crate::report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
+use crate::{BlobAction, BlobTarget, PlannedBlob};
+use crate::{Error, MirrorOptions, MirrorPlan};
+
+/// Progress events for streamed bytes are batched to about this many bytes.
+const BYTES_EVENT_STEP: u64 = 1 << 20;
+
+/// Blobs at least this large count as large transfers.
+const LARGE_BLOB: u64 = 16 << 20;
+
+/// How many large blobs may stream at once for `jobs` operations per store. A long transfer
+/// keeps its HTTP buffers at their largest (about 1–2 MiB per stream between download and
+/// upload), while beyond a handful of large streams a copy is bound by the registries, not by
+/// concurrency; small blobs, which are latency-bound, keep the full width.
+fn large_streams(jobs: usize) -> usize {
+    (jobs / 2).clamp(1, 8)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BlobDone {
+    outcome: BlobOutcome,
+    started: Option<Instant>,
+}
+
+type BlobResult = Result<BlobDone, Arc<Error>>;
+type Done<T> = Shared<BoxFuture<'static, T>>;
+
+struct Ctx {
+    limits: Limits,
+    large: tokio::sync::Semaphore,
+    options: MirrorOptions,
+    progress: Arc<dyn Progress>,
+    retries: AtomicU64,
+    start: Instant,
+}
+
+impl Ctx {
+    fn on_retry(&self, what: String) -> impl FnMut(u32, &okd_oci::Error, Duration) + '_ {
+        move |attempt, error, wait| {
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            self.progress.event(&Event::Retry {
+                what: what.clone(),
+                attempt,
+                error: error.to_string(),
+                wait,
+            });
+        }
+    }
+}
+
+/// Executes `plan` and reports what happened. Failures of single images are in the report
+/// (see [`MirrorReport::check`]); the other images are still mirrored.
+pub async fn execute(
+    plan: &MirrorPlan,
+    options: &MirrorOptions,
+    progress: Arc<dyn Progress>,
+) -> MirrorReport {
+    let ctx = Arc::new(Ctx {
+        limits: Limits::new(options.jobs),
+        large: tokio::sync::Semaphore::new(large_streams(options.jobs)),
+        options: *options,
+        progress,
+        retries: AtomicU64::new(0),
+        start: Instant::now(),
+    });
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let blob_reports: Arc<std::sync::Mutex<Vec<BlobReport>>> = Arc::default();
+
+    let mut blob_done: HashMap<(Digest, String, String), Done<BlobResult>> = HashMap::new();
+    for blob in &plan.blobs {
+        let blob = Arc::new(blob.clone());
+        let mut locations: Vec<&str> = blob.targets.iter().map(|t| t.location.as_str()).collect();
+        locations.sort_unstable();
+        locations.dedup();
+        for loc in locations {
+            let mut work = Vec::new();
+            // Copies first, so that mounts in the same store find the blob.
+            let mut targets: Vec<&BlobTarget> =
+                blob.targets.iter().filter(|t| t.location == loc).collect();
+            targets.sort_by_key(|t| !matches!(t.action, BlobAction::Copy));
+            for t in targets {
+                let key = (blob.digest.clone(), t.location.clone(), t.repo.clone());
+                if t.action == BlobAction::Present {
+                    let done = BlobDone {
+                        outcome: BlobOutcome::Skipped,
+                        started: None,
+                    };
+                    blob_done.insert(key, futures::future::ready(Ok(done)).boxed().shared());
+                    continue;
+                }
+                let (tx, rx) = oneshot::channel::<BlobResult>();
+                let digest = blob.digest.clone();
+                let fut = rx
+                    .map(move |r| {
+                        r.unwrap_or_else(|_| {
+                            Err(Arc::new(Error::ImageIncomplete {
+                                image: digest.to_string(),
+                                reason: "the blob copy was cancelled".to_string(),
+                            }))
+                        })
+                    })
+                    .boxed()
+                    .shared();
+                blob_done.insert(key, fut);
+                work.push((t.clone(), tx));
+            }
+            if !work.is_empty() {
+                let (ctx, blob, reports) = (ctx.clone(), blob.clone(), blob_reports.clone());
+                tasks.spawn(async move { blob_group(&ctx, &blob, work, &reports).await });
+            }
+        }
+    }
+
+    let mut image_done: Vec<Done<Result<(), String>>> = Vec::with_capacity(plan.images.len());
+    let mut image_rx = Vec::with_capacity(plan.images.len());
+    for _ in &plan.images {
+        let (tx, rx) = oneshot::channel::<Result<(), String>>();
+        image_done.push(
+            rx.map(|r| r.unwrap_or_else(|_| Err("cancelled".to_string())))
+                .boxed()
+                .shared(),
+        );
+        image_rx.push(tx);
+    }
+    let results: Arc<std::sync::Mutex<Vec<Option<ImageReport>>>> =
+        Arc::new(std::sync::Mutex::new(vec![None; plan.images.len()]));
+    let sizes: HashMap<&Digest, u64> = plan.blobs.iter().map(|b| (&b.digest, b.size)).collect();
+    for (i, (image, tx)) in plan.images.iter().zip(image_rx).enumerate() {
+        let blobs: Vec<(u64, Done<BlobResult>)> = image
+            .blobs
+            .iter()
+            .map(|d| {
+                let size = sizes.get(d).copied().unwrap_or(0);
+                let key = (
+                    d.clone(),
+                    image.dst_location.clone(),
+                    image.mapping.destination.repository().to_string(),
+                );
+                let done = blob_done.get(&key).cloned().unwrap_or_else(|| {
+                    let d = d.clone();
+                    futures::future::ready(Err(Arc::new(Error::ImageIncomplete {
+                        image: d.to_string(),
+                        reason: "blob missing from the plan".to_string(),
+                    })))
+                    .boxed()
+                    .shared()
+                });
+                (size, done)
+            })
+            .collect();
+        // A release image waits for the components of its release.
+        let deps: Vec<(String, Done<Result<(), String>>)> = if image.is_release() {
+            plan.images
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j != i && o.group == image.group && !o.is_release())
+                .map(|(j, o)| (o.mapping.name.clone(), image_done[j].clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (ctx, image, results) = (ctx.clone(), image.clone(), results.clone());
+        tasks.spawn(async move {
+            let report = image_task(&ctx, &image, blobs, deps).await;
+            let outcome = match &report.error {
+                None => Ok(()),
+                Some(e) => Err(e.clone()),
+            };
+            let _ = tx.send(outcome);
+            results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(report);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+
+    let images: Vec<ImageReport> =
+        std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .zip(&plan.images)
+            .map(|(r, image)| {
+                r.unwrap_or_else(|| failed_report(image, "the image task was lost", &ctx))
+            })
+            .collect();
+    let blobs = std::mem::take(&mut *blob_reports.lock().unwrap_or_else(|p| p.into_inner()));
+    let duration = ctx.start.elapsed();
+    let totals = totals(&images, &blobs, plan, ctx.retries.load(Ordering::Relaxed));
+    ctx.progress.event(&Event::Finished {
+        duration,
+        failed_images: totals.images_failed as usize,
+    });
+    MirrorReport {
+        dry_run: false,
+        planning: Duration::ZERO,
+        duration,
+        totals,
+        images,
+        blobs,
+        warnings: plan.warnings.clone(),
+    }
+}
+
+/// Makes one blob present in every repository of one store that needs it.
+async fn blob_group(
+    ctx: &Ctx,
+    blob: &PlannedBlob,
+    work: Vec<(BlobTarget, oneshot::Sender<BlobResult>)>,
+    reports: &std::sync::Mutex<Vec<BlobReport>>,
+) {
+    for (target, tx) in work {
+        let started = Instant::now();
+        let destination = format!("{}/{}", target.location, target.repo);
+        let result = match &target.action {
+            BlobAction::Mount { from } => match mount(ctx, blob, &target, from).await {
+                Ok(true) => Ok(BlobOutcome::Mounted),
+                Ok(false) => copy(ctx, blob, &target).await,
+                Err(e) => Err(e),
+            },
+            _ => copy(ctx, blob, &target).await,
+        };
+        let report = BlobReport {
+            digest: blob.digest.clone(),
+            size: blob.size,
+            destination: destination.clone(),
+            outcome: result.as_ref().ok().copied(),
+            duration: started.elapsed(),
+            error: result.as_ref().err().map(|e| e.to_string()),
+        };
+        reports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(report);
+        let sent = match result {
+            Ok(outcome) => {
+                ctx.progress.event(&Event::BlobFinished {
+                    digest: blob.digest.clone(),
+                    size: blob.size,
+                    destination,
+                    outcome,
+                });
+                Ok(BlobDone {
+                    outcome,
+                    started: Some(started),
+                })
+            }
+            Err(source) => {
+                ctx.progress.event(&Event::BlobFailed {
+                    digest: blob.digest.clone(),
+                    destination: destination.clone(),
+                    error: source.to_string(),
+                });
+                Err(Arc::new(Error::Blob {
+                    digest: blob.digest.clone(),
+                    destination,
+                    source: Box::new(source),
+                }))
+            }
+        };
+        let _ = tx.send(sent);
+    }
+}
+
+async fn mount(
+    ctx: &Ctx,
+    blob: &PlannedBlob,
+    target: &BlobTarget,
+    from: &str,
+) -> Result<bool, okd_oci::Error> {
+    let what = format!(
+        "mount {} into {}/{}",
+        blob.digest, target.location, target.repo
+    );
+    ctx.options
+        .retry
+        .run(
+            || async {
+                let _p = ctx.limits.acquire(&[&target.location]).await;
+                target
+                    .store
+                    .mount_blob(&target.repo, from, &blob.digest)
+                    .await
+            },
+            ctx.on_retry(what.clone()),
+        )
+        .await
+}
+
+async fn copy(
+    ctx: &Ctx,
+    blob: &PlannedBlob,
+    target: &BlobTarget,
+) -> Result<BlobOutcome, okd_oci::Error> {
+    let what = format!(
+        "blob {} into {}/{}",
+        blob.digest, target.location, target.repo
+    );
+    ctx.options
+        .retry
+        .run(|| transfer(ctx, blob, target), ctx.on_retry(what.clone()))
+        .await
+}
+
+/// One attempt at streaming a blob from its source into `target`.
+async fn transfer(
+    ctx: &Ctx,
+    blob: &PlannedBlob,
+    target: &BlobTarget,
+) -> Result<BlobOutcome, okd_oci::Error> {
+    // Taken before the store permits, always in this order, so waits cannot form a cycle.
+    let _large = if blob.size >= LARGE_BLOB {
+        ctx.large.acquire().await.ok()
+    } else {
+        None
+    };
+    let _p = ctx
+        .limits
+        .acquire(&[&blob.src_location, &target.location])
+        .await;
+    ctx.progress.event(&Event::BlobStarted {
+        digest: blob.digest.clone(),
+        size: blob.size,
+        destination: format!("{}/{}", target.location, target.repo),
+    });
+    let source = blob.src.read_blob(&blob.src_repo, &blob.digest).await?;
+    if source.size != blob.size {
+        return Err(okd_oci::Error::SizeMismatch {
+            what: format!("blob in {}/{}", blob.src_location, blob.src_repo),
+            digest: blob.digest.clone(),
+            expected: blob.size,
+            actual: source.size,
+        });
+    }
+    let stream = counted(source.stream, blob.digest.clone(), ctx.progress.clone());
+    match target
+        .store
+        .write_blob(&target.repo, &blob.digest, blob.size, stream)
+        .await?
+    {
+        BlobWrite::Written => Ok(BlobOutcome::Copied),
+        BlobWrite::AlreadyPresent => Ok(BlobOutcome::Skipped),
+    }
+}
+
+/// Reports the bytes of `stream` as they pass, about every [`BYTES_EVENT_STEP`].
+fn counted(stream: ByteStream, digest: Digest, progress: Arc<dyn Progress>) -> ByteStream {
+    let mut pending = 0u64;
+    let marked = stream
+        .map_ok(Some)
+        .chain(futures::stream::once(async { Ok(None) }));
+    Box::pin(marked.try_filter_map(move |chunk| {
+        let out = match chunk {
+            Some(c) => {
+                pending += c.len() as u64;
+                if pending >= BYTES_EVENT_STEP {
+                    progress.event(&Event::BlobBytes {
+                        digest: digest.clone(),
+                        bytes: std::mem::take(&mut pending),
+                    });
+                }
+                Some(c)
+            }
+            None => {
+                if pending > 0 {
+                    progress.event(&Event::BlobBytes {
+                        digest: digest.clone(),
+                        bytes: std::mem::take(&mut pending),
+                    });
+                }
+                None
+            }
+        };
+        futures::future::ready(Ok(out))
+    }))
+}
+
+async fn image_task(
+    ctx: &Ctx,
+    image: &PlannedImage,
+    blobs: Vec<(u64, Done<BlobResult>)>,
+    deps: Vec<(String, Done<Result<(), String>>)>,
+) -> ImageReport {
+    let destination = image.mapping.destination.to_string();
+    let mut report = base_report(image);
+    if image.present {
+        report.status = ImageStatus::Present;
+        report.finished_after = ctx.start.elapsed();
+        ctx.progress.event(&Event::ImageFinished {
+            name: image.mapping.name.clone(),
+            destination,
+            already_present: true,
+        });
+        return report;
+    }
+    let mut first_start: Option<Instant> = None;
+    let mut failure: Option<String> = None;
+    for (size, done) in blobs {
+        match done.await {
+            Ok(d) => {
+                if let Some(s) = d.started {
+                    first_start = Some(first_start.map_or(s, |f| f.min(s)));
+                }
+                match d.outcome {
+                    BlobOutcome::Copied => {
+                        report.blobs_copied += 1;
+                        report.bytes_copied += size;
+                    }
+                    BlobOutcome::Mounted => {
+                        report.blobs_mounted += 1;
+                        report.bytes_mounted += size;
+                    }
+                    BlobOutcome::Skipped => {
+                        report.blobs_skipped += 1;
+                        report.bytes_skipped += size;
+                    }
+                }
+            }
+            Err(e) => {
+                failure.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    for (name, done) in deps {
+        if let Err(e) = done.await {
+            failure.get_or_insert_with(|| format!("component {name} failed: {e}"));
+        }
+    }
+    let begin = first_start.unwrap_or_else(Instant::now);
+    if failure.is_none() {
+        for w in &image.writes {
+            let what = format!("manifest {} into {destination}", w.manifest.digest());
+            let repo = image.mapping.destination.repository();
+            let written = ctx
+                .options
+                .retry
+                .run(
+                    || async {
+                        let _p = ctx.limits.acquire(&[&image.dst_location]).await;
+                        image
+                            .dst
+                            .write_manifest(repo, &w.manifest, w.tag.as_deref())
+                            .await
+                    },
+                    ctx.on_retry(what),
+                )
+                .await;
+            match written {
+                Ok(()) => {
+                    report.manifests_written += 1;
+                    ctx.progress.event(&Event::ManifestWritten {
+                        digest: w.manifest.digest().clone(),
+                        destination: destination.clone(),
+                    });
+                }
+                Err(source) => {
+                    let e = Error::Manifest {
+                        digest: w.manifest.digest().clone(),
+                        destination: destination.clone(),
+                        source: Box::new(source),
+                    };
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    report.duration = begin.elapsed();
+    report.finished_after = ctx.start.elapsed();
+    match failure {
+        None => {
+            report.status = ImageStatus::Written;
+            ctx.progress.event(&Event::ImageFinished {
+                name: image.mapping.name.clone(),
+                destination,
+                already_present: false,
+            });
+        }
+        Some(e) => {
+            let e = Error::ImageIncomplete {
+                image: destination.clone(),
+                reason: e,
+            }
+            .to_string();
+            ctx.progress.event(&Event::ImageFailed {
+                name: image.mapping.name.clone(),
+                destination,
+                error: e.clone(),
+            });
+            report.status = ImageStatus::Failed;
+            report.error = Some(e);
+        }
+    }
+    report
+}
+
+fn base_report(image: &PlannedImage) -> ImageReport {
+    ImageReport {
+        name: image.mapping.name.clone(),
+        kind: image.mapping.kind,
+        source: image.mapping.source.clone(),
+        destination: image.mapping.destination.clone(),
+        digest: image.digest.clone(),
+        status: ImageStatus::Planned,
+        blobs_copied: 0,
+        bytes_copied: 0,
+        blobs_mounted: 0,
+        bytes_mounted: 0,
+        blobs_skipped: 0,
+        bytes_skipped: 0,
+        manifests_written: 0,
+        duration: Duration::ZERO,
+        finished_after: Duration::ZERO,
+        error: None,
+    }
+}
+
+fn failed_report(image: &PlannedImage, why: &str, ctx: &Ctx) -> ImageReport {
+    let mut r = base_report(image);
+    r.status = ImageStatus::Failed;
+    r.error = Some(why.to_string());
+    r.finished_after = ctx.start.elapsed();
+    r
+}
+
+fn totals(
+    images: &[ImageReport],
+    blobs: &[BlobReport],
+    plan: &MirrorPlan,
+    retries: u64,
+) -> ReportTotals {
+    let mut t = ReportTotals {
+        images: images.len() as u64,
+        retries,
+        ..ReportTotals::default()
+    };
+    for i in images {
+        match i.status {
+            ImageStatus::Written => t.images_written += 1,
+            ImageStatus::Present => t.images_present += 1,
+            ImageStatus::Failed => t.images_failed += 1,
+            ImageStatus::Planned => {}
+        }
+        t.manifests_written += i.manifests_written;
+    }
+    for b in blobs {
+        match b.outcome {
+            Some(BlobOutcome::Copied) => {
+                t.blobs_copied += 1;
+                t.bytes_copied += b.size;
+            }
+            Some(BlobOutcome::Mounted) => {
+                t.blobs_mounted += 1;
+                t.bytes_mounted += b.size;
+            }
+            Some(BlobOutcome::Skipped) => {
+                t.blobs_skipped += 1;
+                t.bytes_skipped += b.size;
+            }
+            None => t.blobs_failed += 1,
+        }
+    }
+    // Blobs the plan found in place never reach a task; count them as skipped too.
+    t.blobs_skipped += plan.totals.blobs_present as u64;
+    t.bytes_skipped += plan.totals.bytes_present;
+    t
+}

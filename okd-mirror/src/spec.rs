@@ -1,0 +1,67 @@
+//! What to mirror, where, and how hard to push.
+//!
+//! A [`MirrorSpec`] names release images (each expanded into its components and sent to a
+//! [`ReleaseTarget`]), additional images, the component filter and the platform choice.
+//! [`MirrorOptions`] holds the knobs of a run: concurrency per store and retries.
+//!
+//! ```
+//! use okd_mirror::{ComponentFilter, MirrorSpec, Naming, ReleaseMirror, ReleaseTarget};
+//!
+//! let spec = MirrorSpec {
+//!     releases: vec![ReleaseMirror {
+//!         source: "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?,
+//!         target: ReleaseTarget::parse("mirror.local:5000/okd/release", Naming::Release)?,
+//!     }],
+//!     filter: ComponentFilter::new(&[], &["rhel-coreos*".to_string()])?,
+//!     ..MirrorSpec::default()
+//! };
+//! assert_eq!(spec.releases.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use okd_oci::ImageRef;
+
+use crate::{ComponentFilter, ImageMapping, PlatformChoice, ReleaseTarget, RetryPolicy};
+
+/// A release image to mirror with its components.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseMirror {
+    /// The release image (tag or digest; `docker://` or `oci:`).
+    pub source: ImageRef,
+    /// Where it and its components go.
+    pub target: ReleaseTarget,
+}
+
+/// Everything one mirror run moves.
+#[derive(Debug, Clone, Default)]
+pub struct MirrorSpec {
+    /// Release images, expanded through their `image-references`.
+    pub releases: Vec<ReleaseMirror>,
+    /// Images mirrored on their own.
+    pub images: Vec<ImageMapping>,
+    /// Which release components to keep.
+    pub filter: ComponentFilter,
+    /// Keep manifest lists whole, or pick one platform.
+    pub platform: PlatformChoice,
+}
+
+/// Knobs of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MirrorOptions {
+    /// Operations in flight per store (registry host or layout), for blobs and manifests alike.
+    pub jobs: usize,
+    /// Retries of each blob and manifest copy.
+    pub retry: RetryPolicy,
+}
+
+/// The default number of operations in flight per store.
+pub const DEFAULT_JOBS: usize = 8;
+
+impl Default for MirrorOptions {
+    fn default() -> Self {
+        MirrorOptions {
+            jobs: DEFAULT_JOBS,
+            retry: RetryPolicy::default(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Small images and payloads built in memory for the okd-mirror tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use okd_mirror::{Component, Error, MirrorOptions, ReleaseContent, ReleaseLoader, RetryPolicy};
+use okd_oci::layer::{Compression, LayerWriter};
+use okd_oci::{Digest, ImageRef, RawManifest, Store, StoreExt, media_type};
+
+/// A gzip layer holding one file with `content`.
+pub fn layer(name: &str, content: &[u8]) -> (Bytes, okd_oci::layer::LayerInfo) {
+    let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
+    w.add_file(name, 0o644, content).unwrap();
+    let (bytes, info) = w.finish().unwrap();
+    (Bytes::from(bytes), info)
+}
+
+/// Pushes an image made of `layers` (name, content) to `repo`, tagged `tag` when given.
+pub async fn push_image(
+    store: &dyn Store,
+    repo: &str,
+    tag: Option<&str>,
+    layers: &[(&str, &[u8])],
+    arch: &str,
+) -> RawManifest {
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (name, content) in layers {
+        let (bytes, info) = layer(name, content);
+        store.put_blob(repo, &info.digest, bytes).await.unwrap();
+        descriptors.push(format!(
+            r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
+            info.media_type, info.digest, info.size
+        ));
+        diff_ids.push(format!("\"{}\"", info.diff_id));
+    }
+    let config = format!(
+        r#"{{"architecture":"{arch}","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[{}]}}}}"#,
+        diff_ids.join(",")
+    );
+    let config = Bytes::from(config);
+    let cd = Digest::sha256_of(&config);
+    store.put_blob(repo, &cd, config.clone()).await.unwrap();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{}]}}"#,
+        media_type::OCI_MANIFEST,
+        media_type::OCI_CONFIG,
+        config.len(),
+        descriptors.join(",")
+    );
+    let m = RawManifest::new(media_type::OCI_MANIFEST, manifest.into_bytes()).unwrap();
+    store.write_manifest(repo, &m, tag).await.unwrap();
+    m
+}
+
+/// Pushes an index over `children` (manifest, architecture), tagged `tag`.
+pub async fn push_index(
+    store: &dyn Store,
+    repo: &str,
+    tag: Option<&str>,
+    children: &[(RawManifest, &str)],
+) -> RawManifest {
+    let entries: Vec<String> = children
+        .iter()
+        .map(|(m, arch)| {
+            format!(
+                r#"{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"{arch}","os":"linux"}}}}"#,
+                m.media_type(),
+                m.digest(),
+                m.size()
+            )
+        })
+        .collect();
+    let json = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{}]}}"#,
+        media_type::OCI_INDEX,
+        entries.join(",")
+    );
+    let m = RawManifest::new(media_type::OCI_INDEX, json.into_bytes()).unwrap();
+    store.write_manifest(repo, &m, tag).await.unwrap();
+    m
+}
+
+/// A synthetic release in `store` (located at `registry`): `n` components in
+/// `{content_repo}` sharing a base layer, and a release image in `{release_repo}:{version}`.
+pub struct Payload {
+    pub release: ReleaseContent,
+    pub components: Vec<(String, RawManifest)>,
+    pub release_manifest: RawManifest,
+}
+
+pub async fn payload(
+    store: &dyn Store,
+    registry: &str,
+    release_repo: &str,
+    content_repo: &str,
+    version: &str,
+    names: &[&str],
+) -> Payload {
+    let base: &[u8] = b"shared base layer of every component";
+    let mut components = Vec::new();
+    let mut refs = Vec::new();
+    for name in names {
+        let own = format!("binary of {name}");
+        let m = push_image(
+            store,
+            content_repo,
+            None,
+            &[("base", base), ("bin", own.as_bytes())],
+            "amd64",
+        )
+        .await;
+        let image: ImageRef = format!("{registry}/{content_repo}@{}", m.digest())
+            .parse()
+            .unwrap();
+        refs.push(Component::new(*name, image));
+        components.push((name.to_string(), m));
+    }
+    let release_manifest = push_image(
+        store,
+        release_repo,
+        Some(version),
+        &[
+            ("base", base),
+            ("release-manifests/image-references", version.as_bytes()),
+        ],
+        "amd64",
+    )
+    .await;
+    Payload {
+        release: ReleaseContent {
+            image: format!("{registry}/{release_repo}:{version}")
+                .parse()
+                .unwrap(),
+            version: version.to_string(),
+            architecture: Some("amd64".to_string()),
+            manifest_list: false,
+            components: refs,
+        },
+        components,
+        release_manifest,
+    }
+}
+
+/// A loader that knows releases by pullspec, standing in for a payload reader.
+#[derive(Debug, Default)]
+pub struct StaticReleases(pub HashMap<String, ReleaseContent>);
+
+impl StaticReleases {
+    pub fn with(release: ReleaseContent) -> StaticReleases {
+        let mut m = HashMap::new();
+        m.insert(release.image.to_string(), release);
+        StaticReleases(m)
+    }
+}
+
+#[async_trait]
+impl ReleaseLoader for StaticReleases {
+    async fn load(&self, _store: &dyn Store, image: &ImageRef) -> Result<ReleaseContent, Error> {
+        self.0
+            .get(&image.to_string())
+            .cloned()
+            .ok_or_else(|| Error::Release {
+                release: image.to_string(),
+                reason: "unknown to the test loader".to_string(),
+            })
+    }
+}
+
+/// Options with quick retries.
+pub fn fast_options() -> MirrorOptions {
+    MirrorOptions {
+        jobs: 4,
+        retry: RetryPolicy {
+            attempts: 3,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        },
+    }
+}
+
+pub fn arc<S: Store + 'static>(s: S) -> Arc<S> {
+    Arc::new(s)
+}

@@ -1,0 +1,168 @@
+//! `coreos layer`: `okd_coreos::layering::LayeredImage` on the command line.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use okd_coreos::layer_source::{DirSource, FileListSource};
+use okd_coreos::layering::LayeredImage;
+use okd_coreos::{Architecture, Variant};
+
+use crate::cli::output::{key_value, print_text};
+use crate::cli::{CliError, store::Stores};
+
+#[derive(Debug, Args)]
+pub struct LayerArgs {
+    /// The base OS image.
+    #[arg(long, value_name = "REF")]
+    pub from: String,
+    /// A directory whose contents become a layer, placed under DEST in the image (default /),
+    /// or a single file placed at DEST (default /<file name>). Repeatable; one layer each, in
+    /// order.
+    #[arg(long = "add", value_name = "PATH[:DEST]")]
+    pub adds: Vec<String>,
+    /// A label to set (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub labels: Vec<(String, String)>,
+    /// A label of the base to remove (repeatable).
+    #[arg(long = "remove-label", value_name = "KEY")]
+    pub remove_labels: Vec<String>,
+    /// The machine-os version the image shows in a release (io.openshift.build.versions).
+    #[arg(long, value_name = "VERSION")]
+    pub machine_os: Option<String>,
+    /// The machine-os display name (io.openshift.build.version-display-names).
+    #[arg(long, value_name = "NAME", conflicts_with = "variant")]
+    pub display_name: Option<String>,
+    /// Set the machine-os display name of this variant (fcos, scos, rhcos).
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<Variant>,
+    /// The architecture to pick when the base is a multi-architecture index.
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<Architecture>,
+    /// The image's creation time (RFC 3339; default: the base's, so the same inputs give the
+    /// same digest).
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<DateTime<Utc>>,
+    /// Accept a base that is not an OS image (no ostree.bootable or containers.bootc label).
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the new image (a tag is optional).
+    #[arg(long, value_name = "REF")]
+    pub to: String,
+}
+
+/// `PATH[:DEST]` split at the first colon; DEST loses its leading slashes.
+fn split_add(arg: &str) -> Result<(PathBuf, Option<String>), String> {
+    let (path, dest) = match arg.split_once(':') {
+        Some((p, d)) => (p, Some(d.trim_start_matches('/').to_string())),
+        None => (arg, None),
+    };
+    if path.is_empty() {
+        return Err(format!("--add {arg:?}: the path is empty"));
+    }
+    Ok((PathBuf::from(path), dest.filter(|d| !d.is_empty())))
+}
+
+pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
+    let source = stores.source(&a.from).await?;
+    let mut image = LayeredImage::new(source.store.as_ref(), &source.repo, &source.reference);
+    for arg in &a.adds {
+        let (path, place) = split_add(arg)?;
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| format!("--add {}: {e}", path.display()))?;
+        if meta.is_dir() {
+            let mut dir = DirSource::new(&path);
+            if let Some(d) = &place {
+                dir = dir.prefix(d);
+            }
+            image = image.layer(dir);
+        } else if meta.is_file() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let at = place.unwrap_or(name);
+            image = image.layer(FileListSource::new().file(&at, &path, file_mode(&meta)));
+        } else {
+            return Err(format!(
+                "--add {}: not a directory or a regular file",
+                path.display()
+            )
+            .into());
+        }
+    }
+    for (k, v) in &a.labels {
+        image = image.label(k, v);
+    }
+    for k in &a.remove_labels {
+        image = image.remove_label(k);
+    }
+    if let Some(v) = &a.machine_os {
+        image = image.machine_os(v);
+    }
+    if let Some(d) = &a.display_name {
+        image = image.display_name(d);
+    }
+    if let Some(v) = &a.variant {
+        image = image.display_name_of(v);
+    }
+    if let Some(arch) = a.arch {
+        image = image.architecture(arch);
+    }
+    if let Some(c) = a.created {
+        image = image.created(c);
+    }
+    if a.force {
+        image = image.force_non_os_base();
+    }
+    let dest = stores.destination(&a.to).await?;
+    let out = match image
+        .write_to(dest.store.as_ref(), &dest.repo, dest.tag.as_deref())
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            dest.discard_if_unused().await;
+            return Err(e.into());
+        }
+    };
+    let digest = out.manifest.digest().clone();
+    tracing::info!(
+        "added {} layer(s) on {} ({} base layers kept)",
+        out.layers.len(),
+        out.base.image,
+        out.base.layers.len()
+    );
+    print_text(&format!("{digest} {}\n", dest.written_as(digest.clone())))
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &std::fs::Metadata) -> u32 {
+    0o644
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_arguments() {
+        assert_eq!(
+            split_add("overlay").unwrap(),
+            (PathBuf::from("overlay"), None)
+        );
+        assert_eq!(
+            split_add("overlay:/usr/lib/okd").unwrap(),
+            (PathBuf::from("overlay"), Some("usr/lib/okd".to_string()))
+        );
+        assert_eq!(split_add("f:/").unwrap(), (PathBuf::from("f"), None));
+        assert!(split_add(":/x").is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! `release new`: what `oc adm release new` does.
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use okd_release::ReleaseBuilder;
+
+use crate::cli::output::print_text;
+use crate::cli::{CliError, store::Stores};
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Start from this release image: its components, name, metadata and upgrade edges.
+    #[arg(long, value_name = "REF")]
+    pub from_release: Option<String>,
+    /// The release name, a semantic version (default: the input release's, else
+    /// 0.0.1-<creation time>).
+    #[arg(long, value_name = "VERSION")]
+    pub name: Option<String>,
+    /// Versions that can upgrade to this release (comma-separated, repeatable); replaces the
+    /// input release's.
+    #[arg(long, value_name = "V,…", value_delimiter = ',', num_args = 1)]
+    pub previous: Option<Vec<String>>,
+    /// Versions this release can upgrade to (comma-separated, repeatable).
+    #[arg(long, value_name = "V,…", value_delimiter = ',', num_args = 1)]
+    pub next: Option<Vec<String>>,
+    /// The release-metadata `metadata` object, as JSON; replaces the input release's.
+    #[arg(long, value_name = "JSON")]
+    pub metadata: Option<String>,
+    /// Components to add or replace, as TAG=PULLSPEC. Their annotations are reset and all their
+    /// layers are searched for manifests, as `oc` does for overrides.
+    #[arg(value_name = "COMPONENT=PULLSPEC")]
+    pub components: Vec<String>,
+    /// Leave a component out of the release (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub exclude: Vec<String>,
+    /// Keep a component even when no operator refers to it (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub include: Vec<String>,
+    /// Keep every component of --from-release, even those no operator refers to (which `oc`
+    /// drops).
+    #[arg(long, requires = "from_release")]
+    pub include_all: bool,
+    /// The tag of the image the release image is built on.
+    #[arg(long, value_name = "TAG", default_value = okd_release::DEFAULT_BASE_TAG)]
+    pub to_image_base_tag: String,
+    /// An image to build the release image on, instead of the base tag's.
+    #[arg(long, value_name = "PULLSPEC")]
+    pub to_image_base: Option<String>,
+    /// Where to write the release image; its tag defaults to the release name.
+    #[arg(long, value_name = "REF")]
+    pub to_image: String,
+    /// Read every component image from this store instead of the registry its pullspec names:
+    /// `oci:PATH` (a layout holding the payload) or a registry `HOST[:PORT]` (a mirror). The
+    /// repository is the one the pullspec names.
+    #[arg(long, value_name = "oci:PATH|HOST")]
+    pub components_from: Option<String>,
+    /// Creation time (RFC 3339); the same inputs and creation time give the same digest.
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<DateTime<Utc>>,
+    /// Skip tags that operators refer to but the release lacks, instead of failing.
+    #[arg(long)]
+    pub allow_missing_images: bool,
+    /// Do not check that operator manifests are Kubernetes objects.
+    #[arg(long)]
+    pub skip_manifest_check: bool,
+    /// Component images read at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
+    let mut pullspecs: Vec<String> = Vec::new();
+    let mut builder = match &a.from_release {
+        Some(from) => {
+            let release = super::load(stores, from)
+                .await
+                .map_err(|e| format!("--from-release {from}: {e}"))?;
+            pullspecs.extend(release.components.values().map(|c| c.pullspec.clone()));
+            let tags: Vec<String> = release.components.keys().cloned().collect();
+            let mut builder = ReleaseBuilder::from_release(release);
+            if a.include_all {
+                for tag in &tags {
+                    builder = builder.include(tag);
+                }
+            }
+            builder
+        }
+        None => ReleaseBuilder::new(),
+    };
+    if let Some(name) = &a.name {
+        builder = builder.name(name);
+    }
+    if let Some(previous) = &a.previous {
+        builder = builder.previous(previous.iter().filter(|v| !v.is_empty()).cloned());
+    }
+    if let Some(next) = &a.next {
+        builder = builder.next(next.iter().filter(|v| !v.is_empty()).cloned());
+    }
+    if let Some(json) = &a.metadata {
+        builder = builder.metadata_json(json)?;
+    }
+    for arg in &a.components {
+        builder = builder.override_arg(arg)?;
+        if let Some((_, pullspec)) = arg.split_once('=') {
+            pullspecs.push(pullspec.to_string());
+        }
+    }
+    for tag in &a.exclude {
+        builder = builder.exclude(tag);
+    }
+    for tag in &a.include {
+        builder = builder.include(tag);
+    }
+    builder = builder
+        .base_tag(&a.to_image_base_tag)
+        .allow_missing_images(a.allow_missing_images)
+        .skip_manifest_check(a.skip_manifest_check)
+        .concurrency(a.concurrency);
+    if let Some(base) = &a.to_image_base {
+        builder = builder.base_image(base);
+        pullspecs.push(base.clone());
+    }
+    if let Some(created) = a.created {
+        builder = builder.created(created);
+    }
+
+    let source = stores
+        .image_source(
+            pullspecs.iter().map(String::as_str),
+            a.components_from.as_deref(),
+        )
+        .await?;
+    let dest = stores.destination(&a.to_image).await?;
+    let built = match builder
+        .build(
+            &source,
+            dest.store.as_ref(),
+            &dest.repo,
+            dest.tag.as_deref(),
+        )
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            dest.discard_if_unused().await;
+            return Err(e.into());
+        }
+    };
+    for w in &built.payload.warnings {
+        eprintln!("warning: {w}");
+    }
+    tracing::info!(
+        "wrote {} ({} components, {} operators, {} manifests)",
+        built.written_to,
+        built.payload.references.tags().len(),
+        built.payload.operators.len(),
+        built.payload.files.len()
+    );
+    print_text(&format!("{}\n", built.summary()))
+}

@@ -1,0 +1,569 @@
+//! [`StreamBuilder`]: composing a [`Stream`] in code.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use okd_coreos::overrides::Override;
+use okd_gating::{
+    CommandJobRunner, FileStateStore, GatingPolicy, JobCommand, JobRunner, MemoryStateStore,
+    PublishRule, PublishTarget, Publisher, StateStore, StorePublisher, VerifyJob,
+};
+use okd_oci::registry::RegistryOptions;
+use okd_oci::{ImageRef, Resolver, Store};
+
+use super::jobs::CheckProgram;
+use super::{
+    Check, FileLedger, ImageSources, LedgerStore, MemoryLedger, MirrorStage, OsLayering,
+    ReleaseFormat, StoreLocation, Stream, StreamError, Target, UpstreamSource, VersionScheme,
+};
+
+/// Which time is written into a candidate release image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreatedFrom {
+    /// The time of the tick that decided to create it (what the release-controller does).
+    #[default]
+    Tick,
+    /// The upstream release's creation time: the same inputs give the same release (version and
+    /// digest) whenever and wherever they are built.
+    Inputs,
+}
+
+/// What a job runs.
+#[derive(Debug, Clone)]
+enum JobAction {
+    Command(JobCommand),
+    Check(Check),
+    Runner,
+}
+
+/// A promotion: where accepted releases are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Promotion {
+    /// Point this tag of the release repository at the newest accepted release.
+    Tag(String),
+    /// Copy the newest accepted release into this repository (in the stream's namespace),
+    /// tagged with its version.
+    Repository(String),
+}
+
+/// Builds a [`Stream`]. Only the name and the upstream are required.
+///
+/// Defaults: an OCI layout at `target/okd-streams` as store, namespace `okd`, the dated version
+/// scheme, no OS layering, no mirror, no jobs (every release is accepted once created), state
+/// in memory, jobs as local commands with logs in the system temp directory.
+#[derive(Debug)]
+pub struct StreamBuilder {
+    name: String,
+    upstream: Option<UpstreamSource>,
+    os: Option<OsLayering>,
+    overrides: Vec<Override>,
+    scheme: VersionScheme,
+    created_from: CreatedFrom,
+    format: Option<ReleaseFormat>,
+    location: StoreLocation,
+    store: Option<Arc<dyn Store>>,
+    namespace: String,
+    public_host: Option<String>,
+    mirror: Option<Arc<dyn MirrorStage>>,
+    release_mirror: Option<super::mirror::ReleaseMirrorStage>,
+    policy: Option<GatingPolicy>,
+    max_unready: u32,
+    min_interval: Duration,
+    expires: Option<Duration>,
+    jobs: Vec<(VerifyJob, JobAction)>,
+    promotions: Vec<(String, Promotion)>,
+    runner: Option<Arc<dyn JobRunner>>,
+    state_dir: Option<PathBuf>,
+    log_dir: Option<PathBuf>,
+    publisher: Option<Arc<dyn Publisher>>,
+    registry_options: RegistryOptions,
+    insecure: Vec<String>,
+    check_program: Option<CheckProgram>,
+    creation_attempts: u32,
+    allow_missing_images: bool,
+    errors: Vec<StreamError>,
+}
+
+impl StreamBuilder {
+    /// A stream called `name` (the release-controller's stream name, e.g. `4.19.0-0.okd-scos`).
+    pub fn new(name: &str) -> StreamBuilder {
+        StreamBuilder {
+            name: name.to_string(),
+            upstream: None,
+            os: None,
+            overrides: Vec::new(),
+            scheme: VersionScheme::Dated,
+            created_from: CreatedFrom::Tick,
+            format: None,
+            location: StoreLocation::Layout {
+                path: PathBuf::from("target/okd-streams"),
+            },
+            store: None,
+            namespace: "okd".to_string(),
+            public_host: None,
+            mirror: None,
+            release_mirror: None,
+            policy: None,
+            max_unready: 1,
+            min_interval: Duration::ZERO,
+            expires: None,
+            jobs: Vec::new(),
+            promotions: Vec::new(),
+            runner: None,
+            state_dir: None,
+            log_dir: None,
+            publisher: None,
+            registry_options: RegistryOptions::default(),
+            insecure: Vec::new(),
+            check_program: None,
+            creation_attempts: 3,
+            allow_missing_images: false,
+            errors: Vec::new(),
+        }
+    }
+
+    fn keep<T>(&mut self, r: Result<T, StreamError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    /// The upstream payload.
+    pub fn upstream(mut self, source: UpstreamSource) -> Self {
+        self.upstream = Some(source);
+        self
+    }
+
+    /// The upstream payload: one release image (`docker://…` or `oci:…`).
+    pub fn upstream_image(mut self, reference: &str) -> Self {
+        self.upstream = self.keep(UpstreamSource::image(reference));
+        self
+    }
+
+    /// The upstream payload: the newest tag of `repository` matching the glob `pattern`.
+    pub fn upstream_newest(mut self, repository: &str, pattern: &str) -> Self {
+        self.upstream = self.keep(UpstreamSource::newest(repository, pattern));
+        self
+    }
+
+    /// The operating system: variant and layering.
+    pub fn os(mut self, os: OsLayering) -> Self {
+        self.os = Some(os);
+        self
+    }
+
+    /// Points payload tag `name` at `pullspec` (`oc adm release new name=pullspec`).
+    pub fn override_image(mut self, name: &str, pullspec: &str) -> Self {
+        if let Some(o) = self.keep(Override::new(name, pullspec).map_err(StreamError::from)) {
+            self.overrides.push(o);
+        }
+        self
+    }
+
+    /// How releases are named.
+    pub fn version_scheme(mut self, scheme: VersionScheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Which time is written into release images.
+    pub fn created_from(mut self, created_from: CreatedFrom) -> Self {
+        self.created_from = created_from;
+        self
+    }
+
+    /// How release images are written (default: [`ReleaseFormat::default_for`] the store).
+    pub fn release_format(mut self, format: ReleaseFormat) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// The target store: `oci:PATH` or `docker://HOST[:PORT][/PREFIX]`.
+    pub fn store(mut self, location: &str) -> Self {
+        if let Some(l) = self.keep(location.parse()) {
+            self.location = l;
+        }
+        self
+    }
+
+    /// A store object of your own for the target (a [`okd_oci::MemoryStore`], a store with
+    /// special options); `location` still names it in pullspecs.
+    pub fn store_instance(mut self, location: StoreLocation, store: Arc<dyn Store>) -> Self {
+        self.location = location;
+        self.store = Some(store);
+        self
+    }
+
+    /// The namespace of the stream's repositories (default `okd`).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = namespace.to_string();
+        self
+    }
+
+    /// The registry host public pullspecs of the stream's images name.
+    pub fn public_host(mut self, host: &str) -> Self {
+        self.public_host = Some(host.to_string());
+        self
+    }
+
+    /// Mirrors each candidate before it is verified.
+    pub fn mirror(mut self, stage: Arc<dyn MirrorStage>) -> Self {
+        self.mirror = Some(stage);
+        self
+    }
+
+    /// Mirrors each candidate with okd-mirror, using the stream's registry options.
+    pub fn mirror_release(mut self, stage: super::mirror::ReleaseMirrorStage) -> Self {
+        self.release_mirror = Some(stage);
+        self
+    }
+
+    /// Replaces the gating policy (its name must be the stream's). Jobs, limits and promotions
+    /// set on this builder are added to it.
+    pub fn policy(mut self, policy: GatingPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// `maxUnreadyReleases` (default 1, as every OKD stream has it; 0: no limit).
+    pub fn max_unready_releases(mut self, n: u32) -> Self {
+        self.max_unready = n;
+        self
+    }
+
+    /// `minCreationIntervalSeconds`.
+    pub fn min_creation_interval(mut self, interval: Duration) -> Self {
+        self.min_interval = interval;
+        self
+    }
+
+    /// `expires`: accepted releases beyond the five newest are removed after this.
+    pub fn expires(mut self, expires: Duration) -> Self {
+        self.expires = Some(expires);
+        self
+    }
+
+    /// A verification job running `command` (its prow job name is the job name unless set).
+    pub fn job(mut self, job: VerifyJob, command: JobCommand) -> Self {
+        self.jobs.push((job, JobAction::Command(command)));
+        self
+    }
+
+    /// A verification job that the runner given with [`StreamBuilder::runner`] knows how to run.
+    pub fn runner_job(mut self, job: VerifyJob) -> Self {
+        self.jobs.push((job, JobAction::Runner));
+        self
+    }
+
+    /// A verification job running one of the built-in payload [`Check`]s.
+    pub fn check_job(mut self, job: VerifyJob, check: Check) -> Self {
+        self.jobs.push((job, JobAction::Check(check)));
+        self
+    }
+
+    /// The program payload checks are run with: `program args… --check NAME …`. Default: this
+    /// executable with `stream verify`, which is right for the `okd-streams` binary; a program of
+    /// your own calls [`super::jobs::run_verify_args`] when it sees its own arguments.
+    pub fn check_program(mut self, program: impl Into<PathBuf>, args: &[&str]) -> Self {
+        self.check_program = Some(CheckProgram {
+            program: program.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Publishes the newest accepted release (`publish` step `rule`).
+    pub fn promote(mut self, rule: &str, promotion: Promotion) -> Self {
+        self.promotions.push((rule.to_string(), promotion));
+        self
+    }
+
+    /// Runs jobs with `runner` instead of local commands.
+    pub fn runner(mut self, runner: Arc<dyn JobRunner>) -> Self {
+        self.runner = Some(runner);
+        self
+    }
+
+    /// Keeps state in `dir`: `gating.json` (okd-gating's file store, locked while the stream is
+    /// open), `ledger.json`, and job logs under `logs/`.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Where local jobs write their logs (default: `logs/` of the state directory).
+    pub fn log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.log_dir = Some(dir.into());
+        self
+    }
+
+    /// Publishes with `publisher` instead of tagging in the target store.
+    pub fn publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Registry options for every registry the stream reads or writes.
+    pub fn registry_options(mut self, options: RegistryOptions) -> Self {
+        self.registry_options = options;
+        self
+    }
+
+    /// Reaches `host` without TLS verification (and passes that on to check jobs).
+    pub fn insecure_registry(mut self, host: &str) -> Self {
+        self.registry_options = self.registry_options.insecure_registry(host);
+        self.insecure.push(host.to_string());
+        self
+    }
+
+    /// Lets operator manifests name payload tags the release lacks (`oc adm release new
+    /// --allow-missing-images`), as a payload whose OS variant was swapped needs until its
+    /// machine-config-operator is built for the new variant.
+    pub fn allow_missing_images(mut self, allow: bool) -> Self {
+        self.allow_missing_images = allow;
+        self
+    }
+
+    /// How often a candidate that fails to build is tried before it is marked Failed
+    /// (default 3).
+    pub fn creation_attempts(mut self, n: u32) -> Self {
+        self.creation_attempts = n.max(1);
+        self
+    }
+
+    fn invalid(&self, field: impl Into<String>, message: impl Into<String>) -> StreamError {
+        StreamError::invalid(&self.name, field, message)
+    }
+
+    fn policy_for(&self, release_repo: &str, target: &Target) -> Result<GatingPolicy, StreamError> {
+        let mut policy = match &self.policy {
+            Some(p) if p.name != self.name => {
+                return Err(self.invalid(
+                    "policy",
+                    format!("the policy is for stream {}, not {}", p.name, self.name),
+                ));
+            }
+            Some(p) => p.clone(),
+            None => {
+                let mut b = GatingPolicy::builder(&self.name)
+                    .target(release_repo)
+                    .max_unready_releases(self.max_unready)
+                    .min_creation_interval(self.min_interval);
+                if let Some(e) = self.expires {
+                    b = b.expires(e);
+                }
+                b.build()?
+            }
+        };
+        if policy.target.is_empty() {
+            policy.target = release_repo.to_string();
+        }
+        for (job, _) in &self.jobs {
+            if policy.job(&job.name).is_some() {
+                return Err(self.invalid(format!("jobs.{}", job.name), "the job is defined twice"));
+            }
+            policy.jobs.push(job.clone());
+        }
+        for (rule, promotion) in &self.promotions {
+            let target_of = match promotion {
+                Promotion::Tag(tag) => PublishTarget::Tag { tag: tag.clone() },
+                Promotion::Repository(repo) => PublishTarget::Repository {
+                    namespace: String::new(),
+                    name: target.repository(repo),
+                    tags: Vec::new(),
+                    exclude_tags: Vec::new(),
+                },
+            };
+            policy.publish.push(PublishRule {
+                name: rule.clone(),
+                disabled: false,
+                target: target_of,
+            });
+        }
+        policy.jobs.sort_by(|a, b| a.name.cmp(&b.name));
+        policy.publish.sort_by(|a, b| a.name.cmp(&b.name));
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Opens the stores and state and returns the stream. Fails on the first invalid setting.
+    pub async fn build(mut self) -> Result<Stream, StreamError> {
+        let first = self.errors.drain(..).next();
+        if let Some(e) = first {
+            return Err(match e {
+                StreamError::Invalid { field, message, .. } => self.invalid(field, message),
+                other => other,
+            });
+        }
+        let upstream = self
+            .upstream
+            .clone()
+            .ok_or_else(|| self.invalid("upstream", "no upstream payload given"))?;
+        if self.namespace.is_empty() || !okd_oci::is_valid_repository(&self.namespace) {
+            return Err(self.invalid(
+                "namespace",
+                format!("{:?} is not a valid repository path", self.namespace),
+            ));
+        }
+        let resolver = Arc::new(Resolver::new(self.registry_options.clone()));
+        let mut target = Target::new(self.location.clone(), &self.namespace);
+        if let Some(h) = &self.public_host {
+            target.public_host = h.clone();
+        }
+        let store: Arc<dyn Store> = match &self.store {
+            Some(s) => s.clone(),
+            None => open_location(&resolver, &self.location, true).await?,
+        };
+        let upstream_store = resolver.store(upstream.reference(), false).await?;
+
+        let mut sources = ImageSources::new().host(&target.public_host, store.clone());
+        if let StoreLocation::Layout { path } = &self.location {
+            sources = sources.layout(path, store.clone());
+        }
+        match upstream.reference() {
+            ImageRef::Registry(r) => sources = sources.host(&r.registry, upstream_store.clone()),
+            ImageRef::Layout(l) => {
+                // A layout holding the upstream payload acts as a mirror of every registry.
+                sources = sources
+                    .layout(&l.path, upstream_store.clone())
+                    .fallback(upstream_store.clone());
+            }
+        }
+
+        let release_repo = target.repository("release");
+        let policy = self.policy_for(&release_repo, &target)?;
+        let (state, ledger, logs): (Arc<dyn StateStore>, Arc<dyn LedgerStore>, PathBuf) =
+            match &self.state_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir).map_err(|e| StreamError::io(dir, e))?;
+                    (
+                        Arc::new(FileStateStore::open(dir.join("gating.json"))?),
+                        Arc::new(FileLedger::new(dir.join("ledger.json"))),
+                        dir.join("logs"),
+                    )
+                }
+                None => (
+                    Arc::new(MemoryStateStore::new()),
+                    Arc::new(MemoryLedger::default()),
+                    std::env::temp_dir().join(format!("okd-streams-logs-{}", std::process::id())),
+                ),
+            };
+        let log_dir = self.log_dir.clone().unwrap_or(logs);
+        let check_program = match self.check_program.clone() {
+            Some(p) => p,
+            None => CheckProgram::this_binary()?,
+        };
+        // Check jobs reach the same registries: pass on which of them are insecure.
+        let mut insecure = self.insecure.clone();
+        let hosts = [
+            self.location.host().map(str::to_string),
+            match upstream.reference() {
+                ImageRef::Registry(r) => Some(r.registry.clone()),
+                ImageRef::Layout(_) => None,
+            },
+            Some(target.public_host.clone()),
+        ];
+        for h in hosts.into_iter().flatten() {
+            if self.registry_options.is_insecure(&h) && !insecure.contains(&h) {
+                insecure.push(h);
+            }
+        }
+        let os_images_repo = self
+            .os
+            .as_ref()
+            .filter(|o| !o.is_plain())
+            .map(|o| target.repository(&o.variant().payload_tags().os));
+        let os_images = os_images_repo
+            .as_deref()
+            .map(|repo| self.location.image(repo, None, None))
+            .transpose()?;
+        let mut job_commands = std::collections::BTreeMap::new();
+        for (job, action) in &self.jobs {
+            let command = match action {
+                JobAction::Runner if self.runner.is_none() => {
+                    return Err(self.invalid(
+                        format!("jobs.{}", job.name),
+                        "a runner job needs a runner (StreamBuilder::runner)",
+                    ));
+                }
+                JobAction::Runner => continue,
+                JobAction::Command(c) => c.clone(),
+                JobAction::Check(check) => check_program.command(
+                    *check,
+                    &sources,
+                    &insecure,
+                    self.os.as_ref().map(|o| o.variant().payload_tags().os),
+                    os_images.clone(),
+                ),
+            };
+            job_commands.insert(job.name.clone(), command);
+        }
+        let runner: Arc<dyn JobRunner> = match &self.runner {
+            Some(r) => r.clone(),
+            None => Arc::new(
+                job_commands
+                    .iter()
+                    .fold(CommandJobRunner::new(&log_dir), |r, (name, c)| {
+                        r.with_command(name, c.clone())
+                    }),
+            ),
+        };
+        let publisher: Arc<dyn Publisher> = match &self.publisher {
+            Some(p) => p.clone(),
+            None => Arc::new(StorePublisher::new(store.clone(), &release_repo)),
+        };
+        Ok(Stream {
+            policy,
+            upstream,
+            os: self.os.take(),
+            overrides: std::mem::take(&mut self.overrides),
+            scheme: self.scheme.clone(),
+            created_from: self.created_from,
+            format: self
+                .format
+                .unwrap_or_else(|| ReleaseFormat::default_for(&self.location)),
+            target,
+            store,
+            upstream_store,
+            sources,
+            resolver,
+            mirror: match &self.release_mirror {
+                Some(m) => Some(
+                    Arc::new(m.clone().registry_options(self.registry_options.clone()))
+                        as Arc<dyn MirrorStage>,
+                ),
+                None => self.mirror.clone(),
+            },
+            runner,
+            state,
+            ledger,
+            publisher,
+            creation_attempts: self.creation_attempts,
+            job_commands,
+            allow_missing_images: self.allow_missing_images,
+            log_dir,
+        })
+    }
+}
+
+/// Opens the store a location names (a layout is created when `create` is true).
+pub(crate) async fn open_location(
+    resolver: &Resolver,
+    location: &StoreLocation,
+    create: bool,
+) -> Result<Arc<dyn Store>, StreamError> {
+    match location {
+        StoreLocation::Layout { path } => {
+            let image: ImageRef = format!("oci:{}", path.display()).parse()?;
+            Ok(resolver.store(&image, create).await?)
+        }
+        StoreLocation::Registry { host, .. } => {
+            Ok(resolver.registries().get(host)? as Arc<dyn Store>)
+        }
+    }
+}

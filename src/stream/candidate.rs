@@ -1,0 +1,304 @@
+//! Detecting changed inputs and building a candidate release from them.
+
+use chrono::{DateTime, Timelike, Utc};
+use okd_coreos::layer_source::{LayerContext, LayerSource};
+use okd_coreos::layering::LayeredImage;
+use okd_coreos::overrides::OsOverrides;
+use okd_oci::{Digest, ImageRef, ManifestRef};
+use okd_release::{Release, ReleaseBuilder};
+use sha2::{Digest as _, Sha256};
+
+use super::{
+    Candidate, ImageSources, Inputs, Intent, MirrorRequest, OsBase, ResolvedUpstream, Stream,
+    StreamError,
+};
+
+/// The inputs a tick found, before anything is written.
+#[derive(Debug, Clone)]
+pub(crate) struct Detected {
+    pub upstream: ResolvedUpstream,
+    pub upstream_created: Option<DateTime<Utc>>,
+    pub inputs: Inputs,
+    pub hash: String,
+    /// The OS base: store repository and digest (when the stream layers its OS).
+    pub os_base: Option<(ImageRef, Digest)>,
+    /// Tags the upstream payload has.
+    pub upstream_tags: Vec<String>,
+}
+
+fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+impl Stream {
+    /// Image sources for `release`: the stream's, plus the registries of any component or
+    /// override host they do not cover.
+    pub(crate) fn sources_for<'a>(
+        &self,
+        pullspecs: impl IntoIterator<Item = &'a ImageRef>,
+    ) -> Result<ImageSources, StreamError> {
+        let mut sources = self.sources.clone();
+        for image in pullspecs {
+            if let ImageRef::Registry(r) = image
+                && !sources.covers(&r.registry)
+            {
+                let store = self.resolver.registries().get(&r.registry)?;
+                sources = sources.host(&r.registry, store);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Resolves the current inputs and their hash. Writes nothing.
+    pub(crate) async fn detect(&self) -> Result<Detected, StreamError> {
+        let upstream = self.upstream.resolve(self.upstream_store.as_ref()).await?;
+        let release = Release::load_image(self.upstream_store.as_ref(), &upstream.image).await?;
+        let mut override_refs = Vec::new();
+        for o in &self.overrides {
+            override_refs.push(o.pullspec.parse::<ImageRef>()?);
+        }
+        let sources = self.sources_for(
+            release
+                .components
+                .values()
+                .map(|c| &c.image)
+                .chain(override_refs.iter()),
+        )?;
+        let mut inputs = Inputs {
+            upstream: upstream.image.to_string(),
+            upstream_tag: upstream.tag.clone(),
+            os_base: None,
+            os_layers: Vec::new(),
+            os_image: None,
+            overrides: Vec::new(),
+            remove: Vec::new(),
+        };
+        let mut os_base = None;
+        if let Some(os) = &self.os {
+            let os_tag = os.variant().payload_tags().os;
+            let base = match os.base_image() {
+                OsBase::Upstream => release
+                    .component(&os_tag)
+                    .map(|c| c.image.clone())
+                    .ok_or_else(|| StreamError::Upstream {
+                        upstream: upstream.image.to_string(),
+                        message: format!(
+                            "the payload has no {os_tag} image to layer on; give an OS base image"
+                        ),
+                    })?,
+                OsBase::Image(i) => i.clone(),
+            };
+            let digest = resolve_digest(&sources, &base).await?;
+            inputs.os_base = Some(base.with_digest(digest.clone()).to_string());
+            if !os.is_plain() {
+                inputs.os_layers = layer_digests(os.layers()).await?;
+            }
+            os_base = Some((base, digest));
+        }
+        for (o, image) in self.overrides.iter().zip(&override_refs) {
+            let digest = resolve_digest(&sources, image).await?;
+            let by_digest = match image {
+                ImageRef::Registry(r) => {
+                    format!("{}/{}@{digest}", r.registry, r.repository)
+                }
+                other => other.with_digest(digest).to_string(),
+            };
+            inputs.overrides.push((o.name.clone(), by_digest));
+        }
+        let hash = self.inputs_hash(&inputs);
+        Ok(Detected {
+            upstream,
+            upstream_created: release.created(),
+            inputs,
+            hash,
+            os_base,
+            upstream_tags: release.components.keys().cloned().collect(),
+        })
+    }
+
+    fn inputs_hash(&self, inputs: &Inputs) -> String {
+        let mut h = Sha256::new();
+        let mut line = |k: &str, v: &str| {
+            h.update(k.as_bytes());
+            h.update(b" ");
+            h.update(v.as_bytes());
+            h.update(b"\n");
+        };
+        // The upstream by digest only: the same payload under another tag is the same input.
+        line("upstream", inputs.upstream.rsplit('@').next().unwrap_or(""));
+        if let Some(os) = &self.os {
+            line("variant", os.variant().name());
+            line("os-base", inputs.os_base.as_deref().unwrap_or(""));
+            for d in &inputs.os_layers {
+                line("os-layer", d);
+            }
+            for (k, v) in os.labels() {
+                line("os-label", &format!("{k}={v}"));
+            }
+            line("machine-os", os.machine_os_version().unwrap_or(""));
+        }
+        for (k, v) in &inputs.overrides {
+            line("override", &format!("{k}={v}"));
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+
+    /// The creation time to write into a candidate decided at `now`.
+    pub(crate) fn image_created(&self, detected: &Detected, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.created_from {
+            super::CreatedFrom::Tick => truncate(now),
+            super::CreatedFrom::Inputs => truncate(detected.upstream_created.unwrap_or(now)),
+        }
+    }
+
+    /// Writes the layered OS image (tagged `name`) and completes the inputs with the OS
+    /// overrides. Idempotent: the same inputs give the same image.
+    pub(crate) async fn prepare_os(
+        &self,
+        name: &str,
+        detected: &mut Detected,
+    ) -> Result<(), StreamError> {
+        let (Some(os), Some((base, digest))) = (&self.os, &detected.os_base) else {
+            return Ok(());
+        };
+        let os_image = if os.is_plain() {
+            base.with_digest(digest.clone()).to_string()
+        } else {
+            let sources = self.sources_for([base])?;
+            let (store, repo) = sources.store_for(base)?;
+            let mut layered =
+                LayeredImage::new(store.as_ref(), &repo, &ManifestRef::Digest(digest.clone()));
+            for layer in os.layers() {
+                layered = layered.layer(layer.clone());
+            }
+            for (k, v) in os.labels() {
+                layered = layered.label(k, v);
+            }
+            if let Some(v) = os.machine_os_version() {
+                layered = layered.machine_os(v).display_name_of(os.variant());
+            }
+            let repo_name = os.variant().payload_tags().os;
+            let written = layered
+                .write_to(
+                    self.store.as_ref(),
+                    &self.target.repository(&repo_name),
+                    Some(name),
+                )
+                .await
+                .map_err(|e| StreamError::candidate(name, "layering", e))?;
+            self.target
+                .public_pullspec(&repo_name, written.manifest.digest())
+        };
+        let swap = OsOverrides::new(os.variant().clone(), os_image.clone())
+            .without_extensions()
+            .swap(detected.upstream_tags.iter().map(String::as_str))?;
+        let mut overrides: Vec<(String, String)> = swap.set.iter().map(|o| o.to_pair()).collect();
+        // Overrides given by the user win over the OS ones for the same tag.
+        overrides.retain(|(t, _)| !detected.inputs.overrides.iter().any(|(u, _)| u == t));
+        overrides.append(&mut detected.inputs.overrides);
+        detected.inputs.overrides = overrides;
+        detected.inputs.remove = swap.remove;
+        detected.inputs.os_image = Some(os_image);
+        Ok(())
+    }
+
+    /// Builds (or rebuilds, after an interruption) the release an intent describes, and
+    /// mirrors it.
+    pub(crate) async fn build_candidate(&self, intent: &Intent) -> Result<Candidate, StreamError> {
+        let name = intent.name.as_str();
+        let upstream: ImageRef = intent.inputs.upstream.parse()?;
+        let release = Release::load_image(self.upstream_store.as_ref(), &upstream).await?;
+        let mut override_refs = Vec::new();
+        for (_, p) in &intent.inputs.overrides {
+            override_refs.push(p.parse::<ImageRef>()?);
+        }
+        let sources = self.sources_for(
+            release
+                .components
+                .values()
+                .map(|c| &c.image)
+                .chain(override_refs.iter()),
+        )?;
+        let mut builder = ReleaseBuilder::from_release(release)
+            .name(name)
+            .created(intent.image_created)
+            .allow_missing_images(self.allow_missing_images);
+        for (tag, pullspec) in &intent.inputs.overrides {
+            // An override is wanted in the payload even when no operator names it.
+            builder = builder.override_image(tag, pullspec).include(tag);
+        }
+        for tag in &intent.inputs.remove {
+            builder = builder.exclude(tag);
+        }
+        let repo = self.release_repository();
+        let built = builder
+            .build(&sources, self.store.as_ref(), &repo, Some(name))
+            .await
+            .map_err(|e| StreamError::candidate(name, "build", e))?;
+        let digest = match self.format {
+            super::ReleaseFormat::Docker => built.digest.clone(),
+            super::ReleaseFormat::Oci => {
+                let oci = super::format::to_oci(&built.manifest)?;
+                self.store.write_manifest(&repo, &oci, Some(name)).await?;
+                oci.digest().clone()
+            }
+        };
+        let image = self
+            .target
+            .location
+            .image(&repo, Some(name), Some(&digest))?;
+        let mirrored = match &self.mirror {
+            Some(m) => Some(
+                m.mirror(&MirrorRequest {
+                    version: name,
+                    image: &image,
+                    store: &self.store,
+                    sources: &sources,
+                })
+                .await?,
+            ),
+            None => None,
+        };
+        Ok(Candidate {
+            name: name.to_string(),
+            digest: digest.to_string(),
+            image: image.to_string(),
+            image_created: intent.image_created,
+            inputs: intent.inputs.clone(),
+            mirrored,
+        })
+    }
+}
+
+async fn resolve_digest(sources: &ImageSources, image: &ImageRef) -> Result<Digest, StreamError> {
+    if let Some(d) = image.digest() {
+        return Ok(d.clone());
+    }
+    let (store, repo) = sources.store_for(image)?;
+    let reference = image.manifest_ref().ok_or_else(|| StreamError::Upstream {
+        upstream: image.to_string(),
+        message: "names no tag or digest".to_string(),
+    })?;
+    store
+        .manifest_digest(&repo, &reference)
+        .await?
+        .ok_or_else(|| StreamError::Upstream {
+            upstream: image.to_string(),
+            message: "not found".to_string(),
+        })
+}
+
+/// Builds each layer in a temporary directory to learn its digest.
+async fn layer_digests(layers: &[super::os::SharedLayer]) -> Result<Vec<String>, StreamError> {
+    let temp = tempfile::Builder::new()
+        .prefix(".okd-streams-layers-")
+        .tempdir()
+        .map_err(|e| StreamError::io(std::env::temp_dir(), e))?;
+    let ctx = LayerContext::new(temp.path());
+    let mut out = Vec::new();
+    for l in layers {
+        let built = l.build(&ctx).await?;
+        out.push(built.info().digest.to_string());
+    }
+    Ok(out)
+}

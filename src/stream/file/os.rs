@@ -1,0 +1,186 @@
+//! The `os` section of stream files: variant and layering.
+
+use std::collections::BTreeMap;
+
+use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
+use okd_coreos::{BaseDistro, CustomVariant, Variant};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::stream::{OsLayering, StreamError};
+
+/// A CoreOS variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VariantFile {
+    /// Fedora CoreOS (`fedora-coreos`).
+    Fcos,
+    /// CentOS Stream CoreOS (`stream-coreos`).
+    Scos,
+    /// RHEL CoreOS (`rhel-coreos`).
+    Rhcos,
+    /// A variant of your own, described by `custom_variant`.
+    Custom,
+}
+
+/// A variant of your own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomVariantFile {
+    /// Short name.
+    pub name: String,
+    /// `machine-os` display name.
+    pub display_name: String,
+    /// Payload tag of the OS image.
+    pub os_tag: String,
+    /// Base distribution name (`Fedora` (default), `CentOS Stream`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+/// The operating system of the stream's payloads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OsFile {
+    /// The variant.
+    pub variant: VariantFile,
+    /// The variant, when `variant` is `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_variant: Option<CustomVariantFile>,
+    /// Base OS image (default: the upstream payload's image for the variant's OS tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Layers added on top, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerFile>,
+    /// Labels set on the layered image.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `machine-os` version the layered image shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_os: Option<String>,
+}
+
+/// One added layer: exactly one of `files`, `dir` and `tarball`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayerFile {
+    /// Listed files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileEntry>>,
+    /// A directory tree's contents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// A prebuilt tarball.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tarball: Option<String>,
+}
+
+/// A file of a `files` layer: `content` or `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Path in the image (`etc/motd`).
+    pub path: String,
+    /// The content, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// A file to copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Octal mode (default `0644`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+impl OsFile {
+    pub(super) fn to_layering(&self, stream: &str) -> Result<OsLayering, StreamError> {
+        let variant = match (self.variant, &self.custom_variant) {
+            (VariantFile::Fcos, None) => Variant::Fcos,
+            (VariantFile::Scos, None) => Variant::Scos,
+            (VariantFile::Rhcos, None) => Variant::Rhcos,
+            (VariantFile::Custom, Some(c)) => Variant::Custom(CustomVariant::new(
+                &c.name,
+                &c.display_name,
+                match c.base.as_deref() {
+                    None | Some("Fedora") => BaseDistro::Fedora,
+                    Some("CentOS Stream") => BaseDistro::CentOsStream,
+                    Some("Red Hat Enterprise Linux") => BaseDistro::Rhel,
+                    Some(other) => BaseDistro::Other(other.to_string()),
+                },
+                &c.os_tag,
+            )),
+            (VariantFile::Custom, None) => {
+                return Err(StreamError::invalid(
+                    stream,
+                    "os.custom_variant",
+                    "variant `custom` needs `custom_variant`",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(StreamError::invalid(
+                    stream,
+                    "os.custom_variant",
+                    "only variant `custom` takes `custom_variant`",
+                ));
+            }
+        };
+        let mut os = OsLayering::new(variant);
+        if let Some(base) = &self.base {
+            let image = base.parse().map_err(|e: okd_oci::Error| {
+                StreamError::invalid(stream, "os.base", e.to_string())
+            })?;
+            os = os.base(image);
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            os = match (&layer.files, &layer.dir, &layer.tarball) {
+                (None, Some(d), None) => os.layer(DirSource::new(d)),
+                (None, None, Some(t)) => os.layer(TarballSource::new(t)),
+                (Some(files), None, None) => {
+                    let mut list = FileListSource::new();
+                    for (j, f) in files.iter().enumerate() {
+                        let field = format!("os.layers[{i}].files[{j}]");
+                        let mode = match &f.mode {
+                            None => 0o644,
+                            Some(m) => u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(
+                                |_| {
+                                    StreamError::invalid(
+                                        stream,
+                                        format!("{field}.mode"),
+                                        format!("{m:?} is not an octal mode"),
+                                    )
+                                },
+                            )?,
+                        };
+                        list = match (&f.content, &f.from) {
+                            (Some(c), None) => list.bytes(&f.path, c.clone().into_bytes(), mode),
+                            (None, Some(p)) => list.file(&f.path, p, mode),
+                            _ => {
+                                return Err(StreamError::invalid(
+                                    stream,
+                                    field,
+                                    "give exactly one of `content` and `from`",
+                                ));
+                            }
+                        };
+                    }
+                    os.layer(list)
+                }
+                _ => {
+                    return Err(StreamError::invalid(
+                        stream,
+                        format!("os.layers[{i}]"),
+                        "give exactly one of `files`, `dir` and `tarball`",
+                    ));
+                }
+            };
+        }
+        for (k, v) in &self.labels {
+            os = os.label(k, v);
+        }
+        if let Some(m) = &self.machine_os {
+            os = os.machine_os(m);
+        }
+        Ok(os)
+    }
+}

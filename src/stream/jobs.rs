@@ -1,0 +1,243 @@
+//! Payload checks as local verification jobs: the command a job runs, and the argument parsing
+//! and store opening on the job's side.
+//!
+//! A check job is a process — `okd-streams stream verify --check images …`, or a program of your
+//! own that hands its arguments to [`run_verify_args`] — started by okd-gating's
+//! [`CommandJobRunner`](okd_gating::CommandJobRunner) with `RELEASE_IMAGE_LATEST` (and, for
+//! upgrade jobs, `RELEASE_IMAGE_INITIAL`) in its environment. Its arguments say where component
+//! images are read (`--source HOST=STORE`, `--source '*=STORE'`), which payload tag holds the OS
+//! (`--os-tag`) and where the stream's layered OS images are (`--os-images`).
+//!
+//! ```
+//! use okd_streams::stream::jobs::VerifyArgs;
+//! use clap::Parser;
+//!
+//! #[derive(Parser)]
+//! struct Cli { #[command(flatten)] verify: VerifyArgs }
+//! let cli = Cli::parse_from(["verify", "--check", "images", "--release", "oci:/srv/okd:okd/release:4.19.0-okd-scos.1",
+//!     "--source", "*=oci:/srv/okd"]);
+//! assert_eq!(cli.verify.check.len(), 1);
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use okd_gating::JobCommand;
+use okd_oci::registry::RegistryOptions;
+use okd_oci::{ImageRef, Resolver, Store};
+
+use super::checks::{Check, CheckInput, verify};
+use super::{ImageSources, StreamError};
+
+/// Environment variable holding the release under test.
+pub const RELEASE_IMAGE_LATEST: &str = "RELEASE_IMAGE_LATEST";
+/// Environment variable holding the upgrade source.
+pub const RELEASE_IMAGE_INITIAL: &str = "RELEASE_IMAGE_INITIAL";
+
+/// The program check jobs run, with the arguments before the check's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckProgram {
+    /// The executable.
+    pub program: PathBuf,
+    /// Leading arguments (`stream verify`).
+    pub args: Vec<String>,
+}
+
+impl CheckProgram {
+    /// This executable with `stream verify`: the `okd-streams` binary's own subcommand.
+    pub fn this_binary() -> Result<CheckProgram, StreamError> {
+        let program =
+            std::env::current_exe().map_err(|e| StreamError::io("current executable", e))?;
+        Ok(CheckProgram {
+            program,
+            args: vec!["stream".to_string(), "verify".to_string()],
+        })
+    }
+
+    /// The command of a job running `check`.
+    pub fn command(
+        &self,
+        check: Check,
+        sources: &ImageSources,
+        insecure: &[String],
+        os_tag: Option<String>,
+        os_images: Option<ImageRef>,
+    ) -> JobCommand {
+        let mut args: Vec<String> = self.args.clone();
+        args.extend(["--check".to_string(), check.to_string()]);
+        let (hosts, fallback) = sources.mappings();
+        for (host, store) in hosts {
+            args.extend([
+                "--source".to_string(),
+                format!("{host}={}", store_arg(&store)),
+            ]);
+        }
+        if let Some(f) = fallback {
+            args.extend(["--source".to_string(), format!("*={}", store_arg(&f))]);
+        }
+        for h in insecure {
+            args.extend(["--insecure-host".to_string(), h.clone()]);
+        }
+        if let Some(tag) = os_tag {
+            args.extend(["--os-tag".to_string(), tag]);
+        }
+        if let Some(images) = os_images {
+            args.extend(["--os-images".to_string(), images.to_string()]);
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        JobCommand::new(&self.program.to_string_lossy(), &refs)
+    }
+}
+
+/// A store location as `Store::location` gives it, as a `--source` value: layouts are
+/// `oci:PATH` already, registries are given as `docker://HOST`.
+fn store_arg(location: &str) -> String {
+    if location.starts_with("oci:") || location.starts_with("docker://") {
+        location.to_string()
+    } else {
+        format!("docker://{location}")
+    }
+}
+
+/// The arguments of a check job.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyArgs {
+    /// Checks to run (images, manifests, os, upgrade; repeatable).
+    #[arg(long, required = true)]
+    pub check: Vec<String>,
+    /// The release to check (default: $RELEASE_IMAGE_LATEST).
+    #[arg(long, env = RELEASE_IMAGE_LATEST)]
+    pub release: String,
+    /// The upgrade source, for the upgrade check (default: $RELEASE_IMAGE_INITIAL).
+    #[arg(long, env = RELEASE_IMAGE_INITIAL)]
+    pub initial: Option<String>,
+    /// Read images of registry HOST from STORE (`oci:PATH` or `docker://HOST`); `*=STORE` for
+    /// every other host (repeatable).
+    #[arg(long = "source", value_name = "HOST=STORE")]
+    pub sources: Vec<String>,
+    /// The payload tag of the OS image (os check).
+    #[arg(long)]
+    pub os_tag: Option<String>,
+    /// Repository of the stream's layered OS images, tagged by release version (os check).
+    #[arg(long)]
+    pub os_images: Option<String>,
+    /// Registry reached without TLS verification (repeatable).
+    #[arg(long = "insecure-host", value_name = "HOST[:PORT]")]
+    pub insecure: Vec<String>,
+}
+
+async fn open(resolver: &Resolver, text: &str) -> Result<Arc<dyn Store>, StreamError> {
+    if let Some(host) = text.strip_prefix("docker://") {
+        let host = host.split('/').next().unwrap_or(host);
+        return Ok(resolver.registries().get(host)? as Arc<dyn Store>);
+    }
+    let image: ImageRef = text.parse()?;
+    Ok(resolver.store(&image, false).await?)
+}
+
+async fn image_and_store(
+    resolver: &Resolver,
+    text: &str,
+) -> Result<(ImageRef, Arc<dyn Store>), StreamError> {
+    let image: ImageRef = text.parse()?;
+    let store = resolver.store(&image, false).await?;
+    Ok((image, store))
+}
+
+/// Runs the checks `args` name; returns the report lines.
+pub async fn run_verify(args: &VerifyArgs) -> Result<Vec<String>, StreamError> {
+    let mut options = RegistryOptions::default();
+    for h in &args.insecure {
+        options = options.insecure_registry(h.clone());
+    }
+    let resolver = Resolver::new(options);
+    let mut sources = ImageSources::new();
+    for s in &args.sources {
+        let (host, store) = s.split_once('=').ok_or_else(|| {
+            StreamError::invalid("", "--source", format!("{s:?} is not HOST=STORE"))
+        })?;
+        let opened = open(&resolver, store).await?;
+        if let Some(path) = store.strip_prefix("oci:") {
+            sources = sources.layout(path, opened.clone());
+        }
+        sources = if host == "*" {
+            sources.fallback(opened)
+        } else {
+            sources.host(host, opened)
+        };
+    }
+    let release = image_and_store(&resolver, &args.release).await?;
+    if let ImageRef::Layout(l) = &release.0 {
+        sources = sources.layout(&l.path, release.1.clone());
+    }
+    // Images of registries without a store of their own are read from the registries.
+    let loaded = okd_release::Release::load_image(release.1.as_ref(), &release.0).await?;
+    for c in loaded.components.values() {
+        if let ImageRef::Registry(r) = &c.image
+            && !sources.covers(&r.registry)
+        {
+            sources = sources.host(&r.registry, resolver.registries().get(&r.registry)?);
+        }
+    }
+    let initial = match args.initial.as_deref().filter(|i| *i != args.release) {
+        Some(i) => Some(image_and_store(&resolver, i).await?),
+        None => None,
+    };
+    let os_images = match &args.os_images {
+        Some(i) => Some(image_and_store(&resolver, i).await?),
+        None => None,
+    };
+    let input = CheckInput {
+        release,
+        initial,
+        sources,
+        os_tag: args.os_tag.clone(),
+        os_images,
+    };
+    let mut lines = Vec::new();
+    for c in &args.check {
+        let check: Check = c.parse()?;
+        for line in verify(check, &input).await? {
+            lines.push(format!("{check}: {line}"));
+        }
+    }
+    Ok(lines)
+}
+
+/// For a program of your own used as [`CheckProgram`]: parses `args` (everything after the
+/// program's leading arguments) as [`VerifyArgs`], runs the checks, prints the report and
+/// returns the process exit code (0 when every check passed).
+pub async fn run_verify_args<I, S>(args: I) -> i32
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser as _;
+    #[derive(clap::Parser)]
+    #[command(name = "verify")]
+    struct Cli {
+        #[command(flatten)]
+        verify: VerifyArgs,
+    }
+    let cli = match Cli::try_parse_from(
+        std::iter::once("verify".into()).chain(args.into_iter().map(Into::into)),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    match run_verify(&cli.verify).await {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The mirror stage: copying a candidate release and its component images somewhere else before
+//! it is verified, as the release-controller waits for its mirror job before it decides.
+//!
+//! A [`MirrorStage`] is called once per candidate, after the release image is written and
+//! before the candidate counts as created. It must be idempotent: after an interruption it is
+//! called again for the same release and copies only what is missing.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use okd_oci::{ImageRef, Store};
+
+use super::{ImageSources, StreamError};
+
+/// A candidate to mirror.
+#[derive(Debug, Clone)]
+pub struct MirrorRequest<'a> {
+    /// The release version.
+    pub version: &'a str,
+    /// The release image in the stream's store, by digest.
+    pub image: &'a ImageRef,
+    /// The stream's store.
+    pub store: &'a Arc<dyn Store>,
+    /// Where the release's component images are read.
+    pub sources: &'a ImageSources,
+}
+
+/// Mirrors a candidate release. See the [module docs](self).
+#[async_trait]
+pub trait MirrorStage: Send + Sync + std::fmt::Debug {
+    /// What the stage does, for reports (`mirror to docker://mirror.local/okd`).
+    fn describe(&self) -> String;
+
+    /// Mirrors the release; returns a one-line summary of what moved.
+    async fn mirror(&self, request: &MirrorRequest<'_>) -> Result<String, StreamError>;
+}
+
+/// The mirror stage on okd-mirror: the release and its components go to `to` (what
+/// `okd-streams mirror release SRC --to TO` does), with an ImageDigestMirrorSet written per
+/// release when asked.
+///
+/// ```
+/// use okd_streams::mirror::Naming;
+/// use okd_streams::stream::mirror::ReleaseMirrorStage;
+/// let stage = ReleaseMirrorStage::new("docker://mirror.local:5000/okd/release")
+///     .naming(Naming::Content)
+///     .exclude("rhel-coreos*")
+///     .idms_dir("target/okd-demo.state/idms");
+/// assert!(okd_streams::stream::MirrorStage::describe(&stage).contains("mirror.local"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReleaseMirrorStage {
+    to: String,
+    naming: okd_mirror::Naming,
+    include: Vec<String>,
+    exclude: Vec<String>,
+    idms_dir: Option<std::path::PathBuf>,
+    options: okd_oci::registry::RegistryOptions,
+}
+
+impl ReleaseMirrorStage {
+    /// Mirrors to repository `to` (`docker://HOST/REPO` or `oci:PATH:REPO`).
+    pub fn new(to: &str) -> ReleaseMirrorStage {
+        ReleaseMirrorStage {
+            to: to.to_string(),
+            naming: okd_mirror::Naming::Release,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            idms_dir: None,
+            options: okd_oci::registry::RegistryOptions::default(),
+        }
+    }
+
+    /// How mirrored images are tagged.
+    pub fn naming(mut self, naming: okd_mirror::Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Mirrors only components matching `pattern` (repeatable; all when none).
+    pub fn include(mut self, pattern: &str) -> Self {
+        self.include.push(pattern.to_string());
+        self
+    }
+
+    /// Leaves out components matching `pattern`.
+    pub fn exclude(mut self, pattern: &str) -> Self {
+        self.exclude.push(pattern.to_string());
+        self
+    }
+
+    /// Writes `<version>.idms.yaml` into `dir` for every release mirrored.
+    pub fn idms_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.idms_dir = Some(dir.into());
+        self
+    }
+
+    /// Registry options for the destination.
+    pub fn registry_options(mut self, options: okd_oci::registry::RegistryOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// Reads releases for okd-mirror with okd-release.
+#[derive(Debug)]
+pub struct ReleaseContentLoader;
+
+#[async_trait]
+impl okd_mirror::ReleaseLoader for ReleaseContentLoader {
+    async fn load(
+        &self,
+        store: &dyn Store,
+        image: &ImageRef,
+    ) -> Result<okd_mirror::ReleaseContent, okd_mirror::Error> {
+        let fail = |reason: String| okd_mirror::Error::Release {
+            release: image.to_string(),
+            reason,
+        };
+        let release = okd_release::Release::load_image(store, image)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let mut components = Vec::new();
+        for tag in release.references.tags() {
+            let Some(pullspec) = tag.pullspec() else {
+                continue;
+            };
+            let parsed: ImageRef = pullspec
+                .parse()
+                .map_err(|e: okd_oci::Error| fail(format!("{}: {e}", tag.name)))?;
+            components.push(okd_mirror::Component::new(tag.name.clone(), parsed));
+        }
+        Ok(okd_mirror::ReleaseContent {
+            image: image.clone(),
+            version: release.references.name().to_string(),
+            architecture: Some(release.config.architecture.clone()).filter(|a| !a.is_empty()),
+            manifest_list: release.list_digest.is_some(),
+            components,
+        })
+    }
+}
+
+#[async_trait]
+impl MirrorStage for ReleaseMirrorStage {
+    fn describe(&self) -> String {
+        format!("mirror to {}", self.to)
+    }
+
+    async fn mirror(&self, request: &MirrorRequest<'_>) -> Result<String, StreamError> {
+        let fail = |e: okd_mirror::Error| StreamError::candidate(request.version, "mirror", e);
+        let stores = okd_mirror::StoreSet::with_opener(Arc::new(okd_oci::Resolver::new(
+            self.options.clone(),
+        )));
+        stores.insert(
+            okd_mirror::StoreSet::location_of(request.image),
+            request.store.clone(),
+        );
+        // Components are read where the stream reads them.
+        let release =
+            okd_release::Release::load_image(request.store.as_ref(), request.image).await?;
+        for c in release.components.values() {
+            if let Ok((store, _)) = request.sources.store_for(&c.image) {
+                stores.insert(okd_mirror::StoreSet::location_of(&c.image), store);
+            }
+        }
+        let options = okd_mirror::command::ReleaseMirrorOptions {
+            from: request.image.to_string(),
+            to: self.to.clone(),
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            naming: self.naming,
+            idms: self
+                .idms_dir
+                .as_ref()
+                .map(|d| d.join(format!("{}.idms.yaml", request.version))),
+            print_instructions: okd_mirror::command::Instructions::None,
+            ..Default::default()
+        };
+        if let Some(d) = &self.idms_dir {
+            std::fs::create_dir_all(d).map_err(|e| StreamError::io(d, e))?;
+        }
+        // okd-mirror's future is not provably `Send` here (its stream closures borrow), so it
+        // runs on a blocking thread driving the same runtime.
+        let handle = tokio::runtime::Handle::current();
+        let outcome = tokio::task::spawn_blocking(move || {
+            handle.block_on(okd_mirror::command::mirror_release(
+                &options,
+                &stores,
+                &ReleaseContentLoader,
+                Arc::new(okd_mirror::progress::NoProgress),
+            ))
+        })
+        .await
+        .map_err(|e| StreamError::io("mirror task", std::io::Error::other(e)))?
+        .map_err(fail)?;
+        let t = &outcome.report.totals;
+        Ok(format!(
+            "{} images to {} ({} written, {} present), {} bytes copied, {} blobs mounted, {} present",
+            t.images,
+            self.to,
+            t.images_written,
+            t.images_present,
+            t.bytes_copied,
+            t.blobs_mounted,
+            t.blobs_skipped
+        ))
+    }
+}

@@ -1,0 +1,130 @@
+//! The operating system of a stream: which CoreOS variant its payloads carry and how the OS
+//! image is layered.
+//!
+//! An [`OsLayering`] takes a base OS image — by default the upstream payload's own OS image (the
+//! variant's payload tag, `stream-coreos` for SCOS) — appends layers from any
+//! [`LayerSource`], sets labels, and writes the result into the stream's store, tagged with the
+//! candidate's version. The payload's OS tags then point at it ([`okd_coreos::overrides`]); when
+//! the variant differs from the upstream's, the upstream's OS tags are dropped.
+//!
+//! ```
+//! use okd_coreos::Variant;
+//! use okd_coreos::layer_source::FileListSource;
+//! use okd_streams::stream::OsLayering;
+//!
+//! let os = OsLayering::new(Variant::Scos)
+//!     .layer(FileListSource::new().bytes("etc/okd-demo", b"layered\n".to_vec(), 0o644))
+//!     .label("io.okd-demo.layered", "true");
+//! assert_eq!(os.variant().payload_tags().os, "stream-coreos");
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use okd_coreos::Variant;
+use okd_coreos::layer_source::{LayerContext, LayerSource};
+use okd_oci::ImageRef;
+use okd_oci::append::NewLayer;
+
+/// Where the base OS image comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OsBase {
+    /// The upstream payload's image for the variant's OS tag.
+    #[default]
+    Upstream,
+    /// This image.
+    Image(ImageRef),
+}
+
+/// How the OS image of a stream's payloads is made. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct OsLayering {
+    variant: Variant,
+    base: OsBase,
+    layers: Vec<SharedLayer>,
+    labels: BTreeMap<String, String>,
+    machine_os: Option<String>,
+}
+
+impl OsLayering {
+    /// The upstream OS image of `variant`, unchanged until layers or labels are added.
+    pub fn new(variant: Variant) -> OsLayering {
+        OsLayering {
+            variant,
+            base: OsBase::Upstream,
+            layers: Vec::new(),
+            labels: BTreeMap::new(),
+            machine_os: None,
+        }
+    }
+
+    /// Layers on `image` instead of the upstream payload's OS image.
+    pub fn base(mut self, image: ImageRef) -> OsLayering {
+        self.base = OsBase::Image(image);
+        self
+    }
+
+    /// Adds a layer on top (in order).
+    pub fn layer(mut self, source: impl LayerSource + 'static) -> OsLayering {
+        self.layers.push(SharedLayer(Arc::new(source)));
+        self
+    }
+
+    /// Sets a label on the layered image.
+    pub fn label(mut self, key: &str, value: &str) -> OsLayering {
+        self.labels.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Sets the `machine-os` version the layered image shows.
+    pub fn machine_os(mut self, version: &str) -> OsLayering {
+        self.machine_os = Some(version.to_string());
+        self
+    }
+
+    /// The variant.
+    pub fn variant(&self) -> &Variant {
+        &self.variant
+    }
+
+    /// The base.
+    pub fn base_image(&self) -> &OsBase {
+        &self.base
+    }
+
+    /// The layer sources, in order.
+    pub fn layers(&self) -> &[SharedLayer] {
+        &self.layers
+    }
+
+    /// The labels set.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+
+    /// The `machine-os` version set, if any.
+    pub fn machine_os_version(&self) -> Option<&str> {
+        self.machine_os.as_deref()
+    }
+
+    /// True when the OS image is used as the base has it (no layer, no label).
+    pub fn is_plain(&self) -> bool {
+        self.layers.is_empty() && self.labels.is_empty() && self.machine_os.is_none()
+    }
+}
+
+/// A layer source shared between ticks.
+#[derive(Debug, Clone)]
+pub struct SharedLayer(pub Arc<dyn LayerSource>);
+
+#[async_trait]
+impl LayerSource for SharedLayer {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    async fn build(&self, ctx: &LayerContext) -> Result<NewLayer, okd_coreos::Error> {
+        self.0.build(ctx).await
+    }
+}

@@ -1,0 +1,210 @@
+//! A stream's releases at a glance, and manual verdicts (`accept`/`reject`, as
+//! `release-tool.py accept|reject` sets `spec.payloadOverride`).
+
+use std::fmt;
+
+use okd_gating::{Channel, JobState, Override, OverridePhase, Phase, Publication, evaluate};
+use okd_release::graph::Node;
+
+use super::{Stream, StreamError};
+
+/// One release of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseStatus {
+    /// Its version.
+    pub name: String,
+    /// Its phase.
+    pub phase: Phase,
+    /// Why, for terminal phases.
+    pub reason: Option<String>,
+    /// Manifest digest, once built.
+    pub digest: Option<String>,
+    /// Where it is.
+    pub image: String,
+    /// Each job with its state.
+    pub jobs: Vec<(String, JobState)>,
+}
+
+/// A stream's state at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamStatus {
+    /// The stream.
+    pub stream: String,
+    /// Its releases, oldest first.
+    pub releases: Vec<ReleaseStatus>,
+    /// The last publication of each publish step.
+    pub published: Vec<(String, Publication)>,
+    /// The candidate being created, if a tick was interrupted while creating it.
+    pub creating: Option<String>,
+}
+
+impl fmt::Display for StreamStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "stream {}", self.stream)?;
+        if self.releases.is_empty() {
+            writeln!(f, "  no releases yet")?;
+        }
+        for r in &self.releases {
+            let reason = r
+                .reason
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "  {:<40} {:<9}{reason}",
+                r.name,
+                format!("{:?}", r.phase)
+            )?;
+            if let Some(d) = &r.digest {
+                writeln!(f, "      {d}")?;
+            }
+            for (job, state) in &r.jobs {
+                writeln!(f, "      job {job}: {state:?}")?;
+            }
+        }
+        for (rule, p) in &self.published {
+            writeln!(
+                f,
+                "  published {rule}: {} -> {}:{}",
+                p.release, p.repository, p.tag
+            )?;
+        }
+        if let Some(c) = &self.creating {
+            writeln!(f, "  creating {c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Stream {
+    /// The releases, their phases and jobs, and the publications.
+    pub async fn status(&self) -> Result<StreamStatus, StreamError> {
+        let (stream, ledger) = self.load_state().await?;
+        let mut releases: Vec<&okd_gating::ReleaseRecord> = stream.releases.iter().collect();
+        releases.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
+        let releases = releases
+            .into_iter()
+            .map(|r| {
+                let e = evaluate(&self.policy, r);
+                ReleaseStatus {
+                    name: r.name.clone(),
+                    phase: r.phase,
+                    reason: r.reason.clone(),
+                    digest: ledger.candidates.get(&r.name).map(|c| c.digest.clone()),
+                    image: r.pullspec.clone(),
+                    jobs: e.jobs.iter().map(|j| (j.name.clone(), j.state)).collect(),
+                }
+            })
+            .collect();
+        Ok(StreamStatus {
+            stream: self.name().to_string(),
+            releases,
+            published: stream.published.into_iter().collect(),
+            creating: ledger.intent.map(|i| i.name),
+        })
+    }
+
+    /// Accepts `release` whatever its jobs say; the next tick publishes it if it is the newest
+    /// accepted release.
+    pub async fn accept(&self, release: &str, reason: &str) -> Result<(), StreamError> {
+        self.set_override(release, OverridePhase::Accepted, reason)
+            .await
+    }
+
+    /// Rejects `release` whatever its jobs say.
+    pub async fn reject(&self, release: &str, reason: &str) -> Result<(), StreamError> {
+        self.set_override(release, OverridePhase::Rejected, reason)
+            .await
+    }
+
+    async fn set_override(
+        &self,
+        release: &str,
+        phase: OverridePhase,
+        reason: &str,
+    ) -> Result<(), StreamError> {
+        let mut all = self.state.load().await?;
+        let stream = all.streams.entry(self.name().to_string()).or_default();
+        let record = stream
+            .release_mut(release)
+            .ok_or_else(|| StreamError::UnknownRelease {
+                stream: self.name().to_string(),
+                release: release.to_string(),
+            })?;
+        record.override_ = Some(Override {
+            phase,
+            reason: reason.to_string(),
+        });
+        let e = evaluate(&self.policy, record);
+        record.phase = e.phase;
+        record.reason = e.reason;
+        record.message = e.message;
+        self.state.save(&all).await?;
+        Ok(())
+    }
+
+    /// The upgrade graph of the stream's releases in `channel` (Cincinnati JSON), from the
+    /// results of its upgrade jobs.
+    pub async fn upgrade_graph(&self, channel: &str) -> Result<okd_release::Graph, StreamError> {
+        let (stream, _) = self.load_state().await?;
+        let channel = Channel::parse(channel)?;
+        Ok(stream
+            .graph
+            .to_cincinnati(&self.graph_nodes(&stream)?, &channel))
+    }
+
+    /// The upgrade graph as Graphviz DOT.
+    pub async fn upgrade_graph_dot(&self) -> Result<String, StreamError> {
+        let (stream, _) = self.load_state().await?;
+        Ok(stream.graph.to_dot(&self.graph_nodes(&stream)?))
+    }
+
+    fn graph_nodes(&self, stream: &okd_gating::StreamState) -> Result<Vec<Node>, StreamError> {
+        let mut nodes = Vec::new();
+        let mut releases: Vec<&okd_gating::ReleaseRecord> = stream
+            .releases
+            .iter()
+            .filter(|r| r.phase == Phase::Accepted)
+            .collect();
+        releases.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
+        for r in releases {
+            nodes.push(Node::new(r.name.parse()?, r.pullspec.clone()));
+        }
+        Ok(nodes)
+    }
+}
+
+impl Stream {
+    /// The stream's report model ([`crate::report`]): its releases with their jobs and digests,
+    /// the upgrade edges, and what changed between consecutive built releases.
+    pub async fn report_model(&self) -> Result<crate::report::ReportModel, StreamError> {
+        let (stream, ledger) = self.load_state().await?;
+        let mut model = crate::report::ReportModel::from_stream(self.name(), &stream, &self.policy);
+        model.generated = Some(chrono::Utc::now());
+        let mut built: Vec<&super::Candidate> = stream
+            .releases
+            .iter()
+            .filter_map(|r| ledger.candidates.get(&r.name))
+            .collect();
+        built.sort_by(|a, b| {
+            let created = |c: &super::Candidate| stream.release(&c.name).map(|r| r.created);
+            created(a)
+                .cmp(&created(b))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        let mut previous: Option<okd_release::Release> = None;
+        for c in built {
+            let image: okd_oci::ImageRef = c.image.parse()?;
+            let release = okd_release::Release::load_image(self.store.as_ref(), &image).await?;
+            if let Some(entry) = model.release_mut(&c.name) {
+                entry.digest = Some(c.digest.clone());
+                if let Some(p) = &previous {
+                    entry.diff = Some((&okd_release::ReleaseDiff::between(p, &release)).into());
+                }
+            }
+            previous = Some(release);
+        }
+        Ok(model)
+    }
+}

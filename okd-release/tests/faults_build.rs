@@ -72,7 +72,7 @@ fn fault_mixes() -> Vec<Mix> {
         faults: FaultConfig::new(seed)
             .reject(0.08)
             .drop(0.08)
-            .drop_after(0..64 * 1024)
+            .drop_after(0..1000)
             .stall(0.04, Duration::from_secs(2))
             .corrupt(0.04),
         must_succeed: false,

@@ -133,6 +133,30 @@ fn safe_parts(rel: &str) -> Result<Vec<String>, String> {
     Ok(parts)
 }
 
+/// A reader that fails once more than `limit` bytes came through it.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+    what: String,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match self.left.checked_sub(n as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(n)
+            }
+            None => Err(io::Error::other(format!(
+                "{}: the layer decompresses to more than {} bytes",
+                self.what, self.limit
+            ))),
+        }
+    }
+}
+
 fn unpack(
     reader: impl Read,
     dir: &Path,
@@ -152,6 +176,14 @@ fn unpack(
         return Err(format!("{what}: zstd-compressed layers are not supported").into());
     } else {
         Box::new(raw)
+    };
+    // Everything decompressed counts, not only release-manifests/, so that a gzip bomb in
+    // another part of the layer is refused instead of costing unbounded time.
+    let plain = Bounded {
+        inner: plain,
+        left: limits.total,
+        limit: limits.total,
+        what: what.to_string(),
     };
     let mut archive = tar::Archive::new(plain);
     // Files in layer order; a later entry of the same name replaces an earlier one.
@@ -396,6 +428,27 @@ mod tests {
         };
         let e = unpack(&data[..], dir.path(), "t", limits).unwrap_err();
         assert!(e.to_string().contains("too large"), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn refuses_a_layer_that_decompresses_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let filler = vec![0u8; 64 * 1024];
+        let tarball = layer(&[
+            ("release-manifests/a.yaml", tar::EntryType::Regular, b"a"),
+            ("other/zeros", tar::EntryType::Regular, &filler),
+        ]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &tarball).unwrap();
+        let data = gz.finish().unwrap();
+        assert!(data.len() < 4096, "the test layer should compress well");
+        let limits = Limits {
+            file: 1000,
+            total: 16 * 1024,
+        };
+        let e = unpack(&data[..], dir.path(), "t", limits).unwrap_err();
+        assert!(e.to_string().contains("decompresses to more than"), "{e}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -185,13 +185,9 @@ impl StorePublisher {
                     .await?;
                 Box::pin(self.ensure_present(from, to, &m)).await?;
                 self.store.write_manifest(to, &m, None).await?;
-            } else if self.store.blob_size(to, &child.digest).await?.is_none()
-                && !self.store.mount_blob(to, from, &child.digest).await?
-            {
-                let blob = self.store.read_blob(from, &child.digest).await?;
-                self.store
-                    .write_blob(to, &child.digest, blob.size, blob.stream)
-                    .await?;
+            } else {
+                let store = self.store.as_ref();
+                okd_oci::copy::copy_blob(store, from, store, to, &child.digest, child.size).await?;
             }
         }
         Ok(())

@@ -3,7 +3,8 @@
 //! The order is the one every careful mirroring tool uses: blobs first, then child manifests,
 //! then the index, and the tag last, so a tag never points at content that is not all there.
 //! A blob the destination already has is skipped (a `HEAD`), a blob in another repository of the
-//! same store is mounted, and everything else is streamed with constant memory.
+//! same store is mounted, and everything else is streamed with constant memory. The bytes are
+//! hashed once, by the destination, which verifies every blob before it becomes visible.
 //!
 //! ```
 //! # async fn demo() -> Result<(), okd_oci::Error> {
@@ -53,7 +54,8 @@ pub async fn copy_blob(
     if same_store(src, dst) && dst.mount_blob(dst_repo, src_repo, digest).await? {
         return Ok(BlobCopy::Mounted);
     }
-    let blob = src.read_blob(src_repo, digest).await?;
+    // The destination verifies what it stores, so the bytes are hashed there and only there.
+    let blob = src.read_blob_unverified(src_repo, digest).await?;
     if blob.size != size {
         return Err(Error::SizeMismatch {
             what: format!("blob in {}/{src_repo}", src.location()),
@@ -62,7 +64,10 @@ pub async fn copy_blob(
             actual: blob.size,
         });
     }
-    match dst.write_blob(dst_repo, digest, size, blob.stream).await? {
+    match dst
+        .write_absent_blob(dst_repo, digest, size, blob.stream)
+        .await?
+    {
         BlobWrite::Written => Ok(BlobCopy::Copied(size)),
         BlobWrite::AlreadyPresent => Ok(BlobCopy::Skipped),
     }

@@ -42,6 +42,18 @@ pub enum Error {
         /// The digest of the bytes received.
         actual: Digest,
     },
+    /// Content a store refused because it does not hash to the digest it was announced with
+    /// (a registry's `DIGEST_INVALID`). The store computed the digest, so only the expected one
+    /// is known.
+    #[error(
+        "digest mismatch for {what}: the bytes received do not hash to {expected}, so the store refused them"
+    )]
+    DigestRejected {
+        /// What was being written.
+        what: String,
+        /// The announced digest.
+        expected: Digest,
+    },
     /// Content whose size is not the one it was announced with.
     #[error("size mismatch for {what} ({digest}): expected {expected} bytes, got {actual}")]
     SizeMismatch {

@@ -68,7 +68,7 @@ const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Chunk size for streamed reads and the write buffer of streamed writes.
 pub(crate) const IO_CHUNK: usize = 256 * 1024;
 
-/// An OCI image layout directory used as a [`Store`]. See the [module docs](self).
+/// An OCI image layout directory used as a [`Store`].
 #[derive(Debug)]
 pub struct LayoutStore {
     root: PathBuf,

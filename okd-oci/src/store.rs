@@ -182,8 +182,20 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The size of a blob, or `None` when the repository does not have it (a `HEAD`).
     async fn blob_size(&self, repo: &str, digest: &Digest) -> Result<Option<u64>, Error>;
 
-    /// Opens a blob for streaming.
+    /// Opens a blob for streaming. Bytes that come over the network (a registry) are checked
+    /// against `digest` and the announced size as they pass; the stream fails at its end if they
+    /// do not match.
     async fn read_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error>;
+
+    /// Opens a blob for a copy into another store, without checking its bytes on the way.
+    ///
+    /// Every [`write_blob`](Store::write_blob) verifies digest and size before the blob becomes
+    /// visible (a registry on `PUT ?digest=`, a layout before its rename), so checking them here
+    /// as well would hash each copied byte twice. Use [`read_blob`](Store::read_blob) for bytes
+    /// that are used rather than stored.
+    async fn read_blob_unverified(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
+        self.read_blob(repo, digest).await
+    }
 
     /// Writes a blob of `size` bytes whose content must hash to `digest`. Nothing becomes visible
     /// unless it does.
@@ -194,6 +206,19 @@ pub trait Store: Send + Sync + fmt::Debug {
         size: u64,
         data: ByteStream,
     ) -> Result<BlobWrite, Error>;
+
+    /// Like [`write_blob`](Store::write_blob), for a caller that has just found the blob absent
+    /// with [`blob_size`](Store::blob_size): the store does not ask again before transferring.
+    /// Writing a blob that turns out to be present is harmless, only wasted work.
+    async fn write_absent_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        data: ByteStream,
+    ) -> Result<BlobWrite, Error> {
+        self.write_blob(repo, digest, size, data).await
+    }
 
     /// Makes a blob present in `repo` that `from_repo` of the same store already has, without
     /// transferring it. Returns `false` when the store declined and the caller must write it.

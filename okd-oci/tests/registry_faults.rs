@@ -85,8 +85,8 @@ async fn uploads_retry_session_opening_and_reopen_broken_transfers() {
         FaultConfig::new(6)
             .drop(1.0)
             .drop_after(50_000..150_000)
-            // The session is opened on a fresh connection and the body follows on it.
-            .matching("POST ")
+            // With one connection per request, the body is the whole of a `PUT` connection.
+            .matching("PUT ")
             .max_faults(2),
     )
     .await
@@ -130,7 +130,7 @@ async fn a_transfer_cut_mid_body_is_not_replayed_from_a_plain_stream() {
         FaultConfig::new(7)
             .drop(1.0)
             .drop_after(100_000..100_001)
-            .matching("POST "),
+            .matching("PUT "),
     )
     .await
     .expect("proxy");

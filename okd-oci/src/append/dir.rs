@@ -19,7 +19,7 @@ use crate::layer::{Compression, LayerWriter};
 /// Links followed while checking where one symlink leads, as Linux's `MAXSYMLINKS`.
 const MAX_LINK_HOPS: u32 = 40;
 
-/// Builds a layer from a directory tree into a temp file. See the [module docs](self).
+/// Builds a layer from a directory tree into a temp file.
 ///
 /// ```
 /// # async fn demo() -> Result<(), okd_oci::Error> {

@@ -3,13 +3,12 @@
 use std::future::Future;
 
 use futures::TryStreamExt;
-use oci_client::RegistryOperation;
 use reqwest::header::CONTENT_LENGTH;
 
 use super::RegistryStore;
 use super::auth::Scope;
-use super::response::{Failure, io_error, is_transient, oci_error};
-use super::upload::UploadSource;
+use super::response::{Failure, is_transient, transport_error};
+use super::upload::{Session, UploadSource};
 use crate::store::{Blob, BlobWrite, ByteStream, StoreCounters};
 use crate::{Digest, Error, verify_stream};
 
@@ -49,32 +48,38 @@ impl RegistryStore {
         .await
     }
 
-    pub(super) async fn open_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
+    /// Opens a blob with a plain `GET`. With `verify`, the stream is hashed and fails at its end
+    /// unless the bytes match `digest`; without, only the transport's own length check applies
+    /// (for copies into a store that verifies what it is given).
+    pub(super) async fn open_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        verify: bool,
+    ) -> Result<Blob, Error> {
         let op = format!("GET blob {repo}@{digest}");
-        let digest_text = digest.to_string();
-        let sized = self
+        let response = self
             .retrying(&op, || async {
                 let _slot = self.permit().await?;
-                let conn = self.connection().await?;
-                let reference = self
-                    .authorize_oci(conn, repo, RegistryOperation::Pull)
-                    .await?;
-                conn.oci
-                    .pull_blob_stream(&reference, digest_text.as_str())
-                    .await
-                    .map_err(|e| match oci_error(&self.host, &op, e) {
-                        Error::Registry {
-                            status: Some(404), ..
-                        } => Error::BlobNotFound {
-                            location: self.host.clone(),
-                            repo: repo.to_string(),
-                            digest: digest.clone(),
-                        },
-                        e => e,
+                // No whole-request timeout: a large blob may stream for longer than any bound
+                // that suits a small request; the read timeout still catches a stalled body.
+                let r = self
+                    .send_untimed(&op, repo, &[Scope::pull(repo)], |http, base| {
+                        http.get(Self::url(base, repo, &format!("blobs/{digest}")))
                     })
+                    .await?;
+                match r.status().as_u16() {
+                    200 => Ok(r),
+                    404 => Err(Error::BlobNotFound {
+                        location: self.host.clone(),
+                        repo: repo.to_string(),
+                        digest: digest.clone(),
+                    }),
+                    _ => Err(Failure::read(r).await.into_error(&self.host, &op)),
+                }
             })
             .await?;
-        let size = match sized.content_length {
+        let size = match response.content_length() {
             Some(n) => n,
             None => self
                 .head_blob(repo, digest)
@@ -87,34 +92,39 @@ impl RegistryStore {
         };
         StoreCounters::bump(&self.counters.blobs_read);
         let host = self.host.clone();
-        let stream: ByteStream = Box::pin(sized.stream.map_err(move |e| io_error(&host, &op, &e)));
-        let what = format!("blob {digest} from {}/{repo}", self.host);
-        Ok(Blob {
-            size,
-            stream: verify_stream(digest.clone(), size, what, stream),
-        })
+        let stream: ByteStream = Box::pin(
+            response
+                .bytes_stream()
+                .map_err(move |e| transport_error(&host, &op, &e)),
+        );
+        let stream = if verify {
+            let what = format!("blob {digest} from {}/{repo}", self.host);
+            verify_stream(digest.clone(), size, what, stream)
+        } else {
+            stream
+        };
+        Ok(Blob { size, stream })
     }
 
+    /// Uploads a blob. With `check_first`, the registry is asked to find it in `repo` as the
+    /// upload session opens, and nothing is sent when it does.
     pub(super) async fn upload_blob(
         &self,
         repo: &str,
         digest: &Digest,
         size: u64,
         data: ByteStream,
+        check_first: bool,
     ) -> Result<BlobWrite, Error> {
-        if self.head_blob(repo, digest).await?.is_some() {
-            StoreCounters::bump(&self.counters.blobs_skipped);
-            return Ok(BlobWrite::AlreadyPresent);
-        }
         let what = format!("blob {digest} for {}/{repo}", self.host);
         let source = UploadSource::new(data, digest, size, what);
         let op = format!("PUT blob {repo}@{digest}");
         self.retry_loop(&op, &|| source.untouched(), || async {
             let _slot = self.permit().await?;
-            self.upload_once(repo, digest, size, &source).await
+            self.upload_once(repo, digest, size, &source, check_first)
+                .await
         })
-        .await?;
-        Ok(BlobWrite::Written)
+        .await
     }
 
     /// Like [`write_blob`](crate::Store::write_blob), but opens the source with `open` for each
@@ -142,39 +152,45 @@ impl RegistryStore {
             let what = format!("blob {digest} for {}/{repo}", self.host);
             let source = UploadSource::new(data, digest, size, what);
             let _slot = self.permit().await?;
-            self.upload_once(repo, digest, size, &source).await
+            self.upload_once(repo, digest, size, &source, false).await
         })
-        .await?;
-        Ok(BlobWrite::Written)
+        .await
     }
 
+    /// One attempt: open a session, then send the bytes to it.
     async fn upload_once(
         &self,
         repo: &str,
         digest: &Digest,
         size: u64,
         source: &UploadSource,
-    ) -> Result<(), Error> {
-        let op = format!("PUT blob {repo}@{digest}");
-        let conn = self.connection().await?;
-        let reference = self
-            .authorize_oci(conn, repo, RegistryOperation::Push)
-            .await?;
-        let pushed = conn
-            .oci
-            .push_blob_stream(&reference, source.body(), &digest.to_string(), Some(size))
-            .await;
-        if let Err(e) = pushed {
-            // Our own check of the bytes explains a failure better than the broken request.
-            if let Some(ours) = source.failure() {
-                return Err(ours);
+        check_first: bool,
+    ) -> Result<BlobWrite, Error> {
+        let location = match self.open_upload(repo, digest, check_first).await? {
+            Session::Present => {
+                StoreCounters::bump(&self.counters.blobs_skipped);
+                return Ok(BlobWrite::AlreadyPresent);
             }
-            let mapped = oci_error(&self.host, &op, e);
-            return Err(self.explain_upload_refusal(mapped, repo, digest, size, source));
+            Session::Open(location) => location,
+        };
+        let op = format!("PUT blob {repo}@{digest}");
+        let response = match self.send_upload(repo, digest, size, location, source).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Our own check of the bytes explains a failure better than the broken request.
+                return Err(source.failure().unwrap_or(e));
+            }
+        };
+        if let Some(ours) = source.failure() {
+            return Err(ours);
+        }
+        if response.status().as_u16() != 201 {
+            let e = Failure::read(response).await.into_error(&self.host, &op);
+            return Err(self.explain_upload_refusal(e, repo, digest, size, source));
         }
         StoreCounters::bump(&self.counters.blobs_written);
         StoreCounters::add(&self.counters.bytes_written, size);
-        Ok(())
+        Ok(BlobWrite::Written)
     }
 
     /// A registry's `DIGEST_INVALID` / `SIZE_INVALID` answer becomes a digest or size mismatch
@@ -200,16 +216,10 @@ impl RegistryStore {
             self.host
         );
         if (400..500).contains(&status) && message.contains("DIGEST_INVALID") {
-            match source.actual() {
-                Some(actual) if &actual != digest => {
-                    return Error::DigestMismatch {
-                        what,
-                        expected: digest.clone(),
-                        actual,
-                    };
-                }
-                _ => return e,
-            }
+            return Error::DigestRejected {
+                what,
+                expected: digest.clone(),
+            };
         }
         if (400..500).contains(&status) && message.contains("SIZE_INVALID") {
             return Error::SizeMismatch {

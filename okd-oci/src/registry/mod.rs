@@ -1,7 +1,7 @@
 //! [`RegistryStore`]: a [`Store`] speaking the OCI distribution API to one registry.
 //!
-//! Built on [`oci_client`] for blob downloads, streamed monolithic blob uploads and manifest
-//! pushes, with small extensions where oci-client stops short:
+//! Built on [`oci_client`] for streamed monolithic blob uploads and manifest pushes, with small
+//! extensions where oci-client stops short:
 //!
 //! * [`credentials`]: containers `auth.json` / docker `config.json` lookup, most specific key
 //!   first, and credential helpers;
@@ -10,7 +10,10 @@
 //! * `mount`: a cross-repository mount that treats the spec-legal `202` as "not mounted" and
 //!   cancels the upload session it opened;
 //! * `upload`: `HEAD` before upload, and an upload whose source stream is untouched until the
-//!   session is open, so opening it can be retried;
+//!   session is open, so opening it can be retried; the bytes are counted, not hashed, since the
+//!   registry verifies `?digest=` itself;
+//! * blob downloads with a plain `GET`, hashed once by okd-streams (or not at all for a copy into
+//!   a store that verifies what it is given);
 //! * manifests read with a size limit checked before the body, tags listed page by page, tags
 //!   deleted.
 //!
@@ -307,11 +310,38 @@ impl RegistryStore {
         scopes: &[Scope],
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
+        let timeout = self.options.request_timeout;
+        self.send_with(operation, repo, scopes, Some(timeout), build)
+            .await
+    }
+
+    /// Like `send`, without a bound on the whole request, for bodies that stream for long.
+    async fn send_untimed(
+        &self,
+        operation: &str,
+        repo: &str,
+        scopes: &[Scope],
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        self.send_with(operation, repo, scopes, None, build).await
+    }
+
+    async fn send_with(
+        &self,
+        operation: &str,
+        repo: &str,
+        scopes: &[Scope],
+        timeout: Option<std::time::Duration>,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
         let conn = self.connection().await?;
         let mut renewed = false;
         loop {
             let (grant, auth) = self.grant(repo, scopes).await?;
-            let mut request = build(&conn.http, &conn.base).timeout(self.options.request_timeout);
+            let mut request = build(&conn.http, &conn.base);
+            if let Some(t) = timeout {
+                request = request.timeout(t);
+            }
             if let Some(h) = grant.header() {
                 request = request.header(AUTHORIZATION, h);
             }
@@ -414,7 +444,11 @@ impl Store for RegistryStore {
     }
 
     async fn read_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
-        self.open_blob(repo, digest).await
+        self.open_blob(repo, digest, true).await
+    }
+
+    async fn read_blob_unverified(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
+        self.open_blob(repo, digest, false).await
     }
 
     async fn write_blob(
@@ -424,7 +458,17 @@ impl Store for RegistryStore {
         size: u64,
         data: ByteStream,
     ) -> Result<BlobWrite, Error> {
-        self.upload_blob(repo, digest, size, data).await
+        self.upload_blob(repo, digest, size, data, true).await
+    }
+
+    async fn write_absent_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        data: ByteStream,
+    ) -> Result<BlobWrite, Error> {
+        self.upload_blob(repo, digest, size, data, false).await
     }
 
     async fn mount_blob(

@@ -1,12 +1,18 @@
-//! The source side of a blob upload.
+//! Blob uploads: open a session, then send the whole body in one request.
 //!
-//! oci-client's streamed monolithic push opens the upload session (`POST`) and then sends the
-//! body with `Content-Length` (`PUT ?digest=`). An [`UploadSource`] lends the caller's stream
-//! to it lazily: until the body is first polled the stream stays recoverable, so a failure to
-//! open the session can be retried with the same bytes. As the bytes flow they are counted and
-//! hashed; more bytes than announced stop the transfer, and a final digest or size mismatch
-//! fails the body before the registry can commit it (which it would refuse anyway, since it
-//! checks `?digest=` itself).
+//! `POST /v2/<repo>/blobs/uploads/` opens the session; `PUT <location>?digest=` sends the body
+//! with `Content-Length` and closes it. To skip blobs the repository already has without a
+//! separate `HEAD`, the `POST` can carry a mount from the repository itself
+//! (`?mount=<digest>&from=<repo>`): the registry answers `201 Created` when it has the blob, and
+//! otherwise falls back, as the distribution spec requires, to opening a session (`202`). A
+//! registry that ignores mounts just opens the session, and the blob is sent again: harmless.
+//!
+//! An [`UploadSource`] lends the caller's stream to the `PUT` lazily: until the body is first
+//! polled the stream stays recoverable, so a failure to open the session can be retried with the
+//! same bytes. As the bytes flow they are counted, and
+//! more or fewer bytes than announced fail the body before the registry can commit it. They are
+//! not hashed: the registry computes the digest of every upload and refuses one that does not
+//! match `?digest=` (`DIGEST_INVALID`), so hashing here as well would only spend a core.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,17 +20,113 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::Stream;
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 
-use crate::{ByteStream, Digest, Error, Hasher};
+use super::RegistryStore;
+use super::auth::Scope;
+use super::response::{Failure, transport_error};
+use crate::{ByteStream, Digest, Error};
+
+/// What opening an upload found.
+pub(super) enum Session {
+    /// The repository has the blob (the mount from itself succeeded).
+    Present,
+    /// An upload session, at this URL.
+    Open(url::Url),
+}
+
+impl RegistryStore {
+    /// Opens an upload session; with `check`, asks the registry to find the blob in `repo`
+    /// first.
+    pub(super) async fn open_upload(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        check: bool,
+    ) -> Result<Session, Error> {
+        let op = format!("POST upload {repo}@{digest}");
+        let r = self
+            .send(&op, repo, &[Scope::push(repo)], |http, base| {
+                let post = http
+                    .post(Self::url(base, repo, "blobs/uploads/"))
+                    .header(CONTENT_LENGTH, 0);
+                if check {
+                    post.query(&[("mount", digest.to_string()), ("from", repo.to_string())])
+                } else {
+                    post
+                }
+            })
+            .await?;
+        match r.status().as_u16() {
+            201 if check => Ok(Session::Present),
+            202 => {
+                let location = r
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| Error::Registry {
+                        registry: self.host.clone(),
+                        operation: op.clone(),
+                        status: Some(202),
+                        message: "opened an upload session without a Location".to_string(),
+                    })?;
+                let base = url::Url::parse(&self.connection().await?.base);
+                let url = base.and_then(|b| b.join(location));
+                url.map(Session::Open).map_err(|e| Error::Registry {
+                    registry: self.host.clone(),
+                    operation: op.clone(),
+                    status: Some(202),
+                    message: format!("upload session Location {location:?} is not a URL: {e}"),
+                })
+            }
+            _ => Err(Failure::read(r).await.into_error(&self.host, &op)),
+        }
+    }
+
+    /// Sends the whole body to an open session and closes it with `?digest=`. No bound on the
+    /// whole request (a large blob streams for long); the client's read timeout still applies.
+    pub(super) async fn send_upload(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        mut location: url::Url,
+        source: &UploadSource,
+    ) -> Result<reqwest::Response, Error> {
+        let op = format!("PUT blob {repo}@{digest}");
+        location
+            .query_pairs_mut()
+            .append_pair("digest", &digest.to_string());
+        let conn = self.connection().await?;
+        let same_origin =
+            url::Url::parse(&conn.base).is_ok_and(|base| base.origin() == location.origin());
+        let mut request = conn
+            .http
+            .put(location)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(source.body()));
+        // Credentials go only to the registry itself, never to another host a Location names.
+        if same_origin {
+            let (grant, _) = self.grant(repo, &[Scope::push(repo)]).await?;
+            if let Some(h) = grant.header() {
+                request = request.header(AUTHORIZATION, h);
+            }
+        }
+        request
+            .send()
+            .await
+            // The session URL carries the registry's upload state, noise in a message.
+            .map_err(|e| transport_error(&self.host, &op, &e.without_url()))
+    }
+}
 
 #[derive(Default)]
 struct Shared {
     source: Option<ByteStream>,
     touched: bool,
-    /// What went wrong on our side of the transfer (source error, size, digest).
+    /// What went wrong on our side of the transfer (source error, size).
     failure: Option<Error>,
-    /// The digest of all the bytes sent, once the source ended.
-    actual: Option<Digest>,
     sent: u64,
 }
 
@@ -63,7 +165,8 @@ impl UploadSource {
     pub(super) fn body(&self) -> LentBody {
         LentBody {
             shared: self.shared.clone(),
-            hasher: Some(Hasher::for_digest(&self.digest)),
+            sent: 0,
+            finished: false,
             digest: self.digest.clone(),
             size: self.size,
             what: self.what.clone(),
@@ -74,11 +177,6 @@ impl UploadSource {
     /// The failure found on our side, if any.
     pub(super) fn failure(&self) -> Option<Error> {
         self.lock().failure.take()
-    }
-
-    /// The digest of what was sent, when the whole source went out.
-    pub(super) fn actual(&self) -> Option<Digest> {
-        self.lock().actual.clone()
     }
 
     /// Bytes sent so far.
@@ -92,36 +190,45 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The stream handed to oci-client: takes the source on first poll, hashes and counts.
+/// The body of the `PUT`: takes the source on first poll and counts.
 pub(super) struct LentBody {
     shared: Arc<Mutex<Shared>>,
     stream: Option<ByteStream>,
-    hasher: Option<Hasher>,
+    sent: u64,
+    /// Set once the body ended or failed; later polls end it.
+    finished: bool,
     digest: Digest,
     size: u64,
     what: String,
 }
 
 impl LentBody {
-    fn fail(&mut self, e: Error) -> Poll<Option<oci_client::errors::Result<Bytes>>> {
+    fn size_mismatch(&self) -> Error {
+        Error::SizeMismatch {
+            what: self.what.clone(),
+            digest: self.digest.clone(),
+            expected: self.size,
+            actual: self.sent,
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Poll<Option<Result<Bytes, std::io::Error>>> {
         let message = e.to_string();
         let mut s = lock(&self.shared);
         if s.failure.is_none() {
             s.failure = Some(e);
         }
-        self.hasher = None;
-        Poll::Ready(Some(Err(
-            oci_client::errors::OciDistributionError::IoError(std::io::Error::other(message)),
-        )))
+        self.finished = true;
+        Poll::Ready(Some(Err(std::io::Error::other(message))))
     }
 }
 
 impl Stream for LentBody {
-    type Item = oci_client::errors::Result<Bytes>;
+    type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if this.hasher.is_none() {
+        if this.finished {
             return Poll::Ready(None);
         }
         if this.stream.is_none() {
@@ -145,61 +252,20 @@ impl Stream for LentBody {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Err(e))) => this.fail(e),
             Poll::Ready(Some(Ok(chunk))) => {
-                let Some(hasher) = this.hasher.as_mut() else {
-                    return Poll::Ready(None);
-                };
-                hasher.update(&chunk);
-                let sent = hasher.len();
-                lock(&this.shared).sent = sent;
-                if sent > this.size {
-                    let e = Error::SizeMismatch {
-                        what: this.what.clone(),
-                        digest: this.digest.clone(),
-                        expected: this.size,
-                        actual: sent,
-                    };
+                this.sent += chunk.len() as u64;
+                lock(&this.shared).sent = this.sent;
+                if this.sent > this.size {
+                    let e = this.size_mismatch();
                     return this.fail(e);
-                }
-                if sent == this.size {
-                    // The last announced byte: check before it leaves, so that a wrong blob
-                    // never reaches the registry whole (the body stays short of its length).
-                    let actual = hasher.clone().finish();
-                    lock(&this.shared).actual = Some(actual.clone());
-                    if actual != this.digest {
-                        let e = Error::DigestMismatch {
-                            what: this.what.clone(),
-                            expected: this.digest.clone(),
-                            actual,
-                        };
-                        return this.fail(e);
-                    }
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(None) => {
-                let Some(hasher) = this.hasher.take() else {
-                    return Poll::Ready(None);
-                };
-                let sent = hasher.len();
-                let actual = hasher.finish();
-                lock(&this.shared).actual = Some(actual.clone());
-                if sent != this.size {
-                    let e = Error::SizeMismatch {
-                        what: this.what.clone(),
-                        digest: this.digest.clone(),
-                        expected: this.size,
-                        actual: sent,
-                    };
+                if this.sent != this.size {
+                    let e = this.size_mismatch();
                     return this.fail(e);
                 }
-                if actual != this.digest {
-                    let e = Error::DigestMismatch {
-                        what: this.what.clone(),
-                        expected: this.digest.clone(),
-                        actual,
-                    };
-                    return this.fail(e);
-                }
+                this.finished = true;
                 Poll::Ready(None)
             }
         }

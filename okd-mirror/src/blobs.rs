@@ -62,6 +62,9 @@ pub enum BlobAction {
     },
     /// Transfer the bytes.
     Copy,
+    /// Not asked while planning ([`MirrorOptions::check_blobs`] off): transfer the bytes unless
+    /// the store finds it present as the upload opens.
+    CopyIfMissing,
 }
 
 pub(crate) type StoreAt<'a> = (&'a Arc<dyn Store>, &'a str, &'a str);
@@ -174,7 +177,9 @@ pub(crate) async fn check_presence(
 
 /// Per store: mount from a repository that has the blob (or from the source repository when the
 /// source is the same store), else copy into the first repository and mount into the others.
-pub(crate) fn assign_actions(b: &mut PlannedBlob) {
+/// `checked` says whether [`check_presence`] ran; without it, copies become
+/// [`BlobAction::CopyIfMissing`].
+pub(crate) fn assign_actions(b: &mut PlannedBlob, checked: bool) {
     let mut locations: Vec<String> = b.targets.iter().map(|t| t.location.clone()).collect();
     locations.dedup();
     let mut done = std::collections::HashSet::new();
@@ -202,7 +207,11 @@ pub(crate) fn assign_actions(b: &mut PlannedBlob) {
                 continue;
             }
             if first_copy {
-                t.action = BlobAction::Copy;
+                t.action = if checked {
+                    BlobAction::Copy
+                } else {
+                    BlobAction::CopyIfMissing
+                };
                 copied_into = Some(t.repo.clone());
                 first_copy = false;
             } else {

@@ -132,7 +132,9 @@ pub struct MirrorOutcome {
     pub instructions: String,
 }
 
-fn options(jobs: usize, retries: u32) -> MirrorOptions {
+/// A dry run reports exact bytes, so it asks for every blob while planning; a run leaves that to
+/// the uploads (see [`MirrorOptions::check_blobs`]).
+fn options(jobs: usize, retries: u32, dry_run: bool) -> MirrorOptions {
     MirrorOptions {
         jobs: if jobs == 0 { DEFAULT_JOBS } else { jobs },
         retry: RetryPolicy {
@@ -143,6 +145,7 @@ fn options(jobs: usize, retries: u32) -> MirrorOptions {
             },
             ..RetryPolicy::default()
         },
+        check_blobs: dry_run,
     }
 }
 
@@ -190,7 +193,7 @@ pub async fn mirror_release(
         filter: ComponentFilter::new(&opts.include, &opts.exclude)?,
         platform: platform(&opts.platform)?,
     };
-    let options = options(opts.jobs, opts.retries);
+    let options = options(opts.jobs, opts.retries, opts.dry_run);
     let started = std::time::Instant::now();
     let plan = MirrorPlan::build(&spec, stores, loader, &options, progress.as_ref()).await?;
     let planning = started.elapsed();
@@ -261,7 +264,7 @@ pub async fn mirror_image(
             })?;
     let destination = parse_image_destination(&opts.destination)?;
     let m = ImageMapping::image(source, destination);
-    let options = options(opts.jobs, opts.retries);
+    let options = options(opts.jobs, opts.retries, opts.dry_run);
     let started = std::time::Instant::now();
     let plan = MirrorPlan::for_mappings(
         vec![vec![m]],

@@ -5,15 +5,21 @@
 //! repositories of that store. Each image waits for its own blobs only, so images complete —
 //! and their tags appear — as soon as their content is in place, which keeps the work lost to an
 //! interruption small. A release image waits, in addition, for every component of its release:
-//! its tag is the last thing written. Every request holds a permit of each store it talks to
-//! ([`MirrorOptions::jobs`] per store), large blobs (16 MiB and more) stream at most half that
-//! many at once (at most 8), which keeps memory flat whatever the blob sizes, and each blob or
-//! manifest copy is retried as a whole on transient failures.
+//! its tag is the last thing written. Every blob request holds a permit of each store it talks to
+//! ([`MirrorOptions::jobs`] per store); manifest writes have a few permits of their own, so that
+//! an image is written as soon as its blobs are in place instead of queueing behind every blob
+//! still to copy. Large blobs (16 MiB and more) stream at most half as many at once (at most 8),
+//! which keeps memory flat whatever the blob sizes, and each blob or manifest copy is retried as
+//! a whole on transient failures.
 //!
-//! The client does not hash what it copies. Every store verifies the digest and size of a blob
-//! before making it visible (a registry when the upload is closed with `PUT ?digest=`, a layout
-//! before its rename), so bytes damaged at the source or in transit fail the copy, and the images
-//! that need that blob are not written.
+//! The client does not hash what it copies: the source is read with
+//! [`read_blob_unverified`](okd_oci::Store::read_blob_unverified). Every store verifies the digest
+//! and size of a blob before making it visible (a registry when the upload is closed with
+//! `PUT ?digest=`, a layout before its rename), so bytes damaged at the source or in transit fail
+//! the copy, and the images that need that blob are not written. A blob planned as
+//! [`CopyIfMissing`](crate::BlobAction::CopyIfMissing) is written with
+//! [`write_blob`](okd_oci::Store::write_blob), which skips it when the store has it; a blob the
+//! plan found missing goes through [`write_absent_blob`](okd_oci::Store::write_absent_blob).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,6 +53,12 @@ fn large_streams(jobs: usize) -> usize {
     (jobs / 2).clamp(1, 8)
 }
 
+/// How many manifest writes may be in flight per store, next to `jobs` blob operations. Manifests
+/// are small; a few in flight keep up with the rate at which images complete.
+fn manifest_streams(jobs: usize) -> usize {
+    (jobs / 4).clamp(1, 4)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct BlobDone {
     outcome: BlobOutcome,
@@ -58,6 +70,9 @@ type Done<T> = Shared<BoxFuture<'static, T>>;
 
 struct Ctx {
     limits: Limits,
+    /// Manifest writes have permits of their own: with every blob task queued on `limits`, an
+    /// image whose blobs are in place would otherwise wait for all other blobs to be copied.
+    manifest_limits: Limits,
     large: tokio::sync::Semaphore,
     options: MirrorOptions,
     progress: Arc<dyn Progress>,
@@ -88,6 +103,7 @@ pub async fn execute(
 ) -> MirrorReport {
     let ctx = Arc::new(Ctx {
         limits: Limits::new(options.jobs),
+        manifest_limits: Limits::new(manifest_streams(options.jobs)),
         large: tokio::sync::Semaphore::new(large_streams(options.jobs)),
         options: *options,
         progress,
@@ -242,10 +258,12 @@ async fn blob_group(
         let result = match &target.action {
             BlobAction::Mount { from } => match mount(ctx, blob, &target, from).await {
                 Ok(true) => Ok(BlobOutcome::Mounted),
-                Ok(false) => copy(ctx, blob, &target).await,
+                Ok(false) => copy(ctx, blob, &target, true).await,
                 Err(e) => Err(e),
             },
-            _ => copy(ctx, blob, &target).await,
+            BlobAction::CopyIfMissing => copy(ctx, blob, &target, true).await,
+            // Found absent while planning: no need to ask again.
+            _ => copy(ctx, blob, &target, false).await,
         };
         let report = BlobReport {
             digest: blob.digest.clone(),
@@ -314,10 +332,12 @@ async fn mount(
         .await
 }
 
+/// Copies a blob into `target`; with `check`, the store first looks for it there.
 async fn copy(
     ctx: &Ctx,
     blob: &PlannedBlob,
     target: &BlobTarget,
+    check: bool,
 ) -> Result<BlobOutcome, okd_oci::Error> {
     let what = format!(
         "blob {} into {}/{}",
@@ -325,7 +345,10 @@ async fn copy(
     );
     ctx.options
         .retry
-        .run(|| transfer(ctx, blob, target), ctx.on_retry(what.clone()))
+        .run(
+            || transfer(ctx, blob, target, check),
+            ctx.on_retry(what.clone()),
+        )
         .await
 }
 
@@ -334,6 +357,7 @@ async fn transfer(
     ctx: &Ctx,
     blob: &PlannedBlob,
     target: &BlobTarget,
+    check: bool,
 ) -> Result<BlobOutcome, okd_oci::Error> {
     // Taken before the store permits, always in this order, so waits cannot form a cycle.
     let _large = if blob.size >= LARGE_BLOB {
@@ -350,7 +374,10 @@ async fn transfer(
         size: blob.size,
         destination: format!("{}/{}", target.location, target.repo),
     });
-    let source = blob.src.read_blob(&blob.src_repo, &blob.digest).await?;
+    let source = blob
+        .src
+        .read_blob_unverified(&blob.src_repo, &blob.digest)
+        .await?;
     if source.size != blob.size {
         return Err(okd_oci::Error::SizeMismatch {
             what: format!("blob in {}/{}", blob.src_location, blob.src_repo),
@@ -360,11 +387,13 @@ async fn transfer(
         });
     }
     let stream = counted(source.stream, blob.digest.clone(), ctx.progress.clone());
-    match target
-        .store
-        .write_blob(&target.repo, &blob.digest, blob.size, stream)
-        .await?
-    {
+    let store = &target.store;
+    let written = if check {
+        store.write_blob(&target.repo, &blob.digest, blob.size, stream)
+    } else {
+        store.write_absent_blob(&target.repo, &blob.digest, blob.size, stream)
+    };
+    match written.await? {
         BlobWrite::Written => Ok(BlobOutcome::Copied),
         BlobWrite::AlreadyPresent => Ok(BlobOutcome::Skipped),
     }
@@ -463,7 +492,7 @@ async fn image_task(
                 .retry
                 .run(
                     || async {
-                        let _p = ctx.limits.acquire(&[&image.dst_location]).await;
+                        let _p = ctx.manifest_limits.acquire(&[&image.dst_location]).await;
                         image
                             .dst
                             .write_manifest(repo, &w.manifest, w.tag.as_deref())

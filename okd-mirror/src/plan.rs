@@ -10,6 +10,11 @@
 //! present, mount (from a repository of the same store that has it, or will), or copy — copied
 //! once per store, however many images and repositories share it. The plan's totals are what
 //! `--dry-run` reports.
+//!
+//! A run that does not need exact totals can leave the per-blob check to the upload itself
+//! ([`MirrorOptions::check_blobs`]): a registry answers one `POST` that both finds a blob the
+//! repository has and opens the upload of one it lacks, so asking first costs a request per blob
+//! and delays the first copy. The `mirror` commands plan that way unless `--dry-run` is given.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,9 +93,9 @@ pub struct PlanTotals {
     pub manifests_to_write: usize,
     /// Unique blobs of the pending images.
     pub blobs: usize,
-    /// Blob transfers.
+    /// Blob transfers (at most, for blobs planned as copy-if-missing).
     pub blobs_to_copy: usize,
-    /// Bytes to transfer.
+    /// Bytes to transfer (at most, likewise).
     pub bytes_to_copy: u64,
     /// Blob mounts.
     pub blobs_to_mount: usize,
@@ -256,9 +261,11 @@ async fn plan_jobs(
         });
     }
     let mut blobs = blobs.into_blobs();
-    check_presence(&mut blobs, options, &limits, width).await?;
+    if options.check_blobs {
+        check_presence(&mut blobs, options, &limits, width).await?;
+    }
     for b in &mut blobs {
-        assign_actions(b);
+        assign_actions(b, options.check_blobs);
     }
     let totals = totals(&images, &blobs);
     progress.event(&Event::Planned {
@@ -467,7 +474,7 @@ fn totals(images: &[PlannedImage], blobs: &[PlannedBlob]) -> PlanTotals {
                     t.bytes_present += b.size;
                 }
                 BlobAction::Mount { .. } => t.blobs_to_mount += 1,
-                BlobAction::Copy => {
+                BlobAction::Copy | BlobAction::CopyIfMissing => {
                     t.blobs_to_copy += 1;
                     t.bytes_to_copy += b.size;
                 }

@@ -107,7 +107,9 @@ pub fn is_retryable(e: &okd_oci::Error) -> bool {
             }
             Some(_) => false,
         },
-        E::DigestMismatch { .. } | E::SizeMismatch { .. } => true,
+        // A connection reset or timed out, possibly half-way through a body.
+        E::Transport { .. } => true,
+        E::DigestMismatch { .. } | E::DigestRejected { .. } | E::SizeMismatch { .. } => true,
         _ => false,
     }
 }
@@ -209,5 +211,14 @@ mod tests {
         )));
         assert!(!is_retryable(&reg(Some(401), "UNAUTHORIZED")));
         assert!(!is_retryable(&reg(Some(404), "MANIFEST_UNKNOWN")));
+        assert!(is_retryable(&okd_oci::Error::Transport {
+            registry: "r".into(),
+            operation: "PUT blob".into(),
+            message: "connection closed before message completed".into(),
+        }));
+        assert!(is_retryable(&okd_oci::Error::DigestRejected {
+            what: "blob".into(),
+            expected: okd_oci::Digest::sha256_of(b"x"),
+        }));
     }
 }

@@ -52,6 +52,14 @@ pub struct MirrorOptions {
     pub jobs: usize,
     /// Retries of each blob and manifest copy.
     pub retry: RetryPolicy,
+    /// Ask each destination for every blob while planning (a `HEAD` per blob and repository),
+    /// so that the plan knows exactly what is in place and what to move, as a dry run must.
+    /// When `false`, blobs of images missing at the destination are planned as
+    /// [`CopyIfMissing`](crate::BlobAction::CopyIfMissing): the store checks as the upload opens
+    /// (for a registry, one `POST` both finds a present blob and opens the upload), which saves
+    /// one request per blob and lets copying start sooner. Images already complete are skipped
+    /// either way.
+    pub check_blobs: bool,
 }
 
 /// The default number of operations in flight per store.
@@ -62,6 +70,7 @@ impl Default for MirrorOptions {
         MirrorOptions {
             jobs: DEFAULT_JOBS,
             retry: RetryPolicy::default(),
+            check_blobs: true,
         }
     }
 }

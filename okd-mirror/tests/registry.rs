@@ -7,7 +7,7 @@ use std::sync::Arc;
 use common::*;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{Error, ImageStatus, Naming, StoreSet};
+use okd_mirror::{BlobAction, Error, ImageStatus, Naming, StoreSet};
 use okd_oci::Resolver;
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ManifestRef, Store};
@@ -137,6 +137,77 @@ async fn release_from_registry_to_registry_then_nothing_to_do() {
         (0, 0, 0)
     );
     assert_eq!(store(&set, &src.host()).await.stats().blobs_read, 0);
+}
+
+/// Blobs an interrupted run uploaded without their manifests are found by the uploads of the
+/// next run: it plans no per-blob check, and copies only the blobs that are missing.
+#[tokio::test]
+async fn blobs_left_by_an_interrupted_run_are_found_as_uploads_open() {
+    let (src, dst) = (registry().await, registry().await);
+    let hosts = [src.host(), dst.host()];
+    let set = stores(&hosts);
+    let s = store(&set, &src.host()).await;
+    let p = payload(
+        s.as_ref(),
+        &src.host(),
+        "okd/scos-release",
+        "okd/scos-content",
+        V,
+        NAMES,
+    )
+    .await;
+    let loader = StaticReleases::with(p.release.clone());
+    // What a run killed after the blobs of "etcd" leaves behind: its blobs, no manifest.
+    let d = store(&set, &dst.host()).await;
+    let etcd = &p.components[4].1;
+    let left = etcd.references().unwrap();
+    for b in &left {
+        okd_oci::copy::copy_blob(
+            s.as_ref(),
+            "okd/scos-content",
+            d.as_ref(),
+            "okd/release",
+            &b.digest,
+            b.size,
+        )
+        .await
+        .unwrap();
+    }
+    let opts = release_opts(&src, &dst);
+
+    // A dry run asks for every blob, so it knows exactly what is left to move.
+    let mut dry = opts.clone();
+    dry.dry_run = true;
+    let planned = mirror_release(&dry, &stores(&hosts), &loader, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert_eq!(planned.plan.totals.blobs_present, left.len());
+
+    let set = stores(&hosts);
+    let outcome = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert!(
+        outcome
+            .plan
+            .blobs
+            .iter()
+            .flat_map(|b| &b.targets)
+            .all(|t| t.action == BlobAction::CopyIfMissing),
+        "a run plans no per-blob check"
+    );
+    let t = &outcome.report.totals;
+    assert_eq!(t.blobs_skipped as usize, left.len(), "{t:?}");
+    assert_eq!(t.blobs_copied, unique_blobs() - left.len() as u64, "{t:?}");
+    let stats = store(&set, &dst.host()).await.stats();
+    assert_eq!(stats.blobs_written, t.blobs_copied);
+    assert_eq!(stats.blobs_skipped as usize, left.len());
+    let tags = store(&set, &dst.host())
+        .await
+        .list_tags("okd/release")
+        .await
+        .unwrap();
+    assert!(tags.contains(&format!("{V}-x86_64-etcd")), "{tags:?}");
 }
 
 #[tokio::test]

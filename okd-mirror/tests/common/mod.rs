@@ -180,6 +180,7 @@ pub fn fast_options() -> MirrorOptions {
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(5),
         },
+        ..MirrorOptions::default()
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use okd_mirror::progress::{Event, Progress};
+use okd_mirror::progress::{BlobOutcome, Event, Progress};
 
 /// `1.5 GiB`, `320 KiB`, `12 B`.
 pub fn bytes(n: u64) -> String {
@@ -84,6 +84,15 @@ impl Progress for Sink {
                         bar.set_message(images_msg(n - pending_images, *n));
                     }
                     Event::BlobBytes { bytes, .. } => bar.inc(*bytes),
+                    // A blob planned as copy-if-missing that was there after all.
+                    Event::BlobFinished {
+                        size,
+                        outcome: BlobOutcome::Skipped,
+                        ..
+                    } => {
+                        let left = bar.length().unwrap_or(0).saturating_sub(*size);
+                        bar.set_length(left.max(bar.position()));
+                    }
                     Event::ImageFinished {
                         already_present: false,
                         ..
@@ -111,7 +120,7 @@ fn log_line(event: &Event) {
             blobs,
             bytes_to_copy,
         } => eprintln!(
-            "planned {images} images ({pending_images} to write), {blobs} blobs, {} to copy",
+            "planned {images} images ({pending_images} to write), {blobs} blobs, up to {} to copy",
             bytes(*bytes_to_copy)
         ),
         Event::ImageFinished {

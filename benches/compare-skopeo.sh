@@ -15,6 +15,8 @@
 #   ROUNDS       alternating rounds of okd-streams and parallel skopeo (default 3)
 #   KILLS        interruptions in the kill-and-rerun check (default 5)
 #   SEED         payload and kill-point seed (default 1)
+#   STORAGE      directory the registries store blobs under (default: the work directory);
+#                STORAGE=/dev/shm takes the disk out of the comparison
 #   KEEP         keep the work directory when set
 set -euo pipefail
 
@@ -31,11 +33,14 @@ for tool in docker-registry skopeo curl jq python3 /usr/bin/time cargo; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/okd-mirror-bench.XXXXXX")
+storage=$work
+if [ -n "${STORAGE:-}" ]; then storage=$(mktemp -d "$STORAGE/okd-mirror-bench.XXXXXX"); fi
 cleanup() {
     # Registries are started inside command substitutions, so their pids are kept in files.
     for f in "$work"/*.pid; do
         [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
     done
+    if [ "$storage" != "$work" ]; then rm -rf "$storage"; fi
     if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
 }
 trap cleanup EXIT
@@ -53,7 +58,7 @@ start_registry() {
     local name=$1 port dir
     port=$(free_port)
     dir="$work/$name"
-    mkdir -p "$dir/storage"
+    mkdir -p "$dir" "$storage/$name-data"
     cat >"$dir/config.yml" <<EOF
 version: 0.1
 log:
@@ -62,7 +67,7 @@ log:
     disabled: true
 storage:
   filesystem:
-    rootdirectory: $dir/storage
+    rootdirectory: $storage/$name-data
   delete:
     enabled: true
 http:
@@ -83,7 +88,7 @@ stop_registry() {
     kill "$(cat "$work/$1.pid")" 2>/dev/null || true
     rm -f "$work/$1.pid"
     sleep 0.2
-    rm -rf "$work/$1/storage"
+    rm -rf "${storage:?}/$1-data"
 }
 
 now() { date +%s.%N; }

@@ -6,16 +6,25 @@
 //! passes; anything else fails. A run that outlives its timeout, or is cancelled, is killed with
 //! its whole process group.
 //!
+//! The environment is, from weakest to strongest: the runner's process environment, what
+//! [`CommandJobRunner::with_env`] sets for every job (for instance `REGISTRY_AUTH_FILE`, so that
+//! skopeo, podman and oc in every job use the credentials the runner's owner uses), the
+//! command's own [`JobCommand::env`], and the request's release variables
+//! ([`JobRequest::environment`]).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), okd_gating::Error> {
 //! use std::time::Duration;
 //! use okd_gating::{CommandJobRunner, JobCommand};
 //! let runner = CommandJobRunner::new("/var/log/okd-gating")
+//!     .with_env("REGISTRY_AUTH_FILE", "/etc/okd-gating/auth.json")
 //!     .with_command("aws", JobCommand::shell("./e2e.sh \"$RELEASE_IMAGE_LATEST\"").timeout(Duration::from_secs(4 * 3600)));
 //! # Ok(()) }
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,13 +99,25 @@ struct Running {
 }
 
 /// Runs verification jobs as local processes.
-#[derive(Debug)]
 pub struct CommandJobRunner {
     log_dir: PathBuf,
     commands: BTreeMap<String, JobCommand>,
     default: Option<JobCommand>,
+    env: BTreeMap<String, OsString>,
     runs: Mutex<HashMap<String, Running>>,
     next: AtomicU64,
+}
+
+impl fmt::Debug for CommandJobRunner {
+    // The values set with `with_env` may be secrets: only their names are shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandJobRunner")
+            .field("log_dir", &self.log_dir)
+            .field("commands", &self.commands)
+            .field("default", &self.default)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CommandJobRunner {
@@ -106,6 +127,7 @@ impl CommandJobRunner {
             log_dir: log_dir.into(),
             commands: BTreeMap::new(),
             default: None,
+            env: BTreeMap::new(),
             runs: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
         }
@@ -120,6 +142,16 @@ impl CommandJobRunner {
     /// Runs `command` for jobs without a command of their own.
     pub fn with_default(mut self, command: JobCommand) -> CommandJobRunner {
         self.default = Some(command);
+        self
+    }
+
+    /// Sets `key` to `value` in the environment of every job this runner starts. A job whose
+    /// command sets `key` itself ([`JobCommand::env`]) keeps its own value, and the release
+    /// variables of the request ([`JobRequest::environment`]) cannot be replaced this way.
+    ///
+    /// `Debug` output shows the names of these variables, never their values.
+    pub fn with_env(mut self, key: &str, value: impl Into<OsString>) -> CommandJobRunner {
+        self.env.insert(key.to_string(), value.into());
         self
     }
 
@@ -199,6 +231,7 @@ impl JobRunner for CommandJobRunner {
             .map_err(|e| Error::io(&err_path, e))?;
         let mut cmd = tokio::process::Command::new(&command.program);
         cmd.args(&command.args)
+            .envs(&self.env)
             .envs(&command.env)
             .envs(request.environment())
             .stdin(Stdio::null())
@@ -314,5 +347,90 @@ impl JobRunner for CommandJobRunner {
             let _ = tx.send(());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ReleaseRef, RunKind};
+
+    fn request(job: &str) -> JobRequest {
+        JobRequest {
+            release: ReleaseRef {
+                name: "4.19.0-okd-scos.2".into(),
+                pullspec: "quay.io/okd/scos-release:4.19.0-okd-scos.2".into(),
+            },
+            job: job.into(),
+            prow_job: format!("periodic-{job}"),
+            kind: RunKind::Verify,
+            attempt: 0,
+            upgrade_from: None,
+            multi_job_analysis: false,
+            started: chrono::Utc::now(),
+        }
+    }
+
+    async fn stdout_of(runner: &CommandJobRunner, job: &str) -> String {
+        let req = request(job);
+        let handle = runner.start(&req).await.unwrap();
+        for _ in 0..600 {
+            if let JobStatus::Finished(r) = runner.poll(&handle).await.unwrap() {
+                assert_eq!(r.state, RunState::Succeeded, "{r:?}");
+                return std::fs::read_to_string(runner.log_paths(&req).0).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("job {job} did not finish within 30 s");
+    }
+
+    const PRINT: &str = "echo \"auth=${REGISTRY_AUTH_FILE-unset} latest=$RELEASE_IMAGE_LATEST\"";
+
+    #[tokio::test]
+    async fn runner_environment_reaches_every_job_beneath_the_jobs_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = CommandJobRunner::new(dir.path())
+            .with_env("REGISTRY_AUTH_FILE", "/etc/okd/auth.json")
+            .with_env("RELEASE_IMAGE_LATEST", "quay.io/elsewhere/release:x")
+            .with_command("plain", JobCommand::shell(PRINT))
+            .with_command(
+                "own",
+                JobCommand::shell(PRINT).env("REGISTRY_AUTH_FILE", "/home/ci/auth.json"),
+            )
+            .with_default(JobCommand::shell(PRINT));
+        let release = "quay.io/okd/scos-release:4.19.0-okd-scos.2";
+        assert_eq!(
+            stdout_of(&runner, "plain").await,
+            format!("auth=/etc/okd/auth.json latest={release}\n")
+        );
+        assert_eq!(
+            stdout_of(&runner, "other").await,
+            format!("auth=/etc/okd/auth.json latest={release}\n"),
+            "the default command gets it too"
+        );
+        assert_eq!(
+            stdout_of(&runner, "own").await,
+            format!("auth=/home/ci/auth.json latest={release}\n"),
+            "a command's own value wins"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_runner_environment_nothing_is_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = CommandJobRunner::new(dir.path()).with_default(JobCommand::shell(
+            "echo \"auth=${OKD_GATING_TEST_RUNNER_ONLY-unset}\"",
+        ));
+        assert_eq!(stdout_of(&runner, "e2e").await, "auth=unset\n");
+        let runner = runner.with_env("OKD_GATING_TEST_RUNNER_ONLY", "set");
+        assert_eq!(stdout_of(&runner, "e2e").await, "auth=set\n");
+    }
+
+    #[test]
+    fn debug_shows_names_not_values() {
+        let runner = CommandJobRunner::new("/tmp/logs").with_env("REGISTRY_TOKEN", "s3cret-value");
+        let debug = format!("{runner:?}");
+        assert!(debug.contains("REGISTRY_TOKEN"), "{debug}");
+        assert!(!debug.contains("s3cret-value"), "{debug}");
     }
 }

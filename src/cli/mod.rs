@@ -32,7 +32,8 @@ pub struct GlobalArgs {
     /// (HOST[:PORT]; repeatable).
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]", global = true)]
     pub insecure_registries: Vec<String>,
-    /// Credentials file (containers auth.json or docker config.json format).
+    /// Credentials file (containers auth.json or docker config.json format). The jobs a stream
+    /// runs get its absolute path in REGISTRY_AUTH_FILE.
     #[arg(long, value_name = "PATH", global = true)]
     pub authfile: Option<PathBuf>,
     /// More log output (-v info, -vv debug).

@@ -12,7 +12,7 @@ use okd_gating::{
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ImageRef, Resolver, Store};
 
-use super::jobs::CheckProgram;
+use super::jobs::{CheckProgram, REGISTRY_AUTH_FILE};
 use super::{
     Check, FileLedger, ImageSources, LedgerStore, MemoryLedger, MirrorStage, OsLayering,
     ReleaseFormat, StoreLocation, Stream, StreamError, Target, UpstreamSource, VersionScheme,
@@ -52,6 +52,12 @@ pub enum Promotion {
 /// Defaults: an OCI layout at `target/okd-streams` as store, namespace `okd`, the dated version
 /// scheme, no OS layering, no mirror, no jobs (every release is accepted once created), state
 /// in memory, jobs as local commands with logs in the system temp directory.
+///
+/// Local jobs reach registries with the stream's credentials: when the registry options name an
+/// auth file ([`RegistryOptions::auth_file`], what `okd-streams --authfile` sets), every job
+/// gets its absolute path in `REGISTRY_AUTH_FILE`, the variable skopeo, podman, oc and the
+/// built-in checks read — unless the job's command sets `REGISTRY_AUTH_FILE` itself
+/// ([`JobCommand::env`]). Only the path is passed on, never the file's content.
 #[derive(Debug)]
 pub struct StreamBuilder {
     name: String,
@@ -283,7 +289,9 @@ impl StreamBuilder {
         self
     }
 
-    /// Runs jobs with `runner` instead of local commands.
+    /// Runs jobs with `runner` instead of local commands. Such a runner is used as it is: the
+    /// stream does not hand it `REGISTRY_AUTH_FILE` (see
+    /// [`CommandJobRunner::with_env`](okd_gating::CommandJobRunner::with_env)).
     pub fn runner(mut self, runner: Arc<dyn JobRunner>) -> Self {
         self.runner = Some(runner);
         self
@@ -308,7 +316,8 @@ impl StreamBuilder {
         self
     }
 
-    /// Registry options for every registry the stream reads or writes.
+    /// Registry options for every registry the stream reads or writes. Their auth file, if any,
+    /// is also handed to local jobs as `REGISTRY_AUTH_FILE`.
     pub fn registry_options(mut self, options: RegistryOptions) -> Self {
         self.registry_options = options;
         self
@@ -505,13 +514,21 @@ impl StreamBuilder {
         }
         let runner: Arc<dyn JobRunner> = match &self.runner {
             Some(r) => r.clone(),
-            None => Arc::new(
-                job_commands
-                    .iter()
-                    .fold(CommandJobRunner::new(&log_dir), |r, (name, c)| {
-                        r.with_command(name, c.clone())
-                    }),
-            ),
+            None => {
+                let mut runner = CommandJobRunner::new(&log_dir);
+                // Jobs pulling from a private registry need the credentials the stream uses;
+                // absolute because a job may run in another directory. A command's own
+                // REGISTRY_AUTH_FILE wins over this one.
+                if let Some(path) = self.registry_options.auth_file_path() {
+                    let path = std::path::absolute(path).map_err(|e| StreamError::io(path, e))?;
+                    runner = runner.with_env(REGISTRY_AUTH_FILE, path);
+                }
+                Arc::new(
+                    job_commands
+                        .iter()
+                        .fold(runner, |r, (name, c)| r.with_command(name, c.clone())),
+                )
+            }
         };
         let publisher: Arc<dyn Publisher> = match &self.publisher {
             Some(p) => p.clone(),

@@ -4,7 +4,9 @@
 //! A check job is a process — `okd-streams stream verify --check images …`, or a program of your
 //! own that hands its arguments to [`run_verify_args`] — started by okd-gating's
 //! [`CommandJobRunner`](okd_gating::CommandJobRunner) with `RELEASE_IMAGE_LATEST` (and, for
-//! upgrade jobs, `RELEASE_IMAGE_INITIAL`) in its environment. Its arguments say where component
+//! upgrade jobs, `RELEASE_IMAGE_INITIAL`) in its environment, and `REGISTRY_AUTH_FILE` when the
+//! stream was given an auth file (`okd-streams --authfile`): the check reads its registries with
+//! the credentials of that file, as skopeo, podman and oc do. Its arguments say where component
 //! images are read (`--source HOST=STORE`, `--source '*=STORE'`), which payload tag holds the OS
 //! (`--os-tag`) and where the stream's layered OS images are (`--os-images`).
 //!
@@ -33,6 +35,9 @@ use super::{ImageSources, StreamError};
 pub const RELEASE_IMAGE_LATEST: &str = "RELEASE_IMAGE_LATEST";
 /// Environment variable holding the upgrade source.
 pub const RELEASE_IMAGE_INITIAL: &str = "RELEASE_IMAGE_INITIAL";
+/// Environment variable naming the registry auth file local jobs use (read by skopeo, podman,
+/// oc and the built-in checks): the absolute path of the stream's auth file, when it has one.
+pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 
 /// The program check jobs run, with the arguments before the check's own.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! hosts, credentials, concurrency, retries and timeouts.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::credentials::Credentials;
@@ -136,6 +136,23 @@ impl RegistryOptions {
     /// The retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    /// The file given with [`RegistryOptions::auth_file`], as given; `None` when credentials
+    /// come from the standard search. Only the path: the file is not read here, so programs can
+    /// hand the same file to the tools they start (`REGISTRY_AUTH_FILE` for skopeo, podman and
+    /// oc) without its content passing through them.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use okd_oci::registry::RegistryOptions;
+    ///
+    /// assert_eq!(RegistryOptions::default().auth_file_path(), None);
+    /// let options = RegistryOptions::default().auth_file("/run/containers/0/auth.json");
+    /// assert_eq!(options.auth_file_path(), Some(Path::new("/run/containers/0/auth.json")));
+    /// ```
+    pub fn auth_file_path(&self) -> Option<&Path> {
+        self.auth_file.as_deref()
     }
 }
 

@@ -89,8 +89,8 @@ impl RetryPolicy {
 }
 
 /// True for failures a later attempt may not hit: connection and server errors, throttling,
-/// and content that arrived damaged (a digest or size mismatch, or a registry refusing an upload
-/// whose digest did not match).
+/// content that arrived damaged (a digest or size mismatch, or a registry refusing an upload
+/// whose digest did not match), and a store's own retries of such a failure running out.
 pub fn is_retryable(e: &okd_oci::Error) -> bool {
     use okd_oci::Error as E;
     match e {
@@ -109,6 +109,9 @@ pub fn is_retryable(e: &okd_oci::Error) -> bool {
         },
         // A connection reset or timed out, possibly half-way through a body.
         E::Transport { .. } => true,
+        // The store gave up on its own retries of one request; the whole copy, later and with
+        // a fresh source, may still get through.
+        E::RetriesExhausted { last, .. } => is_retryable(last),
         E::DigestMismatch { .. } | E::DigestRejected { .. } | E::SizeMismatch { .. } => true,
         _ => false,
     }
@@ -216,6 +219,14 @@ mod tests {
             operation: "PUT blob".into(),
             message: "connection closed before message completed".into(),
         }));
+        let exhausted = |last| okd_oci::Error::RetriesExhausted {
+            registry: "r".into(),
+            operation: "POST upload".into(),
+            attempts: 5,
+            last: Box::new(last),
+        };
+        assert!(is_retryable(&exhausted(reg(Some(503), "UNAVAILABLE"))));
+        assert!(!is_retryable(&exhausted(reg(Some(401), "UNAUTHORIZED"))));
         assert!(is_retryable(&okd_oci::Error::DigestRejected {
             what: "blob".into(),
             expected: okd_oci::Digest::sha256_of(b"x"),

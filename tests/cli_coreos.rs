@@ -17,6 +17,33 @@ fn data(name: &str) -> String {
         .to_string()
 }
 
+/// `coreos layer` of `base` with the overlay directory under /etc, the unit, a label and the
+/// machine-os version, to `to`; returns what it prints.
+fn layer_overlay(base: &str, overlay: &Path, unit: &Path, to: &str) -> String {
+    okd([
+        "coreos",
+        "layer",
+        "--from",
+        base,
+        "--add",
+        &format!("{}:/etc", overlay.display()),
+        "--add",
+        &format!(
+            "{}:/usr/lib/systemd/system/okd-hello.service",
+            unit.display()
+        ),
+        "--label",
+        "io.openshift.release.operator=true",
+        "--machine-os",
+        "9.0.20250601-0",
+        "--variant",
+        "scos",
+        "--to",
+        to,
+    ])
+    .ok()
+}
+
 #[tokio::test]
 async fn layer_and_inspect_an_os_image_in_a_layout() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,28 +62,7 @@ async fn layer_and_inspect_an_os_image_in_a_layout() {
     std::fs::write(&unit, "[Unit]\nDescription=hello\n").unwrap();
 
     let to = format!("oci:{}:node", layout.display());
-    let out = okd([
-        "coreos",
-        "layer",
-        "--from",
-        &base,
-        "--add",
-        &format!("{}:/etc", overlay.display()),
-        "--add",
-        &format!(
-            "{}:/usr/lib/systemd/system/okd-hello.service",
-            unit.display()
-        ),
-        "--label",
-        "io.openshift.release.operator=true",
-        "--machine-os",
-        "9.0.20250601-0",
-        "--variant",
-        "scos",
-        "--to",
-        &to,
-    ])
-    .ok();
+    let out = layer_overlay(&base, &overlay, &unit, &to);
     let digest = out.split_whitespace().next().unwrap().to_string();
     assert!(digest.starts_with("sha256:"), "{out}");
 
@@ -122,28 +128,12 @@ async fn layer_and_inspect_an_os_image_in_a_layout() {
     );
 
     // The same inputs give the same digest.
-    let again = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let again = layer_overlay(
         &base,
-        "--add",
-        &format!("{}:/etc", overlay.display()),
-        "--add",
-        &format!(
-            "{}:/usr/lib/systemd/system/okd-hello.service",
-            unit.display()
-        ),
-        "--label",
-        "io.openshift.release.operator=true",
-        "--machine-os",
-        "9.0.20250601-0",
-        "--variant",
-        "scos",
-        "--to",
+        &overlay,
+        &unit,
         &format!("oci:{}:node-again", layout.display()),
-    ])
-    .ok();
+    );
     assert_eq!(again.split_whitespace().next(), Some(digest.as_str()));
 
     // A base that is not an OS image is refused unless forced.

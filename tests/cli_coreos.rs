@@ -5,7 +5,7 @@ mod cli_common;
 
 use std::path::Path;
 
-use cli_common::{layout_payload, okd, tool};
+use cli_common::{Run, layout_payload, okd, tool};
 use serde_json::Value;
 use testkit::payload::PayloadSpec;
 
@@ -15,6 +15,14 @@ fn data(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
+}
+
+/// `coreos layer FLAGS --from FROM --add ADD --to TO`.
+fn layer_add(flags: &[&str], from: &str, add: &str, to: &str) -> Run {
+    let mut args = vec!["coreos", "layer"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--from", from, "--add", add, "--to", to]);
+    okd(args)
 }
 
 /// `coreos layer` of `base` with the overlay directory under /etc, the unit, a label and the
@@ -141,56 +149,40 @@ async fn layer_and_inspect_an_os_image_in_a_layout() {
         "oci:{}:okd/scos-content:cluster-version-operator",
         layout.display()
     );
-    let e = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let overlay_dir = overlay.display().to_string();
+    let e = layer_add(
+        &[],
         &cvo,
-        "--add",
-        &overlay.display().to_string(),
-        "--to",
+        &overlay_dir,
         &format!("oci:{}:not-os", layout.display()),
-    ])
+    )
     .fails();
     assert!(e.contains("ostree.bootable"), "{e}");
     // A failed command leaves no new layout behind.
     let fresh = dir.path().join("fresh");
-    let e = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let e = layer_add(
+        &[],
         &cvo,
-        "--add",
-        &overlay.display().to_string(),
-        "--to",
+        &overlay_dir,
         &format!("oci:{}:node", fresh.display()),
-    ])
+    )
     .fails();
     assert!(e.contains("ostree.bootable"), "{e}");
     assert!(!fresh.exists());
-    okd([
-        "coreos",
-        "layer",
-        "--force",
-        "--from",
+    layer_add(
+        &["--force"],
         &cvo,
-        "--add",
-        &overlay.display().to_string(),
-        "--to",
+        &overlay_dir,
         &format!("oci:{}:not-os", layout.display()),
-    ])
+    )
     .ok();
 
-    let e = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let e = layer_add(
+        &[],
         &base,
-        "--add",
         &dir.path().join("missing").display().to_string(),
-        "--to",
         &to,
-    ])
+    )
     .fails();
     assert!(e.contains("missing"), "{e}");
 }

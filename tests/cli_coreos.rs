@@ -5,7 +5,7 @@ mod cli_common;
 
 use std::path::Path;
 
-use cli_common::{layout_payload, okd, tool};
+use cli_common::{Run, layout_payload, okd, tool};
 use serde_json::Value;
 use testkit::payload::PayloadSpec;
 
@@ -15,6 +15,41 @@ fn data(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
+}
+
+/// `coreos layer FLAGS --from FROM --add ADD --to TO`.
+fn layer_add(flags: &[&str], from: &str, add: &str, to: &str) -> Run {
+    let mut args = vec!["coreos", "layer"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--from", from, "--add", add, "--to", to]);
+    okd(args)
+}
+
+/// `coreos layer` of `base` with the overlay directory under /etc, the unit, a label and the
+/// machine-os version, to `to`; returns what it prints.
+fn layer_overlay(base: &str, overlay: &Path, unit: &Path, to: &str) -> String {
+    okd([
+        "coreos",
+        "layer",
+        "--from",
+        base,
+        "--add",
+        &format!("{}:/etc", overlay.display()),
+        "--add",
+        &format!(
+            "{}:/usr/lib/systemd/system/okd-hello.service",
+            unit.display()
+        ),
+        "--label",
+        "io.openshift.release.operator=true",
+        "--machine-os",
+        "9.0.20250601-0",
+        "--variant",
+        "scos",
+        "--to",
+        to,
+    ])
+    .ok()
 }
 
 #[tokio::test]
@@ -35,28 +70,7 @@ async fn layer_and_inspect_an_os_image_in_a_layout() {
     std::fs::write(&unit, "[Unit]\nDescription=hello\n").unwrap();
 
     let to = format!("oci:{}:node", layout.display());
-    let out = okd([
-        "coreos",
-        "layer",
-        "--from",
-        &base,
-        "--add",
-        &format!("{}:/etc", overlay.display()),
-        "--add",
-        &format!(
-            "{}:/usr/lib/systemd/system/okd-hello.service",
-            unit.display()
-        ),
-        "--label",
-        "io.openshift.release.operator=true",
-        "--machine-os",
-        "9.0.20250601-0",
-        "--variant",
-        "scos",
-        "--to",
-        &to,
-    ])
-    .ok();
+    let out = layer_overlay(&base, &overlay, &unit, &to);
     let digest = out.split_whitespace().next().unwrap().to_string();
     assert!(digest.starts_with("sha256:"), "{out}");
 
@@ -122,28 +136,12 @@ async fn layer_and_inspect_an_os_image_in_a_layout() {
     );
 
     // The same inputs give the same digest.
-    let again = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let again = layer_overlay(
         &base,
-        "--add",
-        &format!("{}:/etc", overlay.display()),
-        "--add",
-        &format!(
-            "{}:/usr/lib/systemd/system/okd-hello.service",
-            unit.display()
-        ),
-        "--label",
-        "io.openshift.release.operator=true",
-        "--machine-os",
-        "9.0.20250601-0",
-        "--variant",
-        "scos",
-        "--to",
+        &overlay,
+        &unit,
         &format!("oci:{}:node-again", layout.display()),
-    ])
-    .ok();
+    );
     assert_eq!(again.split_whitespace().next(), Some(digest.as_str()));
 
     // A base that is not an OS image is refused unless forced.
@@ -151,56 +149,40 @@ async fn layer_and_inspect_an_os_image_in_a_layout() {
         "oci:{}:okd/scos-content:cluster-version-operator",
         layout.display()
     );
-    let e = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let overlay_dir = overlay.display().to_string();
+    let e = layer_add(
+        &[],
         &cvo,
-        "--add",
-        &overlay.display().to_string(),
-        "--to",
+        &overlay_dir,
         &format!("oci:{}:not-os", layout.display()),
-    ])
+    )
     .fails();
     assert!(e.contains("ostree.bootable"), "{e}");
     // A failed command leaves no new layout behind.
     let fresh = dir.path().join("fresh");
-    let e = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let e = layer_add(
+        &[],
         &cvo,
-        "--add",
-        &overlay.display().to_string(),
-        "--to",
+        &overlay_dir,
         &format!("oci:{}:node", fresh.display()),
-    ])
+    )
     .fails();
     assert!(e.contains("ostree.bootable"), "{e}");
     assert!(!fresh.exists());
-    okd([
-        "coreos",
-        "layer",
-        "--force",
-        "--from",
+    layer_add(
+        &["--force"],
         &cvo,
-        "--add",
-        &overlay.display().to_string(),
-        "--to",
+        &overlay_dir,
         &format!("oci:{}:not-os", layout.display()),
-    ])
+    )
     .ok();
 
-    let e = okd([
-        "coreos",
-        "layer",
-        "--from",
+    let e = layer_add(
+        &[],
         &base,
-        "--add",
         &dir.path().join("missing").display().to_string(),
-        "--to",
         &to,
-    ])
+    )
     .fails();
     assert!(e.contains("missing"), "{e}");
 }

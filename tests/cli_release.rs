@@ -4,11 +4,19 @@ mod cli_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cli_common::{image_rows, layout_payload, okd, registry_payload};
+use cli_common::{RegistryPayload, Run, image_rows, layout_payload, okd, registry_payload};
 use okd_oci::{ManifestRef, Store};
 use okd_release::{ImageReferences, Release};
 use serde_json::Value;
 use testkit::payload::{NextSpec, PayloadSpec};
+
+/// `release new --from-release FROM ARGS… --to-image TO` against the payload's registry.
+fn new_from(r: &RegistryPayload, from: &str, args: &[&str], to: &str) -> Run {
+    let mut all = vec!["release", "new", "--from-release", from];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--to-image", to]);
+    r.okd(&all)
+}
 
 fn names(v: &Value) -> BTreeSet<String> {
     v.as_array()
@@ -416,62 +424,19 @@ async fn bad_input_fails_with_one_clear_line_and_writes_nothing() {
             .iter()
             .all(|i| i["name"] != "cluster-version-operator")
     );
-    let e = r
-        .okd(&[
-            "release",
-            "new",
-            "--from-release",
-            &no_cvo,
-            "--name",
-            "4.19.0-okd-scos.9",
-            "--to-image",
-            &to,
-        ])
-        .fails();
+    let e = new_from(&r, &no_cvo, &["--name", "4.19.0-okd-scos.9"], &to).fails();
     assert!(
         e.contains("unable to find an image within the release that matches the base image"),
         "{e}"
     );
 
-    let e = r
-        .okd(&[
-            "release",
-            "new",
-            "--from-release",
-            &r.release_ref(),
-            "--metadata",
-            "{\"url\": ",
-            "--to-image",
-            &to,
-        ])
-        .fails();
+    let e = new_from(&r, &r.release_ref(), &["--metadata", "{\"url\": "], &to).fails();
     assert!(e.contains("--metadata"), "{e}");
 
-    let e = r
-        .okd(&[
-            "release",
-            "new",
-            "--from-release",
-            &r.release_ref(),
-            "--name",
-            "not-a-version",
-            "--to-image",
-            &to,
-        ])
-        .fails();
+    let e = new_from(&r, &r.release_ref(), &["--name", "not-a-version"], &to).fails();
     assert!(e.contains("not-a-version"), "{e}");
 
-    let e = r
-        .okd(&[
-            "release",
-            "new",
-            "--from-release",
-            &r.release_ref(),
-            "stream-coreos",
-            "--to-image",
-            &to,
-        ])
-        .fails();
+    let e = new_from(&r, &r.release_ref(), &["stream-coreos"], &to).fails();
     assert!(e.contains("TAG=PULLSPEC"), "{e}");
 
     assert_eq!(

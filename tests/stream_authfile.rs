@@ -63,14 +63,6 @@ fn okd_streams(cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn require_skopeo() {
-    let found = Command::new("skopeo").arg("--version").output();
-    assert!(
-        found.is_ok_and(|o| o.status.success()),
-        "skopeo is needed by this test (apt-get install skopeo)"
-    );
-}
-
 /// Every file under `dir`, recursively.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -90,7 +82,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_pull_from_a_private_registry_with_the_authfile() {
-    require_skopeo();
+    testkit::tools::run("skopeo", &["--version"]);
     let registry = testkit::Registry::builder()
         .htpasswd(USER, PASSWORD)
         .spawn()

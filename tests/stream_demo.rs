@@ -5,8 +5,6 @@
 #[path = "../examples/okd_scos_stream.rs"]
 mod demo;
 
-use std::process::Command;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn main_example_promotes_a_release_skopeo_reads() {
     let tmp = tempfile::tempdir().unwrap();
@@ -22,16 +20,8 @@ async fn main_example_promotes_a_release_skopeo_reads() {
         out.releases.last().map(String::as_str)
     );
     let reference = out.inspect.expect("a promoted release");
-    let skopeo = Command::new("skopeo")
-        .args(["inspect", &reference])
-        .output()
-        .expect("skopeo is needed for this test (apt-get install skopeo)");
-    assert!(
-        skopeo.status.success(),
-        "skopeo inspect {reference}: {}",
-        String::from_utf8_lossy(&skopeo.stderr)
-    );
-    let info: serde_json::Value = serde_json::from_slice(&skopeo.stdout).unwrap();
+    let skopeo = testkit::tools::skopeo(&["inspect", &reference]);
+    let info: serde_json::Value = serde_json::from_slice(&skopeo).unwrap();
     assert_eq!(
         info["Labels"]["io.openshift.release"].as_str(),
         out.promoted.as_deref()

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_line_is_all_that_changes() {
     let registry = testkit::Registry::spawn()
@@ -52,19 +50,11 @@ async fn the_store_line_is_all_that_changes() {
     let (_, published) = common::outcome(&registry_dir);
     let next = published.iter().find(|p| p.0 == "next").unwrap();
     assert_eq!(next.2, "team/okd-demo/4-scos-next");
-    let out = Command::new("skopeo")
-        .args([
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{host}/{}:{}", next.2, next.3),
-        ])
-        .output()
-        .expect("skopeo is needed for this test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = testkit::tools::skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{host}/{}:{}", next.2, next.3),
+    ]);
+    let info: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(info["Digest"].as_str(), Some(next.4.as_str()));
 }

@@ -19,14 +19,7 @@ fn tag(t: &str) -> ManifestRef {
 
 /// A ustar header with a raw name and link target, bypassing the tar crate's own path checks.
 fn header(name: &str, kind: tar::EntryType, link: &str, size: u64) -> tar::Header {
-    let mut h = tar::Header::new_ustar();
-    h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
-    h.as_mut_bytes()[157..157 + link.len()].copy_from_slice(link.as_bytes());
-    h.set_entry_type(kind);
-    h.set_size(size);
-    h.set_mode(0o644);
-    h.set_cksum();
-    h
+    testkit::images::raw_tar_header(name, kind, link, size, 0o644)
 }
 
 /// A tarball holding a harmless file, then `hostile`; gzip-compressed when `gzip`.

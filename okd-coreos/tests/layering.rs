@@ -16,10 +16,8 @@ use okd_coreos::inspect::inspect;
 use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
 use okd_coreos::layering::LayeredImage;
 use okd_oci::layer::{Compression, LayerWriter};
-use okd_oci::{
-    LayoutStore, ManifestRef, MemoryStore, RegistryStore, Store, StoreExt,
-    registry::RegistryOptions,
-};
+use okd_oci::{LayoutStore, ManifestRef, MemoryStore, Store, StoreExt};
+use testkit::tools::{require, run_command};
 
 fn tag(t: &str) -> ManifestRef {
     ManifestRef::Tag(t.to_string())
@@ -426,32 +424,10 @@ async fn extensions_image() {
     );
 }
 
-fn tool(name: &str) -> std::path::PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` is required by this test and is not installed (apt-get install {name})"
-            )
-        })
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[tokio::test]
 async fn skopeo_and_umoci_read_a_layered_image_in_a_layout() {
-    let skopeo = tool("skopeo");
-    let umoci = tool("umoci");
+    let skopeo = require("skopeo");
+    let umoci = require("umoci");
     let root = tempfile::tempdir().unwrap();
     let layout_dir = root.path().join("layout");
     let layout = LayoutStore::create(&layout_dir).await.unwrap();
@@ -476,8 +452,10 @@ async fn skopeo_and_umoci_read_a_layered_image_in_a_layout() {
     );
 
     let image = format!("oci:{}:layered", layout_dir.display());
-    let inspected: serde_json::Value =
-        serde_json::from_str(&run(Command::new(&skopeo).args(["inspect", &image]))).unwrap();
+    let inspected: serde_json::Value = serde_json::from_slice(&run_command(
+        Command::new(&skopeo).args(["inspect", &image]),
+    ))
+    .unwrap();
     let labels: BTreeMap<String, String> =
         serde_json::from_value(inspected["Labels"].clone()).unwrap();
     assert_eq!(
@@ -496,15 +474,15 @@ async fn skopeo_and_umoci_read_a_layered_image_in_a_layout() {
     assert_eq!(layers.len(), 6);
     assert_eq!(layers[0], base.layers[0].digest.to_string());
     assert_eq!(layers[5], out.layers[1].digest.to_string());
-    let raw = run(Command::new(&skopeo).args(["inspect", "--raw", &image]));
+    let raw = run_command(Command::new(&skopeo).args(["inspect", "--raw", &image]));
     assert_eq!(
-        raw.as_bytes(),
+        raw.as_slice(),
         out.manifest.bytes().as_ref(),
         "skopeo reads our exact bytes"
     );
 
     let bundle = root.path().join("bundle");
-    run(Command::new(&umoci).args([
+    run_command(Command::new(&umoci).args([
         "unpack",
         "--rootless",
         "--image",
@@ -534,20 +512,12 @@ async fn skopeo_and_umoci_read_a_layered_image_in_a_layout() {
 
 #[tokio::test]
 async fn layering_in_a_registry_mounts_the_base_layers() {
-    let skopeo = tool("skopeo");
+    let skopeo = require("skopeo");
     let registry = testkit::Registry::spawn()
         .await
         .expect("docker-registry is required by this test (apt-get install docker-registry)");
     let host = registry.host();
-    let auth = registry.dir().join("empty-auth.json");
-    std::fs::write(&auth, "{\"auths\":{}}").unwrap();
-    let store = RegistryStore::new(
-        &host,
-        RegistryOptions::default()
-            .insecure_registry(&host)
-            .auth_file(&auth),
-    )
-    .unwrap();
+    let store = testkit::stores::plain_store(&registry);
     let base = write_base_os(&store, "fedora/fedora-coreos", "stable").await;
     let before = store.stats();
     let out = LayeredImage::new(&store, "fedora/fedora-coreos", &tag("stable"))
@@ -569,12 +539,13 @@ async fn layering_in_a_registry_mounts_the_base_layers() {
         "only the new layer and the config uploaded"
     );
 
-    let inspected: serde_json::Value = serde_json::from_str(&run(Command::new(&skopeo).args([
-        "inspect",
-        "--tls-verify=false",
-        &format!("docker://{host}/okd/node:4.19"),
-    ])))
-    .unwrap();
+    let inspected: serde_json::Value =
+        serde_json::from_slice(&run_command(Command::new(&skopeo).args([
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{host}/okd/node:4.19"),
+        ])))
+        .unwrap();
     assert_eq!(
         inspected["Digest"].as_str(),
         Some(out.manifest.digest().to_string().as_str())

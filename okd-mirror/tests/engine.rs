@@ -12,14 +12,22 @@ use okd_mirror::{
 };
 use okd_oci::{ManifestRef, MemoryStore, RawManifest, Store, StoreStats};
 
-const NAMES: &[&str] = &[
-    "cli",
-    "installer",
-    "rhel-coreos",
-    "machine-config-operator",
-    "etcd",
-];
-const V: &str = "4.19.0-okd-scos.19";
+/// Plans the mirror of one image with quick retries.
+async fn plan_image(
+    mapping: ImageMapping,
+    platforms: &PlatformChoice,
+    stores: &StoreSet,
+) -> MirrorPlan {
+    MirrorPlan::for_mappings(
+        vec![vec![mapping]],
+        platforms,
+        stores,
+        &fast_options(),
+        &NoProgress,
+    )
+    .await
+    .unwrap()
+}
 
 struct World {
     stores: StoreSet,
@@ -31,15 +39,7 @@ struct World {
 async fn world() -> World {
     let src = arc(MemoryStore::new());
     let dst = arc(MemoryStore::new());
-    let payload = payload(
-        src.as_ref(),
-        "quay.io",
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
+    let payload = scos_payload(src.as_ref(), "quay.io", V, NAMES).await;
     let stores = StoreSet::new();
     stores.insert("quay.io", src.clone());
     stores.insert("mirror.local:5000", dst.clone());
@@ -286,15 +286,7 @@ async fn same_registry_mirror_mounts_from_the_source() {
         "quay.io/a/b:v1".parse().unwrap(),
         okd_mirror::parse_repository("quay.io/c/d").unwrap(),
     );
-    let p = MirrorPlan::for_mappings(
-        vec![vec![mapping]],
-        &PlatformChoice::All,
-        &stores,
-        &fast_options(),
-        &NoProgress,
-    )
-    .await
-    .unwrap();
+    let p = plan_image(mapping, &PlatformChoice::All, &stores).await;
     assert_eq!(p.totals.blobs_to_mount, 2);
     assert_eq!(p.totals.bytes_to_copy, 0);
     let written_before = src.stats().blobs_written;
@@ -325,27 +317,12 @@ async fn multi_arch_source() -> (
     RawManifest,
 ) {
     let src = arc(MemoryStore::new());
-    let amd = push_image(
+    let (list, amd, arm) = push_multi_arch(
         src.as_ref(),
         "okd/cli",
-        None,
-        &[("f", b"amd64 build")],
-        "amd64",
-    )
-    .await;
-    let arm = push_image(
-        src.as_ref(),
-        "okd/cli",
-        None,
-        &[("f", b"arm64 build")],
-        "arm64",
-    )
-    .await;
-    let list = push_index(
-        src.as_ref(),
-        "okd/cli",
-        Some("4.19"),
-        &[(amd.clone(), "amd64"), (arm.clone(), "arm64")],
+        "4.19",
+        b"amd64 build",
+        b"arm64 build",
     )
     .await;
     let dst = arc(MemoryStore::new());
@@ -362,15 +339,7 @@ async fn manifest_lists_are_kept_whole() {
         "quay.io/okd/cli:4.19".parse().unwrap(),
         okd_mirror::parse_repository("mirror.local/okd/cli").unwrap(),
     );
-    let p = MirrorPlan::for_mappings(
-        vec![vec![m]],
-        &PlatformChoice::All,
-        &stores,
-        &fast_options(),
-        &NoProgress,
-    )
-    .await
-    .unwrap();
+    let p = plan_image(m, &PlatformChoice::All, &stores).await;
     assert_eq!(p.images[0].manifests_to_write, 3);
     execute(&p, &fast_options(), Arc::new(NoProgress))
         .await
@@ -399,9 +368,7 @@ async fn one_platform_of_a_list() {
         okd_mirror::parse_repository("mirror.local/okd/cli").unwrap(),
     );
     let only = PlatformChoice::Only("linux/arm64".parse().unwrap());
-    let p = MirrorPlan::for_mappings(vec![vec![m]], &only, &stores, &fast_options(), &NoProgress)
-        .await
-        .unwrap();
+    let p = plan_image(m, &only, &stores).await;
     assert_eq!(&p.images[0].digest, arm.digest());
     execute(&p, &fast_options(), Arc::new(NoProgress))
         .await

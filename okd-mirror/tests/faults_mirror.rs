@@ -5,44 +5,35 @@
 //! release is tagged only once every component is. A run without faults then finishes the job.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{registry, store, store_set};
 use okd_mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_mirror::progress::NoProgress;
 use okd_mirror::{ImageStatus, PayloadLoader, StoreSet};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{Digest, ManifestRef, ManifestView, Resolver, Store, StoreExt};
+use okd_oci::{ManifestRef, Store};
+use testkit::integrity::{
+    assert_blob_files_match_their_names, assert_complete, assert_no_temp_files,
+};
 use testkit::payload::{Payload, PayloadSpec, generate};
 use testkit::{FaultConfig, FaultProxy, Registry};
 
 const DEST: &str = "okd/release";
 
 fn stores(hosts: &[String]) -> StoreSet {
-    let mut options = RegistryOptions::default()
+    let options = RegistryOptions::default()
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(1))
         .request_timeout(Duration::from_secs(10))
         // One connection per request, so that per-connection faults reach every request.
         .idle_connections_per_host(0);
-    for h in hosts {
-        options = options.insecure_registry(h.clone());
-    }
-    StoreSet::with_opener(Arc::new(Resolver::new(options)))
-}
-
-async fn store(set: &StoreSet, location: &str) -> Arc<dyn Store> {
-    set.get(&format!("{location}/x:y").parse().unwrap())
-        .await
-        .unwrap()
-}
-
-async fn registry() -> Registry {
-    Registry::spawn()
-        .await
-        .unwrap_or_else(|e| panic!("this test needs docker-registry: {e}"))
+    store_set(options, hosts)
 }
 
 /// A payload in `src` whose component pullspecs name `via` (the proxy in front of `src`).
@@ -62,25 +53,7 @@ async fn payload(src: &Registry, via: &str) -> Payload {
 async fn assert_consistent(store: &dyn Store, repo: &str) -> BTreeSet<String> {
     let tags: BTreeSet<String> = store.list_tags(repo).await.unwrap().into_iter().collect();
     for tag in &tags {
-        let mut pending = vec![ManifestRef::Tag(tag.clone())];
-        while let Some(r) = pending.pop() {
-            let m = store
-                .read_manifest(repo, &r)
-                .await
-                .unwrap_or_else(|e| panic!("{repo}:{tag} → {r}: {e}"));
-            let index = matches!(m.view().unwrap(), ManifestView::Index(_));
-            for b in m.references().unwrap() {
-                if index {
-                    pending.push(ManifestRef::Digest(b.digest));
-                    continue;
-                }
-                let data = store
-                    .get_blob(repo, &b.digest, 64 << 20)
-                    .await
-                    .unwrap_or_else(|e| panic!("{repo}:{tag} references {}: {e}", b.digest));
-                assert_eq!(data.len() as u64, b.size);
-            }
-        }
+        assert_complete(store, repo, &ManifestRef::Tag(tag.clone())).await;
     }
     tags
 }
@@ -290,38 +263,8 @@ async fn mirror_release_to_a_layout_from_a_faulty_registry_leaves_no_partial_fil
     assert_no_partial_files(&root);
 }
 
+/// No temporary file is left in the layout, and every blob file is complete.
 fn assert_no_partial_files(root: &Path) {
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-                continue;
-            }
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(
-                !name.starts_with(".okd-tmp-"),
-                "temp file left: {}",
-                p.display()
-            );
-            if let Some(alg) = p
-                .parent()
-                .and_then(|a| a.file_name())
-                .map(|a| a.to_string_lossy().into_owned())
-                && p.parent()
-                    .and_then(Path::parent)
-                    .is_some_and(|b| b.ends_with("blobs"))
-            {
-                let named: Digest = format!("{alg}:{name}").parse().unwrap();
-                let data = std::fs::read(&p).unwrap();
-                assert_eq!(
-                    Digest::of(named.algorithm(), &data),
-                    named,
-                    "{}",
-                    p.display()
-                );
-            }
-        }
-    }
+    assert_no_temp_files(root);
+    assert_blob_files_match_their_names(root);
 }

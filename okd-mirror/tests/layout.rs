@@ -9,43 +9,22 @@ use common::*;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
 use okd_mirror::{ReleaseContent, StoreSet};
-use okd_oci::Resolver;
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store};
-use testkit::Registry;
+use testkit::tools::skopeo;
 
-const V: &str = "4.19.0-okd-scos.19";
 const NAMES: &[&str] = &["cli", "installer", "etcd"];
 
-async fn registry() -> Registry {
-    Registry::spawn()
-        .await
-        .unwrap_or_else(|e| panic!("these tests need docker-registry: {e}"))
-}
-
 fn stores() -> StoreSet {
-    let options = RegistryOptions::default().insecure_registry("127.0.0.1");
-    StoreSet::with_opener(Arc::new(Resolver::new(options)))
-}
-
-async fn store(set: &StoreSet, image: &str) -> Arc<dyn Store> {
-    set.get(&image.parse().unwrap()).await.unwrap()
+    store_set(RegistryOptions::default(), &["127.0.0.1".to_string()])
 }
 
 #[tokio::test]
 async fn release_to_disk_and_from_disk_without_the_source() {
     let src = registry().await;
     let set = stores();
-    let s = store(&set, &format!("{}/x:y", src.host())).await;
-    let p = payload(
-        s.as_ref(),
-        &src.host(),
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
+    let s = store(&set, &src.host()).await;
+    let p = scos_payload(s.as_ref(), &src.host(), V, NAMES).await;
     let disk = tempfile::tempdir().unwrap();
     let layout = format!("oci:{}", disk.path().display());
 
@@ -70,30 +49,16 @@ async fn release_to_disk_and_from_disk_without_the_source() {
     assert!(outcome.instructions.contains("mirror it from the layout"));
     let on_disk = LayoutStore::open(disk.path()).await.unwrap();
     for (name, m) in &p.components {
-        let got = on_disk
-            .read_manifest(
-                "okd/release",
-                &ManifestRef::Tag(format!("{V}-x86_64-{name}")),
-            )
-            .await
-            .unwrap();
+        let got = component_manifest(&on_disk, V, name).await;
         assert_eq!(got.bytes(), m.bytes());
     }
     // An independent reader opens the OCI images of the layout.
-    let out = std::process::Command::new("skopeo")
-        .args(["inspect", "--raw"])
-        .arg(format!(
-            "oci:{}:okd/release:{V}-x86_64-cli",
-            disk.path().display()
-        ))
-        .output()
-        .expect("these tests need skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout, p.components[0].1.bytes().as_ref());
+    let out = skopeo(&[
+        "inspect",
+        "--raw",
+        &format!("oci:{}:okd/release:{V}-x86_64-cli", disk.path().display()),
+    ]);
+    assert_eq!(out, p.components[0].1.bytes().as_ref());
 
     // Disconnected side: the source registry is gone; layout → registry.
     let src_host = src.host();
@@ -117,7 +82,7 @@ async fn release_to_disk_and_from_disk_without_the_source() {
         outcome.report.totals.images_written as usize,
         NAMES.len() + 1
     );
-    let d = store(&set, &format!("{}/x:y", dst.host())).await;
+    let d = store(&set, &dst.host()).await;
     let tags = d.list_tags("okd/release").await.unwrap();
     assert_eq!(tags.len(), NAMES.len() + 1);
     // The mirror configuration still names the original content repository.
@@ -176,7 +141,7 @@ async fn layout_to_layout_copies_then_skips() {
 async fn registry_image_to_layout_and_back_by_digest() {
     let reg = registry().await;
     let set = stores();
-    let s = store(&set, &format!("{}/x:y", reg.host())).await;
+    let s = store(&set, &reg.host()).await;
     let m = push_image(
         s.as_ref(),
         "a/b",

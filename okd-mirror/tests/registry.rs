@@ -8,39 +8,44 @@ use common::*;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
 use okd_mirror::{BlobAction, Error, ImageStatus, Naming, StoreSet};
-use okd_oci::Resolver;
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ManifestRef, Store};
+use testkit::tools::skopeo;
 use testkit::{FaultConfig, FaultProxy, Registry};
-
-const V: &str = "4.19.0-okd-scos.19";
-const NAMES: &[&str] = &[
-    "cli",
-    "installer",
-    "rhel-coreos",
-    "machine-config-operator",
-    "etcd",
-];
-
-async fn registry() -> Registry {
-    Registry::spawn()
-        .await
-        .unwrap_or_else(|e| panic!("these tests need docker-registry: {e}"))
-}
 
 /// A fresh store set (fresh counters) that trusts the given loopback hosts over plain HTTP.
 fn stores(hosts: &[String]) -> StoreSet {
-    let mut options = RegistryOptions::default().max_concurrent_requests(16);
-    for h in hosts {
-        options = options.insecure_registry(h.clone());
-    }
-    StoreSet::with_opener(Arc::new(Resolver::new(options)))
+    store_set(
+        RegistryOptions::default().max_concurrent_requests(16),
+        hosts,
+    )
 }
 
-async fn store(set: &StoreSet, host: &str) -> Arc<dyn Store> {
-    set.get(&format!("{host}/x:y").parse().unwrap())
-        .await
-        .unwrap()
+/// A source and a destination registry, their hosts, a store set trusting both, the source
+/// store, and the [`NAMES`] payload in it with a loader that knows its release.
+type Mirror = (
+    Registry,
+    Registry,
+    [String; 2],
+    StoreSet,
+    Arc<dyn Store>,
+    Payload,
+    StaticReleases,
+);
+
+async fn two_registries_with_payload() -> Mirror {
+    let (src, dst) = (registry().await, registry().await);
+    let hosts = [src.host(), dst.host()];
+    let set = stores(&hosts);
+    let s = store(&set, &src.host()).await;
+    let p = v_payload(s.as_ref(), &src.host()).await;
+    let loader = StaticReleases::with(p.release.clone());
+    (src, dst, hosts, set, s, p, loader)
+}
+
+/// The [`NAMES`] payload of release [`V`], pushed to `store` located at `host`.
+async fn v_payload(store: &dyn Store, host: &str) -> Payload {
+    common::scos_payload(store, host, V, NAMES).await
 }
 
 fn release_opts(src: &Registry, dst: &Registry) -> ReleaseMirrorOptions {
@@ -58,20 +63,7 @@ fn unique_blobs() -> u64 {
 
 #[tokio::test]
 async fn release_from_registry_to_registry_then_nothing_to_do() {
-    let (src, dst) = (registry().await, registry().await);
-    let hosts = [src.host(), dst.host()];
-    let set = stores(&hosts);
-    let s = store(&set, &src.host()).await;
-    let p = payload(
-        s.as_ref(),
-        &src.host(),
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
-    let loader = StaticReleases::with(p.release.clone());
+    let (src, dst, hosts, set, _, p, loader) = two_registries_with_payload().await;
 
     let mut opts = release_opts(&src, &dst);
     opts.to_release_image = Some(format!("{}/okd/release-images:{V}", dst.host()));
@@ -99,27 +91,17 @@ async fn release_from_registry_to_registry_then_nothing_to_do() {
     let tags = d.list_tags("okd/release").await.unwrap();
     assert_eq!(tags.len(), NAMES.len());
     for (name, m) in &p.components {
-        let got = d
-            .read_manifest(
-                "okd/release",
-                &ManifestRef::Tag(format!("{V}-x86_64-{name}")),
-            )
-            .await
-            .unwrap();
+        let got = component_manifest(d.as_ref(), V, name).await;
         assert_eq!(got.bytes(), m.bytes());
     }
     // An independent reader sees the same bytes.
-    let out = std::process::Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{}/okd/release-images:{V}", dst.host()))
-        .output()
-        .expect("these tests need skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout, p.release_manifest.bytes().as_ref());
+    let out = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{}/okd/release-images:{V}", dst.host()),
+    ]);
+    assert_eq!(out, p.release_manifest.bytes().as_ref());
 
     // A second run, with fresh stores, writes nothing.
     let set = stores(&hosts);
@@ -143,20 +125,7 @@ async fn release_from_registry_to_registry_then_nothing_to_do() {
 /// next run: it plans no per-blob check, and copies only the blobs that are missing.
 #[tokio::test]
 async fn blobs_left_by_an_interrupted_run_are_found_as_uploads_open() {
-    let (src, dst) = (registry().await, registry().await);
-    let hosts = [src.host(), dst.host()];
-    let set = stores(&hosts);
-    let s = store(&set, &src.host()).await;
-    let p = payload(
-        s.as_ref(),
-        &src.host(),
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
-    let loader = StaticReleases::with(p.release.clone());
+    let (src, dst, hosts, set, s, p, loader) = two_registries_with_payload().await;
     // What a run killed after the blobs of "etcd" leaves behind: its blobs, no manifest.
     let d = store(&set, &dst.host()).await;
     let etcd = &p.components[4].1;
@@ -212,20 +181,7 @@ async fn blobs_left_by_an_interrupted_run_are_found_as_uploads_open() {
 
 #[tokio::test]
 async fn excluded_components_and_digest_only_naming() {
-    let (src, dst) = (registry().await, registry().await);
-    let hosts = [src.host(), dst.host()];
-    let set = stores(&hosts);
-    let s = store(&set, &src.host()).await;
-    let p = payload(
-        s.as_ref(),
-        &src.host(),
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
-    let loader = StaticReleases::with(p.release.clone());
+    let (src, dst, _, set, _, p, loader) = two_registries_with_payload().await;
     let mut opts = release_opts(&src, &dst);
     opts.naming = Naming::DigestOnly;
     opts.exclude = vec!["rhel-coreos*".into(), "*installer".into()];
@@ -281,15 +237,8 @@ async fn manifest_list_whole_or_one_platform() {
     let hosts = [src.host(), dst.host()];
     let set = stores(&hosts);
     let s = store(&set, &src.host()).await;
-    let amd = push_image(s.as_ref(), "okd/cli", None, &[("f", b"amd64")], "amd64").await;
-    let arm = push_image(s.as_ref(), "okd/cli", None, &[("f", b"arm64")], "arm64").await;
-    let list = push_index(
-        s.as_ref(),
-        "okd/cli",
-        Some("4.19"),
-        &[(amd.clone(), "amd64"), (arm.clone(), "arm64")],
-    )
-    .await;
+    let (list, _amd, arm) =
+        push_multi_arch(s.as_ref(), "okd/cli", "4.19", b"amd64", b"arm64").await;
 
     let mut opts = ImageMirrorOptions {
         source: format!("{}/okd/cli:4.19", src.host()),
@@ -320,19 +269,7 @@ async fn manifest_list_whole_or_one_platform() {
 
 #[tokio::test]
 async fn corrupted_source_blob_is_named_and_nothing_references_it() {
-    let (src, dst) = (registry().await, registry().await);
-    let hosts = [src.host(), dst.host()];
-    let set = stores(&hosts);
-    let s = store(&set, &src.host()).await;
-    let p = payload(
-        s.as_ref(),
-        &src.host(),
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
+    let (src, dst, _, set, _, p, loader) = two_registries_with_payload().await;
     // Damage the stored bytes of the etcd binary layer: the registry serves them as they are.
     let etcd = &p.components[4].1;
     let bad = etcd.references().unwrap()[2].digest.clone();
@@ -347,7 +284,6 @@ async fn corrupted_source_blob_is_named_and_nothing_references_it() {
     bytes[last] ^= 0x55;
     std::fs::write(&data, bytes).unwrap();
 
-    let loader = StaticReleases::with(p.release.clone());
     let mut opts = release_opts(&src, &dst);
     opts.retries = 2;
     let err = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
@@ -391,15 +327,7 @@ async fn flaky_destination_still_gets_everything() {
     let hosts = [src.host(), proxy.host()];
     let set = stores(&hosts);
     let s = store(&set, &src.host()).await;
-    let p = payload(
-        s.as_ref(),
-        &src.host(),
-        "okd/scos-release",
-        "okd/scos-content",
-        V,
-        NAMES,
-    )
-    .await;
+    let p = v_payload(s.as_ref(), &src.host()).await;
     let loader = StaticReleases::with(p.release.clone());
     let opts = ReleaseMirrorOptions {
         from: format!("{}/okd/scos-release:{V}", src.host()),
@@ -423,13 +351,7 @@ async fn flaky_destination_still_gets_everything() {
     let direct = stores(&[dst.host()]);
     let d = store(&direct, &dst.host()).await;
     for (name, m) in &p.components {
-        let got = d
-            .read_manifest(
-                "okd/release",
-                &ManifestRef::Tag(format!("{V}-x86_64-{name}")),
-            )
-            .await
-            .unwrap();
+        let got = component_manifest(d.as_ref(), V, name).await;
         assert_eq!(got.digest(), m.digest());
         for b in m.references().unwrap() {
             assert!(

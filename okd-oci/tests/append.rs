@@ -4,7 +4,6 @@
 use std::io::Read;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
-use std::process::Command;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -15,6 +14,8 @@ use okd_oci::{
     StoreExt, StoreStats, media_type,
 };
 use serde_json::{Value, json};
+use testkit::images::{MediaTypes, gzip_layer};
+use testkit::tools::{export_dir, run, skopeo_copy, umoci_unpack};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -29,35 +30,6 @@ fn tag(t: &str) -> ManifestRef {
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().expect("RFC 3339 time")
-}
-
-/// Runs an external tool, failing the test with a clear message when it is not installed or
-/// exits non-zero.
-fn run(program: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("this test needs `{program}` on PATH (Debian package `{program}`): {e}")
-        });
-    assert!(
-        out.status.success(),
-        "`{program} {}` failed: {}\n{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn gzip_layer(files: &[(&str, u32, &str)]) -> (Bytes, LayerInfo) {
-    let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
-    for (path, mode, content) in files {
-        w.add_file(path, *mode, content.as_bytes())
-            .expect("add file");
-    }
-    let (bytes, info) = w.finish().expect("layer");
-    (Bytes::from(bytes), info)
 }
 
 /// A two-layer base image shaped like a `cluster-version-operator` image, with a config full of
@@ -93,19 +65,11 @@ fn base_image(docker: bool) -> Base {
         ],
     });
     let config_bytes = serde_json::to_vec(&config).expect("json");
-    let (mt, config_mt, layer_mt) = if docker {
-        (
-            media_type::DOCKER_MANIFEST,
-            media_type::DOCKER_CONFIG,
-            media_type::DOCKER_LAYER_GZIP,
-        )
-    } else {
-        (
-            media_type::OCI_MANIFEST,
-            media_type::OCI_CONFIG,
-            media_type::OCI_LAYER_GZIP,
-        )
-    };
+    let MediaTypes {
+        manifest: mt,
+        config: config_mt,
+        layer: layer_mt,
+    } = MediaTypes::of(docker);
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": mt,
@@ -793,21 +757,6 @@ async fn prebuilt_tarballs_are_measured() {
 // ---------------------------------------------------------------------------------------------
 // independent readers
 
-/// Writes an image of `store` as a containers-image `dir:` directory (manifest.json plus one
-/// file per blob), the simplest transport skopeo reads any manifest type from.
-async fn export_dir(store: &dyn Store, repo: &str, m: &RawManifest, dir: &Path) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    std::fs::write(dir.join("version"), "Directory Transport Version: 1.1\n").expect("version");
-    std::fs::write(dir.join("manifest.json"), m.bytes()).expect("manifest");
-    for r in m.references().expect("refs") {
-        let bytes = store
-            .get_blob(repo, &r.digest, 1 << 30)
-            .await
-            .expect("blob");
-        std::fs::write(dir.join(r.digest.hex()), bytes).expect("blob file");
-    }
-}
-
 #[tokio::test]
 async fn umoci_and_skopeo_read_appended_images() {
     let dir = tempdir();
@@ -827,16 +776,7 @@ async fn umoci_and_skopeo_read_appended_images() {
         .await
         .expect("append");
     let bundle = dir.path().join("bundle-oci");
-    run(
-        "umoci",
-        &[
-            "unpack",
-            "--rootless",
-            "--image",
-            &format!("{}:okd/layered:9.0", layout_dir.display()),
-            &bundle.display().to_string(),
-        ],
-    );
+    umoci_unpack(&layout_dir, "okd/layered:9.0", &bundle);
     let rootfs = bundle.join("rootfs");
     assert_eq!(
         std::fs::read_to_string(rootfs.join("etc/os-release")).expect("base file"),
@@ -886,26 +826,12 @@ async fn umoci_and_skopeo_read_appended_images() {
     );
     assert_eq!(inspect["Layers"].as_array().expect("layers").len(), 4);
     let converted = dir.path().join("converted");
-    run(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            &format!("dir:{}", exported.display()),
-            &format!("oci:{}:release", converted.display()),
-        ],
+    skopeo_copy(
+        &format!("dir:{}", exported.display()),
+        &format!("oci:{}:release", converted.display()),
     );
     let bundle = dir.path().join("bundle-docker");
-    run(
-        "umoci",
-        &[
-            "unpack",
-            "--rootless",
-            "--image",
-            &format!("{}:release", converted.display()),
-            &bundle.display().to_string(),
-        ],
-    );
+    umoci_unpack(&converted, "release", &bundle);
     let rootfs = bundle.join("rootfs");
     assert!(rootfs.join("usr/bin/cluster-version-operator").is_file());
     assert_eq!(

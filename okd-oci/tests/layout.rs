@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use okd_oci::layer::{Compression, LayerWriter};
 use okd_oci::{
     BlobWrite, ByteStream, Digest, Error, LayoutStore, MAX_MANIFEST_SIZE, ManifestRef, RawManifest,
     Store, StoreExt, media_type,
 };
 use serde_json::{Value, json};
+use testkit::images::{MediaTypes, gzip_layer};
+use testkit::tools::{run, umoci_unpack};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -24,25 +25,6 @@ fn tempdir() -> tempfile::TempDir {
 
 fn tag(t: &str) -> ManifestRef {
     ManifestRef::Tag(t.to_string())
-}
-
-/// Runs an external tool, failing the test with a clear message when it is not installed or
-/// exits non-zero.
-fn run(program: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("this test needs `{program}` on PATH (Debian package `{program}`): {e}")
-        });
-    assert!(
-        out.status.success(),
-        "`{program} {}` failed: {}\n{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// Every file and directory under `dir`, relative, sorted; directories end with `/`.
@@ -82,12 +64,11 @@ struct TestImage {
 }
 
 fn image(docker: bool, files: &[(&str, &str)]) -> TestImage {
-    let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
-    for (path, content) in files {
-        w.add_file(path, 0o644, content.as_bytes())
-            .expect("add file");
-    }
-    let (layer, info) = w.finish().expect("layer");
+    let files: Vec<_> = files
+        .iter()
+        .map(|(path, content)| (*path, 0o644, *content))
+        .collect();
+    let (layer, info) = gzip_layer(&files);
     let config = json!({
         "architecture": "amd64",
         "os": "linux",
@@ -96,19 +77,11 @@ fn image(docker: bool, files: &[(&str, &str)]) -> TestImage {
         "history": [{"created_by": "test layer"}],
     });
     let config = Bytes::from(serde_json::to_vec(&config).expect("config json"));
-    let (mt, config_mt, layer_mt) = if docker {
-        (
-            media_type::DOCKER_MANIFEST,
-            media_type::DOCKER_CONFIG,
-            media_type::DOCKER_LAYER_GZIP,
-        )
-    } else {
-        (
-            media_type::OCI_MANIFEST,
-            media_type::OCI_CONFIG,
-            media_type::OCI_LAYER_GZIP,
-        )
-    };
+    let MediaTypes {
+        manifest: mt,
+        config: config_mt,
+        layer: layer_mt,
+    } = MediaTypes::of(docker);
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": mt,
@@ -120,7 +93,7 @@ fn image(docker: bool, files: &[(&str, &str)]) -> TestImage {
     TestImage {
         manifest: RawManifest::new(mt, bytes).expect("manifest"),
         config,
-        layer: Bytes::from(layer),
+        layer,
     }
 }
 
@@ -931,16 +904,7 @@ async fn umoci_unpacks_what_we_wrote() {
     // umoci splits `DIR:NAME` at the first colon, so `REPO:TAG` names work as well as plain tags.
     for (name, bundle) in [("latest", "b1"), ("okd/release:4.19.0", "b2")] {
         let bundle = dir.path().join(bundle);
-        run(
-            "umoci",
-            &[
-                "unpack",
-                "--rootless",
-                "--image",
-                &format!("{}:{name}", root.display()),
-                &bundle.display().to_string(),
-            ],
-        );
+        umoci_unpack(&root, name, &bundle);
         assert_eq!(
             std::fs::read_to_string(bundle.join("rootfs/etc/okd-release")).expect("file"),
             "4.19.0\n"

@@ -4,37 +4,16 @@
 
 mod registry_support;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use okd_oci::registry::{Credentials, RegistryOptions, RegistryStore};
 use okd_oci::{Error, ManifestRef, Store};
-use registry_support::{Flavor, fast_retry, image, push};
+use registry_support::{Flavor, auth_file, base_options, image, push};
 use testkit::Registry;
 
 const USER: &str = "okd-robot";
 const PASSWORD: &str = "pw-7f3a9c-never-printed";
 
 async fn secure_registry() -> Registry {
-    Registry::builder()
-        .htpasswd(USER, PASSWORD)
-        .tls(true)
-        .spawn()
-        .await
-        .expect("docker-registry with htpasswd and TLS")
-}
-
-fn base_options() -> RegistryOptions {
-    RegistryOptions::default()
-        .retry(fast_retry(2))
-        .connect_timeout(Duration::from_secs(5))
-        .request_timeout(Duration::from_secs(30))
-}
-
-fn auth_file(registry: &Registry, name: &str, json: &str) -> PathBuf {
-    let path = registry.dir().join(name);
-    std::fs::write(&path, json).expect("write auth file");
-    path
+    registry_support::secure_registry(USER, PASSWORD).await
 }
 
 /// Nothing a store says about itself or its failures may contain the password.

@@ -4,8 +4,9 @@
 mod registry_support;
 
 use okd_oci::{Digest, ManifestRef, Store, StoreExt};
-use registry_support::{Flavor, image, index, push, run_tool, store};
+use registry_support::{Flavor, image, index, push, store};
 use testkit::Registry;
+use testkit::tools::run;
 
 #[tokio::test]
 async fn skopeo_reads_exactly_the_bytes_we_pushed() {
@@ -26,7 +27,7 @@ async fn skopeo_reads_exactly_the_bytes_we_pushed() {
         ("oci", &oci.manifest),
         ("index", &list),
     ] {
-        let out = run_tool(
+        let out = run(
             "skopeo",
             &[
                 "inspect",
@@ -36,11 +37,11 @@ async fn skopeo_reads_exactly_the_bytes_we_pushed() {
             ],
         );
         assert_eq!(
-            out.stdout,
+            out,
             ours.bytes().as_ref(),
             "skopeo saw other bytes for {tag}"
         );
-        assert_eq!(&Digest::sha256_of(&out.stdout), ours.digest());
+        assert_eq!(&Digest::sha256_of(&out), ours.digest());
     }
 }
 
@@ -51,11 +52,11 @@ async fn what_skopeo_copies_in_we_read() {
     let layout = work.path().join("layout");
     let layout = layout.to_str().expect("utf-8 path");
     // An image written by umoci, with one real layer from a directory tree.
-    run_tool("umoci", &["init", "--layout", layout]);
-    run_tool("umoci", &["new", "--image", &format!("{layout}:base")]);
+    run("umoci", &["init", "--layout", layout]);
+    run("umoci", &["new", "--image", &format!("{layout}:base")]);
     let bundle = work.path().join("bundle");
     let bundle = bundle.to_str().expect("utf-8 path");
-    run_tool(
+    run(
         "umoci",
         &[
             "unpack",
@@ -71,12 +72,12 @@ async fn what_skopeo_copies_in_we_read() {
         "4.19.0-okd-scos.1\n",
     )
     .expect("write file");
-    run_tool(
+    run(
         "umoci",
         &["repack", "--image", &format!("{layout}:layered"), bundle],
     );
     let dest = format!("docker://{}/okd/from-skopeo:4.19", registry.host());
-    run_tool(
+    run(
         "skopeo",
         &[
             "copy",
@@ -85,7 +86,7 @@ async fn what_skopeo_copies_in_we_read() {
             &dest,
         ],
     );
-    let raw = run_tool("skopeo", &["inspect", "--raw", "--tls-verify=false", &dest]).stdout;
+    let raw = run("skopeo", &["inspect", "--raw", "--tls-verify=false", &dest]);
 
     let store = store(&registry);
     let manifest = store

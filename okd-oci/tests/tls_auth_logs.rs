@@ -11,12 +11,11 @@ mod registry_support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use base64::Engine as _;
-use okd_oci::registry::{Credentials, RegistryOptions, RegistryStore};
+use okd_oci::registry::{Credentials, RegistryStore};
 use okd_oci::{Error, ManifestRef, Store};
-use registry_support::{Flavor, fast_retry, image, push};
+use registry_support::{Flavor, auth_file, base_options, image, push};
 use testkit::Registry;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -86,25 +85,7 @@ fn assert_no_secret(what: &str, text: &str) {
 }
 
 async fn secure_registry() -> Registry {
-    Registry::builder()
-        .htpasswd(USER, PASSWORD)
-        .tls(true)
-        .spawn()
-        .await
-        .expect("docker-registry with htpasswd and TLS")
-}
-
-fn base_options() -> RegistryOptions {
-    RegistryOptions::default()
-        .retry(fast_retry(2))
-        .connect_timeout(Duration::from_secs(5))
-        .request_timeout(Duration::from_secs(30))
-}
-
-fn auth_file(registry: &Registry, name: &str, json: &str) -> std::path::PathBuf {
-    let path = registry.dir().join(name);
-    std::fs::write(&path, json).unwrap();
-    path
+    registry_support::secure_registry(USER, PASSWORD).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

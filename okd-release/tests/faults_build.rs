@@ -5,25 +5,23 @@
 //! all present and intact, and a tag exists for a run only if that run's image is complete.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::TimeZone;
 use okd_oci::registry::{RegistryOptions, RegistryStore, RetryPolicy};
-use okd_oci::{Digest, LayoutStore, ManifestRef, ManifestView, RawManifest, Store, StoreExt};
+use okd_oci::{LayoutStore, ManifestRef, Store};
 use okd_release::{Release, ReleaseBuilder, SingleStore};
+use testkit::integrity::{
+    assert_blob_files_match_their_names, assert_complete, assert_no_temp_files,
+};
 use testkit::payload::{Payload, PayloadSpec, generate};
 use testkit::{FaultConfig, FaultProxy, Registry};
 
 const BUILT: &str = "okd/built";
 
 fn options(host: &str, dir: &Path) -> RegistryOptions {
-    let auth = dir.join("empty-auth.json");
-    std::fs::write(&auth, r#"{"auths":{}}"#).unwrap();
-    RegistryOptions::default()
-        .insecure_registry(host)
-        .auth_file(auth)
+    testkit::stores::plain_options(host, dir)
         .retry(RetryPolicy::new(
             6,
             Duration::from_millis(10),
@@ -46,6 +44,27 @@ async fn payload_in(registry: &Registry) -> (RegistryStore, Payload) {
         .base_layer_size(64 * 1024);
     let payload = generate(&direct, &spec).await.expect("payload");
     (direct, payload)
+}
+
+/// A registry holding a generated payload, a direct store for it, and the payload's release.
+async fn registry_with_release() -> (Registry, RegistryStore, Release) {
+    let registry = Registry::spawn().await.expect("docker-registry");
+    let (direct, payload) = payload_in(&registry).await;
+    let release = Release::load(
+        &direct,
+        &payload_release_repo(&payload),
+        &ManifestRef::Tag(payload.version.clone()),
+    )
+    .await
+    .unwrap();
+    (registry, direct, release)
+}
+
+/// A proxy injecting `faults` in front of `registry`, and a store that goes through it.
+async fn proxied(registry: &Registry, faults: FaultConfig) -> (FaultProxy, RegistryStore) {
+    let proxy = FaultProxy::spawn(&registry.host(), faults).await.unwrap();
+    let store = RegistryStore::new(&proxy.host(), options(&proxy.host(), registry.dir())).unwrap();
+    (proxy, store)
 }
 
 /// One run's faults, and whether the run must get through them.
@@ -91,37 +110,6 @@ fn builder(release: &Release, run: u64) -> ReleaseBuilder {
     ReleaseBuilder::from_release(release.clone())
         .name(&format!("4.19.0-okd-scos.{}", 100 + run))
         .created(chrono::Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap())
-}
-
-/// Checks that every manifest `reference` leads to is present with all its blobs, reading each
-/// blob back so that its digest is verified; returns the blobs checked.
-async fn assert_complete(store: &dyn Store, repo: &str, reference: &ManifestRef) -> usize {
-    let mut pending = vec![reference.clone()];
-    let mut seen = BTreeSet::new();
-    let mut blobs = 0;
-    while let Some(r) = pending.pop() {
-        let m: RawManifest = store
-            .read_manifest(repo, &r)
-            .await
-            .unwrap_or_else(|e| panic!("{repo}{r}: {e}"));
-        if !seen.insert(m.digest().clone()) {
-            continue;
-        }
-        let index = matches!(m.view().unwrap(), ManifestView::Index(_));
-        for b in m.references().unwrap() {
-            if index {
-                pending.push(ManifestRef::Digest(b.digest));
-                continue;
-            }
-            let data = store
-                .get_blob(repo, &b.digest, 64 << 20)
-                .await
-                .unwrap_or_else(|e| panic!("{repo}{r} references {}: {e}", b.digest));
-            assert_eq!(data.len() as u64, b.size, "{}", b.digest);
-            blobs += 1;
-        }
-    }
-    blobs
 }
 
 /// Walks every tag of `repo`: each must lead to a complete image.
@@ -177,24 +165,12 @@ async fn check_run(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_new_through_faults_completes_or_fails_cleanly() {
-    let registry = Registry::spawn().await.expect("docker-registry");
-    let (direct, payload) = payload_in(&registry).await;
-    let release = Release::load(
-        &direct,
-        &payload_release_repo(&payload),
-        &ManifestRef::Tag(payload.version.clone()),
-    )
-    .await
-    .unwrap();
+    let (registry, direct, release) = registry_with_release().await;
 
     let mut outcomes = Vec::new();
     for (run, mix) in fault_mixes().into_iter().enumerate() {
         let run = run as u64;
-        let proxy = FaultProxy::spawn(&registry.host(), mix.faults)
-            .await
-            .unwrap();
-        let proxied =
-            RegistryStore::new(&proxy.host(), options(&proxy.host(), registry.dir())).unwrap();
+        let (proxy, proxied) = proxied(&registry, mix.faults).await;
         let outcome = builder(&release, run)
             .build(
                 &SingleStore(&proxied),
@@ -241,25 +217,13 @@ async fn release_new_through_faults_completes_or_fails_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_new_into_a_layout_from_a_faulty_registry_leaves_no_partial_file() {
-    let registry = Registry::spawn().await.expect("docker-registry");
-    let (direct, payload) = payload_in(&registry).await;
-    let release = Release::load(
-        &direct,
-        &payload_release_repo(&payload),
-        &ManifestRef::Tag(payload.version.clone()),
-    )
-    .await
-    .unwrap();
+    let (registry, _, release) = registry_with_release().await;
     let dir = tempfile::tempdir().unwrap();
     let layout = LayoutStore::create(dir.path().join("oci")).await.unwrap();
 
     for (run, mix) in fault_mixes().into_iter().enumerate() {
         let run = run as u64;
-        let proxy = FaultProxy::spawn(&registry.host(), mix.faults)
-            .await
-            .unwrap();
-        let proxied =
-            RegistryStore::new(&proxy.host(), options(&proxy.host(), registry.dir())).unwrap();
+        let (proxy, proxied) = proxied(&registry, mix.faults).await;
         let outcome = builder(&release, run)
             .build(
                 &SingleStore(&proxied),
@@ -291,52 +255,4 @@ async fn release_new_into_a_layout_from_a_faulty_registry_leaves_no_partial_file
 
 fn payload_release_repo(p: &Payload) -> String {
     p.release.repo.clone()
-}
-
-fn assert_no_temp_files(root: &Path) {
-    for entry in walk(root) {
-        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            !name.starts_with(".okd-tmp-"),
-            "temp file left: {}",
-            entry.display()
-        );
-    }
-}
-
-/// Every file under `blobs/<alg>/` is complete: its content hashes to its name.
-fn assert_blob_files_match_their_names(root: &Path) {
-    for path in walk(&root.join("blobs")) {
-        let alg = path
-            .parent()
-            .unwrap()
-            .file_name()
-            .unwrap()
-            .to_string_lossy();
-        let hex = path.file_name().unwrap().to_string_lossy();
-        let named: Digest = format!("{alg}:{hex}").parse().unwrap();
-        let data = std::fs::read(&path).unwrap();
-        assert_eq!(
-            Digest::of(named.algorithm(), &data),
-            named,
-            "{}",
-            path.display()
-        );
-    }
-}
-
-fn walk(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

@@ -18,9 +18,7 @@ const REPO: &str = "okd/release";
 const NAME: &str = "4.19.0-okd-scos.1";
 
 fn image_references() -> String {
-    let created = chrono::DateTime::parse_from_rfc3339(CREATED)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
+    let created = created();
     let mut is = ImageReferences::new(NAME, created);
     is.spec.tags = vec![TagReference::new("cluster-version-operator", &pullspec(1))];
     is.to_json()
@@ -59,13 +57,6 @@ fn layer_with(hostile: tar::Header, data: &[u8]) -> Layer {
     })
 }
 
-fn link_header(name: &str, kind: tar::EntryType, target: &str) -> tar::Header {
-    let mut h = Layer::raw_header(name, kind, 0);
-    h.as_mut_bytes()[157..157 + target.len()].copy_from_slice(target.as_bytes());
-    h.set_cksum();
-    h
-}
-
 fn assert_unsafe(err: &Error, expected_entry: &str) {
     match err {
         Error::UnsafeEntry { entry, image, .. } => {
@@ -79,17 +70,17 @@ fn assert_unsafe(err: &Error, expected_entry: &str) {
 #[tokio::test]
 async fn links_devices_and_fifos_in_release_manifests_are_refused() {
     let cases = [
-        link_header(
+        Layer::link_header(
             "release-manifests/passwd",
             tar::EntryType::Link,
             "../../../../etc/shadow",
         ),
-        link_header(
+        Layer::link_header(
             "release-manifests/alias.yaml",
             tar::EntryType::Link,
             "release-manifests/image-references",
         ),
-        link_header(
+        Layer::link_header(
             "release-manifests/root",
             tar::EntryType::Symlink,
             "../../../../../",
@@ -123,7 +114,7 @@ async fn absolute_paths_stay_inside_the_layer() {
     // Outside release-manifests/: ignored, whatever it is.
     for header in [
         Layer::raw_header("/etc/passwd", tar::EntryType::Regular, 4),
-        link_header("/usr/bin/sh", tar::EntryType::Symlink, "/bin/busybox"),
+        Layer::link_header("/usr/bin/sh", tar::EntryType::Symlink, "/bin/busybox"),
         Layer::raw_header("/dev/sda", tar::EntryType::Block, 0),
     ] {
         let data: &[u8] = if header.entry_type().is_file() {
@@ -445,9 +436,7 @@ async fn digest_algorithms_other_than_sha256_and_sha512_are_refused() {
     );
 
     // A component pinned by an unsupported digest is named with its tag.
-    let created = chrono::DateTime::parse_from_rfc3339(CREATED)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
+    let created = created();
     let mut is = ImageReferences::new(NAME, created);
     is.spec.tags = vec![TagReference::new(
         "cluster-version-operator",

@@ -17,13 +17,6 @@ const NAME: &str = "4.19.0-okd-scos.7";
 const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\n";
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\n";
 
-fn link_header(name: &str, kind: tar::EntryType, target: &str) -> tar::Header {
-    let mut h = Layer::raw_header(name, kind, 0);
-    h.as_mut_bytes()[157..157 + target.len()].copy_from_slice(target.as_bytes());
-    h.set_cksum();
-    h
-}
-
 /// An operator image whose top layer is `top`; returns its pullspec by digest.
 async fn operator(store: &MemoryStore, tag: &str, top: &Layer) -> String {
     let base = base_layer();
@@ -70,18 +63,18 @@ async fn only_regular_files_directly_in_manifests_are_taken() {
         );
         b.append(&h, DEPLOYMENT.as_bytes()).unwrap();
         for h in [
-            link_header(
+            Layer::link_header(
                 "manifests/shadow.yaml",
                 tar::EntryType::Symlink,
                 "/etc/shadow",
             ),
-            link_header(
+            Layer::link_header(
                 "manifests/up.yaml",
                 tar::EntryType::Symlink,
                 "../../../etc/passwd",
             ),
-            link_header("manifests/hard.yaml", tar::EntryType::Link, "../etc/shadow"),
-            link_header(
+            Layer::link_header("manifests/hard.yaml", tar::EntryType::Link, "../etc/shadow"),
+            Layer::link_header(
                 "manifests/again.yaml",
                 tar::EntryType::Link,
                 "manifests/deployment.yaml",

@@ -2,20 +2,18 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::*;
-use okd_oci::{Digest, ManifestRef, MemoryStore, RawManifest, Store, StoreExt, media_type};
+use okd_oci::{Digest, ManifestRef, MemoryStore, RawManifest, Store, media_type};
 use okd_release::{
     Error, ImageColumns, ImageReferences, LoadOptions, Release, ReleaseMetadata, TagReference,
     annotations,
 };
+use testkit::tampering::Tampering;
 
 const NAME: &str = "4.19.0-okd-scos.1";
 
 fn references() -> ImageReferences {
-    let created = chrono::DateTime::parse_from_rfc3339(CREATED)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
+    let created = created();
     let mut is = ImageReferences::new(NAME, created);
     let mut cvo = TagReference::new("cluster-version-operator", &pullspec(1));
     cvo.set_annotation(annotations::BUILD_COMMIT_ID, "c0ffee");
@@ -423,87 +421,14 @@ async fn warnings_for_inconsistent_metadata() {
     assert!(r.describe(ImageColumns::Digest).contains("\nWarnings:\n* "));
 }
 
-/// Serves one blob of a MemoryStore with a byte of its gzip header's timestamp changed: the
-/// layer still decompresses, only its digest gives it away.
-#[derive(Debug)]
-struct Tampering(MemoryStore, Digest);
-
-#[async_trait::async_trait]
-impl Store for Tampering {
-    fn location(&self) -> String {
-        self.0.location()
-    }
-    async fn blob_size(&self, repo: &str, digest: &Digest) -> Result<Option<u64>, okd_oci::Error> {
-        self.0.blob_size(repo, digest).await
-    }
-    async fn read_blob(
-        &self,
-        repo: &str,
-        digest: &Digest,
-    ) -> Result<okd_oci::Blob, okd_oci::Error> {
-        let data = self.0.get_blob(repo, digest, u64::MAX).await?;
-        if digest != &self.1 {
-            return Ok(okd_oci::Blob::from_bytes(data));
-        }
-        let mut bad = data.to_vec();
-        bad[4] ^= 0xff;
-        Ok(okd_oci::Blob::from_bytes(Bytes::from(bad)))
-    }
-    async fn write_blob(
-        &self,
-        repo: &str,
-        digest: &Digest,
-        size: u64,
-        data: okd_oci::ByteStream,
-    ) -> Result<okd_oci::BlobWrite, okd_oci::Error> {
-        self.0.write_blob(repo, digest, size, data).await
-    }
-    async fn mount_blob(
-        &self,
-        repo: &str,
-        from: &str,
-        digest: &Digest,
-    ) -> Result<bool, okd_oci::Error> {
-        self.0.mount_blob(repo, from, digest).await
-    }
-    async fn read_manifest(
-        &self,
-        repo: &str,
-        r: &ManifestRef,
-    ) -> Result<RawManifest, okd_oci::Error> {
-        self.0.read_manifest(repo, r).await
-    }
-    async fn manifest_digest(
-        &self,
-        repo: &str,
-        r: &ManifestRef,
-    ) -> Result<Option<Digest>, okd_oci::Error> {
-        self.0.manifest_digest(repo, r).await
-    }
-    async fn write_manifest(
-        &self,
-        repo: &str,
-        m: &RawManifest,
-        tag: Option<&str>,
-    ) -> Result<(), okd_oci::Error> {
-        self.0.write_manifest(repo, m, tag).await
-    }
-    async fn list_tags(&self, repo: &str) -> Result<Vec<String>, okd_oci::Error> {
-        self.0.list_tags(repo).await
-    }
-    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), okd_oci::Error> {
-        self.0.delete_tag(repo, tag).await
-    }
-    fn stats(&self) -> okd_oci::StoreStats {
-        self.0.stats()
-    }
-}
-
 #[tokio::test]
 async fn tampered_layer_is_refused() {
     let layer = layer_of(&files(&references(), &metadata()));
     let (store, _) = stored(&layer).await;
-    let tampering = Tampering(store, layer.digest.clone());
+    // A byte of the gzip header's timestamp: the layer still decompresses, only its digest
+    // gives it away.
+    let tampering = Tampering::new(store, 4);
+    tampering.tamper_with(layer.digest.clone());
     let err = Release::load(&tampering, "okd/release", &ManifestRef::Tag(NAME.into()))
         .await
         .unwrap_err();

@@ -2,15 +2,14 @@
 //! images, operators with placeholders), and its release images read back by skopeo and umoci.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 
-use okd_oci::{LayoutStore, ManifestRef, MemoryStore, RawManifest, Store, StoreExt};
+use okd_oci::{LayoutStore, ManifestRef, MemoryStore, Store};
 use okd_release::{
     Family, ImageReferences, Release, ReleaseBuilder, ReleaseDiff, ReleaseMetadata, SingleStore,
     annotations,
 };
 use testkit::payload::{NextSpec, Payload, PayloadSpec, generate};
+use testkit::tools::{export_dir, run, skopeo_copy, umoci_unpack};
 
 async fn payload(store: &dyn Store) -> Payload {
     generate(store, &PayloadSpec::new().layer_size(2048))
@@ -241,30 +240,6 @@ async fn builder_reassembles_what_testkit_wrote() {
     }
 }
 
-/// Runs a tool, failing the test with a clear message when it is missing or fails.
-fn run(cmd: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!("{cmd} is needed by this test and could not be run: {e} (install {cmd})")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// Writes an image as a containers-image `dir:` directory for skopeo.
-async fn export_dir(store: &dyn Store, repo: &str, m: &RawManifest, dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("version"), "Directory Transport Version: 1.1\n").unwrap();
-    std::fs::write(dir.join("manifest.json"), m.bytes()).unwrap();
-    for r in m.references().unwrap() {
-        let bytes = store.get_blob(repo, &r.digest, 1 << 30).await.unwrap();
-        std::fs::write(dir.join(r.digest.hex()), bytes).unwrap();
-    }
-}
-
 #[tokio::test]
 async fn built_release_in_a_layout_is_read_by_skopeo_and_umoci() {
     let tmp = tempfile::tempdir().unwrap();
@@ -309,26 +284,12 @@ async fn built_release_in_a_layout_is_read_by_skopeo_and_umoci() {
     );
     assert_eq!(inspect["Digest"], built.digest.to_string());
     let converted = tmp.path().join("converted");
-    run(
-        "skopeo",
-        &[
-            "copy",
-            "--quiet",
-            &format!("dir:{}", exported.display()),
-            &format!("oci:{}:release", converted.display()),
-        ],
+    skopeo_copy(
+        &format!("dir:{}", exported.display()),
+        &format!("oci:{}:release", converted.display()),
     );
     let bundle = tmp.path().join("bundle");
-    run(
-        "umoci",
-        &[
-            "unpack",
-            "--rootless",
-            "--image",
-            &format!("{}:release", converted.display()),
-            &bundle.display().to_string(),
-        ],
-    );
+    umoci_unpack(&converted, "release", &bundle);
     let rm = bundle.join("rootfs/release-manifests");
     assert_eq!(
         std::fs::read_to_string(rm.join("image-references")).unwrap(),

@@ -1,9 +1,14 @@
 //! Test support for okd-streams: synthetic OKD payloads and a local docker-registry.
 #![deny(missing_docs)]
 
+pub mod images;
+pub mod integrity;
 pub mod payload;
 pub mod proxy;
 pub mod registry;
+pub mod stores;
+pub mod tampering;
+pub mod tools;
 
 pub use proxy::{FaultConfig, FaultProxy, FaultStats};
 pub use registry::{Registry, RegistryBuilder, RegistryError};

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use okd_oci::registry::RegistryOptions;
 use okd_oci::{LayoutStore, RegistryStore};
 use testkit::payload::{Payload, PayloadSpec, generate};
 
@@ -134,15 +133,8 @@ pub async fn registry_payload(spec: PayloadSpec) -> RegistryPayload {
         .await
         .expect("docker-registry is required by this test (apt-get install docker-registry)");
     let host = registry.host();
-    let auth = registry.dir().join("empty-auth.json");
-    std::fs::write(&auth, "{\"auths\":{}}").unwrap();
-    let store = RegistryStore::new(
-        &host,
-        RegistryOptions::default()
-            .insecure_registry(&host)
-            .auth_file(&auth),
-    )
-    .unwrap();
+    let store = testkit::stores::plain_store(&registry);
+    let auth = testkit::stores::empty_auth_file(registry.dir());
     let spec = spec.pullspec_prefix(format!("{host}/okd/scos-content"));
     let payload = generate(&store, &spec)
         .await
@@ -174,15 +166,7 @@ pub async fn layout_payload(dir: &Path, spec: PayloadSpec) -> (PathBuf, LayoutSt
 
 /// Runs an external tool, failing with a clear message when it is missing or fails.
 pub fn tool(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!("{cmd} is needed by this test and could not be run: {e} (apt-get install {cmd})")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&testkit::tools::run(cmd, args)).into_owned()
 }
 
 /// The `NAME DIGEST` rows of the `Images:` table of `release info`.

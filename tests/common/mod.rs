@@ -24,31 +24,27 @@ pub async fn upstream(dir: &Path, rounds: u32) -> Payload {
         .unwrap();
     let mut p = generate(&layout, &spec()).await.unwrap();
     for round in 2..=rounds {
-        let next = NextSpec {
-            changed: 2,
-            rebuilt: 1,
-            added: 1,
-            version: format!("4.19.0-okd-scos.{round}"),
-            seed: u64::from(round),
-            ..NextSpec::default()
-        };
-        p = p.next(&layout, &next).await.unwrap().0;
+        p = p.next(&layout, &next_spec(round)).await.unwrap().0;
     }
     p
 }
 
-/// Moves the upstream of `dir` one release on.
-pub async fn advance(dir: &Path, current: &Payload, round: u32) -> Payload {
-    let layout = LayoutStore::open(dir.join("upstream")).await.unwrap();
-    let next = NextSpec {
+/// Release `4.19.0-okd-scos.{round}`: two components changed, one rebuilt, one added.
+fn next_spec(round: u32) -> NextSpec {
+    NextSpec {
         changed: 2,
         rebuilt: 1,
         added: 1,
         version: format!("4.19.0-okd-scos.{round}"),
         seed: u64::from(round),
         ..NextSpec::default()
-    };
-    current.next(&layout, &next).await.unwrap().0
+    }
+}
+
+/// Moves the upstream of `dir` one release on.
+pub async fn advance(dir: &Path, current: &Payload, round: u32) -> Payload {
+    let layout = LayoutStore::open(dir.join("upstream")).await.unwrap();
+    current.next(&layout, &next_spec(round)).await.unwrap().0
 }
 
 /// The stream file used by the tests, with its store line.

@@ -7,17 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use okd_mirror::{Component, Error, MirrorOptions, ReleaseContent, ReleaseLoader, RetryPolicy};
-use okd_oci::layer::{Compression, LayerWriter};
-use okd_oci::{Digest, ImageRef, RawManifest, Store, StoreExt, media_type};
-
-/// A gzip layer holding one file with `content`.
-pub fn layer(name: &str, content: &[u8]) -> (Bytes, okd_oci::layer::LayerInfo) {
-    let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
-    w.add_file(name, 0o644, content).unwrap();
-    let (bytes, info) = w.finish().unwrap();
-    (Bytes::from(bytes), info)
-}
+use okd_mirror::{
+    Component, Error, MirrorOptions, ReleaseContent, ReleaseLoader, RetryPolicy, StoreSet,
+};
+use okd_oci::registry::RegistryOptions;
+use okd_oci::{Digest, ImageRef, ManifestRef, RawManifest, Resolver, Store, StoreExt, media_type};
+use testkit::Registry;
+use testkit::images::gzip_layer;
 
 /// Pushes an image made of `layers` (name, content) to `repo`, tagged `tag` when given.
 pub async fn push_image(
@@ -30,7 +26,7 @@ pub async fn push_image(
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
     for (name, content) in layers {
-        let (bytes, info) = layer(name, content);
+        let (bytes, info) = gzip_layer(&[(name, 0o644, content)]);
         store.put_blob(repo, &info.digest, bytes).await.unwrap();
         descriptors.push(format!(
             r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
@@ -84,6 +80,40 @@ pub async fn push_index(
     store.write_manifest(repo, &m, tag).await.unwrap();
     m
 }
+
+/// Pushes an amd64 image and an arm64 image to `repo`, each one file `f` holding `amd64` and
+/// `arm64`, and an index over both tagged `tag`; returns the index, the amd64 and the arm64
+/// manifests.
+pub async fn push_multi_arch(
+    store: &dyn Store,
+    repo: &str,
+    tag: &str,
+    amd64: &[u8],
+    arm64: &[u8],
+) -> (RawManifest, RawManifest, RawManifest) {
+    let amd = push_image(store, repo, None, &[("f", amd64)], "amd64").await;
+    let arm = push_image(store, repo, None, &[("f", arm64)], "arm64").await;
+    let list = push_index(
+        store,
+        repo,
+        Some(tag),
+        &[(amd.clone(), "amd64"), (arm.clone(), "arm64")],
+    )
+    .await;
+    (list, amd, arm)
+}
+
+/// The release version of the synthetic payloads.
+pub const V: &str = "4.19.0-okd-scos.19";
+
+/// Components of the synthetic payloads, as a real OKD payload names them.
+pub const NAMES: &[&str] = &[
+    "cli",
+    "installer",
+    "rhel-coreos",
+    "machine-config-operator",
+    "etcd",
+];
 
 /// A synthetic release in `store` (located at `registry`): `n` components in
 /// `{content_repo}` sharing a base layer, and a release image in `{release_repo}:{version}`.
@@ -146,6 +176,37 @@ pub async fn payload(
     }
 }
 
+/// [`payload`] with the repositories OKD/SCOS releases use: `okd/scos-release` for the
+/// release image and `okd/scos-content` for the components.
+pub async fn scos_payload(
+    store: &dyn Store,
+    registry: &str,
+    version: &str,
+    names: &[&str],
+) -> Payload {
+    payload(
+        store,
+        registry,
+        "okd/scos-release",
+        "okd/scos-content",
+        version,
+        names,
+    )
+    .await
+}
+
+/// The manifest `okd/release:{version}-x86_64-{name}` of `store`, where oc's naming puts the
+/// mirrored component `name`.
+pub async fn component_manifest(store: &dyn Store, version: &str, name: &str) -> RawManifest {
+    store
+        .read_manifest(
+            "okd/release",
+            &ManifestRef::Tag(format!("{version}-x86_64-{name}")),
+        )
+        .await
+        .unwrap()
+}
+
 /// A loader that knows releases by pullspec, standing in for a payload reader.
 #[derive(Debug, Default)]
 pub struct StaticReleases(pub HashMap<String, ReleaseContent>);
@@ -186,4 +247,27 @@ pub fn fast_options() -> MirrorOptions {
 
 pub fn arc<S: Store + 'static>(s: S) -> Arc<S> {
     Arc::new(s)
+}
+
+/// A docker-registry on a free loopback port.
+pub async fn registry() -> Registry {
+    Registry::spawn()
+        .await
+        .unwrap_or_else(|e| panic!("these tests need docker-registry: {e}"))
+}
+
+/// A fresh store set (fresh counters) opening registries with `options`, trusting `hosts` over
+/// plain HTTP.
+pub fn store_set(mut options: RegistryOptions, hosts: &[String]) -> StoreSet {
+    for h in hosts {
+        options = options.insecure_registry(h.clone());
+    }
+    StoreSet::with_opener(Arc::new(Resolver::new(options)))
+}
+
+/// The store `set` opens for the registry at `location` (`HOST:PORT`).
+pub async fn store(set: &StoreSet, location: &str) -> Arc<dyn Store> {
+    set.get(&format!("{location}/x:y").parse().unwrap())
+        .await
+        .unwrap()
 }

@@ -10,6 +10,7 @@ use okd_oci::{Digest, RawManifest, Store, StoreExt, media_type};
 use rand::{RngCore, SeedableRng};
 use serde_json::json;
 use testkit::Registry;
+use testkit::images::MediaTypes;
 
 /// Docker schema 2 or OCI media types.
 #[derive(Debug, Clone, Copy)]
@@ -34,18 +35,11 @@ pub fn random_bytes(seed: u64, len: usize) -> Bytes {
 /// An image of `layers` random layers; the manifest is pretty-printed so that any
 /// re-serialisation on the way would change its bytes and digest.
 pub fn image(flavor: Flavor, seed: u64, layers: usize) -> TestImage {
-    let (manifest_type, config_type, layer_type) = match flavor {
-        Flavor::Docker => (
-            media_type::DOCKER_MANIFEST,
-            media_type::DOCKER_CONFIG,
-            media_type::DOCKER_LAYER_GZIP,
-        ),
-        Flavor::Oci => (
-            media_type::OCI_MANIFEST,
-            media_type::OCI_CONFIG,
-            media_type::OCI_LAYER_GZIP,
-        ),
-    };
+    let MediaTypes {
+        manifest: manifest_type,
+        config: config_type,
+        layer: layer_type,
+    } = MediaTypes::of(matches!(flavor, Flavor::Docker));
     let layer_blobs: Vec<Bytes> = (0..layers)
         .map(|i| random_bytes(seed * 1000 + i as u64, 1024 + 4096 * i))
         .collect();
@@ -124,15 +118,36 @@ pub fn fast_retry(attempts: u32) -> RetryPolicy {
 
 /// Options for a plain-HTTP test registry at `host`: insecure, fast retries, no auth files.
 pub fn options_for(host: &str, dir: &std::path::Path) -> RegistryOptions {
-    let empty_auth = dir.join("empty-auth.json");
-    std::fs::write(&empty_auth, "{\"auths\":{}}").expect("write auth file");
-    RegistryOptions::default()
-        .insecure_registry(host)
-        .auth_file(empty_auth)
+    testkit::stores::plain_options(host, dir)
         .retry(fast_retry(4))
         .connect_timeout(Duration::from_secs(5))
         .read_timeout(Duration::from_secs(10))
         .request_timeout(Duration::from_secs(30))
+}
+
+/// A registry with htpasswd authentication for `user` and TLS from its own CA.
+pub async fn secure_registry(user: &str, password: &str) -> Registry {
+    Registry::builder()
+        .htpasswd(user, password)
+        .tls(true)
+        .spawn()
+        .await
+        .expect("docker-registry with htpasswd and TLS")
+}
+
+/// Options for the secure registries: quick retries and short timeouts, nothing trusted yet.
+pub fn base_options() -> RegistryOptions {
+    RegistryOptions::default()
+        .retry(fast_retry(2))
+        .connect_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(30))
+}
+
+/// Writes `json` to `name` in the registry's directory and returns its path.
+pub fn auth_file(registry: &Registry, name: &str, json: &str) -> std::path::PathBuf {
+    let path = registry.dir().join(name);
+    std::fs::write(&path, json).expect("write auth file");
+    path
 }
 
 /// A store for a spawned plain-HTTP registry.
@@ -142,20 +157,4 @@ pub fn store(registry: &Registry) -> RegistryStore {
         options_for(&registry.host(), registry.dir()),
     )
     .expect("store")
-}
-
-/// Runs an external tool, failing the test with a clear message when it is missing.
-pub fn run_tool(tool: &str, args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("{tool} is required for this test ({e}); install it: apt-get install {tool}")
-        });
-    assert!(
-        out.status.success(),
-        "{tool} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }

@@ -9,6 +9,13 @@ use okd_oci::{Digest, MemoryStore, RawManifest, Store, StoreExt, media_type};
 
 pub const CREATED: &str = "2025-06-01T10:00:00Z";
 
+/// [`CREATED`] as a time.
+pub fn created() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(CREATED)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
 /// A layer blob and its diff_id.
 pub struct Layer {
     pub bytes: Vec<u8>,
@@ -44,13 +51,12 @@ impl Layer {
 
     /// A tar entry header with a raw name, bypassing the tar crate's path checks.
     pub fn raw_header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
-        let mut h = tar::Header::new_ustar();
-        h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_entry_type(kind);
-        h.set_size(size);
-        h.set_mode(0o444);
-        h.set_cksum();
-        h
+        testkit::images::raw_tar_header(name, kind, "", size, 0o444)
+    }
+
+    /// A link entry header (hard or symbolic) with a raw name and target.
+    pub fn link_header(name: &str, kind: tar::EntryType, target: &str) -> tar::Header {
+        testkit::images::raw_tar_header(name, kind, target, 0, 0o444)
     }
 }
 

@@ -29,10 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cloud::{
-    ContainerImage, Extra, GcpImage, Images, ReplicatedImage, ReplicatedObject, SingleImage,
-    SingleObject,
-};
+use crate::cloud::{ContainerImage, Extra, GcpImage, Images, SingleImage, SingleObject};
 use crate::error::{from_json, to_json_pretty};
 use crate::rhcos_extensions::{AzureDisk, RhcosExtensions};
 use crate::{Error, Sha256, Timestamp};
@@ -225,14 +222,15 @@ impl StreamMetadata {
             .ok_or_else(|| self.missing(format!("architectures.{arch}.images")))
     }
 
-    fn regional<'a>(
+    /// The entry for `region` of a cloud's per-region map (images or objects alike).
+    fn regional<'a, T>(
         &'a self,
         arch: &str,
         cloud: &str,
-        images: Option<&'a ReplicatedImage>,
+        regions: Option<&'a BTreeMap<String, T>>,
         region: &str,
-    ) -> Result<&'a SingleImage, Error> {
-        images.and_then(|i| i.regions.get(region)).ok_or_else(|| {
+    ) -> Result<&'a T, Error> {
+        regions.and_then(|r| r.get(region)).ok_or_else(|| {
             self.missing(format!(
                 "architectures.{arch}.images.{cloud}.regions.{region}"
             ))
@@ -242,13 +240,18 @@ impl StreamMetadata {
     /// The AWS AMI of an architecture in a region.
     pub fn aws_ami(&self, arch: &str, region: &str) -> Result<&SingleImage, Error> {
         let images = self.images(arch)?;
-        self.regional(arch, "aws", images.aws.as_ref(), region)
+        self.regional(arch, "aws", images.aws.as_ref().map(|i| &i.regions), region)
     }
 
     /// The Alibaba Cloud image of an architecture in a region.
     pub fn aliyun_image(&self, arch: &str, region: &str) -> Result<&SingleImage, Error> {
         let images = self.images(arch)?;
-        self.regional(arch, "aliyun", images.aliyun.as_ref(), region)
+        self.regional(
+            arch,
+            "aliyun",
+            images.aliyun.as_ref().map(|i| &i.regions),
+            region,
+        )
     }
 
     /// The GCP image of an architecture.
@@ -267,30 +270,26 @@ impl StreamMetadata {
             .ok_or_else(|| self.missing(format!("architectures.{arch}.images.kubevirt")))
     }
 
-    fn object<'a>(
-        &'a self,
-        arch: &str,
-        cloud: &str,
-        objects: Option<&'a ReplicatedObject>,
-        region: &str,
-    ) -> Result<&'a SingleObject, Error> {
-        objects.and_then(|o| o.regions.get(region)).ok_or_else(|| {
-            self.missing(format!(
-                "architectures.{arch}.images.{cloud}.regions.{region}"
-            ))
-        })
-    }
-
     /// The IBM Cloud object of an architecture in a region.
     pub fn ibmcloud_object(&self, arch: &str, region: &str) -> Result<&SingleObject, Error> {
         let images = self.images(arch)?;
-        self.object(arch, "ibmcloud", images.ibmcloud.as_ref(), region)
+        self.regional(
+            arch,
+            "ibmcloud",
+            images.ibmcloud.as_ref().map(|o| &o.regions),
+            region,
+        )
     }
 
     /// The PowerVS object of an architecture in a region.
     pub fn powervs_object(&self, arch: &str, region: &str) -> Result<&SingleObject, Error> {
         let images = self.images(arch)?;
-        self.object(arch, "powervs", images.powervs.as_ref(), region)
+        self.regional(
+            arch,
+            "powervs",
+            images.powervs.as_ref().map(|o| &o.regions),
+            region,
+        )
     }
 
     /// The Azure disk image of an architecture (RHCOS/SCOS only).

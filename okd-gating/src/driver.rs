@@ -80,17 +80,11 @@ pub async fn poll_runs(
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
     let pending: Vec<(String, String, crate::RunKind, u32, String)> = state
-        .releases
-        .iter()
-        .flat_map(|r| {
-            r.runs
-                .iter()
-                .filter(|run| run.state == RunState::Pending)
-                .filter_map(move |run| {
-                    run.handle
-                        .clone()
-                        .map(|h| (r.name.clone(), run.job.clone(), run.kind, run.attempt, h))
-                })
+        .pending_runs()
+        .filter_map(|(r, run)| {
+            run.handle
+                .clone()
+                .map(|h| (r.name.clone(), run.job.clone(), run.kind, run.attempt, h))
         })
         .collect();
     let mut finished = 0;

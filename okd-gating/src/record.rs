@@ -277,6 +277,16 @@ impl StreamState {
         self.releases.iter_mut().find(|r| r.name == name)
     }
 
+    /// Every pending run with the release it belongs to: the runs a driver polls.
+    pub fn pending_runs(&self) -> impl Iterator<Item = (&ReleaseRecord, &JobRun)> {
+        self.releases.iter().flat_map(|r| {
+            r.runs
+                .iter()
+                .filter(|run| run.state == RunState::Pending)
+                .map(move |run| (r, run))
+        })
+    }
+
     /// Records the end of a pending run and, for an upgrade run, its result on the upgrade
     /// graph. Returns false (and changes nothing) when there is no such pending run.
     #[allow(clippy::too_many_arguments)]

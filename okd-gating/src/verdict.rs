@@ -131,7 +131,12 @@ fn run_outcome(run: &JobRun) -> JobState {
     }
 }
 
-fn passes(successes: usize, agg: &Aggregation) -> bool {
+/// Enough runs of a batch succeeded to meet the aggregation's pass threshold.
+fn passes(runs: &[&JobRun], agg: &Aggregation) -> bool {
+    let successes = runs
+        .iter()
+        .filter(|r| r.state == RunState::Succeeded)
+        .count();
     successes as f64 >= agg.pass_threshold * f64::from(agg.analysis_job_count) - 1e-9
 }
 
@@ -141,11 +146,7 @@ pub(crate) fn batch_outcome(runs: &[&JobRun], agg: &Aggregation) -> JobState {
     if started < agg.analysis_job_count as usize || runs.iter().any(|r| !r.is_finished()) {
         return JobState::Pending;
     }
-    let ok = runs
-        .iter()
-        .filter(|r| r.state == RunState::Succeeded)
-        .count();
-    if passes(ok, agg) {
+    if passes(runs, agg) {
         JobState::Success
     } else {
         JobState::Failure
@@ -208,11 +209,7 @@ fn analysis_state(job: &VerifyJob, agg: &Aggregation, record: &ReleaseRecord) ->
     if runs.len() < agg.analysis_job_count as usize {
         return JobState::Unknown;
     }
-    let ok = runs
-        .iter()
-        .filter(|r| r.state == RunState::Succeeded)
-        .count();
-    if passes(ok, agg) {
+    if passes(runs, agg) {
         JobState::Success
     } else if runs.iter().any(|r| !r.is_finished()) {
         JobState::Pending

@@ -438,7 +438,7 @@ async fn image_task(
     deps: Vec<(String, Done<Result<(), String>>)>,
 ) -> ImageReport {
     let destination = image.mapping.destination.to_string();
-    let mut report = base_report(image);
+    let mut report = ImageReport::planned(image);
     if image.present {
         report.status = ImageStatus::Present;
         report.finished_after = ctx.start.elapsed();
@@ -550,29 +550,8 @@ async fn image_task(
     report
 }
 
-fn base_report(image: &PlannedImage) -> ImageReport {
-    ImageReport {
-        name: image.mapping.name.clone(),
-        kind: image.mapping.kind,
-        source: image.mapping.source.clone(),
-        destination: image.mapping.destination.clone(),
-        digest: image.digest.clone(),
-        status: ImageStatus::Planned,
-        blobs_copied: 0,
-        bytes_copied: 0,
-        blobs_mounted: 0,
-        bytes_mounted: 0,
-        blobs_skipped: 0,
-        bytes_skipped: 0,
-        manifests_written: 0,
-        duration: Duration::ZERO,
-        finished_after: Duration::ZERO,
-        error: None,
-    }
-}
-
 fn failed_report(image: &PlannedImage, why: &str, ctx: &Ctx) -> ImageReport {
-    let mut r = base_report(image);
+    let mut r = ImageReport::planned(image);
     r.status = ImageStatus::Failed;
     r.error = Some(why.to_string());
     r.finished_after = ctx.start.elapsed();

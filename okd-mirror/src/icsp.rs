@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::idms::ObjectMeta;
-use crate::instructions::{INSTALL_HEADER, MirrorSet, to_yaml, upgrade_header};
+use crate::instructions::{MirrorSet, mirror_instructions, to_yaml};
 
 /// The API version of ImageContentSourcePolicy.
 pub const API_VERSION: &str = "operator.openshift.io/v1alpha1";
@@ -104,11 +104,10 @@ impl ImageContentSourcePolicy {
 
     /// The instructions `oc adm release mirror --print-mirror-instructions=icsp` prints.
     pub fn instructions(&self) -> Result<String, Error> {
-        Ok(format!(
-            "{INSTALL_HEADER}{}{}{}",
-            self.install_config_yaml()?,
-            upgrade_header(KIND),
-            self.to_yaml()?
+        Ok(mirror_instructions(
+            &self.install_config_yaml()?,
+            KIND,
+            &self.to_yaml()?,
         ))
     }
 }

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::instructions::{INSTALL_HEADER, MirrorSet, to_yaml, upgrade_header};
+use crate::instructions::{MirrorSet, mirror_instructions, to_yaml};
 
 /// The API version of ImageDigestMirrorSet.
 pub const API_VERSION: &str = "config.openshift.io/v1";
@@ -116,11 +116,10 @@ impl ImageDigestMirrorSet {
     /// The instructions `oc adm release mirror --print-mirror-instructions=idms` prints: the
     /// install-config section, then the object.
     pub fn instructions(&self) -> Result<String, Error> {
-        Ok(format!(
-            "{INSTALL_HEADER}{}{}{}",
-            self.install_config_yaml()?,
-            upgrade_header(KIND),
-            self.to_yaml()?
+        Ok(mirror_instructions(
+            &self.install_config_yaml()?,
+            KIND,
+            &self.to_yaml()?,
         ))
     }
 }

@@ -116,11 +116,13 @@ pub fn success_text(update_image: &str, destinations: &[String]) -> String {
     s
 }
 
-pub(crate) const INSTALL_HEADER: &str = "\nTo use the new mirrored repository to install, add the following section to the install-config.yaml:\n\n";
-
-pub(crate) fn upgrade_header(kind: &str) -> String {
+/// What `oc adm release mirror --print-mirror-instructions` prints for one kind of object: the
+/// `install-config.yaml` section, then the object (`kind`) to create for upgrades.
+pub(crate) fn mirror_instructions(install_config: &str, kind: &str, object: &str) -> String {
     format!(
-        "\n\nTo use the new mirrored repository for upgrades, use the following to create an {kind}:\n\n"
+        "\nTo use the new mirrored repository to install, add the following section to the install-config.yaml:\n\n\
+         {install_config}\n\nTo use the new mirrored repository for upgrades, use the following to create an {kind}:\n\n\
+         {object}"
     )
 }
 

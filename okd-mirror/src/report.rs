@@ -18,6 +18,7 @@ use std::time::Duration;
 use okd_oci::{Digest, ImageRef};
 use serde::{Deserialize, Serialize};
 
+use crate::plan::PlannedImage;
 use crate::progress::{BlobOutcome, secs};
 use crate::{Error, ImageKind, MirrorPlan};
 
@@ -73,6 +74,30 @@ pub struct ImageReport {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl ImageReport {
+    /// The report of an image before anything was done for it: status `Planned`, all counts zero.
+    pub(crate) fn planned(image: &PlannedImage) -> ImageReport {
+        ImageReport {
+            name: image.mapping.name.clone(),
+            kind: image.mapping.kind,
+            source: image.mapping.source.clone(),
+            destination: image.mapping.destination.clone(),
+            digest: image.digest.clone(),
+            status: ImageStatus::Planned,
+            blobs_copied: 0,
+            bytes_copied: 0,
+            blobs_mounted: 0,
+            bytes_mounted: 0,
+            blobs_skipped: 0,
+            bytes_skipped: 0,
+            manifests_written: 0,
+            duration: Duration::ZERO,
+            finished_after: Duration::ZERO,
+            error: None,
+        }
+    }
 }
 
 /// What happened to one blob at one destination repository.
@@ -154,26 +179,12 @@ impl MirrorReport {
             .images
             .iter()
             .map(|i| ImageReport {
-                name: i.mapping.name.clone(),
-                kind: i.mapping.kind,
-                source: i.mapping.source.clone(),
-                destination: i.mapping.destination.clone(),
-                digest: i.digest.clone(),
                 status: if i.present {
                     ImageStatus::Present
                 } else {
                     ImageStatus::Planned
                 },
-                blobs_copied: 0,
-                bytes_copied: 0,
-                blobs_mounted: 0,
-                bytes_mounted: 0,
-                blobs_skipped: 0,
-                bytes_skipped: 0,
-                manifests_written: 0,
-                duration: Duration::ZERO,
-                finished_after: Duration::ZERO,
-                error: None,
+                ..ImageReport::planned(i)
             })
             .collect();
         MirrorReport {

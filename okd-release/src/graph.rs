@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::metadata::split_channels;
 use crate::{Error, ReleaseVersion, annotations};
 
 /// An upgrade graph. See the [module docs](self).
@@ -144,12 +145,7 @@ impl Node {
     pub fn channels(&self) -> Vec<&str> {
         self.metadata
             .get(annotations::METADATA_CHANNELS)
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .collect()
-            })
+            .map(|s| split_channels(s))
             .unwrap_or_default()
     }
 }

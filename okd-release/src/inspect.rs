@@ -180,6 +180,17 @@ pub(crate) async fn read_config(
         });
     };
     let config = BlobRef::from_descriptor(view.config(), manifest.digest())?;
+    let data = read_config_blob(store, repo, &config).await?;
+    Ok((config, data))
+}
+
+/// The configuration blob `config`; one declared larger than [`MAX_CONFIG_SIZE`] is refused before
+/// it is read.
+pub(crate) async fn read_config_blob(
+    store: &dyn Store,
+    repo: &str,
+    config: &BlobRef,
+) -> Result<bytes::Bytes, Error> {
     if config.size > MAX_CONFIG_SIZE {
         return Err(Error::TooLarge {
             what: format!("config {}", config.digest),
@@ -187,10 +198,9 @@ pub(crate) async fn read_config(
             limit: MAX_CONFIG_SIZE,
         });
     }
-    let data = store
+    Ok(store
         .get_blob(repo, &config.digest, MAX_CONFIG_SIZE)
-        .await?;
-    Ok((config, data))
+        .await?)
 }
 
 /// The layers of an image manifest.

@@ -23,10 +23,11 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store, StoreExt};
+use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store};
 
-use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
+use crate::config::ImageConfig;
 use crate::image_references::ImageReferences;
+use crate::inspect::read_config_blob;
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::{ComponentVersions, Error, ReleaseMetadata, ReleaseVersion, annotations};
 
@@ -205,16 +206,7 @@ impl Release {
             ));
         };
         let config_ref = BlobRef::from_descriptor(view.config(), manifest.digest())?;
-        if config_ref.size > MAX_CONFIG_SIZE {
-            return Err(Error::TooLarge {
-                what: format!("config {}", config_ref.digest),
-                size: config_ref.size,
-                limit: MAX_CONFIG_SIZE,
-            });
-        }
-        let config_bytes = store
-            .get_blob(repo, &config_ref.digest, MAX_CONFIG_SIZE)
-            .await?;
+        let config_bytes = read_config_blob(store, repo, &config_ref).await?;
         let config = ImageConfig::parse(&config_bytes, &format!("config {}", config_ref.digest))?;
         let layer = view
             .layers()

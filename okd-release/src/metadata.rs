@@ -205,14 +205,19 @@ impl ReleaseMetadata {
         self.metadata
             .get(annotations::METADATA_CHANNELS)
             .and_then(Value::as_str)
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .collect()
-            })
+            .map(split_channels)
             .unwrap_or_default()
     }
+}
+
+/// The channels of a comma-separated [`annotations::METADATA_CHANNELS`] value, in the order
+/// listed, blanks dropped.
+pub(crate) fn split_channels(value: &str) -> Vec<&str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 #[cfg(test)]

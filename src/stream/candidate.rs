@@ -49,6 +49,21 @@ impl Stream {
         Ok(sources)
     }
 
+    /// Image sources for the components of `release` and the override images `overrides`.
+    fn release_sources(
+        &self,
+        release: &Release,
+        overrides: &[ImageRef],
+    ) -> Result<ImageSources, StreamError> {
+        self.sources_for(
+            release
+                .components
+                .values()
+                .map(|c| &c.image)
+                .chain(overrides),
+        )
+    }
+
     /// Resolves the current inputs and their hash. Writes nothing.
     pub(crate) async fn detect(&self) -> Result<Detected, StreamError> {
         let upstream = self.upstream.resolve(self.upstream_store.as_ref()).await?;
@@ -57,13 +72,7 @@ impl Stream {
         for o in &self.overrides {
             override_refs.push(o.pullspec.parse::<ImageRef>()?);
         }
-        let sources = self.sources_for(
-            release
-                .components
-                .values()
-                .map(|c| &c.image)
-                .chain(override_refs.iter()),
-        )?;
+        let sources = self.release_sources(&release, &override_refs)?;
         let mut inputs = Inputs {
             upstream: upstream.image.to_string(),
             upstream_tag: upstream.tag.clone(),
@@ -212,13 +221,7 @@ impl Stream {
         for (_, p) in &intent.inputs.overrides {
             override_refs.push(p.parse::<ImageRef>()?);
         }
-        let sources = self.sources_for(
-            release
-                .components
-                .values()
-                .map(|c| &c.image)
-                .chain(override_refs.iter()),
-        )?;
+        let sources = self.release_sources(&release, &override_refs)?;
         let mut builder = ReleaseBuilder::from_release(release)
             .name(name)
             .created(intent.image_created)

@@ -230,27 +230,30 @@ impl ImageSources {
 
     /// The store and repository of `image`.
     pub fn store_for(&self, image: &ImageRef) -> Result<(Arc<dyn Store>, String), StreamError> {
-        let repo = image.repository().to_string();
+        self.find(image)
+            .map(|s| (s.clone(), image.repository().to_string()))
+            .map_err(|message| StreamError::Upstream {
+                upstream: image.to_string(),
+                message,
+            })
+    }
+
+    /// The store that serves `image`: its registry's, else the fallback; for a layout, the one
+    /// opened at the same absolute path. The error says why there is none.
+    fn find(&self, image: &ImageRef) -> Result<&Arc<dyn Store>, String> {
         match image {
             ImageRef::Registry(r) => self
                 .hosts
                 .get(&r.registry)
                 .or(self.fallback.as_ref())
-                .map(|s| (s.clone(), repo))
-                .ok_or_else(|| StreamError::Upstream {
-                    upstream: image.to_string(),
-                    message: format!("no store for registry {}", r.registry),
-                }),
+                .ok_or_else(|| format!("no store for registry {}", r.registry)),
             ImageRef::Layout(l) => {
                 let path = std::path::absolute(&l.path).unwrap_or_else(|_| l.path.clone());
                 self.layouts
                     .iter()
                     .find(|(p, _)| *p == path)
-                    .map(|(_, s)| (s.clone(), repo))
-                    .ok_or_else(|| StreamError::Upstream {
-                        upstream: image.to_string(),
-                        message: "no store for this layout".to_string(),
-                    })
+                    .map(|(_, s)| s)
+                    .ok_or_else(|| "no store for this layout".to_string())
             }
         }
     }
@@ -261,27 +264,12 @@ impl ImageSource for ImageSources {
         &'a self,
         image: &ImageRef,
     ) -> Result<(&'a dyn Store, String), okd_release::Error> {
-        let unsupported = |reason: String| okd_release::Error::UnsupportedImage {
-            image: image.to_string(),
-            reason,
-        };
-        let repo = image.repository().to_string();
-        match image {
-            ImageRef::Registry(r) => self
-                .hosts
-                .get(&r.registry)
-                .or(self.fallback.as_ref())
-                .map(|s| (s.as_ref(), repo))
-                .ok_or_else(|| unsupported(format!("no store for registry {}", r.registry))),
-            ImageRef::Layout(l) => {
-                let path = std::path::absolute(&l.path).unwrap_or_else(|_| l.path.clone());
-                self.layouts
-                    .iter()
-                    .find(|(p, _)| *p == path)
-                    .map(|(_, s)| (s.as_ref(), repo))
-                    .ok_or_else(|| unsupported("no store for this layout".to_string()))
-            }
-        }
+        self.find(image)
+            .map(|s| (s.as_ref(), image.repository().to_string()))
+            .map_err(|reason| okd_release::Error::UnsupportedImage {
+                image: image.to_string(),
+                reason,
+            })
     }
 }
 

@@ -167,21 +167,15 @@ impl Stream {
     ) -> Result<bool, StreamError> {
         let mut changed = false;
         let pending: Vec<(String, String, okd_gating::RunKind, u32, Option<String>)> = stream
-            .releases
-            .iter()
-            .flat_map(|r| {
-                r.runs
-                    .iter()
-                    .filter(|run| run.state == RunState::Pending)
-                    .map(move |run| {
-                        (
-                            r.name.clone(),
-                            run.job.clone(),
-                            run.kind,
-                            run.attempt,
-                            run.handle.clone(),
-                        )
-                    })
+            .pending_runs()
+            .map(|(r, run)| {
+                (
+                    r.name.clone(),
+                    run.job.clone(),
+                    run.kind,
+                    run.attempt,
+                    run.handle.clone(),
+                )
             })
             .collect();
         for (release, job, kind, attempt, handle) in pending {

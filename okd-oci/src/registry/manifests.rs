@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use oci_client::{Reference, RegistryOperation};
+use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK};
 
 use super::RegistryStore;
@@ -40,14 +41,7 @@ impl RegistryStore {
             .retrying(&op, || async {
                 let _slot = self.permit().await?;
                 let r = self
-                    .send(&op, repo, &[Scope::pull(repo)], |http, base| {
-                        http.get(Self::url(
-                            base,
-                            repo,
-                            &format!("manifests/{}", reference_path(reference)),
-                        ))
-                        .header(ACCEPT, accept())
-                    })
+                    .request_manifest(&op, Method::GET, repo, reference)
                     .await?;
                 match r.status().as_u16() {
                     200 => {}
@@ -80,6 +74,23 @@ impl RegistryStore {
             .await?;
         StoreCounters::bump(&self.counters.manifests_read);
         Ok(manifest)
+    }
+
+    /// Sends `GET` or `HEAD` for `/v2/<repo>/manifests/<reference>`, accepting every manifest
+    /// type okd-streams reads.
+    async fn request_manifest(
+        &self,
+        op: &str,
+        method: Method,
+        repo: &str,
+        reference: &ManifestRef,
+    ) -> Result<reqwest::Response, Error> {
+        let path = format!("manifests/{}", reference_path(reference));
+        self.send(op, repo, &[Scope::pull(repo)], |http, base| {
+            http.request(method.clone(), Self::url(base, repo, &path))
+                .header(ACCEPT, accept())
+        })
+        .await
     }
 
     fn raw_manifest(
@@ -147,14 +158,7 @@ impl RegistryStore {
             .retrying(&op, || async {
                 let _slot = self.permit().await?;
                 let r = self
-                    .send(&op, repo, &[Scope::pull(repo)], |http, base| {
-                        http.head(Self::url(
-                            base,
-                            repo,
-                            &format!("manifests/{}", reference_path(reference)),
-                        ))
-                        .header(ACCEPT, accept())
-                    })
+                    .request_manifest(&op, Method::HEAD, repo, reference)
                     .await?;
                 match r.status().as_u16() {
                     200 => Ok(Some(

@@ -262,9 +262,11 @@ async fn tags_are_listed_sorted_and_deleted() {
         Err(Error::TagDeleteRefused {
             status, message, ..
         }) => {
-            // distribution 2.8 cannot untag; the refusal must say so rather than pass.
+            // distribution 2.8 deletes manifests by digest only, which would take "a" and "c"
+            // with it: the refusal says so and names them, and nothing is deleted.
             assert_eq!(status, Some(400), "{message}");
             assert!(message.contains("by digest only"), "{message}");
+            assert!(message.contains("a, c"), "{message}");
             assert_eq!(
                 store.list_tags("okd/tags").await.unwrap(),
                 vec!["a", "b", "c"]
@@ -272,6 +274,27 @@ async fn tags_are_listed_sorted_and_deleted() {
         }
         Err(other) => panic!("unexpected error {other:?}"),
     }
+
+    // A tag alone on its manifest is deleted on every registry, by digest where need be; the
+    // other tags stay.
+    let solo = image(Flavor::Docker, 5, 1);
+    push(&store, "okd/tags", &solo, Some("solo")).await;
+    store.delete_tag("okd/tags", "solo").await.unwrap();
+    let left = store.list_tags("okd/tags").await.unwrap();
+    assert!(!left.contains(&"solo".to_string()), "{left:?}");
+    assert!(left.contains(&"a".to_string()) && left.contains(&"c".to_string()));
+    assert_eq!(
+        store
+            .manifest_digest("okd/tags", &tag("a"))
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(img.manifest.digest())
+    );
+    assert!(matches!(
+        store.delete_tag("okd/tags", "solo").await,
+        Err(Error::ManifestNotFound { .. })
+    ));
 }
 
 /// docker-registry itself refuses manifests over 4 MiB, so an oversized answer comes from a

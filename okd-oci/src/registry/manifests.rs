@@ -1,5 +1,5 @@
 //! Manifests and tags: read with a size limit and digest check, pushed as exact bytes (by
-//! digest, then by tag), listed page by page, untagged.
+//! digest, then by tag), listed page by page.
 
 use bytes::Bytes;
 use oci_client::{Reference, RegistryOperation};
@@ -140,7 +140,7 @@ impl RegistryStore {
         Ok(manifest)
     }
 
-    fn manifest_not_found(&self, repo: &str, reference: &ManifestRef) -> Error {
+    pub(super) fn manifest_not_found(&self, repo: &str, reference: &ManifestRef) -> Error {
         Error::ManifestNotFound {
             location: self.host.clone(),
             repo: repo.to_string(),
@@ -347,49 +347,5 @@ impl RegistryStore {
         tags.sort();
         tags.dedup();
         Ok(tags)
-    }
-
-    pub(super) async fn untag(&self, repo: &str, tag: &str) -> Result<(), Error> {
-        let op = format!("DELETE tag {repo}:{tag}");
-        let refused = |status: Option<u16>, message: String| Error::TagDeleteRefused {
-            registry: self.host.clone(),
-            repo: repo.to_string(),
-            tag: tag.to_string(),
-            status,
-            message,
-        };
-        let r = self
-            .retrying(&op, || async {
-                let _slot = self.permit().await?;
-                self.send(&op, repo, &[Scope::delete(repo)], |http, base| {
-                    http.delete(Self::url(base, repo, &format!("manifests/{tag}")))
-                })
-                .await
-            })
-            .await?;
-        match r.status().as_u16() {
-            200 | 202 | 204 => Ok(()),
-            404 => {
-                let failure = Failure::read(r).await;
-                if failure.has_code("MANIFEST_UNKNOWN") || failure.errors.is_empty() {
-                    Err(self.manifest_not_found(repo, &ManifestRef::Tag(tag.to_string())))
-                } else {
-                    Err(refused(Some(404), failure.message()))
-                }
-            }
-            401 | 403 => Err(Failure::read(r).await.into_error(&self.host, &op)),
-            s => {
-                let failure = Failure::read(r).await;
-                let mut message = failure.message();
-                if s == 400 && failure.has_code("DIGEST_INVALID") {
-                    // distribution 2.x deletes manifests by digest only.
-                    message.push_str(
-                        " (this registry deletes manifests by digest only; deleting the manifest \
-                         would remove every tag that points at it)",
-                    );
-                }
-                Err(refused(Some(s), message))
-            }
-        }
     }
 }

@@ -14,8 +14,9 @@
 //!   registry verifies `?digest=` itself;
 //! * blob downloads with a plain `GET`, hashed once by okd-streams (or not at all for a copy into
 //!   a store that verifies what it is given);
-//! * manifests read with a size limit checked before the body, tags listed page by page, tags
-//!   deleted.
+//! * manifests read with a size limit checked before the body, tags listed page by page;
+//! * `untag`: tags deleted, on registries that delete manifests by digest only as well (when no
+//!   other tag points at the manifest).
 //!
 //! TLS is verified unless the host is marked insecure with
 //! [`RegistryOptions::insecure_registry`], which also allows plain HTTP for that host only.
@@ -45,6 +46,7 @@ mod options;
 mod pool;
 mod response;
 pub mod retry;
+mod untag;
 mod upload;
 
 use std::collections::HashMap;

@@ -258,12 +258,10 @@ async fn blob_group(
         let result = match &target.action {
             BlobAction::Mount { from } => match mount(ctx, blob, &target, from).await {
                 Ok(true) => Ok(BlobOutcome::Mounted),
-                Ok(false) => copy(ctx, blob, &target, true).await,
+                Ok(false) => copy(ctx, blob, &target).await,
                 Err(e) => Err(e),
             },
-            BlobAction::CopyIfMissing => copy(ctx, blob, &target, true).await,
-            // Found absent while planning: no need to ask again.
-            _ => copy(ctx, blob, &target, false).await,
+            _ => copy(ctx, blob, &target).await,
         };
         let report = BlobReport {
             digest: blob.digest.clone(),
@@ -332,12 +330,10 @@ async fn mount(
         .await
 }
 
-/// Copies a blob into `target`; with `check`, the store first looks for it there.
 async fn copy(
     ctx: &Ctx,
     blob: &PlannedBlob,
     target: &BlobTarget,
-    check: bool,
 ) -> Result<BlobOutcome, okd_oci::Error> {
     let what = format!(
         "blob {} into {}/{}",
@@ -345,10 +341,7 @@ async fn copy(
     );
     ctx.options
         .retry
-        .run(
-            || transfer(ctx, blob, target, check),
-            ctx.on_retry(what.clone()),
-        )
+        .run(|| transfer(ctx, blob, target), ctx.on_retry(what.clone()))
         .await
 }
 
@@ -357,7 +350,6 @@ async fn transfer(
     ctx: &Ctx,
     blob: &PlannedBlob,
     target: &BlobTarget,
-    check: bool,
 ) -> Result<BlobOutcome, okd_oci::Error> {
     // Taken before the store permits, always in this order, so waits cannot form a cycle.
     let _large = if blob.size >= LARGE_BLOB {
@@ -388,7 +380,9 @@ async fn transfer(
     }
     let stream = counted(source.stream, blob.digest.clone(), ctx.progress.clone());
     let store = &target.store;
-    let written = if check {
+    // Only a blob the plan found absent skips the store's own check; a copy-if-missing, or the
+    // copy after a declined mount, lets the store look first.
+    let written = if target.action != BlobAction::Copy {
         store.write_blob(&target.repo, &blob.digest, blob.size, stream)
     } else {
         store.write_absent_blob(&target.repo, &blob.digest, blob.size, stream)

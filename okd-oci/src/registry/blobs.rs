@@ -64,7 +64,7 @@ impl RegistryStore {
                 // No whole-request timeout: a large blob may stream for longer than any bound
                 // that suits a small request; the read timeout still catches a stalled body.
                 let r = self
-                    .send_untimed(&op, repo, &[Scope::pull(repo)], |http, base| {
+                    .send_with(&op, repo, &[Scope::pull(repo)], None, |http, base| {
                         http.get(Self::url(base, repo, &format!("blobs/{digest}")))
                     })
                     .await?;
@@ -166,14 +166,24 @@ impl RegistryStore {
         source: &UploadSource,
         check_first: bool,
     ) -> Result<BlobWrite, Error> {
-        let location = match self.open_upload(repo, digest, check_first).await? {
+        // A mount from the repository itself: `201` when it has the blob, else a session.
+        let mount_from = check_first.then_some(repo);
+        let op = format!("PUT blob {repo}@{digest}");
+        let location = match self.open_upload(repo, digest, mount_from).await? {
             Session::Present => {
                 StoreCounters::bump(&self.counters.blobs_skipped);
                 return Ok(BlobWrite::AlreadyPresent);
             }
-            Session::Open(location) => location,
+            Session::Open(Some(location)) => location,
+            Session::Open(None) => {
+                return Err(Error::Registry {
+                    registry: self.host.clone(),
+                    operation: op,
+                    status: Some(202),
+                    message: "opened an upload session without a usable Location".to_string(),
+                });
+            }
         };
-        let op = format!("PUT blob {repo}@{digest}");
         let response = match self.send_upload(repo, digest, size, location, source).await {
             Ok(r) => r,
             Err(e) => {

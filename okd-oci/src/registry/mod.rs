@@ -317,17 +317,8 @@ impl RegistryStore {
             .await
     }
 
-    /// Like `send`, without a bound on the whole request, for bodies that stream for long.
-    async fn send_untimed(
-        &self,
-        operation: &str,
-        repo: &str,
-        scopes: &[Scope],
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, Error> {
-        self.send_with(operation, repo, scopes, None, build).await
-    }
-
+    /// Like `send`, with `timeout` bounding the whole request (`None` for bodies that stream
+    /// for long; the client's read timeout still applies).
     async fn send_with(
         &self,
         operation: &str,

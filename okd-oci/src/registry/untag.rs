@@ -24,29 +24,19 @@ const CHECK_WIDTH: usize = 8;
 /// Other tags named in a refusal, at most.
 const NAMED_TAGS: usize = 5;
 
+/// What a `DELETE` of a manifest path did.
+enum Deleted {
+    Done,
+    /// `DIGEST_INVALID`: the registry deletes manifests by digest only.
+    ByDigestOnly,
+}
+
 impl RegistryStore {
     pub(super) async fn untag(&self, repo: &str, tag: &str) -> Result<(), Error> {
-        let r = self
-            .delete_manifest_path(repo, &format!("DELETE tag {repo}:{tag}"), tag)
-            .await?;
-        match r.status().as_u16() {
-            200 | 202 | 204 => Ok(()),
-            404 => Err(self.untag_not_found(repo, tag, Failure::read(r).await)),
-            401 | 403 => Err(Failure::read(r)
-                .await
-                .into_error(&self.host, &format!("DELETE tag {repo}:{tag}"))),
-            400 => {
-                let failure = Failure::read(r).await;
-                if failure.has_code("DIGEST_INVALID") {
-                    self.untag_by_digest(repo, tag).await
-                } else {
-                    Err(self.refused(repo, tag, Some(400), failure.message()))
-                }
-            }
-            s => {
-                let failure = Failure::read(r).await;
-                Err(self.refused(repo, tag, Some(s), failure.message()))
-            }
+        let op = format!("DELETE tag {repo}:{tag}");
+        match self.delete_manifest_path(repo, tag, &op, tag).await? {
+            Deleted::Done => Ok(()),
+            Deleted::ByDigestOnly => self.untag_by_digest(repo, tag).await,
         }
     }
 
@@ -99,35 +89,48 @@ impl RegistryStore {
 
     async fn delete_digest(&self, repo: &str, tag: &str, digest: &Digest) -> Result<(), Error> {
         let op = format!("DELETE manifest {repo}@{digest} (tag {tag})");
-        let r = self
-            .delete_manifest_path(repo, &op, &digest.to_string())
-            .await?;
-        match r.status().as_u16() {
-            200 | 202 | 204 => Ok(()),
-            404 => Err(self.untag_not_found(repo, tag, Failure::read(r).await)),
-            401 | 403 => Err(Failure::read(r).await.into_error(&self.host, &op)),
-            s => {
-                let failure = Failure::read(r).await;
-                Err(self.refused(repo, tag, Some(s), failure.message()))
-            }
+        match self
+            .delete_manifest_path(repo, tag, &op, &digest.to_string())
+            .await?
+        {
+            Deleted::Done => Ok(()),
+            Deleted::ByDigestOnly => Err(self.refused(
+                repo,
+                tag,
+                Some(400),
+                "the registry refused to delete the manifest by digest".to_string(),
+            )),
         }
     }
 
-    /// `DELETE /v2/<repo>/manifests/<reference>`, under the retry policy.
+    /// `DELETE /v2/<repo>/manifests/<reference>` on behalf of `tag`, under the retry policy.
     async fn delete_manifest_path(
         &self,
         repo: &str,
+        tag: &str,
         op: &str,
         reference: &str,
-    ) -> Result<reqwest::Response, Error> {
-        self.retrying(op, || async {
-            let _slot = self.permit().await?;
-            self.send(op, repo, &[Scope::delete(repo)], |http, base| {
-                http.delete(Self::url(base, repo, &format!("manifests/{reference}")))
+    ) -> Result<Deleted, Error> {
+        let r = self
+            .retrying(op, || async {
+                let _slot = self.permit().await?;
+                self.send(op, repo, &[Scope::delete(repo)], |http, base| {
+                    http.delete(Self::url(base, repo, &format!("manifests/{reference}")))
+                })
+                .await
             })
-            .await
-        })
-        .await
+            .await?;
+        let status = r.status().as_u16();
+        if matches!(status, 200 | 202 | 204) {
+            return Ok(Deleted::Done);
+        }
+        let failure = Failure::read(r).await;
+        match status {
+            404 => Err(self.untag_not_found(repo, tag, failure)),
+            401 | 403 => Err(failure.into_error(&self.host, op)),
+            400 if failure.has_code("DIGEST_INVALID") => Ok(Deleted::ByDigestOnly),
+            s => Err(self.refused(repo, tag, Some(s), failure.message())),
+        }
     }
 
     fn untag_not_found(&self, repo: &str, tag: &str, failure: Failure) -> Error {

@@ -29,58 +29,75 @@ use crate::{ByteStream, Digest, Error};
 
 /// What opening an upload found.
 pub(super) enum Session {
-    /// The repository has the blob (the mount from itself succeeded).
+    /// The registry mounted the blob (from another repository, or found it in this one).
     Present,
-    /// An upload session, at this URL.
-    Open(url::Url),
+    /// An upload session, at this URL (`None` when the registry gave no usable `Location`).
+    Open(Option<url::Url>),
 }
 
 impl RegistryStore {
-    /// Opens an upload session; with `check`, asks the registry to find the blob in `repo`
-    /// first.
+    /// Opens an upload session in `repo`. With `mount_from`, the registry is first asked to
+    /// mount the blob from that repository (`repo` itself finds a blob it already has); it
+    /// answers `201` when it did, else opens the session as the spec's fallback.
     pub(super) async fn open_upload(
         &self,
         repo: &str,
         digest: &Digest,
-        check: bool,
+        mount_from: Option<&str>,
     ) -> Result<Session, Error> {
-        let op = format!("POST upload {repo}@{digest}");
+        let op = match mount_from {
+            Some(from) if from != repo => format!("POST mount {repo}@{digest} from {from}"),
+            _ => format!("POST upload {repo}@{digest}"),
+        };
+        // A mount from another repository needs `pull` there, which a one-repository token lacks.
+        let mut scopes = vec![Scope::push(repo)];
+        if let Some(from) = mount_from.filter(|f| *f != repo) {
+            scopes.push(Scope::pull(from));
+        }
         let r = self
-            .send(&op, repo, &[Scope::push(repo)], |http, base| {
+            .send(&op, repo, &scopes, |http, base| {
                 let post = http
                     .post(Self::url(base, repo, "blobs/uploads/"))
                     .header(CONTENT_LENGTH, 0);
-                if check {
-                    post.query(&[("mount", digest.to_string()), ("from", repo.to_string())])
-                } else {
-                    post
+                match mount_from {
+                    Some(from) => {
+                        post.query(&[("mount", digest.to_string()), ("from", from.to_string())])
+                    }
+                    None => post,
                 }
             })
             .await?;
         match r.status().as_u16() {
-            201 if check => Ok(Session::Present),
+            201 if mount_from.is_some() => Ok(Session::Present),
             202 => {
-                let location = r
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| Error::Registry {
-                        registry: self.host.clone(),
-                        operation: op.clone(),
-                        status: Some(202),
-                        message: "opened an upload session without a Location".to_string(),
-                    })?;
-                let base = url::Url::parse(&self.connection().await?.base);
-                let url = base.and_then(|b| b.join(location));
-                url.map(Session::Open).map_err(|e| Error::Registry {
-                    registry: self.host.clone(),
-                    operation: op.clone(),
-                    status: Some(202),
-                    message: format!("upload session Location {location:?} is not a URL: {e}"),
-                })
+                let location = r.headers().get(LOCATION).and_then(|v| v.to_str().ok());
+                let base = url::Url::parse(&self.connection().await?.base).ok();
+                let url = base.zip(location).and_then(|(b, l)| b.join(l).ok());
+                Ok(Session::Open(url))
             }
             _ => Err(Failure::read(r).await.into_error(&self.host, &op)),
         }
+    }
+
+    /// A request to an upload session. Credentials go only to the registry itself, never to
+    /// another host a `Location` names.
+    pub(super) async fn session_request(
+        &self,
+        method: reqwest::Method,
+        repo: &str,
+        location: url::Url,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let conn = self.connection().await?;
+        let same_origin =
+            url::Url::parse(&conn.base).is_ok_and(|base| base.origin() == location.origin());
+        let mut request = conn.http.request(method, location);
+        if same_origin {
+            let (grant, _) = self.grant(repo, &[Scope::push(repo)]).await?;
+            if let Some(h) = grant.header() {
+                request = request.header(AUTHORIZATION, h);
+            }
+        }
+        Ok(request)
     }
 
     /// Sends the whole body to an open session and closes it with `?digest=`. No bound on the
@@ -97,23 +114,11 @@ impl RegistryStore {
         location
             .query_pairs_mut()
             .append_pair("digest", &digest.to_string());
-        let conn = self.connection().await?;
-        let same_origin =
-            url::Url::parse(&conn.base).is_ok_and(|base| base.origin() == location.origin());
-        let mut request = conn
-            .http
-            .put(location)
+        self.session_request(reqwest::Method::PUT, repo, location)
+            .await?
             .header(CONTENT_TYPE, "application/octet-stream")
             .header(CONTENT_LENGTH, size)
-            .body(reqwest::Body::wrap_stream(source.body()));
-        // Credentials go only to the registry itself, never to another host a Location names.
-        if same_origin {
-            let (grant, _) = self.grant(repo, &[Scope::push(repo)]).await?;
-            if let Some(h) = grant.header() {
-                request = request.header(AUTHORIZATION, h);
-            }
-        }
-        request
+            .body(reqwest::Body::wrap_stream(source.body()))
             .send()
             .await
             // The session URL carries the registry's upload state, noise in a message.

@@ -87,3 +87,8 @@ pub use report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotal
 pub use retry::{RetryPolicy, is_retryable};
 pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
 pub use stores::{StoreOpener, StoreSet};
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

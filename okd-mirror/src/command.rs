@@ -1,66 +1,27 @@
-//! The `mirror release` and `mirror image` commands as library functions.
+//! The flags of the `mirror release` and `mirror image` commands, turned into typed runs.
 //!
-//! Each options struct has one field per command-line flag, so a front end only parses flags
-//! into it and calls [`mirror_release`] or [`mirror_image`]:
+//! Each options struct has one field per command-line flag; [`ReleaseMirrorOptions::to_run`] and
+//! [`ImageMirrorOptions::to_run`] check the flags and give the typed [`ReleaseRun`] or
+//! [`ImageRun`] that does the work:
 //!
 //! ```text
 //! mirror release SRC --to REPO [--to-release-image REF] [--exclude PAT]… [--include PAT]…
 //!                [--dry-run] [--idms FILE] [--icsp FILE] [--mapping FILE] [-j N]
 //! mirror image SRC DST [--dry-run] [--mapping FILE] [-j N]
 //! ```
-//!
-//! Output files are written whole or not at all (a temporary file in the same directory, then
-//! renamed). The JSON report is written even when images failed; the mirror configuration only
-//! when every image is in place (or would be, for a dry run).
-//!
-//! ```no_run
-//! # async fn demo(loader: &dyn okd_mirror::ReleaseLoader) -> Result<(), okd_mirror::Error> {
-//! use std::sync::Arc;
-//! use okd_mirror::command::{mirror_release, ReleaseMirrorOptions};
-//! use okd_mirror::{progress::NoProgress, StoreSet};
-//!
-//! let options = ReleaseMirrorOptions {
-//!     from: "quay.io/okd/scos-release:4.19.0-okd-scos.19".to_string(),
-//!     to: "mirror.local:5000/okd/release".to_string(),
-//!     exclude: vec!["rhel-coreos*".to_string()],
-//!     idms: Some("idms.yaml".into()),
-//!     ..ReleaseMirrorOptions::default()
-//! };
-//! let stores = StoreSet::new();
-//! let outcome = mirror_release(&options, &stores, loader, Arc::new(NoProgress)).await?;
-//! print!("{}", outcome.instructions);
-//! # Ok(()) }
-//! ```
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use okd_oci::ImageRef;
-use serde::{Deserialize, Serialize};
 
-use crate::icsp::ImageContentSourcePolicy;
-use crate::idms::ImageDigestMirrorSet;
-use crate::instructions::success_text;
 use crate::progress::Progress;
+use crate::run::{ImageRun, Outputs, ReleaseRun};
+pub use crate::run::{Instructions, MirrorOutcome};
 use crate::{
-    ComponentFilter, DEFAULT_JOBS, Error, ImageKind, ImageMapping, MirrorOptions, MirrorPlan,
-    MirrorReport, MirrorSpec, Naming, PlatformChoice, ReleaseLoader, ReleaseMirror, ReleaseTarget,
-    RetryPolicy, StoreSet, execute, mapping,
+    ComponentFilter, DEFAULT_JOBS, Error, ImageMapping, MirrorOptions, Naming, PlatformChoice,
+    ReleaseLoader, ReleaseMirror, ReleaseTarget, RetryPolicy, StoreSet, mapping,
 };
-
-/// Which mirror configuration to print after a release mirror (`--print-mirror-instructions`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Instructions {
-    /// ImageDigestMirrorSet and `imageDigestSources`.
-    #[default]
-    Idms,
-    /// ImageContentSourcePolicy and `imageContentSources` (clusters before 4.13).
-    Icsp,
-    /// Nothing.
-    None,
-}
 
 /// Options of `mirror release`.
 #[derive(Debug, Clone, Default)]
@@ -121,17 +82,6 @@ pub struct ImageMirrorOptions {
     pub retries: u32,
 }
 
-/// What a command did.
-#[derive(Debug, Clone)]
-pub struct MirrorOutcome {
-    /// The plan.
-    pub plan: MirrorPlan,
-    /// The report (of the dry run, when it was one).
-    pub report: MirrorReport,
-    /// The text to show the user: where the release went and the mirror configuration.
-    pub instructions: String,
-}
-
 /// A dry run reports exact bytes, so it asks for every blob while planning; a run leaves that to
 /// the uploads (see [`MirrorOptions::check_blobs`]).
 fn options(jobs: usize, retries: u32, dry_run: bool) -> MirrorOptions {
@@ -156,144 +106,94 @@ fn platform(p: &Option<String>) -> Result<PlatformChoice, Error> {
     }
 }
 
-/// Mirrors a release and its components.
+impl ReleaseMirrorOptions {
+    /// The typed run these flags ask for; fails, naming the flag's value, on a flag that does
+    /// not parse.
+    pub fn to_run(&self) -> Result<ReleaseRun, Error> {
+        let source: ImageRef =
+            self.from
+                .parse()
+                .map_err(|e: okd_oci::Error| Error::InvalidSource {
+                    source_ref: self.from.clone(),
+                    reason: e.to_string(),
+                })?;
+        let mut target = ReleaseTarget::parse(&self.to, self.naming)?;
+        if let Some(r) = &self.to_release_image {
+            // A bare repository would silently become `:latest`; ask for the tag instead.
+            if crate::naming::parse_repository(r).is_ok() {
+                return Err(Error::InvalidDestination {
+                    destination: r.clone(),
+                    reason: "--to-release-image needs a tag".to_string(),
+                });
+            }
+            let image: ImageRef =
+                r.parse()
+                    .map_err(|e: okd_oci::Error| Error::InvalidDestination {
+                        destination: r.clone(),
+                        reason: e.to_string(),
+                    })?;
+            target = target.with_release_image(image);
+        }
+        Ok(ReleaseRun {
+            release: ReleaseMirror { source, target },
+            filter: ComponentFilter::new(&self.include, &self.exclude)?,
+            platform: platform(&self.platform)?,
+            options: options(self.jobs, self.retries, self.dry_run),
+            dry_run: self.dry_run,
+            outputs: Outputs {
+                report: self.report.clone(),
+                mapping: self.mapping.clone(),
+                idms: self.idms.clone(),
+                icsp: self.icsp.clone(),
+                install_config: self.install_config.clone(),
+            },
+            instructions: self.print_instructions,
+        })
+    }
+}
+
+impl ImageMirrorOptions {
+    /// The typed run these flags ask for.
+    pub fn to_run(&self) -> Result<ImageRun, Error> {
+        let source: ImageRef =
+            self.source
+                .parse()
+                .map_err(|e: okd_oci::Error| Error::InvalidSource {
+                    source_ref: self.source.clone(),
+                    reason: e.to_string(),
+                })?;
+        let destination = parse_image_destination(&self.destination)?;
+        Ok(ImageRun {
+            mapping: ImageMapping::image(source, destination),
+            platform: platform(&self.platform)?,
+            options: options(self.jobs, self.retries, self.dry_run),
+            dry_run: self.dry_run,
+            outputs: Outputs {
+                report: self.report.clone(),
+                mapping: self.mapping.clone(),
+                ..Outputs::default()
+            },
+        })
+    }
+}
+
+/// Mirrors a release and its components as the flags ask.
 pub async fn mirror_release(
     opts: &ReleaseMirrorOptions,
     stores: &StoreSet,
     loader: &dyn ReleaseLoader,
     progress: Arc<dyn Progress>,
 ) -> Result<MirrorOutcome, Error> {
-    let source: ImageRef = opts
-        .from
-        .parse()
-        .map_err(|e: okd_oci::Error| Error::InvalidSource {
-            source_ref: opts.from.clone(),
-            reason: e.to_string(),
-        })?;
-    let mut target = ReleaseTarget::parse(&opts.to, opts.naming)?;
-    if let Some(r) = &opts.to_release_image {
-        // A bare repository would silently become `:latest`; ask for the tag instead.
-        if crate::naming::parse_repository(r).is_ok() {
-            return Err(Error::InvalidDestination {
-                destination: r.clone(),
-                reason: "--to-release-image needs a tag".to_string(),
-            });
-        }
-        let image: ImageRef = r
-            .parse()
-            .map_err(|e: okd_oci::Error| Error::InvalidDestination {
-                destination: r.clone(),
-                reason: e.to_string(),
-            })?;
-        target = target.with_release_image(image);
-    }
-    let spec = MirrorSpec {
-        releases: vec![ReleaseMirror { source, target }],
-        images: Vec::new(),
-        filter: ComponentFilter::new(&opts.include, &opts.exclude)?,
-        platform: platform(&opts.platform)?,
-    };
-    let options = options(opts.jobs, opts.retries, opts.dry_run);
-    let started = std::time::Instant::now();
-    let plan = MirrorPlan::build(&spec, stores, loader, &options, progress.as_ref()).await?;
-    let planning = started.elapsed();
-    let mut report = run(&plan, opts.dry_run, &options, progress).await;
-    report.planning = planning;
-    if let Some(path) = &opts.report {
-        write_atomic(path, report.to_json()?.as_bytes())?;
-    }
-    report.check()?;
-
-    let sets = plan.mirror_sets();
-    let idms = ImageDigestMirrorSet::new("example", &sets);
-    let icsp = ImageContentSourcePolicy::new("example", &sets);
-    if let Some(path) = &opts.mapping {
-        write_atomic(path, mapping::to_text(&plan.mappings()).as_bytes())?;
-    }
-    if let Some(path) = &opts.idms {
-        write_atomic(path, idms.to_yaml()?.as_bytes())?;
-    }
-    if let Some(path) = &opts.icsp {
-        write_atomic(path, icsp.to_yaml()?.as_bytes())?;
-    }
-    if let Some(path) = &opts.install_config {
-        write_atomic(path, idms.install_config_yaml()?.as_bytes())?;
-    }
-
-    let release = plan
-        .images
-        .iter()
-        .find(|i| i.mapping.kind == ImageKind::Release)
-        .map(|i| i.mapping.destination.to_string())
-        .unwrap_or_default();
-    let mut destinations = vec![opts.to.clone()];
-    destinations.extend(opts.to_release_image.iter().cloned());
-    let mut instructions = success_text(&release, &destinations);
-    if sets.is_empty() {
-        if opts.to.starts_with("oci:") {
-            instructions.push_str(&format!(
-                "\nTo upload the mirrored release to a registry, mirror it from the layout:\n\n    okd-streams mirror release {release} --to REGISTRY/REPOSITORY\n\n"
-            ));
-        }
-    } else {
-        match opts.print_instructions {
-            Instructions::Idms => instructions.push_str(&idms.instructions()?),
-            Instructions::Icsp => instructions.push_str(&icsp.instructions()?),
-            Instructions::None => {}
-        }
-    }
-    Ok(MirrorOutcome {
-        plan,
-        report,
-        instructions,
-    })
+    opts.to_run()?.run(stores, loader, progress).await
 }
 
-/// Mirrors one image (with all children of a manifest list, unless a platform is chosen).
+/// Mirrors one image as the flags ask.
 pub async fn mirror_image(
     opts: &ImageMirrorOptions,
     stores: &StoreSet,
     progress: Arc<dyn Progress>,
 ) -> Result<MirrorOutcome, Error> {
-    let source: ImageRef =
-        opts.source
-            .parse()
-            .map_err(|e: okd_oci::Error| Error::InvalidSource {
-                source_ref: opts.source.clone(),
-                reason: e.to_string(),
-            })?;
-    let destination = parse_image_destination(&opts.destination)?;
-    let m = ImageMapping::image(source, destination);
-    let options = options(opts.jobs, opts.retries, opts.dry_run);
-    let started = std::time::Instant::now();
-    let plan = MirrorPlan::for_mappings(
-        vec![vec![m]],
-        &platform(&opts.platform)?,
-        stores,
-        &options,
-        progress.as_ref(),
-    )
-    .await?;
-    let planning = started.elapsed();
-    let mut report = run(&plan, opts.dry_run, &options, progress).await;
-    report.planning = planning;
-    if let Some(path) = &opts.report {
-        write_atomic(path, report.to_json()?.as_bytes())?;
-    }
-    report.check()?;
-    if let Some(path) = &opts.mapping {
-        write_atomic(path, mapping::to_text(&plan.mappings()).as_bytes())?;
-    }
-    let instructions = plan
-        .images
-        .iter()
-        .map(|i| format!("{} {}\n", i.read_from, i.mapping.destination))
-        .collect();
-    Ok(MirrorOutcome {
-        plan,
-        report,
-        instructions,
-    })
+    opts.to_run()?.run(stores, progress).await
 }
 
 fn parse_image_destination(s: &str) -> Result<ImageRef, Error> {
@@ -301,33 +201,6 @@ fn parse_image_destination(s: &str) -> Result<ImageRef, Error> {
         destination: s.to_string(),
         reason: e.to_string(),
     })
-}
-
-async fn run(
-    plan: &MirrorPlan,
-    dry_run: bool,
-    options: &MirrorOptions,
-    progress: Arc<dyn Progress>,
-) -> MirrorReport {
-    if dry_run {
-        MirrorReport::from_plan(plan)
-    } else {
-        execute(plan, options, progress).await
-    }
-}
-
-/// Writes `data` to `path` through a temporary file in the same directory and a rename, so the
-/// file is either the old one or the whole new one.
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(data).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -355,9 +228,8 @@ mod tests {
             _: &dyn okd_oci::Store,
             image: &ImageRef,
         ) -> Result<crate::ReleaseContent, Error> {
-            Err(Error::Release {
-                release: image.to_string(),
-                reason: "not expected to be read".to_string(),
+            Err(Error::SourceNotFound {
+                image: image.to_string(),
             })
         }
     }
@@ -401,15 +273,5 @@ mod tests {
         let mut o = base;
         o.from = "ftp://x".into();
         assert!(release_err(o).await.contains("ftp://x"));
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("idms.yaml");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -113,30 +113,13 @@ impl okd_mirror::ReleaseLoader for ReleaseContentLoader {
         store: &dyn Store,
         image: &ImageRef,
     ) -> Result<okd_mirror::ReleaseContent, okd_mirror::Error> {
-        let fail = |reason: String| okd_mirror::Error::Release {
-            release: image.to_string(),
-            reason,
-        };
         let release = okd_release::Release::load_image(store, image)
             .await
-            .map_err(|e| fail(e.to_string()))?;
-        let mut components = Vec::new();
-        for tag in release.references.tags() {
-            let Some(pullspec) = tag.pullspec() else {
-                continue;
-            };
-            let parsed: ImageRef = pullspec
-                .parse()
-                .map_err(|e: okd_oci::Error| fail(format!("{}: {e}", tag.name)))?;
-            components.push(okd_mirror::Component::new(tag.name.clone(), parsed));
-        }
-        Ok(okd_mirror::ReleaseContent {
-            image: image.clone(),
-            version: release.references.name().to_string(),
-            architecture: Some(release.config.architecture.clone()).filter(|a| !a.is_empty()),
-            manifest_list: release.list_digest.is_some(),
-            components,
-        })
+            .map_err(|e| okd_mirror::Error::Release {
+                release: image.to_string(),
+                source: Box::new(e),
+            })?;
+        okd_mirror::ReleaseContent::from_release(image, &release)
     }
 }
 

@@ -110,13 +110,7 @@ impl ReleaseMirrorOptions {
     /// The typed run these flags ask for; fails, naming the flag's value, on a flag that does
     /// not parse.
     pub fn to_run(&self) -> Result<ReleaseRun, Error> {
-        let source: ImageRef =
-            self.from
-                .parse()
-                .map_err(|e: okd_oci::Error| Error::InvalidSource {
-                    source_ref: self.from.clone(),
-                    reason: e.to_string(),
-                })?;
+        let source = parse_source(&self.from)?;
         let mut target = ReleaseTarget::parse(&self.to, self.naming)?;
         if let Some(r) = &self.to_release_image {
             // A bare repository would silently become `:latest`; ask for the tag instead.
@@ -155,13 +149,7 @@ impl ReleaseMirrorOptions {
 impl ImageMirrorOptions {
     /// The typed run these flags ask for.
     pub fn to_run(&self) -> Result<ImageRun, Error> {
-        let source: ImageRef =
-            self.source
-                .parse()
-                .map_err(|e: okd_oci::Error| Error::InvalidSource {
-                    source_ref: self.source.clone(),
-                    reason: e.to_string(),
-                })?;
+        let source = parse_source(&self.source)?;
         let destination = parse_image_destination(&self.destination)?;
         Ok(ImageRun {
             mapping: ImageMapping::image(source, destination),
@@ -194,6 +182,13 @@ pub async fn mirror_image(
     progress: Arc<dyn Progress>,
 ) -> Result<MirrorOutcome, Error> {
     opts.to_run()?.run(stores, progress).await
+}
+
+fn parse_source(s: &str) -> Result<ImageRef, Error> {
+    s.parse().map_err(|e: okd_oci::Error| Error::InvalidSource {
+        source_ref: s.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 fn parse_image_destination(s: &str) -> Result<ImageRef, Error> {

@@ -53,7 +53,6 @@
 )]
 
 mod blobs;
-pub mod command;
 mod error;
 mod execute;
 mod filter;

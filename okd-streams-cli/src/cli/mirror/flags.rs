@@ -131,18 +131,17 @@ mod tests {
         }
     }
 
-    fn release(args: &[&str]) -> Result<ReleaseRun, Error> {
-        let mut argv = vec![
-            "release",
-            "quay.io/okd/scos-release:4.19",
-            "--to",
-            "reg.local/okd",
-        ];
+    fn release_of(src: &str, to: &str, args: &[&str]) -> Result<ReleaseRun, Error> {
+        let mut argv = vec!["release", src, "--to", to];
         argv.extend(args);
         match mirror(&argv) {
             MirrorCommand::Release(a) => a.to_run(),
             other => panic!("not mirror release: {other:?}"),
         }
+    }
+
+    fn release(args: &[&str]) -> Result<ReleaseRun, Error> {
+        release_of("quay.io/okd/scos-release:4.19", "reg.local/okd", args)
     }
 
     fn image(src: &str, dst: &str) -> Result<ImageRun, Error> {
@@ -158,17 +157,19 @@ mod tests {
 
     #[test]
     fn bad_flags_are_refused_before_anything_is_read() {
-        assert!(release_err(&["--to", "reg.local/okd:tagged"]).contains("reg.local/okd:tagged"));
+        let e = release_of("quay.io/okd/scos-release:4.19", "reg.local/okd:tagged", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reg.local/okd:tagged"), "{e}");
         assert!(
             release_err(&["--to-release-image", "reg.local/okd/release"])
                 .contains("--to-release-image needs a tag")
         );
         assert!(release_err(&["--exclude", "["]).contains("invalid component pattern \"[\""));
         assert!(release_err(&["--platform", "amd64"]).contains("invalid platform \"amd64\""));
-        let e = match mirror(&["release", "ftp://x", "--to", "reg.local/okd"]) {
-            MirrorCommand::Release(a) => a.to_run().unwrap_err().to_string(),
-            other => panic!("{other:?}"),
-        };
+        let e = release_of("ftp://x", "reg.local/okd", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ftp://x"), "{e}");
     }
 

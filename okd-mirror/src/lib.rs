@@ -125,3 +125,8 @@ fn futures_are_send(
     let image = run::ImageRun::new(spec.images[0].clone());
     send(image.run(stores, progress));
 }
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

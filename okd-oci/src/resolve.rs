@@ -75,6 +75,17 @@ impl Resolver {
         &self.registries
     }
 
+    /// The shared store of the registry `host` (`HOST[:PORT]`). Without the `registry` feature
+    /// this is [`Error::RegistryDisabled`] naming the host.
+    pub fn registry(&self, host: &str) -> Result<Arc<dyn Store>, Error> {
+        #[cfg(feature = "registry")]
+        return Ok(self.registries.get(host)? as Arc<dyn Store>);
+        #[cfg(not(feature = "registry"))]
+        return Err(Error::RegistryDisabled {
+            reference: host.to_string(),
+        });
+    }
+
     /// The store for `image`. A layout that does not exist yet is created when `create` is true
     /// (a destination), and is an error otherwise (a source).
     pub async fn store(&self, image: &ImageRef, create: bool) -> Result<Arc<dyn Store>, Error> {

@@ -143,6 +143,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A registry reference where okd-oci was built without its `registry` feature, so only
+    /// layouts and memory stores can be opened.
+    #[error(
+        "{reference}: names a registry, but okd-oci was built without its `registry` feature \
+         (only OCI layouts and memory stores can be opened)"
+    )]
+    RegistryDisabled {
+        /// The reference that named a registry.
+        reference: String,
+    },
     /// A registry answered with an error.
     #[error("{registry}: {operation}: {message}")]
     Registry {

@@ -5,8 +5,13 @@
 //! * [`Digest`] and [`ImageRef`]: validated digests and `docker://` / `oci:` references;
 //! * [`RawManifest`]: manifests kept as their exact bytes, with typed views;
 //! * [`Store`]: the async content-store trait, implemented by [`LayoutStore`] (an OCI image
-//!   layout on disk), [`RegistryStore`] (the OCI distribution API) and [`MemoryStore`];
+//!   layout on disk), `RegistryStore` (the OCI distribution API, with the `registry` feature)
+//!   and [`MemoryStore`];
 //! * [`append`]: new images made from a base image plus layers, without copying the base.
+//!
+//! The registry client is the `registry` feature, on by default. Without it okd-oci compiles no
+//! HTTP or TLS crate; references to registries still parse, and opening one through
+//! [`Resolver`] is [`Error::RegistryDisabled`].
 //!
 //! ```
 //! use okd_oci::{Digest, ImageRef};
@@ -43,6 +48,7 @@ pub use memory::MemoryStore;
 pub use reference::{
     ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
 };
+#[cfg(feature = "registry")]
 pub use registry::RegistryStore;
 pub use resolve::{Resolved, Resolver};
 pub use store::{

@@ -20,7 +20,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::registry::{Registries, RegistryOptions};
+#[cfg(feature = "registry")]
+use crate::registry::Registries;
+use crate::registry::RegistryOptions;
 use crate::{Error, ImageRef, LayoutStore, ManifestRef, Store};
 
 /// An image reference resolved to its store.
@@ -49,6 +51,7 @@ impl Resolved {
 /// Hands out one store per registry host and per layout directory.
 #[derive(Debug)]
 pub struct Resolver {
+    #[cfg(feature = "registry")]
     registries: Registries,
     layouts: tokio::sync::Mutex<HashMap<PathBuf, Arc<LayoutStore>>>,
 }
@@ -56,22 +59,43 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver whose registry stores use `options`.
     pub fn new(options: RegistryOptions) -> Resolver {
+        // Without the registry client the options have nothing to configure.
+        #[cfg(not(feature = "registry"))]
+        let _ = options;
         Resolver {
+            #[cfg(feature = "registry")]
             registries: Registries::new(options),
             layouts: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
     /// The registry pool.
+    #[cfg(feature = "registry")]
     pub fn registries(&self) -> &Registries {
         &self.registries
+    }
+
+    /// The shared store of the registry `host` (`HOST[:PORT]`). Without the `registry` feature
+    /// this is [`Error::RegistryDisabled`] naming the host.
+    pub fn registry(&self, host: &str) -> Result<Arc<dyn Store>, Error> {
+        #[cfg(feature = "registry")]
+        return Ok(self.registries.get(host)? as Arc<dyn Store>);
+        #[cfg(not(feature = "registry"))]
+        return Err(Error::RegistryDisabled {
+            reference: host.to_string(),
+        });
     }
 
     /// The store for `image`. A layout that does not exist yet is created when `create` is true
     /// (a destination), and is an error otherwise (a source).
     pub async fn store(&self, image: &ImageRef, create: bool) -> Result<Arc<dyn Store>, Error> {
         match image {
+            #[cfg(feature = "registry")]
             ImageRef::Registry(r) => Ok(self.registries.for_ref(r)? as Arc<dyn Store>),
+            #[cfg(not(feature = "registry"))]
+            ImageRef::Registry(_) => Err(Error::RegistryDisabled {
+                reference: image.to_string(),
+            }),
             ImageRef::Layout(l) => {
                 let key = std::path::absolute(&l.path).unwrap_or_else(|_| l.path.clone());
                 let mut layouts = self.layouts.lock().await;

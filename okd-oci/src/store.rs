@@ -1,7 +1,7 @@
 //! The content store abstraction every okd-streams crate moves images through.
 //!
 //! A [`Store`] holds repositories of blobs and manifests: an OCI image layout on disk
-//! ([`LayoutStore`](crate::LayoutStore)), a registry ([`RegistryStore`](crate::RegistryStore)) or
+//! ([`LayoutStore`](crate::LayoutStore)), a registry (`RegistryStore`) or
 //! memory ([`MemoryStore`](crate::MemoryStore)). Blobs move as streams so that memory stays
 //! constant whatever their size, and every write is verified against its digest and size before
 //! the content becomes visible.

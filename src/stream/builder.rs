@@ -579,8 +579,6 @@ pub(crate) async fn open_location(
             let image: ImageRef = format!("oci:{}", path.display()).parse()?;
             Ok(resolver.store(&image, create).await?)
         }
-        StoreLocation::Registry { host, .. } => {
-            Ok(resolver.registries().get(host)? as Arc<dyn Store>)
-        }
+        StoreLocation::Registry { host, .. } => Ok(resolver.registry(host)?),
     }
 }

@@ -42,7 +42,7 @@ impl Stream {
             if let ImageRef::Registry(r) = image
                 && !sources.covers(&r.registry)
             {
-                let store = self.resolver.registries().get(&r.registry)?;
+                let store = self.resolver.registry(&r.registry)?;
                 sources = sources.host(&r.registry, store);
             }
         }

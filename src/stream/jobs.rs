@@ -184,7 +184,7 @@ fn invalid_argument(message: impl std::fmt::Display) -> StreamError {
 async fn open(resolver: &Resolver, text: &str) -> Result<Arc<dyn Store>, StreamError> {
     if let Some(host) = text.strip_prefix("docker://") {
         let host = host.split('/').next().unwrap_or(host);
-        return Ok(resolver.registries().get(host)? as Arc<dyn Store>);
+        return Ok(resolver.registry(host)?);
     }
     let image: ImageRef = text.parse()?;
     Ok(resolver.store(&image, false).await?)
@@ -231,7 +231,7 @@ pub async fn run_verify(args: &VerifyArgs) -> Result<Vec<String>, StreamError> {
         if let ImageRef::Registry(r) = &c.image
             && !sources.covers(&r.registry)
         {
-            sources = sources.host(&r.registry, resolver.registries().get(&r.registry)?);
+            sources = sources.host(&r.registry, resolver.registry(&r.registry)?);
         }
     }
     let initial = match args.initial.as_deref().filter(|i| *i != args.release) {

@@ -434,6 +434,8 @@ async fn wait_ready(
         log_path: log_path.to_path_buf(),
         log: log_tail(log_path),
     };
+    // reqwest is built without a crypto provider of its own; okd-oci's is the one.
+    okd_oci::registry::install_tls_provider();
     let mut client = reqwest::Client::builder().timeout(Duration::from_secs(2));
     let mut scheme = "http";
     if let Some(tls) = tls {

@@ -510,6 +510,7 @@ async fn skopeo_and_umoci_read_a_layered_image_in_a_layout() {
     assert!(rootfs.join("sysroot/ostree/repo/config").is_file());
 }
 
+#[cfg(feature = "registry")]
 #[tokio::test]
 async fn layering_in_a_registry_mounts_the_base_layers() {
     let skopeo = require("skopeo");

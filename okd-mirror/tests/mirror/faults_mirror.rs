@@ -3,6 +3,7 @@
 //! Every run completes or fails with a typed error, and after every run the destination is
 //! consistent: each tag leads to a complete image whose blobs hash to their digests, and the
 //! release is tagged only once every component is. A run without faults then finishes the job.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::common;

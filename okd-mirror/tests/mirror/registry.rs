@@ -1,4 +1,5 @@
 //! Mirrors between real registries (Debian's docker-registry on loopback ports).
+#![cfg(feature = "registry")] // Needs the registry client.
 
 use crate::common;
 

@@ -444,6 +444,7 @@ mod tests {
             realm: "http://127.0.0.1:9/token".to_string(),
             service: None,
         });
+        crate::registry::install_tls_provider();
         let http = reqwest::Client::new();
         let err = auth
             .grant(&http, "https://registry.example", &[Scope::pull("okd/a")])

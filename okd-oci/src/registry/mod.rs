@@ -37,44 +37,65 @@
 //! # Ok(()) }
 //! ```
 
-mod auth;
-mod blobs;
+// Options, credentials and retry policy are plain data and file parsing: they stay available
+// without the `registry` feature, so programs configure registries the same way either way.
 pub mod credentials;
-mod manifests;
-mod mount;
 mod options;
-mod pool;
-mod response;
 pub mod retry;
-mod untag;
-mod upload;
 
-use std::collections::HashMap;
-use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::token_cache::{RegistryToken, RegistryTokenType};
-use oci_client::{Reference, RegistryOperation};
-use reqwest::header::AUTHORIZATION;
-use tokio::sync::{Mutex, OnceCell, OwnedSemaphorePermit, Semaphore};
-
-pub use auth::{Challenge, Scope};
 pub use credentials::{AuthFile, Credentials, FoundCredentials, default_auth_files};
 pub use options::RegistryOptions;
-pub use pool::Registries;
 pub use retry::RetryPolicy;
 
-use auth::{Authenticator, Grant};
-use response::transport_error;
+// Everything below speaks HTTP and TLS, and is compiled with the `registry` feature only.
+#[cfg(feature = "registry")]
+mod auth;
+#[cfg(feature = "registry")]
+mod blobs;
+#[cfg(feature = "registry")]
+mod manifests;
+#[cfg(feature = "registry")]
+mod mount;
+#[cfg(feature = "registry")]
+mod pool;
+#[cfg(feature = "registry")]
+mod response;
+#[cfg(feature = "registry")]
+mod tls;
+#[cfg(feature = "registry")]
+mod untag;
+#[cfg(feature = "registry")]
+mod upload;
 
-use crate::store::{Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreStats};
-use crate::{Digest, Error, ManifestRef, RawManifest};
+#[cfg(feature = "registry")]
+pub use auth::{Challenge, Scope};
+#[cfg(feature = "registry")]
+pub use pool::Registries;
+#[cfg(feature = "registry")]
+pub use tls::install_tls_provider;
+
+// One attribute for the imports of the client below.
+#[cfg(feature = "registry")]
+use {
+    crate::store::{Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreStats},
+    crate::{Digest, Error, ManifestRef, RawManifest},
+    async_trait::async_trait,
+    auth::{Authenticator, Grant},
+    oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol},
+    oci_client::secrets::RegistryAuth,
+    oci_client::token_cache::{RegistryToken, RegistryTokenType},
+    oci_client::{Reference, RegistryOperation},
+    reqwest::header::AUTHORIZATION,
+    response::transport_error,
+    std::collections::HashMap,
+    std::fmt,
+    std::future::Future,
+    std::sync::Arc,
+    tokio::sync::{Mutex, OnceCell, OwnedSemaphorePermit, Semaphore},
+};
 
 /// A [`Store`] backed by one registry host.
+#[cfg(feature = "registry")]
 pub struct RegistryStore {
     host: String,
     options: RegistryOptions,
@@ -86,6 +107,7 @@ pub struct RegistryStore {
     repo_auth: Mutex<HashMap<String, Arc<Authenticator>>>,
 }
 
+#[cfg(feature = "registry")]
 impl fmt::Debug for RegistryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RegistryStore")
@@ -96,6 +118,7 @@ impl fmt::Debug for RegistryStore {
     }
 }
 
+#[cfg(feature = "registry")]
 /// The HTTP clients, established on first use (scheme detection and CA files are async).
 struct Connection {
     /// `https://host` or `http://host`.
@@ -104,6 +127,7 @@ struct Connection {
     oci: oci_client::Client,
 }
 
+#[cfg(feature = "registry")]
 impl RegistryStore {
     /// A store for `host` (`quay.io`, `127.0.0.1:5000`). Nothing is contacted until first use.
     pub fn new(host: &str, options: RegistryOptions) -> Result<RegistryStore, Error> {
@@ -153,6 +177,7 @@ impl RegistryStore {
     }
 
     async fn connect(&self) -> Result<Connection, Error> {
+        tls::install_tls_provider();
         let insecure = self.options.is_insecure(&self.host);
         let mut pems = Vec::new();
         for path in &self.options.ca_certificates {
@@ -426,6 +451,7 @@ impl RegistryStore {
     }
 }
 
+#[cfg(feature = "registry")]
 #[async_trait]
 impl Store for RegistryStore {
     fn location(&self) -> String {

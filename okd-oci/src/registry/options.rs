@@ -34,6 +34,8 @@ pub struct RegistryOptions {
     pub(super) connect_timeout: Duration,
     pub(super) read_timeout: Duration,
     pub(super) request_timeout: Duration,
+    // Sent by the registry client only.
+    #[cfg_attr(not(feature = "registry"), allow(dead_code))]
     pub(super) user_agent: String,
     pub(super) idle_connections: Option<usize>,
 }

@@ -5,6 +5,7 @@
 //!
 //! This file is its own test binary, so the global subscriber installed here sees only these
 //! tests.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

@@ -1,6 +1,7 @@
 //! Registries that lie, redirect, stall or never stop talking, played by a small HTTP/1.1 server
 //! on loopback: every misbehaviour ends in a typed error naming the registry and operation,
 //! within the configured timeouts, and credentials never reach another host.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

@@ -1,4 +1,5 @@
 //! `RegistryStore` against a real `docker-registry`: round trips, skips, mounts, refusals.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

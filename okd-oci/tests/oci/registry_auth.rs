@@ -1,5 +1,6 @@
 //! Credentials and TLS against a `docker-registry` with htpasswd authentication and a
 //! certificate from its own CA.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

@@ -1,4 +1,5 @@
 //! Retries through a fault-injecting proxy in front of a real `docker-registry`.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

@@ -1,4 +1,5 @@
 //! `skopeo` and `umoci` as independent readers and writers of what `RegistryStore` moves.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

@@ -3,6 +3,7 @@
 //!
 //! Debian's docker-registry only does token auth with a JWT-signing token service, so a small
 //! in-process server plays both roles here and records what the client asked for.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use crate::registry_support;

@@ -3,6 +3,7 @@
 //! read timeout and corrupted. Every run must either complete or fail with a typed error, and
 //! after every run the destination is consistent: each tag points at a manifest whose blobs are
 //! all present and intact, and a tag exists for a run only if that run's image is complete.
+#![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use std::path::Path;

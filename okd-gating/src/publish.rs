@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okd_oci::{Digest, ImageRef, ManifestRef, RawManifest, Store};
+use okd_oci::{Digest, ImageRef, ManifestRef, Store};
 
 use crate::record::{Publication, StreamState};
 use crate::{Error, GatingPolicy, PublishTarget};
@@ -162,36 +162,6 @@ impl StorePublisher {
             repository: repository.to_string(),
         }
     }
-
-    async fn ensure_present(
-        &self,
-        from: &str,
-        to: &str,
-        manifest: &RawManifest,
-    ) -> Result<(), okd_oci::Error> {
-        for child in manifest.references()? {
-            if manifest.is_index() {
-                if self
-                    .store
-                    .manifest_digest(to, &ManifestRef::Digest(child.digest.clone()))
-                    .await?
-                    .is_some()
-                {
-                    continue;
-                }
-                let m = self
-                    .store
-                    .read_manifest(from, &ManifestRef::Digest(child.digest.clone()))
-                    .await?;
-                Box::pin(self.ensure_present(from, to, &m)).await?;
-                self.store.write_manifest(to, &m, None).await?;
-            } else {
-                let store = self.store.as_ref();
-                okd_oci::copy::copy_blob(store, from, store, to, &child.digest, child.size).await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -236,41 +206,18 @@ impl Publisher for StorePublisher {
                     })
                 })?,
         };
-        let current = self
-            .store
-            .manifest_digest(&to, &ManifestRef::Tag(action.tag.clone()))
+        match okd_oci::copy::retag(self.store.as_ref(), &from, &to, &digest, &action.tag)
             .await
-            .map_err(wrap)?;
-        if current.as_ref() == Some(&digest) {
-            return Ok(PublishOutcome::AlreadyPublished {
+            .map_err(wrap)?
+        {
+            okd_oci::copy::Retag::AlreadyTagged => Ok(PublishOutcome::AlreadyPublished {
                 repository: to,
                 digest,
-            });
+            }),
+            okd_oci::copy::Retag::Tagged(_) => Ok(PublishOutcome::Published {
+                repository: to,
+                digest,
+            }),
         }
-        let manifest = self
-            .store
-            .read_manifest(&from, &ManifestRef::Digest(digest.clone()))
-            .await
-            .map_err(wrap)?;
-        if manifest.digest() != &digest {
-            return Err(wrap(okd_oci::Error::DigestMismatch {
-                what: format!("manifest of {}", action.pullspec),
-                expected: digest,
-                actual: manifest.digest().clone(),
-            }));
-        }
-        if from != to {
-            self.ensure_present(&from, &to, &manifest)
-                .await
-                .map_err(wrap)?;
-        }
-        self.store
-            .write_manifest(&to, &manifest, Some(&action.tag))
-            .await
-            .map_err(wrap)?;
-        Ok(PublishOutcome::Published {
-            repository: to,
-            digest,
-        })
     }
 }

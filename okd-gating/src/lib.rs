@@ -11,8 +11,9 @@
 //!   [`step`], one controller pass over a stream.
 //! * Side effects behind traits: [`JobRunner`] (with [`CommandJobRunner`] for local processes),
 //!   [`Clock`] ([`SystemClock`], [`SimulatedClock`]), [`StateStore`] ([`MemoryStateStore`],
-//!   [`FileStateStore`], crash-safe), [`Publisher`] ([`StorePublisher`] over any
-//!   [`okd_oci::Store`]); [`start_launches`] and [`poll_runs`] connect a runner to [`step`].
+//!   [`FileStateStore`], crash-safe), [`Publisher`] (what [`plan_publications`] decides is
+//!   published by the caller's publisher: okd-gating moves no image content);
+//!   [`start_launches`] and [`poll_runs`] connect a runner to [`step`].
 //! * [`UpgradeGraph`]: per-edge upgrade results, [`Channel`] rules, Cincinnati JSON (as
 //!   [`okd_release::graph::Graph`]) and DOT.
 //! * [`simulate`]: a policy against a model of job durations and flake rates.
@@ -92,7 +93,7 @@ pub use policy::{
     GatingPolicyBuilder, GcPolicy, PublishRule, PublishTarget, SampledUpgrade, StreamMode,
     UpgradeSource, VerifyJob,
 };
-pub use publish::{PublishAction, PublishOutcome, Publisher, StorePublisher, plan_publications};
+pub use publish::{PublishAction, PublishOutcome, Publisher, plan_publications};
 pub use record::{
     CreationState, GatingState, JobRun, Override, OverridePhase, Phase, Publication, ReleaseRecord,
     ReleaseRef, RunEnd, RunId, RunKind, RunState, STATE_FORMAT, StreamState,

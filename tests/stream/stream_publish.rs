@@ -6,11 +6,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::{TimeDelta, TimeZone, Utc};
-use okd_gating::{
-    CreationState, Error, GatingPolicy, Phase, PublishAction, PublishOutcome, PublishRule,
-    PublishTarget, Publisher, ReleaseRecord, StreamState, plan_publications,
-};
+use chrono::Utc;
+use okd_gating::{Error, PublishAction, PublishOutcome, Publisher};
 use okd_oci::{Digest, ManifestRef, MemoryStore, RawManifest, Store, StoreExt, media_type};
 use okd_streams::stream::StorePublisher;
 
@@ -54,94 +51,57 @@ async fn put_index(store: &MemoryStore, repo: &str, tag: &str) -> RawManifest {
     m
 }
 
-fn policy() -> GatingPolicy {
-    GatingPolicy::builder("4.19.0-0.okd-scos")
-        .target("release-scos")
-        .publish_tag("tag", "scos-4.19")
-        .publish(PublishRule {
-            name: "mirror".into(),
-            disabled: false,
-            target: PublishTarget::Repository {
-                namespace: "okd".into(),
-                name: "scos-archive".into(),
-                tags: vec![],
-                exclude_tags: vec![],
-            },
-        })
-        .publish(PublishRule {
-            name: "off".into(),
-            disabled: true,
-            target: PublishTarget::Tag {
-                tag: "never".into(),
-            },
-        })
-        .publish(PublishRule {
-            name: "issues".into(),
-            disabled: false,
-            target: PublishTarget::Nothing,
-        })
-        .build()
+/// The action okd-gating plans for publish step `rule` of `release` at `pullspec`.
+fn action(
+    rule: &str,
+    release: &str,
+    pullspec: &str,
+    repository: Option<&str>,
+    tag: &str,
+) -> PublishAction {
+    PublishAction {
+        rule: rule.into(),
+        release: release.into(),
+        pullspec: pullspec.into(),
+        repository: repository.map(str::to_string),
+        tag: tag.into(),
+    }
+}
+
+async fn tagged(store: &MemoryStore, repo: &str, tag: &str) -> Option<Digest> {
+    store
+        .manifest_digest(repo, &ManifestRef::Tag(tag.into()))
+        .await
         .unwrap()
 }
 
-fn accepted(name: &str, hours: i64, pullspec: &str) -> ReleaseRecord {
-    let t = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + TimeDelta::hours(hours);
-    let mut r = ReleaseRecord::pending(name, pullspec, name, t);
-    r.creation = CreationState::Succeeded;
-    r.phase = Phase::Accepted;
-    r
-}
-
 #[tokio::test]
-async fn publishes_the_newest_accepted_release_once() {
+async fn publishes_a_release_once() {
     let store = Arc::new(MemoryStore::new());
     let old = "4.19.0-0.okd-scos-2025-01-01-000000";
     let new = "4.19.0-0.okd-scos-2025-01-01-120000";
     put_index(&store, SOURCE, old).await;
     let index = put_index(&store, SOURCE, new).await;
-
-    let mut state = StreamState::default();
-    state
-        .releases
-        .push(accepted(old, 0, &format!("quay.io/{SOURCE}:{old}")));
-    state
-        .releases
-        .push(accepted(new, 12, &format!("quay.io/{SOURCE}:{new}")));
-    let mut rejected = accepted("4.19.0-0.okd-scos-2025-01-02-000000", 24, "x");
-    rejected.phase = Phase::Rejected;
-    state.releases.push(rejected);
-
-    let p = policy();
-    let actions = plan_publications(&p, &state);
-    let summary: Vec<(&str, &str, Option<&str>, &str)> = actions
-        .iter()
-        .map(|a| {
-            (
-                a.rule.as_str(),
-                a.release.as_str(),
-                a.repository.as_deref(),
-                a.tag.as_str(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("mirror", new, Some("okd/scos-archive"), new),
-            ("tag", new, None, "scos-4.19"),
-        ]
-    );
+    let pullspec = format!("quay.io/{SOURCE}:{new}");
+    // What okd-gating plans for an `imageStreamRef` and a `tagRef` step.
+    let actions = [
+        action("mirror", new, &pullspec, Some("okd/scos-archive"), new),
+        action("tag", new, &pullspec, None, "scos-4.19"),
+    ];
 
     let publisher = StorePublisher::new(store.clone(), "okd/scos");
     let now = Utc::now();
-    for action in &actions {
+    for (action, repository) in actions.iter().zip(["okd/scos-archive", "okd/scos"]) {
         let outcome = publisher.publish(action).await.unwrap();
         assert!(
             matches!(outcome, PublishOutcome::Published { ref digest, .. } if digest == index.digest())
         );
-        state
-            .published
-            .insert(action.rule.clone(), outcome.publication(action, now));
+        let record = outcome.publication(action, now);
+        assert_eq!(
+            (record.repository.as_str(), record.release.as_str()),
+            (repository, new)
+        );
+        assert_eq!(record.digest, Some(index.digest().to_string()));
     }
     // Exact bytes under the tag, children present.
     let published = store
@@ -159,9 +119,12 @@ async fn publishes_the_newest_accepted_release_once() {
         }
     }
     assert!(store.stats().blobs_mounted >= 4, "{:?}", store.stats());
+    assert_eq!(
+        tagged(&store, "okd/scos-archive", new).await.as_ref(),
+        Some(index.digest())
+    );
 
-    // Planning again: nothing to do. Publishing again anyway: nothing written.
-    assert!(plan_publications(&p, &state).is_empty());
+    // Publishing again: nothing written.
     let written = store.stats().manifests_written;
     for action in &actions {
         assert!(matches!(
@@ -174,70 +137,34 @@ async fn publishes_the_newest_accepted_release_once() {
 }
 
 #[tokio::test]
-async fn a_newer_acceptance_moves_the_tag() {
+async fn a_newer_release_moves_the_tag() {
     let store = Arc::new(MemoryStore::new());
     let first = put_image(&store, SOURCE, "one").await;
     let second = put_image(&store, SOURCE, "two").await;
-    let mut state = StreamState::default();
-    // Pullspecs by digest: no source tag needed.
-    state.releases.push(accepted(
-        "r1",
-        0,
-        &format!("quay.io/{SOURCE}@{}", first.digest()),
-    ));
-    let p = policy();
     let publisher = StorePublisher::new(store.clone(), "okd/scos");
-    let publish_all = |state: &StreamState| {
-        let actions: Vec<PublishAction> = plan_publications(&p, state)
-            .into_iter()
-            .filter(|a| a.rule == "tag")
-            .collect();
-        actions
-    };
-    for a in publish_all(&state) {
-        let o = publisher.publish(&a).await.unwrap();
-        state
-            .published
-            .insert(a.rule.clone(), o.publication(&a, Utc::now()));
+    // Pullspecs by digest: no source tag needed.
+    for (release, image) in [("r1", &first), ("r2", &second)] {
+        let pullspec = format!("quay.io/{SOURCE}@{}", image.digest());
+        let outcome = publisher
+            .publish(&action("tag", release, &pullspec, None, "scos-4.19"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, PublishOutcome::Published { .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            tagged(&store, "okd/scos", "scos-4.19").await.as_ref(),
+            Some(image.digest())
+        );
     }
-    let tag = ManifestRef::Tag("scos-4.19".into());
-    assert_eq!(
-        store
-            .manifest_digest("okd/scos", &tag)
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(first.digest())
-    );
-    state.releases.push(accepted(
-        "r2",
-        5,
-        &format!("quay.io/{SOURCE}@{}", second.digest()),
-    ));
-    let actions = publish_all(&state);
-    assert_eq!(actions.len(), 1);
-    publisher.publish(&actions[0]).await.unwrap();
-    assert_eq!(
-        store
-            .manifest_digest("okd/scos", &tag)
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(second.digest())
-    );
 }
 
 #[tokio::test]
 async fn failures_name_the_rule_and_release() {
     let store = Arc::new(MemoryStore::new());
     let publisher = StorePublisher::new(store, "okd/scos");
-    let action = |pullspec: &str| PublishAction {
-        rule: "tag".into(),
-        release: "r1".into(),
-        pullspec: pullspec.into(),
-        repository: None,
-        tag: "scos-4.19".into(),
-    };
+    let action = |pullspec: &str| action("tag", "r1", pullspec, None, "scos-4.19");
     let err = publisher
         .publish(&action("not a pullspec!"))
         .await

@@ -98,7 +98,7 @@ async fn memory_and_file_stores_round_trip() {
 
 /// A state file of format 1 as okd-gating wrote it before runs had a typed identity: every
 /// optional field, both run kinds, a failed creation, an override, a pending upgrade run.
-const FORMAT_1: &str = include_str!("data/state-format-1.json");
+const FORMAT_1: &str = include_str!("../data/state-format-1.json");
 
 #[tokio::test]
 async fn a_format_1_state_file_loads_and_saves_back_byte_for_byte() {

@@ -10,4 +10,5 @@ mod registry_auth;
 mod registry_faults;
 mod registry_interop;
 mod registry_token;
+mod retag;
 mod tls_auth_logs;

@@ -2,7 +2,7 @@
 //! store, an image layout and a spawned `docker-registry`.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
-mod registry_support;
+use crate::registry_support;
 
 use std::sync::Mutex;
 

@@ -13,13 +13,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use okd_streams::mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_streams::mirror::progress::NoProgress;
-use okd_streams::mirror::{Naming, StoreSet};
-use okd_streams::oci::LayoutStore;
-use okd_streams::oci::Resolver;
+use okd_streams::mirror::run::ReleaseRun;
+use okd_streams::mirror::{Naming, PayloadLoader, ReleaseMirror, ReleaseTarget, StoreSet};
 use okd_streams::oci::registry::RegistryOptions;
-use okd_streams::stream::mirror::ReleaseContentLoader;
+use okd_streams::oci::{ImageRef, LayoutStore, Resolver};
 use testkit::payload::{PayloadSpec, generate};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -29,8 +27,8 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
         std::fs::remove_dir_all(dir)?;
     }
     let stores = StoreSet::with_opener(Arc::new(Resolver::new(RegistryOptions::default())));
-    let from = match upstream {
-        Some(u) => u.to_string(),
+    let from: ImageRef = match upstream {
+        Some(u) => u.parse()?,
         None => {
             // A layout standing in for quay.io.
             let upstream_dir = dir.join("quay.io");
@@ -50,24 +48,22 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
                 p.release.repo,
                 p.version
             )
+            .parse()?
         }
     };
 
     // Connected side: the release's registry → disk.
     let disk = dir.join("disk");
-    let to_disk = ReleaseMirrorOptions {
-        from,
-        to: format!("oci:{}:okd/release", disk.display()),
-        naming: Naming::Release,
-        ..ReleaseMirrorOptions::default()
-    };
-    let outcome = mirror_release(
-        &to_disk,
-        &stores,
-        &ReleaseContentLoader,
-        Arc::new(NoProgress),
-    )
-    .await?;
+    let to_disk = ReleaseRun::new(ReleaseMirror {
+        source: from,
+        target: ReleaseTarget::parse(
+            &format!("oci:{}:okd/release", disk.display()),
+            Naming::Release,
+        )?,
+    });
+    let outcome = to_disk
+        .run(&stores, &PayloadLoader::default(), Arc::new(NoProgress))
+        .await?;
     let t = &outcome.report.totals;
     println!(
         "to disk: {} images, {} bytes copied\n{}",
@@ -78,7 +74,7 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
         .images
         .iter()
         .find(|i| i.mapping.kind == okd_streams::mirror::ImageKind::Release)
-        .map(|i| i.mapping.destination.to_string())
+        .map(|i| i.mapping.destination.clone())
         .ok_or("no release image in the plan")?;
 
     // Disconnected side: disk → the local registry, source long gone.
@@ -87,19 +83,14 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     let options = RegistryOptions::default().insecure_registry(host.clone());
     let stores = StoreSet::with_opener(Arc::new(Resolver::new(options)));
     let idms = dir.join("idms.yaml");
-    let upload = ReleaseMirrorOptions {
-        from: on_disk.clone(),
-        to: format!("{host}/okd/release"),
-        idms: Some(idms.clone()),
-        ..ReleaseMirrorOptions::default()
-    };
-    let outcome = mirror_release(
-        &upload,
-        &stores,
-        &ReleaseContentLoader,
-        Arc::new(NoProgress),
-    )
-    .await?;
+    let mut upload = ReleaseRun::new(ReleaseMirror {
+        source: on_disk,
+        target: ReleaseTarget::parse(&format!("{host}/okd/release"), Naming::Release)?,
+    });
+    upload.outputs.idms = Some(idms.clone());
+    let outcome = upload
+        .run(&stores, &PayloadLoader::default(), Arc::new(NoProgress))
+        .await?;
     let t = &outcome.report.totals;
     println!(
         "from disk to {host}: {} images written, {} bytes copied\n",

@@ -102,7 +102,7 @@ async fn stream(
 }
 
 /// The layout releases are mirrored to.
-fn mirror_dir(dir: &Path) -> PathBuf {
+pub fn mirror_dir(dir: &Path) -> PathBuf {
     dir.with_extension("mirror")
 }
 

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
-use okd_mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_mirror::progress::{BlobOutcome, Event, NoProgress, Progress};
+use okd_mirror::run::ReleaseRun;
 use okd_mirror::{
     MirrorOptions, MirrorPlan, MirrorSpec, Naming, PayloadLoader, ReleaseMirror, ReleaseTarget,
     StoreSet,
@@ -141,15 +141,18 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             journal,
             dry_run,
         } => {
-            let opts = ReleaseMirrorOptions {
-                from,
-                to,
-                jobs,
-                report,
-                mapping,
-                dry_run,
-                ..ReleaseMirrorOptions::default()
+            let mut run = ReleaseRun::new(ReleaseMirror {
+                source: from.parse()?,
+                target: ReleaseTarget::parse(&to, Naming::Release)?,
+            });
+            run.options.jobs = if jobs == 0 {
+                okd_mirror::DEFAULT_JOBS
+            } else {
+                jobs
             };
+            run.dry_run = dry_run;
+            run.outputs.report = report;
+            run.outputs.mapping = mapping;
             let progress: Arc<dyn Progress> = match journal {
                 Some(path) => {
                     let f = OpenOptions::new().create(true).append(true).open(&path)?;
@@ -158,8 +161,9 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 None => Arc::new(NoProgress),
             };
             let started = std::time::Instant::now();
-            let outcome =
-                mirror_release(&opts, &stores(jobs), &PayloadLoader::default(), progress).await?;
+            let outcome = run
+                .run(&stores(jobs), &PayloadLoader::default(), progress)
+                .await?;
             let t = &outcome.report.totals;
             eprintln!(
                 "{} images ({} written, {} present), {} MiB copied, {} blobs mounted, {} skipped, {:.2}s",

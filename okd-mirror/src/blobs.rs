@@ -36,6 +36,41 @@ pub struct PlannedBlob {
     pub(crate) src_repo: String,
 }
 
+/// One blob at one destination repository: what a copy or a mount makes present, and what an
+/// image waits for before its manifests are written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlobKey {
+    /// The blob.
+    pub digest: Digest,
+    /// The destination store's location (registry host, or `oci:` and the layout directory).
+    pub location: String,
+    /// The destination repository.
+    pub repo: String,
+}
+
+impl BlobKey {
+    /// The blob `digest` in repository `repo` of the store at `location`.
+    pub fn new(digest: Digest, location: impl Into<String>, repo: impl Into<String>) -> BlobKey {
+        BlobKey {
+            digest,
+            location: location.into(),
+            repo: repo.into(),
+        }
+    }
+
+    /// `location/repo`, as reports and progress events name a blob's destination.
+    pub fn destination(&self) -> String {
+        format!("{}/{}", self.location, self.repo)
+    }
+}
+
+/// `DIGEST into LOCATION/REPO`.
+impl std::fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} into {}/{}", self.digest, self.location, self.repo)
+    }
+}
+
 /// A destination repository of a blob.
 #[derive(Debug, Clone, Serialize)]
 pub struct BlobTarget {
@@ -47,6 +82,13 @@ pub struct BlobTarget {
     pub action: BlobAction,
     #[serde(skip)]
     pub(crate) store: Arc<dyn Store>,
+}
+
+impl BlobTarget {
+    /// The key of `digest` at this target.
+    pub fn key(&self, digest: &Digest) -> BlobKey {
+        BlobKey::new(digest.clone(), self.location.clone(), self.repo.clone())
+    }
 }
 
 /// What a blob needs at one destination repository.

@@ -2,8 +2,11 @@
 //! image, the blob, the file.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use okd_oci::Digest;
+
+use crate::{BlobKey, Failure};
 
 /// Errors from planning, copying and writing mirror outputs.
 #[derive(Debug, thiserror::Error)]
@@ -93,16 +96,26 @@ pub enum Error {
         #[source]
         source: Box<okd_oci::Error>,
     },
-    /// Copying a blob failed after its retries.
-    #[error("blob {digest} into {destination}: {source}")]
+    /// Copying or mounting a blob failed after its retries.
+    #[error("blob {blob}: {source}")]
     Blob {
-        /// The blob.
-        digest: Digest,
-        /// Destination store and repository (`127.0.0.1:5000/okd/release`).
-        destination: String,
-        /// The last cause.
+        /// The blob and the destination repository.
+        blob: BlobKey,
+        /// The last cause, shared with the blob's report.
         #[source]
-        source: Box<okd_oci::Error>,
+        source: Arc<okd_oci::Error>,
+    },
+    /// An image needs a blob the plan has no copy of.
+    #[error("blob {blob}: missing from the plan")]
+    BlobNotPlanned {
+        /// The blob and the destination repository.
+        blob: BlobKey,
+    },
+    /// The copy of a blob ended without a result (its task was cancelled).
+    #[error("blob {blob}: the copy was cancelled")]
+    BlobCancelled {
+        /// The blob and the destination repository.
+        blob: BlobKey,
     },
     /// Writing a manifest failed after its retries.
     #[error("manifest {digest} into {destination}: {source}")]
@@ -115,31 +128,68 @@ pub enum Error {
         #[source]
         source: Box<okd_oci::Error>,
     },
+    /// A release image that was not tagged because one of its components failed.
+    #[error("component {component} failed: {source}")]
+    ComponentFailed {
+        /// The component (image-references tag name).
+        component: String,
+        /// Why the component failed.
+        #[source]
+        source: Arc<Error>,
+    },
+    /// The task of an image ended without a report (it was cancelled).
+    #[error("{image}: the image task was lost")]
+    ImageCancelled {
+        /// The destination image.
+        image: String,
+    },
     /// An image that was not written because something it needs failed.
-    #[error("{image} was not written: {reason}")]
+    #[error("{image} was not written: {source}")]
     ImageIncomplete {
         /// The destination image.
         image: String,
-        /// What failed (the first failure, naming the blob or component).
-        reason: String,
+        /// What failed first: a blob, a manifest or a component.
+        #[source]
+        source: Arc<Error>,
+    },
+    /// A failure read back from a JSON report, which keeps only its message.
+    #[error("{message}")]
+    Reported {
+        /// The message as the report recorded it.
+        message: String,
     },
     /// A mirror that finished with failed images.
-    #[error("{failed} of {total} images failed; first: {first}")]
+    #[error("{failed} of {total} images failed; first: {image}: {first}")]
     Incomplete {
         /// Images that failed.
         failed: usize,
         /// Images in the mirror.
         total: usize,
-        /// The first failure.
-        first: String,
+        /// The destination of the first image that failed.
+        image: String,
+        /// Why it failed.
+        #[source]
+        first: Failure,
     },
     /// Reading the release payload failed.
-    #[error("release {release}: {reason}")]
+    #[error("release {release}: {source}")]
     Release {
         /// The release image.
         release: String,
-        /// What went wrong.
-        reason: String,
+        /// The cause.
+        #[source]
+        source: Box<okd_release::Error>,
+    },
+    /// A component of a release whose pullspec does not parse.
+    #[error("release {release}: component {component:?}: {source}")]
+    InvalidComponent {
+        /// The release image.
+        release: String,
+        /// The component (image-references tag name).
+        component: String,
+        /// Why the pullspec does not parse.
+        #[source]
+        source: Box<okd_oci::Error>,
     },
     /// No store is available for a reference.
     #[error("no store for {location}: {reason}")]

@@ -35,8 +35,8 @@ use tokio::task::JoinSet;
 use crate::limits::Limits;
 use crate::plan::PlannedImage;
 use crate::progress::{BlobOutcome, Event, Progress};
-use crate::report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
-use crate::{BlobAction, BlobTarget, PlannedBlob};
+use crate::report::{BlobReport, Failure, ImageReport, ImageStatus, MirrorReport, totals};
+use crate::{BlobAction, BlobKey, BlobTarget, PlannedBlob};
 use crate::{Error, MirrorOptions, MirrorPlan};
 
 /// Progress events for streamed bytes are batched to about this many bytes.
@@ -66,6 +66,8 @@ struct BlobDone {
 }
 
 type BlobResult = Result<BlobDone, Arc<Error>>;
+/// Whether an image was written; a release image waits for those of its components.
+type ImageResult = Result<(), Arc<Error>>;
 type Done<T> = Shared<BoxFuture<'static, T>>;
 
 struct Ctx {
@@ -113,7 +115,7 @@ pub async fn execute(
     let mut tasks: JoinSet<()> = JoinSet::new();
     let blob_reports: Arc<std::sync::Mutex<Vec<BlobReport>>> = Arc::default();
 
-    let mut blob_done: HashMap<(Digest, String, String), Done<BlobResult>> = HashMap::new();
+    let mut blob_done: HashMap<BlobKey, Done<BlobResult>> = HashMap::new();
     for blob in &plan.blobs {
         let blob = Arc::new(blob.clone());
         let mut locations: Vec<&str> = blob.targets.iter().map(|t| t.location.as_str()).collect();
@@ -126,7 +128,7 @@ pub async fn execute(
                 blob.targets.iter().filter(|t| t.location == loc).collect();
             targets.sort_by_key(|t| !matches!(t.action, BlobAction::Copy));
             for t in targets {
-                let key = (blob.digest.clone(), t.location.clone(), t.repo.clone());
+                let key = t.key(&blob.digest);
                 if t.action == BlobAction::Present {
                     let done = BlobDone {
                         outcome: BlobOutcome::Skipped,
@@ -136,14 +138,11 @@ pub async fn execute(
                     continue;
                 }
                 let (tx, rx) = oneshot::channel::<BlobResult>();
-                let digest = blob.digest.clone();
+                let cancelled = key.clone();
                 let fut = rx
                     .map(move |r| {
                         r.unwrap_or_else(|_| {
-                            Err(Arc::new(Error::ImageIncomplete {
-                                image: digest.to_string(),
-                                reason: "the blob copy was cancelled".to_string(),
-                            }))
+                            Err(Arc::new(Error::BlobCancelled { blob: cancelled }))
                         })
                     })
                     .boxed()
@@ -158,12 +157,13 @@ pub async fn execute(
         }
     }
 
-    let mut image_done: Vec<Done<Result<(), String>>> = Vec::with_capacity(plan.images.len());
+    let mut image_done: Vec<Done<ImageResult>> = Vec::with_capacity(plan.images.len());
     let mut image_rx = Vec::with_capacity(plan.images.len());
-    for _ in &plan.images {
-        let (tx, rx) = oneshot::channel::<Result<(), String>>();
+    for image in &plan.images {
+        let (tx, rx) = oneshot::channel::<ImageResult>();
+        let image = image.mapping.destination.to_string();
         image_done.push(
-            rx.map(|r| r.unwrap_or_else(|_| Err("cancelled".to_string())))
+            rx.map(|r| r.unwrap_or_else(|_| Err(Arc::new(Error::ImageCancelled { image }))))
                 .boxed()
                 .shared(),
         );
@@ -178,25 +178,21 @@ pub async fn execute(
             .iter()
             .map(|d| {
                 let size = sizes.get(d).copied().unwrap_or(0);
-                let key = (
+                let key = BlobKey::new(
                     d.clone(),
                     image.dst_location.clone(),
-                    image.mapping.destination.repository().to_string(),
+                    image.mapping.destination.repository(),
                 );
                 let done = blob_done.get(&key).cloned().unwrap_or_else(|| {
-                    let d = d.clone();
-                    futures::future::ready(Err(Arc::new(Error::ImageIncomplete {
-                        image: d.to_string(),
-                        reason: "blob missing from the plan".to_string(),
-                    })))
-                    .boxed()
-                    .shared()
+                    futures::future::ready(Err(Arc::new(Error::BlobNotPlanned { blob: key })))
+                        .boxed()
+                        .shared()
                 });
                 (size, done)
             })
             .collect();
         // A release image waits for the components of its release.
-        let deps: Vec<(String, Done<Result<(), String>>)> = if image.is_release() {
+        let deps: Vec<(String, Done<ImageResult>)> = if image.is_release() {
             plan.images
                 .iter()
                 .enumerate()
@@ -211,7 +207,7 @@ pub async fn execute(
             let report = image_task(&ctx, &image, blobs, deps).await;
             let outcome = match &report.error {
                 None => Ok(()),
-                Some(e) => Err(e.clone()),
+                Some(e) => Err(e.shared()),
             };
             let _ = tx.send(outcome);
             results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(report);
@@ -224,7 +220,12 @@ pub async fn execute(
             .into_iter()
             .zip(&plan.images)
             .map(|(r, image)| {
-                r.unwrap_or_else(|| failed_report(image, "the image task was lost", &ctx))
+                r.unwrap_or_else(|| {
+                    let lost = Error::ImageCancelled {
+                        image: image.mapping.destination.to_string(),
+                    };
+                    failed_report(image, lost, &ctx)
+                })
             })
             .collect();
     let blobs = std::mem::take(&mut *blob_reports.lock().unwrap_or_else(|p| p.into_inner()));
@@ -254,7 +255,8 @@ async fn blob_group(
 ) {
     for (target, tx) in work {
         let started = Instant::now();
-        let destination = format!("{}/{}", target.location, target.repo);
+        let key = target.key(&blob.digest);
+        let destination = key.destination();
         let result = match &target.action {
             BlobAction::Mount { from } => match mount(ctx, blob, &target, from).await {
                 Ok(true) => Ok(BlobOutcome::Mounted),
@@ -263,13 +265,20 @@ async fn blob_group(
             },
             _ => copy(ctx, blob, &target).await,
         };
+        let duration = started.elapsed();
+        let result = result.map_err(|source| {
+            Arc::new(Error::Blob {
+                blob: key,
+                source: Arc::new(source),
+            })
+        });
         let report = BlobReport {
             digest: blob.digest.clone(),
             size: blob.size,
             destination: destination.clone(),
             outcome: result.as_ref().ok().copied(),
-            duration: started.elapsed(),
-            error: result.as_ref().err().map(|e| e.to_string()),
+            duration,
+            error: result.as_ref().err().map(|e| Failure::from(e.clone())),
         };
         reports
             .lock()
@@ -288,17 +297,17 @@ async fn blob_group(
                     started: Some(started),
                 })
             }
-            Err(source) => {
+            Err(e) => {
+                let error = match e.as_ref() {
+                    Error::Blob { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                };
                 ctx.progress.event(&Event::BlobFailed {
                     digest: blob.digest.clone(),
-                    destination: destination.clone(),
-                    error: source.to_string(),
-                });
-                Err(Arc::new(Error::Blob {
-                    digest: blob.digest.clone(),
                     destination,
-                    source: Box::new(source),
-                }))
+                    error,
+                });
+                Err(e)
             }
         };
         let _ = tx.send(sent);
@@ -429,7 +438,7 @@ async fn image_task(
     ctx: &Ctx,
     image: &PlannedImage,
     blobs: Vec<(u64, Done<BlobResult>)>,
-    deps: Vec<(String, Done<Result<(), String>>)>,
+    deps: Vec<(String, Done<ImageResult>)>,
 ) -> ImageReport {
     let destination = image.mapping.destination.to_string();
     let mut report = ImageReport::planned(image);
@@ -444,7 +453,7 @@ async fn image_task(
         return report;
     }
     let mut first_start: Option<Instant> = None;
-    let mut failure: Option<String> = None;
+    let mut failure: Option<Arc<Error>> = None;
     for (size, done) in blobs {
         match done.await {
             Ok(d) => {
@@ -467,13 +476,18 @@ async fn image_task(
                 }
             }
             Err(e) => {
-                failure.get_or_insert_with(|| e.to_string());
+                failure.get_or_insert(e);
             }
         }
     }
     for (name, done) in deps {
-        if let Err(e) = done.await {
-            failure.get_or_insert_with(|| format!("component {name} failed: {e}"));
+        if let Err(source) = done.await {
+            failure.get_or_insert_with(|| {
+                Arc::new(Error::ComponentFailed {
+                    component: name,
+                    source,
+                })
+            });
         }
     }
     let begin = first_start.unwrap_or_else(Instant::now);
@@ -504,12 +518,11 @@ async fn image_task(
                     });
                 }
                 Err(source) => {
-                    let e = Error::Manifest {
+                    failure = Some(Arc::new(Error::Manifest {
                         digest: w.manifest.digest().clone(),
                         destination: destination.clone(),
                         source: Box::new(source),
-                    };
-                    failure = Some(e.to_string());
+                    }));
                     break;
                 }
             }
@@ -526,16 +539,15 @@ async fn image_task(
                 already_present: false,
             });
         }
-        Some(e) => {
-            let e = Error::ImageIncomplete {
+        Some(source) => {
+            let e = Failure::from(Error::ImageIncomplete {
                 image: destination.clone(),
-                reason: e,
-            }
-            .to_string();
+                source,
+            });
             ctx.progress.event(&Event::ImageFailed {
                 name: image.mapping.name.clone(),
                 destination,
-                error: e.clone(),
+                error: e.to_string(),
             });
             report.status = ImageStatus::Failed;
             report.error = Some(e);
@@ -544,53 +556,10 @@ async fn image_task(
     report
 }
 
-fn failed_report(image: &PlannedImage, why: &str, ctx: &Ctx) -> ImageReport {
+fn failed_report(image: &PlannedImage, why: Error, ctx: &Ctx) -> ImageReport {
     let mut r = ImageReport::planned(image);
     r.status = ImageStatus::Failed;
-    r.error = Some(why.to_string());
+    r.error = Some(Failure::from(why));
     r.finished_after = ctx.start.elapsed();
     r
-}
-
-fn totals(
-    images: &[ImageReport],
-    blobs: &[BlobReport],
-    plan: &MirrorPlan,
-    retries: u64,
-) -> ReportTotals {
-    let mut t = ReportTotals {
-        images: images.len() as u64,
-        retries,
-        ..ReportTotals::default()
-    };
-    for i in images {
-        match i.status {
-            ImageStatus::Written => t.images_written += 1,
-            ImageStatus::Present => t.images_present += 1,
-            ImageStatus::Failed => t.images_failed += 1,
-            ImageStatus::Planned => {}
-        }
-        t.manifests_written += i.manifests_written;
-    }
-    for b in blobs {
-        match b.outcome {
-            Some(BlobOutcome::Copied) => {
-                t.blobs_copied += 1;
-                t.bytes_copied += b.size;
-            }
-            Some(BlobOutcome::Mounted) => {
-                t.blobs_mounted += 1;
-                t.bytes_mounted += b.size;
-            }
-            Some(BlobOutcome::Skipped) => {
-                t.blobs_skipped += 1;
-                t.bytes_skipped += b.size;
-            }
-            None => t.blobs_failed += 1,
-        }
-    }
-    // Blobs the plan found in place never reach a task; count them as skipped too.
-    t.blobs_skipped += plan.totals.blobs_present as u64;
-    t.bytes_skipped += plan.totals.bytes_present;
-    t
 }

@@ -13,8 +13,11 @@
 //!
 //! From a plan come the outputs clusters need: an ImageDigestMirrorSet ([`idms`]), a legacy
 //! ImageContentSourcePolicy ([`icsp`]), the matching `install-config.yaml` sections, and a
-//! mapping file for `oc image mirror -f` ([`mapping`]). The [`command`] module wraps the whole
-//! flow the way the `okd-streams mirror` commands use it.
+//! mapping file for `oc image mirror -f` ([`mapping`]). A [`run::ReleaseRun`] or
+//! [`run::ImageRun`] does the whole flow and writes those outputs, the way the `okd-streams
+//! mirror` commands and a stream's mirror stage use it.
+//!
+//! Every future of the engine is `Send`, so a multi-threaded runtime can spawn it directly.
 //!
 //! Any [`okd_oci::Store`] can be a source or a destination: registry to registry, registry to an
 //! OCI layout on disk, layout to registry for air-gapped sites, layout to layout. A run that was
@@ -50,7 +53,6 @@
 )]
 
 mod blobs;
-pub mod command;
 mod error;
 mod execute;
 mod filter;
@@ -67,11 +69,12 @@ pub mod progress;
 mod release;
 mod report;
 mod retry;
+pub mod run;
 mod source;
 mod spec;
 mod stores;
 
-pub use blobs::{BlobAction, BlobTarget, PlannedBlob};
+pub use blobs::{BlobAction, BlobKey, BlobTarget, PlannedBlob};
 pub use error::Error;
 pub use execute::execute;
 pub use filter::ComponentFilter;
@@ -83,7 +86,47 @@ pub use platform::{Platform, PlatformChoice, select_child};
 pub use release::{
     Component, Expansion, ReleaseContent, ReleaseLoader, expand_release, release_arch,
 };
-pub use report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
+pub use report::{BlobReport, Failure, ImageReport, ImageStatus, MirrorReport, ReportTotals};
 pub use retry::{RetryPolicy, is_retryable};
 pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
 pub use stores::{StoreOpener, StoreSet};
+
+/// The engine's futures can be spawned on a multi-threaded runtime: this compiles only while
+/// each of them is `Send`.
+#[cfg(test)]
+#[allow(dead_code)]
+fn futures_are_send(
+    stores: &StoreSet,
+    loader: &dyn ReleaseLoader,
+    spec: &MirrorSpec,
+    plan: &MirrorPlan,
+    options: &MirrorOptions,
+    progress: std::sync::Arc<dyn progress::Progress>,
+) {
+    fn send<T: Send>(_: T) {}
+    send(MirrorPlan::build(
+        spec,
+        stores,
+        loader,
+        options,
+        progress.as_ref(),
+    ));
+    send(MirrorPlan::for_mappings(
+        Vec::new(),
+        &spec.platform,
+        stores,
+        options,
+        progress.as_ref(),
+    ));
+    send(execute(plan, options, progress.clone()));
+    send(stores.get_for_write(&spec.releases[0].source));
+    let release = run::ReleaseRun::new(spec.releases[0].clone());
+    send(release.run(stores, loader, progress.clone()));
+    let image = run::ImageRun::new(spec.images[0].clone());
+    send(image.run(stores, progress));
+}
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,7 +3,9 @@
 //! [`PayloadLoader`] reads the release image's manifest, configuration and last layer (never the
 //! components) through [`okd_release::Release`], and keeps what the mirror needs: the name from
 //! `image-references`, the architecture, whether the image is a manifest list, and the components
-//! in `image-references` order.
+//! in `image-references` order. A program that has loaded the release already turns it into a
+//! [`ReleaseContent`] with [`ReleaseContent::from_release`] and plans from that, which reads the
+//! payload no second time.
 
 use async_trait::async_trait;
 use okd_oci::{ImageRef, ManifestRef, Store};
@@ -22,10 +24,6 @@ pub struct PayloadLoader {
 #[async_trait]
 impl ReleaseLoader for PayloadLoader {
     async fn load(&self, store: &dyn Store, image: &ImageRef) -> Result<ReleaseContent, Error> {
-        let failed = |reason: String| Error::Release {
-            release: image.to_string(),
-            reason,
-        };
         let reference = image
             .manifest_ref()
             .unwrap_or_else(|| ManifestRef::Tag("latest".to_string()));
@@ -37,25 +35,56 @@ impl ReleaseLoader for PayloadLoader {
         }
         let release = Release::load_with(store, image.repository(), &reference, &options)
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| Error::Release {
+                release: image.to_string(),
+                source: Box::new(e),
+            })?;
+        ReleaseContent::from_release(image, &release)
+    }
+}
+
+impl ReleaseContent {
+    /// What the mirror needs of `release`, loaded from `image`: its components in
+    /// `image-references` order (tags that name no image are skipped), its name, architecture
+    /// and whether it is a manifest list.
+    pub fn from_release(image: &ImageRef, release: &Release) -> Result<ReleaseContent, Error> {
         let mut components = Vec::new();
-        for tag in &release.references.spec.tags {
-            let Some(from) = tag.from.as_ref().filter(|f| f.kind == "DockerImage") else {
+        for tag in release.references.tags() {
+            let Some(pullspec) = tag.pullspec() else {
                 continue;
             };
-            let pullspec: ImageRef = from
-                .name
-                .parse()
-                .map_err(|e: okd_oci::Error| failed(format!("component {:?}: {e}", tag.name)))?;
-            components.push(Component::new(tag.name.clone(), pullspec));
+            let parsed: ImageRef =
+                pullspec
+                    .parse()
+                    .map_err(|e: okd_oci::Error| Error::InvalidComponent {
+                        release: image.to_string(),
+                        component: tag.name.clone(),
+                        source: Box::new(e),
+                    })?;
+            components.push(Component::new(tag.name.clone(), parsed));
         }
         let architecture = Some(release.config.architecture.clone()).filter(|a| !a.is_empty());
         Ok(ReleaseContent {
             image: image.clone(),
-            version: release.references.metadata.name.clone(),
+            version: release.references.name().to_string(),
             architecture,
             manifest_list: release.list_digest.is_some(),
             components,
         })
+    }
+}
+
+/// A release already read: planning a mirror of `self.image` reads nothing more of the payload.
+/// Any other image is not known to it.
+#[async_trait]
+impl ReleaseLoader for ReleaseContent {
+    async fn load(&self, _store: &dyn Store, image: &ImageRef) -> Result<ReleaseContent, Error> {
+        if image == &self.image {
+            Ok(self.clone())
+        } else {
+            Err(Error::SourceNotFound {
+                image: image.to_string(),
+            })
+        }
     }
 }

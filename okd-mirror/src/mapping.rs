@@ -124,8 +124,9 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<ImageMapping>, Error> {
     Ok(out)
 }
 
-/// A destination in a mapping: a full reference, or a bare repository.
-pub(crate) fn parse_destination(s: &str) -> Result<ImageRef, Error> {
+/// A destination in a mapping: a full reference, or a bare repository (the image then keeps its
+/// source's tag, or is written by digest only when the source has none).
+pub fn parse_destination(s: &str) -> Result<ImageRef, Error> {
     let bare = s.strip_prefix("docker://").unwrap_or(s);
     let last = bare.rsplit('/').next().unwrap_or(bare);
     let has_tag = bare.contains('@') || (bare.contains('/') && last.contains(':'));

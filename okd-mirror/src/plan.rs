@@ -224,8 +224,14 @@ async fn plan_jobs(
         let dst = stores.get_for_write(&j.mapping.destination).await?;
         opened.push((src, dst));
     }
-    let resolved: Vec<Resolved> = futures::stream::iter(jobs.iter().zip(&opened))
+    // The futures are made before they are streamed: a stream mapping borrowed items through a
+    // closure is not provably `Send`, and callers spawn this future.
+    let resolving: Vec<_> = jobs
+        .iter()
+        .zip(&opened)
         .map(|(j, (src, dst))| resolve(j, src.as_ref(), dst.as_ref(), platform, options, &limits))
+        .collect();
+    let resolved: Vec<Resolved> = futures::stream::iter(resolving)
         .buffered(width)
         .try_collect()
         .await?;

@@ -13,14 +13,79 @@
 //! assert!(report.to_json().unwrap().contains("\"totals\""));
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use okd_oci::{Digest, ImageRef};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::plan::PlannedImage;
 use crate::progress::{BlobOutcome, secs};
 use crate::{Error, ImageKind, MirrorPlan};
+
+/// Why an image or a blob copy failed: the typed [`Error`] with its causes, shared between the
+/// reports that name it. In JSON it is the error's message; a report read back from JSON has
+/// [`Error::Reported`] errors.
+#[derive(Debug, Clone)]
+pub struct Failure(Arc<Error>);
+
+impl Failure {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+
+    /// The shared error, to build errors caused by this one.
+    pub fn shared(&self) -> Arc<Error> {
+        self.0.clone()
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure(Arc::new(e))
+    }
+}
+
+impl From<Arc<Error>> for Failure {
+    fn from(e: Arc<Error>) -> Failure {
+        Failure(e)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The error's own causes: a failure is the error it wraps.
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two failures are equal when they say the same: a report read back from JSON equals the one
+/// that was written.
+impl PartialEq for Failure {
+    fn eq(&self, other: &Failure) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Serialize for Failure {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Failure {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Failure, D::Error> {
+        let message = String::deserialize(d)?;
+        Ok(Failure::from(Error::Reported { message }))
+    }
+}
 
 /// The outcome of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +138,7 @@ pub struct ImageReport {
     pub finished_after: Duration,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Failure>,
 }
 
 impl ImageReport {
@@ -117,7 +182,7 @@ pub struct BlobReport {
     pub duration: Duration,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Failure>,
 }
 
 /// Sums over a run.
@@ -210,7 +275,7 @@ impl MirrorReport {
     }
 
     /// `Ok` when every image is at its destination (or would be, for a dry run); otherwise an
-    /// error naming the first failure.
+    /// error naming the first failure, with its causes.
     pub fn check(&self) -> Result<(), Error> {
         let failed: Vec<&ImageReport> = self.failures().collect();
         match failed.first() {
@@ -218,11 +283,12 @@ impl MirrorReport {
             Some(first) => Err(Error::Incomplete {
                 failed: failed.len(),
                 total: self.images.len(),
-                first: format!(
-                    "{}: {}",
-                    first.destination,
-                    first.error.as_deref().unwrap_or("failed")
-                ),
+                image: first.destination.to_string(),
+                first: first.error.clone().unwrap_or_else(|| {
+                    Failure::from(Error::Reported {
+                        message: "failed".to_string(),
+                    })
+                }),
             }),
         }
     }
@@ -234,4 +300,49 @@ impl MirrorReport {
             reason: e.to_string(),
         })
     }
+}
+
+/// The sums of a run: each blob and destination repository once, blobs the plan found in place
+/// counted as skipped.
+pub(crate) fn totals(
+    images: &[ImageReport],
+    blobs: &[BlobReport],
+    plan: &MirrorPlan,
+    retries: u64,
+) -> ReportTotals {
+    let mut t = ReportTotals {
+        images: images.len() as u64,
+        retries,
+        ..ReportTotals::default()
+    };
+    for i in images {
+        match i.status {
+            ImageStatus::Written => t.images_written += 1,
+            ImageStatus::Present => t.images_present += 1,
+            ImageStatus::Failed => t.images_failed += 1,
+            ImageStatus::Planned => {}
+        }
+        t.manifests_written += i.manifests_written;
+    }
+    for b in blobs {
+        match b.outcome {
+            Some(BlobOutcome::Copied) => {
+                t.blobs_copied += 1;
+                t.bytes_copied += b.size;
+            }
+            Some(BlobOutcome::Mounted) => {
+                t.blobs_mounted += 1;
+                t.bytes_mounted += b.size;
+            }
+            Some(BlobOutcome::Skipped) => {
+                t.blobs_skipped += 1;
+                t.bytes_skipped += b.size;
+            }
+            None => t.blobs_failed += 1,
+        }
+    }
+    // Blobs the plan found in place never reach a task; count them as skipped too.
+    t.blobs_skipped += plan.totals.blobs_present as u64;
+    t.bytes_skipped += plan.totals.bytes_present;
+    t
 }

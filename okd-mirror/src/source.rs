@@ -20,44 +20,56 @@ pub(crate) async fn localize_components(
     store: &dyn Store,
     mappings: &[ImageMapping],
 ) -> Result<Vec<ImageRef>, Error> {
-    futures::stream::iter(mappings)
-        .map(|m| async move {
-            let Some(digest) = m.source.digest() else {
-                return Ok(m.source.clone());
-            };
-            if m.kind == ImageKind::Release || !is_elsewhere(release, &m.source) {
-                return Ok(m.source.clone());
-            }
-            let local = match release {
-                ImageRef::Layout(l) => ImageRef::Layout(LayoutRef {
-                    path: l.path.clone(),
-                    repository: l.repository.clone(),
-                    tag: None,
-                    digest: Some(digest.clone()),
-                }),
-                ImageRef::Registry(r) => ImageRef::Registry(RegistryRef {
-                    registry: r.registry.clone(),
-                    repository: r.repository.clone(),
-                    tag: None,
-                    digest: Some(digest.clone()),
-                }),
-            };
-            let found = store
-                .manifest_digest(release.repository(), &ManifestRef::Digest(digest.clone()))
-                .await
-                .map_err(|e| Error::Source {
-                    image: local.to_string(),
-                    source: Box::new(e),
-                })?;
-            Ok(if found.as_ref() == Some(digest) {
-                local
-            } else {
-                m.source.clone()
-            })
-        })
+    // The lookups are made before they are streamed: a stream mapping borrowed items through a
+    // closure is not provably `Send`, and callers spawn this future.
+    let lookups: Vec<_> = mappings
+        .iter()
+        .map(|m| read_from(release, store, m))
+        .collect();
+    futures::stream::iter(lookups)
         .buffered(32)
         .try_collect()
         .await
+}
+
+/// Where to read one mapping: next to the release when its repository has the digest.
+async fn read_from(
+    release: &ImageRef,
+    store: &dyn Store,
+    m: &ImageMapping,
+) -> Result<ImageRef, Error> {
+    let Some(digest) = m.source.digest() else {
+        return Ok(m.source.clone());
+    };
+    if m.kind == ImageKind::Release || !is_elsewhere(release, &m.source) {
+        return Ok(m.source.clone());
+    }
+    let local = match release {
+        ImageRef::Layout(l) => ImageRef::Layout(LayoutRef {
+            path: l.path.clone(),
+            repository: l.repository.clone(),
+            tag: None,
+            digest: Some(digest.clone()),
+        }),
+        ImageRef::Registry(r) => ImageRef::Registry(RegistryRef {
+            registry: r.registry.clone(),
+            repository: r.repository.clone(),
+            tag: None,
+            digest: Some(digest.clone()),
+        }),
+    };
+    let found = store
+        .manifest_digest(release.repository(), &ManifestRef::Digest(digest.clone()))
+        .await
+        .map_err(|e| Error::Source {
+            image: local.to_string(),
+            source: Box::new(e),
+        })?;
+    Ok(if found.as_ref() == Some(digest) {
+        local
+    } else {
+        m.source.clone()
+    })
 }
 
 /// True when the release is not read from the component's own registry.

@@ -24,6 +24,12 @@
 //!   NAME                 DIGEST
 //!   agent-installer-api  sha256:…
 //! ```
+//!
+//! [`InfoDocument`] is the same information as JSON.
+
+mod document;
+
+pub use document::InfoDocument;
 
 use chrono::SecondsFormat;
 use serde_json::Value;

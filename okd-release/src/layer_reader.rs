@@ -74,18 +74,19 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 /// Streams `layer` of `repo` through `scan`, which gets the uncompressed tar. `image` names the
-/// image in errors.
-pub(crate) async fn read_layer<T, F>(
+/// image in errors. `scan` may fail with its own error type, into which this crate's converts.
+pub(crate) async fn read_layer<T, E, F>(
     store: &dyn Store,
     repo: &str,
     layer: &BlobRef,
     image: &str,
     limits: LayerLimits,
     scan: F,
-) -> Result<T, Error>
+) -> Result<T, E>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Read) -> Result<T, Error> + Send + 'static,
+    E: From<Error> + Send + 'static,
+    F: FnOnce(&mut dyn Read) -> Result<T, E> + Send + 'static,
 {
     let what = format!("layer {} of {image}", layer.digest);
     if layer.size > limits.compressed {
@@ -93,15 +94,20 @@ where
             what,
             size: layer.size,
             limit: limits.compressed,
-        });
+        }
+        .into());
     }
     if layer.media_type.ends_with("zstd") {
         return Err(Error::UnsupportedImage {
             image: image.to_string(),
             reason: format!("layer media type {} is not supported", layer.media_type),
-        });
+        }
+        .into());
     }
-    let blob = store.read_blob(repo, &layer.digest).await?;
+    let blob = store
+        .read_blob(repo, &layer.digest)
+        .await
+        .map_err(Error::from)?;
     let verified =
         okd_oci::verify_stream(layer.digest.clone(), layer.size, what.clone(), blob.stream);
     let reader = StreamReader::new(
@@ -117,7 +123,8 @@ where
             return Err(Error::UnsupportedImage {
                 image,
                 reason: format!("layer {digest} is zstd-compressed, which is not supported"),
-            });
+            }
+            .into());
         }
         let plain: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
             Box::new(flate2::bufread::MultiGzDecoder::new(raw))
@@ -136,9 +143,11 @@ where
         Ok(out)
     })
     .await
-    .map_err(|e| Error::Layer {
-        what: layer.digest.to_string(),
-        reason: format!("reader thread failed: {e}"),
+    .map_err(|e| {
+        E::from(Error::Layer {
+            what: layer.digest.to_string(),
+            reason: format!("reader thread failed: {e}"),
+        })
     })?
 }
 

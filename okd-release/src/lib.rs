@@ -12,7 +12,9 @@
 //! * [`Release::load`]: what `oc adm release info` reads, from any [`okd_oci::Store`], and
 //!   [`Release::describe`], what it prints;
 //! * [`ReleaseDiff`]: what `oc adm release info A B` shows;
-//! * [`ReleaseBuilder`]: what `oc adm release new` does.
+//! * [`ReleaseBuilder`]: what `oc adm release new` does;
+//! * [`extract`]: what `oc adm release extract` does, writing `release-manifests/` byte for byte;
+//! * [`InfoDocument`]: the JSON document of `okd-streams release info -o json`.
 //!
 //! ```
 //! use okd_release::{Family, ReleaseVersion};
@@ -33,6 +35,7 @@ pub mod config;
 pub mod diff;
 pub mod docker_config;
 mod error;
+pub mod extract;
 mod flow_depth;
 pub mod gojson;
 pub mod gotar;
@@ -56,11 +59,17 @@ pub use component_versions::{ALLOWED_COMPONENTS, ComponentVersion, ComponentVers
 pub use config::{ImageConfig, MAX_CONFIG_SIZE};
 pub use diff::ReleaseDiff;
 pub use error::Error;
+pub use extract::{ExtractError, Extracted};
 pub use graph::Graph;
 pub use image_references::{ImageReferences, TagReference};
-pub use info::ImageColumns;
+pub use info::{ImageColumns, InfoDocument};
 pub use inspect::{ImageSource, InspectOptions, SingleStore, StoresByRegistry};
 pub use load::{Component, LoadOptions, RELEASE_MANIFESTS, Release, ReleaseFile};
 pub use metadata::ReleaseMetadata;
 pub use release_image::{HISTORY_COMMENT, ReleaseLayer, write_release_layer};
 pub use version::{CandidateKind, Family, MajorMinor, ReleaseVersion, TIMESTAMP_FORMAT};
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -422,7 +422,7 @@ fn scan_tar(
 
 /// The path below `release-manifests/` of a (cleaned) entry name, or `None` for entries
 /// elsewhere.
-fn release_path(name: &str) -> Option<&str> {
+pub(crate) fn release_path(name: &str) -> Option<&str> {
     let rest = name.strip_prefix(RELEASE_MANIFESTS)?;
     if rest.is_empty() {
         Some("")

@@ -57,6 +57,15 @@ pub enum StreamError {
         /// The cause.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Mirroring a candidate release failed.
+    #[error("release {release}: mirror: {source}")]
+    Mirror {
+        /// The candidate's version.
+        release: String,
+        /// What the mirror reported, with its causes.
+        #[source]
+        source: Box<okd_mirror::Error>,
+    },
     /// A release named on the command line or in a call that the stream does not have.
     #[error("stream {stream}: no release {release}")]
     UnknownRelease {

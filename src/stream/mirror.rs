@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use okd_mirror::run::{Instructions, ReleaseRun};
 use okd_oci::{ImageRef, Store};
 
 use super::{ImageSources, StreamError};
@@ -102,44 +103,6 @@ impl ReleaseMirrorStage {
     }
 }
 
-/// Reads releases for okd-mirror with okd-release.
-#[derive(Debug)]
-pub struct ReleaseContentLoader;
-
-#[async_trait]
-impl okd_mirror::ReleaseLoader for ReleaseContentLoader {
-    async fn load(
-        &self,
-        store: &dyn Store,
-        image: &ImageRef,
-    ) -> Result<okd_mirror::ReleaseContent, okd_mirror::Error> {
-        let fail = |reason: String| okd_mirror::Error::Release {
-            release: image.to_string(),
-            reason,
-        };
-        let release = okd_release::Release::load_image(store, image)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        let mut components = Vec::new();
-        for tag in release.references.tags() {
-            let Some(pullspec) = tag.pullspec() else {
-                continue;
-            };
-            let parsed: ImageRef = pullspec
-                .parse()
-                .map_err(|e: okd_oci::Error| fail(format!("{}: {e}", tag.name)))?;
-            components.push(okd_mirror::Component::new(tag.name.clone(), parsed));
-        }
-        Ok(okd_mirror::ReleaseContent {
-            image: image.clone(),
-            version: release.references.name().to_string(),
-            architecture: Some(release.config.architecture.clone()).filter(|a| !a.is_empty()),
-            manifest_list: release.list_digest.is_some(),
-            components,
-        })
-    }
-}
-
 #[async_trait]
 impl MirrorStage for ReleaseMirrorStage {
     fn describe(&self) -> String {
@@ -147,7 +110,10 @@ impl MirrorStage for ReleaseMirrorStage {
     }
 
     async fn mirror(&self, request: &MirrorRequest<'_>) -> Result<String, StreamError> {
-        let fail = |e: okd_mirror::Error| StreamError::candidate(request.version, "mirror", e);
+        let fail = |e: okd_mirror::Error| StreamError::Mirror {
+            release: request.version.to_string(),
+            source: Box::new(e),
+        };
         let stores = okd_mirror::StoreSet::with_opener(Arc::new(okd_oci::Resolver::new(
             self.options.clone(),
         )));
@@ -155,44 +121,37 @@ impl MirrorStage for ReleaseMirrorStage {
             okd_mirror::StoreSet::location_of(request.image),
             request.store.clone(),
         );
-        // Components are read where the stream reads them.
+        // The release is read once: for the stores of its components, and as what the mirror
+        // plans from.
         let release =
             okd_release::Release::load_image(request.store.as_ref(), request.image).await?;
+        // Components are read where the stream reads them.
         for c in release.components.values() {
             if let Ok((store, _)) = request.sources.store_for(&c.image) {
                 stores.insert(okd_mirror::StoreSet::location_of(&c.image), store);
             }
         }
-        let options = okd_mirror::command::ReleaseMirrorOptions {
-            from: request.image.to_string(),
-            to: self.to.clone(),
-            include: self.include.clone(),
-            exclude: self.exclude.clone(),
-            naming: self.naming,
-            idms: self
-                .idms_dir
-                .as_ref()
-                .map(|d| d.join(format!("{}.idms.yaml", request.version))),
-            print_instructions: okd_mirror::command::Instructions::None,
-            ..Default::default()
-        };
+        let content =
+            okd_mirror::ReleaseContent::from_release(request.image, &release).map_err(fail)?;
+        let mut run = ReleaseRun::new(okd_mirror::ReleaseMirror {
+            source: request.image.clone(),
+            target: okd_mirror::ReleaseTarget::parse(&self.to, self.naming).map_err(fail)?,
+        });
+        run.filter =
+            okd_mirror::ComponentFilter::new(&self.include, &self.exclude).map_err(fail)?;
+        run.instructions = Instructions::None;
         if let Some(d) = &self.idms_dir {
             std::fs::create_dir_all(d).map_err(|e| StreamError::io(d, e))?;
+            run.outputs.idms = Some(d.join(format!("{}.idms.yaml", request.version)));
         }
-        // okd-mirror's future is not provably `Send` here (its stream closures borrow), so it
-        // runs on a blocking thread driving the same runtime.
-        let handle = tokio::runtime::Handle::current();
-        let outcome = tokio::task::spawn_blocking(move || {
-            handle.block_on(okd_mirror::command::mirror_release(
-                &options,
+        let outcome = run
+            .run(
                 &stores,
-                &ReleaseContentLoader,
+                &content,
                 Arc::new(okd_mirror::progress::NoProgress),
-            ))
-        })
-        .await
-        .map_err(|e| StreamError::io("mirror task", std::io::Error::other(e)))?
-        .map_err(fail)?;
+            )
+            .await
+            .map_err(fail)?;
         let t = &outcome.report.totals;
         Ok(format!(
             "{} images to {} ({} written, {} present), {} bytes copied, {} blobs mounted, {} present",

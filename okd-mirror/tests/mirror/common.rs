@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use okd_mirror::run::{ImageRun, ReleaseRun};
 use okd_mirror::{
-    Component, Error, MirrorOptions, ReleaseContent, ReleaseLoader, RetryPolicy, StoreSet,
+    Component, Error, ImageMapping, MirrorOptions, Naming, ReleaseContent, ReleaseLoader,
+    ReleaseMirror, ReleaseTarget, RetryPolicy, StoreSet, mapping,
 };
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{Digest, ImageRef, ManifestRef, RawManifest, Resolver, Store, StoreExt, media_type};
@@ -225,9 +227,8 @@ impl ReleaseLoader for StaticReleases {
         self.0
             .get(&image.to_string())
             .cloned()
-            .ok_or_else(|| Error::Release {
-                release: image.to_string(),
-                reason: "unknown to the test loader".to_string(),
+            .ok_or_else(|| Error::SourceNotFound {
+                image: image.to_string(),
             })
     }
 }
@@ -243,6 +244,22 @@ pub fn fast_options() -> MirrorOptions {
         },
         ..MirrorOptions::default()
     }
+}
+
+/// A run of the release `from` to the repository `to`, named by `naming`.
+pub fn release_run(from: &str, to: &str, naming: Naming) -> ReleaseRun {
+    ReleaseRun::new(ReleaseMirror {
+        source: from.parse().unwrap(),
+        target: ReleaseTarget::parse(to, naming).unwrap(),
+    })
+}
+
+/// A run of the image `from` to `to` (a reference, or a repository keeping the source's tag).
+pub fn image_run(from: &str, to: &str) -> ImageRun {
+    ImageRun::new(ImageMapping::image(
+        from.parse().unwrap(),
+        mapping::parse_destination(to).unwrap(),
+    ))
 }
 
 pub fn arc<S: Store + 'static>(s: S) -> Arc<S> {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use common::*;
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{MirrorPlan, MirrorSpec, Naming, ReleaseMirror, ReleaseTarget, StoreSet, execute};
+use okd_mirror::{
+    Error, MirrorPlan, MirrorSpec, Naming, ReleaseMirror, ReleaseTarget, StoreSet, execute,
+};
 use okd_oci::{ManifestRef, MemoryStore, Store};
 use testkit::tampering::Tampering;
 
@@ -43,16 +45,46 @@ async fn corrupt_blob_fails_its_images_and_nothing_references_it() {
     );
     let failed: Vec<&str> = report.failures().map(|i| i.name.as_str()).collect();
     assert_eq!(failed, ["installer", "release"]);
+    let failure = report
+        .images
+        .iter()
+        .find(|i| i.name == "installer")
+        .unwrap()
+        .error
+        .clone()
+        .unwrap();
+    assert!(failure.to_string().contains("digest mismatch"), "{failure}");
+    // The failure keeps its causes, typed: the image, then the blob, then the store's error.
+    let Error::ImageIncomplete { source, .. } = failure.error() else {
+        panic!("not an incomplete image: {failure}");
+    };
+    let Error::Blob { blob, source } = source.as_ref() else {
+        panic!("not a blob failure: {source}");
+    };
+    assert_eq!(blob.digest, bad);
+    assert_eq!(blob.destination(), "mirror.local:5000/okd/release");
     assert!(
-        report
-            .images
-            .iter()
-            .find(|i| i.name == "installer")
-            .unwrap()
-            .error
-            .as_ref()
-            .unwrap()
-            .contains("digest mismatch")
+        matches!(source.as_ref(), okd_oci::Error::DigestMismatch { .. }),
+        "{source:?}"
+    );
+    let chain = std::iter::successors(Some(&failure as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    });
+    assert!(
+        chain
+            .filter_map(|e| e.downcast_ref::<Arc<okd_oci::Error>>())
+            .any(|e| matches!(e.as_ref(), okd_oci::Error::DigestMismatch { .. })),
+        "the store's error is in the cause chain"
+    );
+    // The release names its failed component.
+    let release = report.images.iter().find(|i| i.name == "release").unwrap();
+    let Some(Error::ImageIncomplete { source, .. }) = release.error.as_ref().map(|f| f.error())
+    else {
+        panic!("{:?}", release.error);
+    };
+    assert!(
+        matches!(source.as_ref(), Error::ComponentFailed { component, .. } if component == "installer"),
+        "{source}"
     );
     assert_eq!(report.totals.retries, 2, "retried, then gave up");
     // Nothing that references the blob is at the destination: no manifest, no tag.

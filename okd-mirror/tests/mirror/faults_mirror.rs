@@ -12,10 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{registry, store, store_set};
-use okd_mirror::command::{ReleaseMirrorOptions, mirror_release};
+use common::{registry, release_run, store, store_set};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{ImageStatus, PayloadLoader, StoreSet};
+use okd_mirror::run::ReleaseRun;
+use okd_mirror::{ImageStatus, Naming, PayloadLoader, StoreSet};
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ManifestRef, Store};
 use testkit::integrity::{
@@ -96,14 +96,11 @@ fn mixes() -> Vec<(FaultConfig, bool)> {
     ]
 }
 
-fn options(from: String, to: String) -> ReleaseMirrorOptions {
-    ReleaseMirrorOptions {
-        from,
-        to,
-        jobs: 4,
-        retries: 8,
-        ..ReleaseMirrorOptions::default()
-    }
+fn options(from: String, to: String) -> ReleaseRun {
+    let mut run = release_run(&from, &to, Naming::Release);
+    run.options.jobs = 4;
+    run.options.retry.attempts = 8;
+    run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,8 +132,9 @@ async fn mirror_release_through_faults_leaves_a_consistent_registry() {
         let dst_proxy = FaultProxy::spawn(&dst.host(), faults).await.unwrap();
         let set = stores(&[src_proxy.host(), dst_proxy.host()]);
         let opts = options(from.clone(), format!("{}/{DEST}", dst_proxy.host()));
-        let outcome =
-            mirror_release(&opts, &set, &PayloadLoader::default(), Arc::new(NoProgress)).await;
+        let outcome = opts
+            .run(&set, &PayloadLoader::default(), Arc::new(NoProgress))
+            .await;
         eprintln!(
             "run {run}: destination {:?} -> {:?}",
             dst_proxy.stats(),
@@ -172,14 +170,10 @@ async fn mirror_release_through_faults_leaves_a_consistent_registry() {
     let (dst, direct) = &destinations[failed_runs.first().copied().unwrap_or(0)];
     src_proxy.set_enabled(false);
     let set = stores(&[src_proxy.host(), dst.host()]);
-    let outcome = mirror_release(
-        &options(from.clone(), format!("{}/{DEST}", dst.host())),
-        &set,
-        &PayloadLoader::default(),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let outcome = options(from.clone(), format!("{}/{DEST}", dst.host()))
+        .run(&set, &PayloadLoader::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
     assert!(
         outcome
             .report
@@ -219,13 +213,9 @@ async fn mirror_release_to_a_layout_from_a_faulty_registry_leaves_no_partial_fil
     for run in 0..4 {
         let root = layout_of(run);
         let to = format!("oci:{}:okd/release", root.display());
-        let outcome = mirror_release(
-            &options(from.clone(), to),
-            &set,
-            &PayloadLoader::default(),
-            Arc::new(NoProgress),
-        )
-        .await;
+        let outcome = options(from.clone(), to)
+            .run(&set, &PayloadLoader::default(), Arc::new(NoProgress))
+            .await;
         eprintln!(
             "layout run {run}: source {:?} -> {:?}",
             src_proxy.stats(),
@@ -247,14 +237,10 @@ async fn mirror_release_to_a_layout_from_a_faulty_registry_leaves_no_partial_fil
     let root = layout_of(failed_runs.first().copied().unwrap_or(0));
     let to = format!("oci:{}:okd/release", root.display());
     src_proxy.set_enabled(false);
-    mirror_release(
-        &options(from, to),
-        &set,
-        &PayloadLoader::default(),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    options(from, to)
+        .run(&set, &PayloadLoader::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
     let layout = okd_oci::LayoutStore::open(&root).await.unwrap();
     let tags = assert_consistent(&layout, "okd/release").await;
     let release = format!("{}-x86_64", payload.version);

@@ -6,9 +6,8 @@ use crate::common;
 use std::sync::Arc;
 
 use common::*;
-use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{ReleaseContent, StoreSet};
+use okd_mirror::{Naming, ReleaseContent, StoreSet};
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store};
 use testkit::tools::skopeo;
@@ -30,12 +29,13 @@ async fn release_to_disk_and_from_disk_without_the_source() {
 
     // Connected side: registry → layout.
     let loader = StaticReleases::with(p.release.clone());
-    let to_disk = ReleaseMirrorOptions {
-        from: p.release.image.to_string(),
-        to: format!("{layout}:okd/release"),
-        ..ReleaseMirrorOptions::default()
-    };
-    let outcome = mirror_release(&to_disk, &set, &loader, Arc::new(NoProgress))
+    let to_disk = release_run(
+        &p.release.image.to_string(),
+        &format!("{layout}:okd/release"),
+        Naming::Release,
+    );
+    let outcome = to_disk
+        .run(&set, &loader, Arc::new(NoProgress))
         .await
         .unwrap();
     let released = format!("{layout}:okd/release:{V}-x86_64");
@@ -70,12 +70,13 @@ async fn release_to_disk_and_from_disk_without_the_source() {
         image: from_disk.clone(),
         ..p.release.clone()
     });
-    let upload = ReleaseMirrorOptions {
-        from: released.clone(),
-        to: format!("{}/okd/release", dst.host()),
-        ..ReleaseMirrorOptions::default()
-    };
-    let outcome = mirror_release(&upload, &set, &loader, Arc::new(NoProgress))
+    let upload = release_run(
+        &released,
+        &format!("{}/okd/release", dst.host()),
+        Naming::Release,
+    );
+    let outcome = upload
+        .run(&set, &loader, Arc::new(NoProgress))
         .await
         .unwrap();
     assert_eq!(
@@ -110,15 +111,12 @@ async fn layout_to_layout_copies_then_skips() {
     )
     .await;
 
-    let opts = ImageMirrorOptions {
-        source: format!("oci:{}:okd/cli:4.19", a.path().display()),
-        destination: format!("oci:{}:mirror/cli:4.19", b.path().display()),
-        ..ImageMirrorOptions::default()
-    };
+    let opts = image_run(
+        &format!("oci:{}:okd/cli:4.19", a.path().display()),
+        &format!("oci:{}:mirror/cli:4.19", b.path().display()),
+    );
     let set = stores();
-    let first = mirror_image(&opts, &set, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let first = opts.run(&set, Arc::new(NoProgress)).await.unwrap();
     assert_eq!(
         first.report.totals.blobs_copied, 4,
         "two configs and two layers"
@@ -130,9 +128,7 @@ async fn layout_to_layout_copies_then_skips() {
         .unwrap();
     assert_eq!(got.bytes(), list.bytes());
 
-    let again = mirror_image(&opts, &stores(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let again = opts.run(&stores(), Arc::new(NoProgress)).await.unwrap();
     assert_eq!(again.report.totals.images_present, 1);
     assert_eq!(again.report.totals.blobs_copied, 0);
 }
@@ -152,22 +148,16 @@ async fn registry_image_to_layout_and_back_by_digest() {
     .await;
     let dir = tempfile::tempdir().unwrap();
 
-    let down = ImageMirrorOptions {
-        source: format!("{}/a/b@{}", reg.host(), m.digest()),
-        destination: format!("oci:{}:a/b:v1", dir.path().display()),
-        ..ImageMirrorOptions::default()
-    };
-    mirror_image(&down, &set, Arc::new(NoProgress))
-        .await
-        .unwrap();
-    let up = ImageMirrorOptions {
-        source: format!("oci:{}:a/b:v1", dir.path().display()),
-        destination: format!("{}/c/d", reg.host()),
-        ..ImageMirrorOptions::default()
-    };
-    let outcome = mirror_image(&up, &stores(), Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let down = image_run(
+        &format!("{}/a/b@{}", reg.host(), m.digest()),
+        &format!("oci:{}:a/b:v1", dir.path().display()),
+    );
+    down.run(&set, Arc::new(NoProgress)).await.unwrap();
+    let up = image_run(
+        &format!("oci:{}:a/b:v1", dir.path().display()),
+        &format!("{}/c/d", reg.host()),
+    );
+    let outcome = up.run(&stores(), Arc::new(NoProgress)).await.unwrap();
     assert_eq!(outcome.report.totals.blobs_copied, 2);
     let got = s
         .read_manifest("c/d", &ManifestRef::Tag("v1".into()))

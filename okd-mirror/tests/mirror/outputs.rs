@@ -5,12 +5,12 @@ use crate::common;
 use std::sync::Arc;
 
 use common::*;
-use okd_mirror::command::{Instructions, ReleaseMirrorOptions, mirror_release};
 use okd_mirror::icsp::ImageContentSourcePolicy;
 use okd_mirror::idms::ImageDigestMirrorSet;
 use okd_mirror::instructions::MirrorSet;
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{StoreSet, mapping};
+use okd_mirror::run::{Instructions, Outputs};
+use okd_mirror::{Naming, StoreSet, mapping};
 use okd_oci::MemoryStore;
 
 fn sample(name: &str) -> String {
@@ -75,19 +75,22 @@ async fn release_mirror_prints_what_oc_printed_for_4_5_4() {
     stores.insert("quay.io", src);
     stores.insert("localhost:5000", dst.clone());
     let dir = tempfile::tempdir().unwrap();
-    let opts = ReleaseMirrorOptions {
-        from: "quay.io/openshift-release-dev/ocp-release:4.5.4-x86_64".to_string(),
-        to: "localhost:5000/ocp4/openshift4".to_string(),
-        print_instructions: Instructions::Icsp,
+    let mut opts = release_run(
+        "quay.io/openshift-release-dev/ocp-release:4.5.4-x86_64",
+        "localhost:5000/ocp4/openshift4",
+        Naming::Release,
+    );
+    opts.instructions = Instructions::Icsp;
+    opts.outputs = Outputs {
         idms: Some(dir.path().join("idms.yaml")),
         icsp: Some(dir.path().join("icsp.yaml")),
         mapping: Some(dir.path().join("mapping.txt")),
         install_config: Some(dir.path().join("install-config.yaml")),
         report: Some(dir.path().join("report.json")),
-        ..ReleaseMirrorOptions::default()
     };
     let loader = StaticReleases::with(p.release.clone());
-    let outcome = mirror_release(&opts, &stores, &loader, Arc::new(NoProgress))
+    let outcome = opts
+        .run(&stores, &loader, Arc::new(NoProgress))
         .await
         .unwrap();
 

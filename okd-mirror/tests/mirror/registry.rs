@@ -5,9 +5,11 @@ use crate::common;
 use std::sync::Arc;
 
 use common::*;
-use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{BlobAction, Error, ImageStatus, Naming, StoreSet};
+use okd_mirror::run::ReleaseRun;
+use okd_mirror::{
+    BlobAction, ComponentFilter, Error, ImageStatus, Naming, ReleaseTarget, StoreSet,
+};
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ManifestRef, Store};
 use testkit::tools::skopeo;
@@ -48,13 +50,23 @@ async fn v_payload(store: &dyn Store, host: &str) -> Payload {
     common::scos_payload(store, host, V, NAMES).await
 }
 
-fn release_opts(src: &Registry, dst: &Registry) -> ReleaseMirrorOptions {
-    ReleaseMirrorOptions {
-        from: format!("{}/okd/scos-release:{V}", src.host()),
-        to: format!("{}/okd/release", dst.host()),
-        jobs: 4,
-        ..ReleaseMirrorOptions::default()
-    }
+fn release_opts(src: &Registry, dst: &Registry) -> ReleaseRun {
+    let mut run = release_run(
+        &format!("{}/okd/scos-release:{V}", src.host()),
+        &format!("{}/okd/release", dst.host()),
+        Naming::Release,
+    );
+    run.options.jobs = 4;
+    run
+}
+
+/// `run` with its release image sent to `image` instead.
+fn release_image_at(run: &mut ReleaseRun, image: String) {
+    run.release.target = run
+        .release
+        .target
+        .clone()
+        .with_release_image(image.parse().unwrap());
 }
 
 fn unique_blobs() -> u64 {
@@ -66,10 +78,8 @@ async fn release_from_registry_to_registry_then_nothing_to_do() {
     let (src, dst, hosts, set, _, p, loader) = two_registries_with_payload().await;
 
     let mut opts = release_opts(&src, &dst);
-    opts.to_release_image = Some(format!("{}/okd/release-images:{V}", dst.host()));
-    let outcome = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    release_image_at(&mut opts, format!("{}/okd/release-images:{V}", dst.host()));
+    let outcome = opts.run(&set, &loader, Arc::new(NoProgress)).await.unwrap();
     assert!(outcome.instructions.contains("kind: ImageDigestMirrorSet"));
     assert!(outcome.instructions.contains(&format!(
         "Update image:  {}/okd/release-images:{V}",
@@ -105,9 +115,7 @@ async fn release_from_registry_to_registry_then_nothing_to_do() {
 
     // A second run, with fresh stores, writes nothing.
     let set = stores(&hosts);
-    let again = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let again = opts.run(&set, &loader, Arc::new(NoProgress)).await.unwrap();
     assert_eq!(again.report.totals.images_present as usize, NAMES.len() + 1);
     let stats = store(&set, &dst.host()).await.stats();
     assert_eq!(
@@ -147,15 +155,14 @@ async fn blobs_left_by_an_interrupted_run_are_found_as_uploads_open() {
     // A dry run asks for every blob, so it knows exactly what is left to move.
     let mut dry = opts.clone();
     dry.dry_run = true;
-    let planned = mirror_release(&dry, &stores(&hosts), &loader, Arc::new(NoProgress))
+    let planned = dry
+        .run(&stores(&hosts), &loader, Arc::new(NoProgress))
         .await
         .unwrap();
     assert_eq!(planned.plan.totals.blobs_present, left.len());
 
     let set = stores(&hosts);
-    let outcome = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let outcome = opts.run(&set, &loader, Arc::new(NoProgress)).await.unwrap();
     assert!(
         outcome
             .plan
@@ -183,12 +190,11 @@ async fn blobs_left_by_an_interrupted_run_are_found_as_uploads_open() {
 async fn excluded_components_and_digest_only_naming() {
     let (src, dst, _, set, _, p, loader) = two_registries_with_payload().await;
     let mut opts = release_opts(&src, &dst);
-    opts.naming = Naming::DigestOnly;
-    opts.exclude = vec!["rhel-coreos*".into(), "*installer".into()];
-    opts.to_release_image = Some(format!("{}/okd/release:{V}", dst.host()));
-    let outcome = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    opts.release.target =
+        ReleaseTarget::parse(&format!("{}/okd/release", dst.host()), Naming::DigestOnly).unwrap();
+    opts.filter = ComponentFilter::new(&[], &["rhel-coreos*".into(), "*installer".into()]).unwrap();
+    release_image_at(&mut opts, format!("{}/okd/release:{V}", dst.host()));
+    let outcome = opts.run(&set, &loader, Arc::new(NoProgress)).await.unwrap();
     assert!(outcome.plan.warnings[0].contains("installer, rhel-coreos"));
     let d = store(&set, &dst.host()).await;
     assert_eq!(d.list_tags("okd/release").await.unwrap(), [V]);
@@ -215,15 +221,12 @@ async fn same_registry_copies_no_bytes() {
         "amd64",
     )
     .await;
-    let opts = ImageMirrorOptions {
-        source: format!("{}/a/b:v1", reg.host()),
-        destination: format!("{}/c/d", reg.host()),
-        ..ImageMirrorOptions::default()
-    };
+    let opts = image_run(
+        &format!("{}/a/b:v1", reg.host()),
+        &format!("{}/c/d", reg.host()),
+    );
     let set = stores(&[reg.host()]);
-    let outcome = mirror_image(&opts, &set, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let outcome = opts.run(&set, Arc::new(NoProgress)).await.unwrap();
     assert_eq!(outcome.report.totals.blobs_mounted, 3);
     assert_eq!(outcome.report.totals.bytes_copied, 0);
     let s = store(&set, &reg.host()).await;
@@ -240,14 +243,11 @@ async fn manifest_list_whole_or_one_platform() {
     let (list, _amd, arm) =
         push_multi_arch(s.as_ref(), "okd/cli", "4.19", b"amd64", b"arm64").await;
 
-    let mut opts = ImageMirrorOptions {
-        source: format!("{}/okd/cli:4.19", src.host()),
-        destination: format!("{}/okd/cli", dst.host()),
-        ..ImageMirrorOptions::default()
-    };
-    mirror_image(&opts, &set, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let opts = image_run(
+        &format!("{}/okd/cli:4.19", src.host()),
+        &format!("{}/okd/cli", dst.host()),
+    );
+    opts.run(&set, Arc::new(NoProgress)).await.unwrap();
     let d = store(&set, &dst.host()).await;
     let top = d
         .read_manifest("okd/cli", &ManifestRef::Tag("4.19".into()))
@@ -255,11 +255,12 @@ async fn manifest_list_whole_or_one_platform() {
         .unwrap();
     assert_eq!(top.bytes(), list.bytes());
 
-    opts.destination = format!("{}/okd/cli-arm64", dst.host());
-    opts.platform = Some("linux/arm64".into());
-    mirror_image(&opts, &set, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let mut opts = image_run(
+        &format!("{}/okd/cli:4.19", src.host()),
+        &format!("{}/okd/cli-arm64", dst.host()),
+    );
+    opts.platform = okd_mirror::PlatformChoice::Only("linux/arm64".parse().unwrap());
+    opts.run(&set, Arc::new(NoProgress)).await.unwrap();
     let top = d
         .read_manifest("okd/cli-arm64", &ManifestRef::Tag("4.19".into()))
         .await
@@ -285,14 +286,16 @@ async fn corrupted_source_blob_is_named_and_nothing_references_it() {
     std::fs::write(&data, bytes).unwrap();
 
     let mut opts = release_opts(&src, &dst);
-    opts.retries = 2;
-    let err = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
+    opts.options.retry.attempts = 2;
+    let err = opts
+        .run(&set, &loader, Arc::new(NoProgress))
         .await
         .unwrap_err();
     let Error::Incomplete { failed, first, .. } = &err else {
         panic!("unexpected error {err}");
     };
     assert_eq!(*failed, 2, "etcd and the release: {err}");
+    let first = first.to_string();
     assert!(first.contains(&bad.to_string()), "names the blob: {first}");
     assert!(first.contains("digest mismatch"), "{first}");
     let d = store(&set, &dst.host()).await;
@@ -329,15 +332,13 @@ async fn flaky_destination_still_gets_everything() {
     let s = store(&set, &src.host()).await;
     let p = v_payload(s.as_ref(), &src.host()).await;
     let loader = StaticReleases::with(p.release.clone());
-    let opts = ReleaseMirrorOptions {
-        from: format!("{}/okd/scos-release:{V}", src.host()),
-        to: format!("{}/okd/release", proxy.host()),
-        retries: 8,
-        ..ReleaseMirrorOptions::default()
-    };
-    let outcome = mirror_release(&opts, &set, &loader, Arc::new(NoProgress))
-        .await
-        .unwrap();
+    let mut opts = release_run(
+        &format!("{}/okd/scos-release:{V}", src.host()),
+        &format!("{}/okd/release", proxy.host()),
+        Naming::Release,
+    );
+    opts.options.retry.attempts = 8;
+    let outcome = opts.run(&set, &loader, Arc::new(NoProgress)).await.unwrap();
     assert!(proxy.faults_injected() > 0);
     assert!(
         outcome
@@ -379,20 +380,20 @@ async fn generated_payload_through_the_release_loader() {
         .pullspec_prefix(format!("{}/okd/scos-content", src.host()));
     let payload = testkit::payload::generate(s.as_ref(), &spec).await.unwrap();
     let version = payload.version.clone();
-    let opts = ReleaseMirrorOptions {
-        from: format!("{}/okd/scos-release:{version}", src.host()),
-        to: format!("{}/okd/release", dst.host()),
-        exclude: vec!["stream-coreos*".into()],
-        ..ReleaseMirrorOptions::default()
-    };
-    let outcome = mirror_release(
-        &opts,
-        &set,
-        &okd_mirror::PayloadLoader::default(),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let mut opts = release_run(
+        &format!("{}/okd/scos-release:{version}", src.host()),
+        &format!("{}/okd/release", dst.host()),
+        Naming::Release,
+    );
+    opts.filter = ComponentFilter::new(&[], &["stream-coreos*".into()]).unwrap();
+    let outcome = opts
+        .run(
+            &set,
+            &okd_mirror::PayloadLoader::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         outcome.plan.warnings.len(),
         1,

@@ -11,4 +11,3 @@ mod registry_faults;
 mod registry_interop;
 mod registry_token;
 mod retag;
-mod tls_auth_logs;

@@ -1,16 +1,14 @@
-//! `okd-streams mirror …`: `okd_mirror::command` on the command line, with a progress bar on a
-//! terminal and plain log lines otherwise.
+//! `okd-streams mirror …`: okd-mirror's typed runs on the command line ([`flags`] turns the
+//! flags into them), with a progress bar on a terminal and plain log lines otherwise.
 
+mod flags;
 mod progress;
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use okd_mirror::command::{
-    ImageMirrorOptions, Instructions, MirrorOutcome, ReleaseMirrorOptions, mirror_image,
-    mirror_release,
-};
-use okd_mirror::{Naming, PayloadLoader, PlatformChoice, StoreSet};
+use okd_mirror::run::MirrorOutcome;
+use okd_mirror::{PayloadLoader, StoreSet};
 
 use super::output::print_text;
 use super::{CliError, store::Stores};
@@ -130,35 +128,26 @@ pub struct ImageArgs {
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     // One store per registry host and layout, with the global registry options.
     let set = StoreSet::with_opener(stores.shared_resolver());
-    let display = progress::Display::new();
     let outcome = match c {
         MirrorCommand::Release(a) => {
-            let options = release_options(*a);
+            let run = a.to_run()?;
             // image-references is read from the chosen platform's image of a multi-arch release.
-            let platform = match &options.platform {
-                Some(p) => {
-                    PlatformChoice::Only(p.parse().map_err(|e| format!("--platform {p:?}: {e}"))?)
-                }
-                None => PlatformChoice::All,
+            let loader = PayloadLoader {
+                platform: run.platform.clone(),
             };
-            let loader = PayloadLoader { platform };
-            mirror_release(&options, &set, &loader, display.sink()).await
+            let display = progress::Display::new();
+            let outcome = run.run(&set, &loader, display.sink()).await;
+            display.finish();
+            outcome
         }
         MirrorCommand::Image(a) => {
-            let options = ImageMirrorOptions {
-                source: a.source,
-                destination: a.destination,
-                dry_run: a.dry_run,
-                mapping: a.mapping,
-                jobs: a.jobs,
-                platform: a.platform,
-                report: a.report,
-                retries: a.retries.unwrap_or(0),
-            };
-            mirror_image(&options, &set, display.sink()).await
+            let run = a.to_run()?;
+            let display = progress::Display::new();
+            let outcome = run.run(&set, display.sink()).await;
+            display.finish();
+            outcome
         }
     };
-    display.finish();
     let outcome = outcome?;
     summarise(&outcome);
     if outcome.report.dry_run {
@@ -166,35 +155,6 @@ pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
         return print_text(&okd_mirror::mapping::to_text(&outcome.plan.mappings()));
     }
     print_text(&outcome.instructions)
-}
-
-fn release_options(a: ReleaseArgs) -> ReleaseMirrorOptions {
-    ReleaseMirrorOptions {
-        from: a.source,
-        to: a.to,
-        to_release_image: a.to_release_image,
-        exclude: a.exclude,
-        include: a.include,
-        dry_run: a.dry_run,
-        idms: a.idms,
-        icsp: a.icsp,
-        mapping: a.mapping,
-        jobs: a.jobs,
-        naming: match a.naming {
-            NamingArg::Release => Naming::Release,
-            NamingArg::Content => Naming::Content,
-            NamingArg::DigestOnly => Naming::DigestOnly,
-        },
-        platform: a.platform,
-        install_config: a.install_config,
-        report: a.report,
-        print_instructions: match a.print_mirror_instructions {
-            InstructionsArg::Idms => Instructions::Idms,
-            InstructionsArg::Icsp => Instructions::Icsp,
-            InstructionsArg::None => Instructions::None,
-        },
-        retries: a.retries.unwrap_or(0),
-    }
 }
 
 /// What the run did, on stderr: stdout carries the instructions only.

@@ -1,13 +1,11 @@
 //! `okd-streams release …`: what `oc adm release info|new|extract` do, on registries and layouts.
 
-mod extract;
-mod info;
 mod new;
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use okd_release::{ImageColumns, Release, ReleaseDiff};
+use okd_release::{ImageColumns, InfoDocument, Release, ReleaseDiff};
 
 use super::output::{OutputFormat, print_json, print_text};
 use super::{CliError, store::Stores};
@@ -76,11 +74,20 @@ pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
         ReleaseCommand::New(a) => new::run(*a, stores).await,
         ReleaseCommand::Extract(a) => {
             let source = stores.source(&a.image).await?;
-            let done = extract::extract(&source, &a.to).await?;
+            let done =
+                okd_release::extract::extract(source.store.as_ref(), &source.image, &a.to).await?;
+            let created = done
+                .release
+                .created()
+                .map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_else(|| "an unknown time".to_string());
             // As `oc adm release extract` does, on stderr so that stdout stays clean.
             eprintln!(
-                "Extracted release payload {} from digest {} created at {}: {} files, {} bytes",
-                done.release, done.digest, done.created, done.files, done.bytes
+                "Extracted release payload {} from digest {} created at {created}: {} files, {} bytes",
+                done.release.name,
+                done.release.pull_digest(),
+                done.files,
+                done.bytes
             );
             Ok(())
         }
@@ -96,7 +103,7 @@ pub(crate) async fn load(stores: &Stores, text: &str) -> Result<Release, CliErro
 async fn info(a: InfoArgs, stores: &Stores) -> Result<(), CliError> {
     let release = load(stores, &a.image).await?;
     if a.output.is_json() {
-        return print_json(&info::InfoDocument::of(&release)?);
+        return print_json(&InfoDocument::of(&release)?);
     }
     let columns = if a.commits {
         ImageColumns::Commit

@@ -19,6 +19,22 @@ async fn main_example_promotes_a_release_skopeo_reads() {
         out.promoted.as_deref(),
         out.releases.last().map(String::as_str)
     );
+    // The mirror stage put every release into the mirror layout under its version, and wrote
+    // its ImageDigestMirrorSet.
+    let mirror = okd_oci::LayoutStore::open(demo::mirror_dir(&dir))
+        .await
+        .unwrap();
+    let tags = okd_oci::Store::list_tags(&mirror, "okd-demo/mirror")
+        .await
+        .unwrap();
+    for r in &out.releases {
+        assert!(tags.contains(r), "{r} not mirrored: {tags:?}");
+        let idms = dir
+            .with_extension("state")
+            .join("idms")
+            .join(format!("{r}.idms.yaml"));
+        assert!(idms.is_file(), "{}", idms.display());
+    }
     let reference = out.inspect.expect("a promoted release");
     let skopeo = testkit::tools::skopeo(&["inspect", &reference]);
     let info: serde_json::Value = serde_json::from_slice(&skopeo).unwrap();

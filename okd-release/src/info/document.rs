@@ -1,4 +1,4 @@
-//! The JSON document of `release info -o json`.
+//! The JSON document of `okd-streams release info -o json`.
 //!
 //! Field names follow `oc adm release info -o json` where oc has the same information
 //! (`digest`, `contentDigest`, `listDigest`, `metadata`, `references`, `displayVersions`,
@@ -6,12 +6,21 @@
 
 use std::collections::BTreeMap;
 
-use okd_release::{Release, ReleaseFile};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::CliError;
+use crate::{ComponentVersions, Error, Release, ReleaseFile};
 
+/// What `okd-streams release info -o json` prints for one release; serialise it with serde.
+///
+/// ```
+/// # fn demo(release: &okd_release::Release) -> Result<(), Box<dyn std::error::Error>> {
+/// use okd_release::info::InfoDocument;
+///
+/// let json = serde_json::to_string_pretty(&InfoDocument::of(release)?)?;
+/// println!("{json}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InfoDocument<'a> {
@@ -35,13 +44,14 @@ pub struct InfoDocument<'a> {
     metadata: Option<Value>,
     /// `release-manifests/image-references`, parsed.
     references: Value,
-    display_versions: &'a okd_release::ComponentVersions,
+    display_versions: &'a ComponentVersions,
     images: Vec<Image<'a>>,
     manifests: &'a [ReleaseFile],
     metadata_files: &'a [ReleaseFile],
     warnings: &'a [String],
 }
 
+/// One entry of `images`: a tag of image-references that has a pullspec.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Image<'a> {
@@ -56,13 +66,17 @@ struct Image<'a> {
 }
 
 impl<'a> InfoDocument<'a> {
-    pub fn of(r: &'a Release) -> Result<InfoDocument<'a>, CliError> {
-        let references: Value = serde_json::from_str(&r.references.to_json())?;
+    /// The document of `r`. Fails only if `r`'s image-references or release-metadata do not
+    /// serialise to JSON that parses back.
+    pub fn of(r: &'a Release) -> Result<InfoDocument<'a>, Error> {
+        let references: Value = serde_json::from_str(&r.references.to_json())
+            .map_err(|e| Error::document("release-manifests/image-references", e))?;
         let metadata = r
             .metadata
             .as_ref()
             .map(|m| serde_json::from_str::<Value>(&m.to_json()))
-            .transpose()?;
+            .transpose()
+            .map_err(|e| Error::document("release-manifests/release-metadata", e))?;
         let images = r
             .references
             .tags()

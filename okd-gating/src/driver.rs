@@ -30,7 +30,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::record::{RunState, StreamState};
+use crate::record::{RunEnd, RunId, RunState, StreamState};
 use crate::{Error, GatingPolicy, JobHandle, JobRequest, JobRunner, JobStatus, Launch};
 
 /// Starts `launches` (as returned by [`step`](crate::step)) and records each as a pending run
@@ -48,10 +48,7 @@ pub async fn start_launches(
         let Some(record) = state.release_mut(&release) else {
             continue;
         };
-        if record
-            .run_mut(&launch.job, launch.kind, launch.attempt)
-            .is_some()
-        {
+        if record.run_mut(&launch.run_id(&release)).is_some() {
             continue;
         }
         let Some(request) = JobRequest::new(policy, record, &launch, now) else {
@@ -79,17 +76,13 @@ pub async fn poll_runs(
     runner: &dyn JobRunner,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
-    let pending: Vec<(String, String, crate::RunKind, u32, String)> = state
+    let pending: Vec<(RunId, String)> = state
         .pending_runs()
-        .filter_map(|(r, run)| {
-            run.handle
-                .clone()
-                .map(|h| (r.name.clone(), run.job.clone(), run.kind, run.attempt, h))
-        })
+        .filter_map(|(r, run)| run.handle.clone().map(|h| (run.id(&r.name), h)))
         .collect();
     let mut finished = 0;
-    for (release, job, kind, attempt, handle) in pending {
-        let (run_state, log) = match runner.poll(&JobHandle(handle)).await {
+    for (id, handle) in pending {
+        let (state_now, log) = match runner.poll(&JobHandle(handle)).await {
             Ok(JobStatus::Running) => continue,
             Ok(JobStatus::Finished(result)) => (result.state, result.log),
             Err(Error::UnknownHandle { handle }) => (
@@ -98,7 +91,12 @@ pub async fn poll_runs(
             ),
             Err(e) => return Err(e),
         };
-        if state.finish_run(&release, &job, kind, attempt, run_state, now, log) {
+        let end = RunEnd {
+            state: state_now,
+            at: now,
+            log,
+        };
+        if state.finish_run(&id, end) {
             finished += 1;
         }
     }

@@ -11,15 +11,17 @@
 //!   [`step`], one controller pass over a stream.
 //! * Side effects behind traits: [`JobRunner`] (with [`CommandJobRunner`] for local processes),
 //!   [`Clock`] ([`SystemClock`], [`SimulatedClock`]), [`StateStore`] ([`MemoryStateStore`],
-//!   [`FileStateStore`], crash-safe), [`Publisher`] ([`StorePublisher`] over any
-//!   [`okd_oci::Store`]); [`start_launches`] and [`poll_runs`] connect a runner to [`step`].
+//!   [`FileStateStore`], crash-safe), [`Publisher`] (what [`plan_publications`] decides is
+//!   published by the caller's publisher: okd-gating moves no image content);
+//!   [`start_launches`] and [`poll_runs`] connect a runner to [`step`].
 //! * [`UpgradeGraph`]: per-edge upgrade results, [`Channel`] rules, Cincinnati JSON (as
 //!   [`okd_release::graph::Graph`]) and DOT.
 //! * [`simulate`]: a policy against a model of job durations and flake rates.
 //!
 //! ```
 //! use chrono::Utc;
-//! use okd_gating::{evaluate, step, CreationState, GatingPolicy, History, ParseMode, Phase, RunState, StreamState};
+//! use okd_gating::{evaluate, step, CreationState, GatingPolicy, History, ParseMode, Phase, RunEnd, RunId,
+//!     RunKind, RunState, StreamState};
 //!
 //! let json = br#"{"name":"4.19.0-0.okd-scos","to":"release-scos","maxUnreadyReleases":1,
 //!   "verify":{"aws":{"maxRetries":2,"prowJob":{"name":"e2e-aws-ovn"}},
@@ -41,8 +43,10 @@
 //!     stream.releases[0].runs.push(launch.to_run(now, None));
 //! }
 //! // The blocking job passes, the informing one fails: accepted.
-//! stream.finish_run(&name, "aws", okd_gating::RunKind::Verify, 0, RunState::Succeeded, now, None);
-//! stream.finish_run(&name, "gcp", okd_gating::RunKind::Verify, 0, RunState::Failed, now, None);
+//! for (job, state) in [("aws", RunState::Succeeded), ("gcp", RunState::Failed)] {
+//!     let run = RunId { release: name.clone(), job: job.into(), kind: RunKind::Verify, attempt: 0 };
+//!     stream.finish_run(&run, RunEnd { state, at: now, log: None });
+//! }
 //! step(&policy, &mut stream, &History::default(), Some("inputs-1"), now);
 //! assert_eq!(stream.releases[0].phase, Phase::Accepted);
 //! # Ok::<(), okd_gating::Error>(())
@@ -89,10 +93,10 @@ pub use policy::{
     GatingPolicyBuilder, GcPolicy, PublishRule, PublishTarget, SampledUpgrade, StreamMode,
     UpgradeSource, VerifyJob,
 };
-pub use publish::{PublishAction, PublishOutcome, Publisher, StorePublisher, plan_publications};
+pub use publish::{PublishAction, PublishOutcome, Publisher, plan_publications};
 pub use record::{
     CreationState, GatingState, JobRun, Override, OverridePhase, Phase, Publication, ReleaseRecord,
-    ReleaseRef, RunKind, RunState, STATE_FORMAT, StreamState,
+    ReleaseRef, RunEnd, RunId, RunKind, RunState, STATE_FORMAT, StreamState,
 };
 pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};

@@ -1,52 +1,39 @@
-//! Promotion: publishing the newest accepted release as the config's `publish` steps say.
+//! Promotion: what to publish for the newest accepted release, as the config's `publish` steps
+//! say.
 //!
 //! [`plan_publications`] is pure: for the newest accepted release, every enabled `tagRef` step
 //! (tag `scos-4.19` → that release) and `imageStreamRef` step (the release copied into another
 //! repository under its own name) that has not already published that release. The
 //! controller's `imageStreamRef` also copies the release's component tags; okd-gating knows
-//! releases, not their components, and copies the release image only. `verifyIssues` (Jira) and
+//! releases, not their components, and plans the release image only. `verifyIssues` (Jira) and
 //! empty steps do nothing here.
 //!
-//! A [`Publisher`] performs an action. [`StorePublisher`] tags the release image in a target
-//! repository of any [`okd_oci::Store`]: it reads the manifest by digest and writes those exact
-//! bytes under the tag, after making every blob and child manifest present in the target
-//! (mounted when the store can, copied otherwise). Publishing is idempotent twice over: the plan
-//! skips what the state records as done, and the publisher does nothing when the tag already
-//! points at the digest.
+//! A [`Publisher`] performs an action. okd-gating decides and never moves image content: the
+//! publisher over a content store is the stream's (`okd_streams::stream::StorePublisher`, which
+//! promotes with `okd_oci::copy::retag`). Publishing is idempotent twice over: the plan skips
+//! what the state records as done, and a publisher does nothing when the tag already points at
+//! the release.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
-//! use okd_gating::{PublishAction, PublishOutcome, Publisher, StorePublisher};
-//! use okd_oci::{Digest, MemoryStore, RawManifest, Store, StoreExt, media_type};
+//! use chrono::Utc;
+//! use okd_gating::{CreationState, GatingPolicy, Phase, ReleaseRecord, StreamState, plan_publications};
 //!
-//! let store = Arc::new(MemoryStore::new());
-//! let config = bytes::Bytes::from_static(b"{}");
-//! let cd = Digest::sha256_of(&config);
-//! store.put_blob("okd/release-scos", &cd, config.clone()).await?;
-//! let manifest = format!(r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{}","size":2}},"layers":[]}}"#,
-//!     media_type::OCI_MANIFEST, media_type::OCI_CONFIG, cd);
-//! let m = RawManifest::new(media_type::OCI_MANIFEST, manifest.into_bytes())?;
-//! store.write_manifest("okd/release-scos", &m, Some("4.19.0-0.okd-scos-2025-01-01-000000")).await?;
-//!
-//! let publisher = StorePublisher::new(store.clone(), "okd/scos");
-//! let action = PublishAction {
-//!     rule: "tag".into(),
-//!     release: "4.19.0-0.okd-scos-2025-01-01-000000".into(),
-//!     pullspec: "quay.io/okd/release-scos:4.19.0-0.okd-scos-2025-01-01-000000".into(),
-//!     repository: None,
-//!     tag: "scos-4.19".into(),
-//! };
-//! assert!(matches!(publisher.publish(&action).await?, PublishOutcome::Published { .. }));
-//! assert!(matches!(publisher.publish(&action).await?, PublishOutcome::AlreadyPublished { .. }));
-//! # Ok(()) }
+//! let policy = GatingPolicy::builder("4.19.0-0.okd-scos").target("release-scos")
+//!     .publish_tag("tag", "scos-4.19").build()?;
+//! let mut state = StreamState::default();
+//! let name = "4.19.0-0.okd-scos-2025-01-01-000000";
+//! let mut r = ReleaseRecord::pending(name, "quay.io/okd/release-scos:x", "h", Utc::now());
+//! r.creation = CreationState::Succeeded;
+//! r.phase = Phase::Accepted;
+//! state.releases.push(r);
+//! let actions = plan_publications(&policy, &state);
+//! assert_eq!((actions[0].release.as_str(), actions[0].tag.as_str()), (name, "scos-4.19"));
+//! # Ok::<(), okd_gating::Error>(())
 //! ```
-
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okd_oci::{Digest, ImageRef, ManifestRef, RawManifest, Store};
+use okd_oci::Digest;
 
 use crate::record::{Publication, StreamState};
 use crate::{Error, GatingPolicy, PublishTarget};
@@ -144,133 +131,4 @@ pub fn plan_publications(policy: &GatingPolicy, state: &StreamState) -> Vec<Publ
 pub trait Publisher: Send + Sync + std::fmt::Debug {
     /// Makes `action.tag` point at the release. Doing it twice does nothing the second time.
     async fn publish(&self, action: &PublishAction) -> Result<PublishOutcome, Error>;
-}
-
-/// Publishes by tagging release images within an [`okd_oci::Store`].
-#[derive(Debug, Clone)]
-pub struct StorePublisher {
-    store: Arc<dyn Store>,
-    repository: String,
-}
-
-impl StorePublisher {
-    /// Publishes into `repository` of `store` (when an action names none). Release images are
-    /// read from the repository of their pullspec in the same store.
-    pub fn new(store: Arc<dyn Store>, repository: &str) -> StorePublisher {
-        StorePublisher {
-            store,
-            repository: repository.to_string(),
-        }
-    }
-
-    async fn ensure_present(
-        &self,
-        from: &str,
-        to: &str,
-        manifest: &RawManifest,
-    ) -> Result<(), okd_oci::Error> {
-        for child in manifest.references()? {
-            if manifest.is_index() {
-                if self
-                    .store
-                    .manifest_digest(to, &ManifestRef::Digest(child.digest.clone()))
-                    .await?
-                    .is_some()
-                {
-                    continue;
-                }
-                let m = self
-                    .store
-                    .read_manifest(from, &ManifestRef::Digest(child.digest.clone()))
-                    .await?;
-                Box::pin(self.ensure_present(from, to, &m)).await?;
-                self.store.write_manifest(to, &m, None).await?;
-            } else {
-                let store = self.store.as_ref();
-                okd_oci::copy::copy_blob(store, from, store, to, &child.digest, child.size).await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Publisher for StorePublisher {
-    async fn publish(&self, action: &PublishAction) -> Result<PublishOutcome, Error> {
-        let source: ImageRef = action
-            .pullspec
-            .parse()
-            .map_err(|e| Error::InvalidPullspec {
-                release: action.release.clone(),
-                pullspec: action.pullspec.clone(),
-                source: Box::new(e),
-            })?;
-        let from = source.repository().to_string();
-        let to = action
-            .repository
-            .clone()
-            .unwrap_or_else(|| self.repository.clone());
-        let wrap = |e: okd_oci::Error| Error::Publish {
-            rule: action.rule.clone(),
-            release: action.release.clone(),
-            target: format!("{to}:{}", action.tag),
-            source: Box::new(e),
-        };
-        let reference = match source.manifest_ref() {
-            Some(ManifestRef::Digest(d)) => ManifestRef::Digest(d),
-            Some(ManifestRef::Tag(t)) => ManifestRef::Tag(t),
-            None => ManifestRef::Tag(action.release.clone()),
-        };
-        let digest = match reference {
-            ManifestRef::Digest(d) => d,
-            tag => self
-                .store
-                .manifest_digest(&from, &tag)
-                .await
-                .map_err(wrap)?
-                .ok_or_else(|| {
-                    wrap(okd_oci::Error::ManifestNotFound {
-                        location: self.store.location(),
-                        repo: from.clone(),
-                        reference: tag.to_string(),
-                    })
-                })?,
-        };
-        let current = self
-            .store
-            .manifest_digest(&to, &ManifestRef::Tag(action.tag.clone()))
-            .await
-            .map_err(wrap)?;
-        if current.as_ref() == Some(&digest) {
-            return Ok(PublishOutcome::AlreadyPublished {
-                repository: to,
-                digest,
-            });
-        }
-        let manifest = self
-            .store
-            .read_manifest(&from, &ManifestRef::Digest(digest.clone()))
-            .await
-            .map_err(wrap)?;
-        if manifest.digest() != &digest {
-            return Err(wrap(okd_oci::Error::DigestMismatch {
-                what: format!("manifest of {}", action.pullspec),
-                expected: digest,
-                actual: manifest.digest().clone(),
-            }));
-        }
-        if from != to {
-            self.ensure_present(&from, &to, &manifest)
-                .await
-                .map_err(wrap)?;
-        }
-        self.store
-            .write_manifest(&to, &manifest, Some(&action.tag))
-            .await
-            .map_err(wrap)?;
-        Ok(PublishOutcome::Published {
-            repository: to,
-            digest,
-        })
-    }
 }

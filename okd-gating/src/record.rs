@@ -109,7 +109,17 @@ impl JobRun {
     /// The controller's run name: `<release>-<job>[-<attempt>]`, or
     /// `<release>-<job>-analysis-<index>` for analysis runs (with `-<attempt>` after retries).
     pub fn run_name(&self, release: &str) -> String {
-        run_name(release, &self.job, self.kind, self.attempt)
+        self.id(release).run_name()
+    }
+
+    /// This run's identity, as a run of `release`.
+    pub fn id(&self, release: &str) -> RunId {
+        RunId {
+            release: release.to_string(),
+            job: self.job.clone(),
+            kind: self.kind,
+            attempt: self.attempt,
+        }
     }
 
     /// True once finished.
@@ -118,15 +128,63 @@ impl JobRun {
     }
 }
 
-pub(crate) fn run_name(release: &str, job: &str, kind: RunKind, attempt: u32) -> String {
-    let mut name = match kind {
-        RunKind::Verify => format!("{release}-{job}"),
-        RunKind::Analysis { index } => format!("{release}-{job}-analysis-{index}"),
-    };
-    if attempt > 0 {
-        name.push_str(&format!("-{attempt}"));
+/// Which run: the run of one job, of one kind, at one attempt, for one release. It is what the
+/// controller's run name is made of, and what a driver that polls runs keeps between starting
+/// and finishing one.
+///
+/// ```
+/// use okd_gating::{RunId, RunKind};
+/// let run = RunId { release: "4.19.0-okd-scos.2".into(), job: "aws".into(),
+///     kind: RunKind::Analysis { index: 1 }, attempt: 2 };
+/// assert_eq!(run.run_name(), "4.19.0-okd-scos.2-aws-analysis-1-2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RunId {
+    /// The release (name).
+    pub release: String,
+    /// The verification job (key of `verify`).
+    pub job: String,
+    /// Plain run or analysis run.
+    pub kind: RunKind,
+    /// 0 for the first attempt, n for the n-th retry (for aggregated jobs: the batch).
+    pub attempt: u32,
+}
+
+impl RunId {
+    /// The controller's run name: `<release>-<job>[-<attempt>]`, or
+    /// `<release>-<job>-analysis-<index>` for analysis runs (with `-<attempt>` after retries).
+    pub fn run_name(&self) -> String {
+        let RunId {
+            release,
+            job,
+            kind,
+            attempt,
+        } = self;
+        let mut name = match kind {
+            RunKind::Verify => format!("{release}-{job}"),
+            RunKind::Analysis { index } => format!("{release}-{job}-analysis-{index}"),
+        };
+        if *attempt > 0 {
+            name.push_str(&format!("-{attempt}"));
+        }
+        name
     }
-    name
+
+    /// True when `run`, a run of this id's release, is the run this id names.
+    pub fn names(&self, run: &JobRun) -> bool {
+        run.job == self.job && run.kind == self.kind && run.attempt == self.attempt
+    }
+}
+
+/// How a run ended: what [`StreamState::finish_run`] records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEnd {
+    /// Succeeded or Failed (a Pending end records nothing).
+    pub state: RunState,
+    /// When it finished.
+    pub at: DateTime<Utc>,
+    /// Where its logs are, when known (a log already recorded is kept otherwise).
+    pub log: Option<String>,
 }
 
 /// How the release image's creation went.
@@ -220,11 +278,13 @@ impl ReleaseRecord {
         self.runs.iter().filter(move |r| r.job == job)
     }
 
-    /// The run of `job` with this kind and attempt, mutably.
-    pub fn run_mut(&mut self, job: &str, kind: RunKind, attempt: u32) -> Option<&mut JobRun> {
-        self.runs
-            .iter_mut()
-            .find(|r| r.job == job && r.kind == kind && r.attempt == attempt)
+    /// The run `id` names, mutably; `None` when this release has no such run (or `id` names a
+    /// run of another release).
+    pub fn run_mut(&mut self, id: &RunId) -> Option<&mut JobRun> {
+        if id.release != self.name {
+            return None;
+        }
+        self.runs.iter_mut().find(|r| id.names(r))
     }
 
     /// A reference to this release.
@@ -287,36 +347,26 @@ impl StreamState {
         })
     }
 
-    /// Records the end of a pending run and, for an upgrade run, its result on the upgrade
-    /// graph. Returns false (and changes nothing) when there is no such pending run.
-    #[allow(clippy::too_many_arguments)]
-    pub fn finish_run(
-        &mut self,
-        release: &str,
-        job: &str,
-        kind: RunKind,
-        attempt: u32,
-        state: RunState,
-        at: DateTime<Utc>,
-        log: Option<String>,
-    ) -> bool {
-        let Some(r) = self.releases.iter_mut().find(|r| r.name == release) else {
+    /// Records the end of the pending run `id` and, for an upgrade run, its result on the
+    /// upgrade graph. Returns false (and changes nothing) when there is no such pending run.
+    pub fn finish_run(&mut self, id: &RunId, end: RunEnd) -> bool {
+        let Some(r) = self.releases.iter_mut().find(|r| r.name == id.release) else {
             return false;
         };
-        let Some(run) = r.run_mut(job, kind, attempt) else {
+        let Some(run) = r.run_mut(id) else {
             return false;
         };
-        if run.state != RunState::Pending || state == RunState::Pending {
+        if run.state != RunState::Pending || end.state == RunState::Pending {
             return false;
         }
-        run.state = state;
-        run.finished = Some(at);
-        if log.is_some() {
-            run.log = log;
+        run.state = end.state;
+        run.finished = Some(end.at);
+        if end.log.is_some() {
+            run.log = end.log;
         }
         if let Some(from) = &run.upgrade_from {
-            let url = run.log.clone().unwrap_or_else(|| run.run_name(release));
-            self.graph.record(&from.name, release, state, &url);
+            let url = run.log.clone().unwrap_or_else(|| id.run_name());
+            self.graph.record(&from.name, &id.release, end.state, &url);
         }
         true
     }

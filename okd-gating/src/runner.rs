@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::record::{ReleaseRecord, ReleaseRef, RunKind, RunState, run_name};
+use crate::record::{ReleaseRecord, ReleaseRef, RunId, RunKind, RunState};
 use crate::{Error, GatingPolicy, Launch};
 
 /// Everything a runner needs to start one run.
@@ -78,7 +78,17 @@ impl JobRequest {
 
     /// The controller's name for the run (`<release>-<job>[-analysis-<i>][-<attempt>]`).
     pub fn run_name(&self) -> String {
-        run_name(&self.release.name, &self.job, self.kind, self.attempt)
+        self.run_id().run_name()
+    }
+
+    /// The identity of the run this request starts.
+    pub fn run_id(&self) -> RunId {
+        RunId {
+            release: self.release.name.clone(),
+            job: self.job.clone(),
+            kind: self.kind,
+            attempt: self.attempt,
+        }
     }
 
     /// The environment the job runs with.

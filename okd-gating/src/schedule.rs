@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::record::{JobRun, Phase, ReleaseRecord, ReleaseRef, RunKind, RunState};
+use crate::record::{JobRun, Phase, ReleaseRecord, ReleaseRef, RunId, RunKind, RunState};
 use crate::verdict::{batch_outcome, batches, job_state};
 use crate::{GatingPolicy, History, JobState, VerifyJob, evaluate, resolve_upgrade_source};
 
@@ -54,6 +54,16 @@ pub struct Launch {
 }
 
 impl Launch {
+    /// The identity of the run this launch starts for `release`.
+    pub fn run_id(&self, release: &str) -> RunId {
+        RunId {
+            release: release.to_string(),
+            job: self.job.clone(),
+            kind: self.kind,
+            attempt: self.attempt,
+        }
+    }
+
     /// The run record of this launch, started at `now` (a no-op is recorded as passed).
     pub fn to_run(&self, now: DateTime<Utc>, handle: Option<String>) -> JobRun {
         JobRun {

@@ -44,7 +44,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{CreationState, Phase, ReleaseRecord, RunKind, RunState, StreamState};
+use crate::record::{CreationState, Phase, ReleaseRecord, RunEnd, RunId, RunState, StreamState};
 use crate::schedule::add_duration;
 use crate::simulation_model::{JobModel, Resolved};
 use crate::{
@@ -124,10 +124,7 @@ enum Event {
     InputChange,
     CreationDone(String),
     RunDone {
-        release: String,
-        job: String,
-        kind: RunKind,
-        attempt: u32,
+        run: RunId,
         state: RunState,
         flake: bool,
     },
@@ -241,15 +238,17 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
                 }
             }
             Event::RunDone {
-                release,
-                job,
-                kind,
-                attempt,
+                run,
                 state: run_state,
                 flake,
             } => {
-                if state.finish_run(&release, &job, kind, attempt, run_state, now, None) {
-                    let figures = sim.report.jobs.entry(job).or_default();
+                let end = RunEnd {
+                    state: run_state,
+                    at: now,
+                    log: None,
+                };
+                if state.finish_run(&run, end) {
+                    let figures = sim.report.jobs.entry(run.job).or_default();
                     if run_state == RunState::Failed {
                         figures.failures += 1;
                         figures.flakes += u64::from(flake);
@@ -336,10 +335,7 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
             sim.push(
                 finish,
                 Event::RunDone {
-                    release,
-                    job: launch.job,
-                    kind: launch.kind,
-                    attempt: launch.attempt,
+                    run: launch.run_id(&release),
                     state: run_state,
                     flake: !broken,
                 },

@@ -6,6 +6,10 @@
 //! same store is mounted, and everything else is streamed with constant memory. The bytes are
 //! hashed once, by the destination, which verifies every blob before it becomes visible.
 //!
+//! [`retag`] is the promotion of an image between two repositories of one store (an accepted
+//! release tagged for its users): the same order, with every blob mounted, and nothing written
+//! when the tag is already in place.
+//!
 //! ```
 //! # async fn demo() -> Result<(), okd_oci::Error> {
 //! use okd_oci::{copy, Digest, MemoryStore, StoreExt};
@@ -142,6 +146,80 @@ async fn copy_manifest_content(
     for blob in manifest.references()? {
         let c = copy_blob(src, src_repo, dst, dst_repo, &blob.digest, blob.size).await?;
         stats.record(c);
+    }
+    Ok(())
+}
+
+/// What [`retag`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retag {
+    /// The tag now points at the manifest; what it took to make its content present.
+    Tagged(CopyStats),
+    /// The tag already pointed at the manifest: nothing was read or written.
+    AlreadyTagged,
+}
+
+/// Points `tag` of `to_repo` at the manifest `digest` of `from_repo`, both repositories of one
+/// `store`: a promotion. The manifest's exact bytes are written, so its digest is unchanged.
+///
+/// Children first, tag last: every blob and child manifest is made present in `to_repo`
+/// (mounted when the store can, copied otherwise; child manifests the target already has are
+/// skipped) before the tag is written, so the tag never points at content that is not all there.
+/// Idempotent: when the tag already points at `digest`, nothing is written.
+pub async fn retag(
+    store: &dyn Store,
+    from_repo: &str,
+    to_repo: &str,
+    digest: &Digest,
+    tag: &str,
+) -> Result<Retag, Error> {
+    let current = store
+        .manifest_digest(to_repo, &ManifestRef::Tag(tag.to_string()))
+        .await?;
+    if current.as_ref() == Some(digest) {
+        return Ok(Retag::AlreadyTagged);
+    }
+    let manifest = store
+        .read_manifest(from_repo, &ManifestRef::Digest(digest.clone()))
+        .await?;
+    // A store that answers a digest with other bytes must not get them tagged.
+    if manifest.digest() != digest {
+        return Err(Error::DigestMismatch {
+            what: format!("manifest in {}/{from_repo}", store.location()),
+            expected: digest.clone(),
+            actual: manifest.digest().clone(),
+        });
+    }
+    let mut stats = CopyStats::default();
+    if from_repo != to_repo {
+        make_present(store, from_repo, to_repo, &manifest, &mut stats).await?;
+    }
+    store.write_manifest(to_repo, &manifest, Some(tag)).await?;
+    stats.manifests_written += 1;
+    Ok(Retag::Tagged(stats))
+}
+
+/// Makes everything `manifest` refers to present in `to_repo`: the blobs of an image, or the
+/// children of an index (each with its own content, before the child itself).
+async fn make_present(
+    store: &dyn Store,
+    from_repo: &str,
+    to_repo: &str,
+    manifest: &RawManifest,
+    stats: &mut CopyStats,
+) -> Result<(), Error> {
+    if !manifest.is_index() {
+        return copy_manifest_content(store, from_repo, store, to_repo, manifest, stats).await;
+    }
+    for child in manifest.references()? {
+        let by_digest = ManifestRef::Digest(child.digest.clone());
+        if store.manifest_digest(to_repo, &by_digest).await?.is_some() {
+            continue;
+        }
+        let m = store.read_manifest(from_repo, &by_digest).await?;
+        Box::pin(make_present(store, from_repo, to_repo, &m, stats)).await?;
+        store.write_manifest(to_repo, &m, None).await?;
+        stats.manifests_written += 1;
     }
     Ok(())
 }

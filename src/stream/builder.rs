@@ -7,7 +7,7 @@ use std::time::Duration;
 use okd_coreos::overrides::Override;
 use okd_gating::{
     CommandJobRunner, FileStateStore, GatingPolicy, JobCommand, JobRunner, MemoryStateStore,
-    PublishRule, PublishTarget, Publisher, StateStore, StorePublisher, VerifyJob,
+    PublishRule, PublishTarget, Publisher, StateStore, VerifyJob,
 };
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{ImageRef, Resolver, Store};
@@ -15,7 +15,8 @@ use okd_oci::{ImageRef, Resolver, Store};
 use super::jobs::{CheckProgram, REGISTRY_AUTH_FILE};
 use super::{
     Check, FileLedger, ImageSources, LedgerStore, MemoryLedger, MirrorStage, OsLayering,
-    ReleaseFormat, StoreLocation, Stream, StreamError, Target, UpstreamSource, VersionScheme,
+    ReleaseFormat, StoreLocation, StorePublisher, Stream, StreamError, Target, UpstreamSource,
+    VersionScheme,
 };
 
 /// Which time is written into a candidate release image.

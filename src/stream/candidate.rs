@@ -4,7 +4,7 @@ use chrono::{DateTime, Timelike, Utc};
 use okd_coreos::layer_source::{LayerContext, LayerSource};
 use okd_coreos::layering::LayeredImage;
 use okd_coreos::overrides::OsOverrides;
-use okd_oci::{Digest, ImageRef, ManifestRef};
+use okd_oci::{Digest, ImageRef, ManifestRef, RegistryRef};
 use okd_release::{Release, ReleaseBuilder};
 use sha2::{Digest as _, Sha256};
 
@@ -74,7 +74,7 @@ impl Stream {
         }
         let sources = self.release_sources(&release, &override_refs)?;
         let mut inputs = Inputs {
-            upstream: upstream.image.to_string(),
+            upstream: upstream.image.clone(),
             upstream_tag: upstream.tag.clone(),
             os_base: None,
             os_layers: Vec::new(),
@@ -98,7 +98,7 @@ impl Stream {
                 OsBase::Image(i) => i.clone(),
             };
             let digest = resolve_digest(&sources, &base).await?;
-            inputs.os_base = Some(base.with_digest(digest.clone()).to_string());
+            inputs.os_base = Some(base.with_digest(digest.clone()));
             if !os.is_plain() {
                 inputs.os_layers = layer_digests(os.layers()).await?;
             }
@@ -106,11 +106,14 @@ impl Stream {
         }
         for (o, image) in self.overrides.iter().zip(&override_refs) {
             let digest = resolve_digest(&sources, image).await?;
+            // A registry image by digest alone: the tag it was found by is not an input.
             let by_digest = match image {
-                ImageRef::Registry(r) => {
-                    format!("{}/{}@{digest}", r.registry, r.repository)
-                }
-                other => other.with_digest(digest).to_string(),
+                ImageRef::Registry(r) => ImageRef::Registry(RegistryRef {
+                    tag: None,
+                    digest: Some(digest),
+                    ..r.clone()
+                }),
+                other => other.with_digest(digest),
             };
             inputs.overrides.push((o.name.clone(), by_digest));
         }
@@ -134,12 +137,14 @@ impl Stream {
             h.update(b"\n");
         };
         // The upstream by digest only: the same payload under another tag is the same input.
-        line("upstream", inputs.upstream.rsplit('@').next().unwrap_or(""));
+        let upstream = inputs.upstream.to_string();
+        line("upstream", upstream.rsplit('@').next().unwrap_or(""));
         if let Some(os) = &self.os {
             line("variant", os.variant().name());
-            line("os-base", inputs.os_base.as_deref().unwrap_or(""));
+            let os_base = inputs.os_base.as_ref().map(ToString::to_string);
+            line("os-base", os_base.as_deref().unwrap_or(""));
             for d in &inputs.os_layers {
-                line("os-layer", d);
+                line("os-layer", &d.to_string());
             }
             for (k, v) in os.labels() {
                 line("os-label", &format!("{k}={v}"));
@@ -171,7 +176,7 @@ impl Stream {
             return Ok(());
         };
         let os_image = if os.is_plain() {
-            base.with_digest(digest.clone()).to_string()
+            base.with_digest(digest.clone())
         } else {
             let sources = self.sources_for([base])?;
             let (store, repo) = sources.store_for(base)?;
@@ -197,11 +202,15 @@ impl Stream {
                 .map_err(|e| StreamError::candidate(name, "layering", e))?;
             self.target
                 .public_pullspec(&repo_name, written.manifest.digest())
+                .parse()?
         };
-        let swap = OsOverrides::new(os.variant().clone(), os_image.clone())
+        let swap = OsOverrides::new(os.variant().clone(), os_image.to_string())
             .without_extensions()
             .swap(detected.upstream_tags.iter().map(String::as_str))?;
-        let mut overrides: Vec<(String, String)> = swap.set.iter().map(|o| o.to_pair()).collect();
+        let mut overrides = Vec::new();
+        for o in &swap.set {
+            overrides.push((o.name.clone(), o.pullspec.parse::<ImageRef>()?));
+        }
         // Overrides given by the user win over the OS ones for the same tag.
         overrides.retain(|(t, _)| !detected.inputs.overrides.iter().any(|(u, _)| u == t));
         overrides.append(&mut detected.inputs.overrides);
@@ -215,12 +224,14 @@ impl Stream {
     /// mirrors it.
     pub(crate) async fn build_candidate(&self, intent: &Intent) -> Result<Candidate, StreamError> {
         let name = intent.name.as_str();
-        let upstream: ImageRef = intent.inputs.upstream.parse()?;
-        let release = Release::load_image(self.upstream_store.as_ref(), &upstream).await?;
-        let mut override_refs = Vec::new();
-        for (_, p) in &intent.inputs.overrides {
-            override_refs.push(p.parse::<ImageRef>()?);
-        }
+        let upstream = &intent.inputs.upstream;
+        let release = Release::load_image(self.upstream_store.as_ref(), upstream).await?;
+        let override_refs: Vec<ImageRef> = intent
+            .inputs
+            .overrides
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect();
         let sources = self.release_sources(&release, &override_refs)?;
         let mut builder = ReleaseBuilder::from_release(release)
             .name(name)
@@ -228,7 +239,9 @@ impl Stream {
             .allow_missing_images(self.allow_missing_images);
         for (tag, pullspec) in &intent.inputs.overrides {
             // An override is wanted in the payload even when no operator names it.
-            builder = builder.override_image(tag, pullspec).include(tag);
+            builder = builder
+                .override_image(tag, &pullspec.to_string())
+                .include(tag);
         }
         for tag in &intent.inputs.remove {
             builder = builder.exclude(tag);
@@ -264,8 +277,8 @@ impl Stream {
         };
         Ok(Candidate {
             name: name.to_string(),
-            digest: digest.to_string(),
-            image: image.to_string(),
+            digest,
+            image,
             image_created: intent.image_created,
             inputs: intent.inputs.clone(),
             mirrored,
@@ -292,7 +305,7 @@ async fn resolve_digest(sources: &ImageSources, image: &ImageRef) -> Result<Dige
 }
 
 /// Builds each layer in a temporary directory to learn its digest.
-async fn layer_digests(layers: &[super::os::SharedLayer]) -> Result<Vec<String>, StreamError> {
+async fn layer_digests(layers: &[super::os::SharedLayer]) -> Result<Vec<Digest>, StreamError> {
     let temp = tempfile::Builder::new()
         .prefix(".okd-streams-layers-")
         .tempdir()
@@ -301,7 +314,7 @@ async fn layer_digests(layers: &[super::os::SharedLayer]) -> Result<Vec<String>,
     let mut out = Vec::new();
     for l in layers {
         let built = l.build(&ctx).await?;
-        out.push(built.info().digest.to_string());
+        out.push(built.info().digest.clone());
     }
     Ok(out)
 }

@@ -43,6 +43,7 @@ pub mod format;
 pub mod jobs;
 pub mod mirror;
 pub mod os;
+pub mod publish;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod source;
@@ -68,6 +69,7 @@ pub use file::StreamFile;
 pub use format::ReleaseFormat;
 pub use mirror::{MirrorRequest, MirrorStage};
 pub use os::{OsBase, OsLayering};
+pub use publish::StorePublisher;
 pub use source::{ImageSources, ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};

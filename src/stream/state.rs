@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use okd_oci::{Digest, ImageRef};
 use serde::{Deserialize, Serialize};
 
 use super::StreamError;
@@ -35,26 +36,27 @@ use super::StreamError;
 /// Version of the ledger format.
 pub const LEDGER_FORMAT: u32 = 1;
 
-/// The inputs of one candidate, every image by digest.
+/// The inputs of one candidate, every image by digest. Images and digests are stored as the
+/// strings they display as, so a ledger file reads the same as when they were plain strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inputs {
     /// The upstream release image (store reference by digest).
-    pub upstream: String,
+    pub upstream: ImageRef,
     /// The tag the upstream was found by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_tag: Option<String>,
     /// The base OS image layered on (public pullspec by digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_base: Option<String>,
+    pub os_base: Option<ImageRef>,
     /// Digests of the layers added to the OS image, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub os_layers: Vec<String>,
+    pub os_layers: Vec<Digest>,
     /// The layered OS image (public pullspec by digest), once written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_image: Option<String>,
+    pub os_image: Option<ImageRef>,
     /// Payload tag overrides (`name`, pullspec by digest), OS tags included.
     #[serde(default)]
-    pub overrides: Vec<(String, String)>,
+    pub overrides: Vec<(String, ImageRef)>,
     /// Payload tags to drop (OS tags of another variant).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove: Vec<String>,
@@ -87,9 +89,9 @@ pub struct Candidate {
     /// Its version.
     pub name: String,
     /// Manifest digest of the release image.
-    pub digest: String,
+    pub digest: Digest,
     /// Store reference by digest.
-    pub image: String,
+    pub image: ImageRef,
     /// The creation time written into the image.
     pub image_created: DateTime<Utc>,
     /// What it was built from.
@@ -237,5 +239,55 @@ impl LedgerStore for FileLedger {
         tokio::task::spawn_blocking(move || write_atomic(&path, &bytes))
             .await
             .map_err(|e| StreamError::io(&self.path, std::io::Error::other(e)))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ledger as okd-streams wrote it when images and digests were plain strings: an intent
+    /// left by an interrupted tick and a candidate with every input.
+    const FORMAT_1: &str = include_str!("../../tests/data/stream/ledger-format-1.json");
+
+    #[tokio::test]
+    async fn a_format_1_ledger_loads_typed_and_saves_back_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileLedger::new(dir.path().join("ledger.json"));
+        std::fs::write(store.path(), FORMAT_1).unwrap();
+        let ledger = store.load().await.unwrap();
+
+        let intent = ledger.intent.as_ref().unwrap();
+        assert_eq!(intent.inputs.upstream.repository(), "okd/scos-release");
+        assert_eq!(intent.inputs.upstream.tag(), Some("4.19.0-okd-scos.2"));
+        let c = &ledger.candidates["4.19.0-0.okd-scos-2025-01-01-000000"];
+        assert_eq!(c.digest, c.image.digest().unwrap().clone());
+        assert!(matches!(&c.image, ImageRef::Layout(l) if l.repository == "okd/release-scos"));
+        assert_eq!(
+            c.inputs.os_base.as_ref().and_then(ImageRef::tag),
+            Some("4.19")
+        );
+        assert_eq!(c.inputs.os_layers[0].hex(), "7".repeat(64));
+        assert_eq!(c.inputs.overrides[1].1.repository(), "library/busybox");
+        assert_eq!(c.inputs.os_image, Some(c.inputs.overrides[0].1.clone()));
+
+        // Saved unchanged: the same bytes (the file ends in a newline, serde_json writes none).
+        store.save(&ledger).await.unwrap();
+        let saved = std::fs::read_to_string(store.path()).unwrap();
+        assert_eq!(saved, FORMAT_1.trim_end());
+    }
+
+    #[test]
+    fn an_image_that_does_not_parse_names_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.json");
+        let bad = FORMAT_1.replace("quay.io/okd/scos-release@", "quay.io/okd/Scos-Release@");
+        std::fs::write(&path, bad).unwrap();
+        let err = load_file(&path).unwrap_err();
+        assert!(
+            matches!(err, StreamError::File { ref file, .. } if file == &path),
+            "{err}"
+        );
+        assert!(err.to_string().contains("Scos-Release"), "{err}");
     }
 }

@@ -91,7 +91,7 @@ impl Stream {
                     name: r.name.clone(),
                     phase: r.phase,
                     reason: r.reason.clone(),
-                    digest: ledger.candidates.get(&r.name).map(|c| c.digest.clone()),
+                    digest: ledger.candidates.get(&r.name).map(|c| c.digest.to_string()),
                     image: r.pullspec.clone(),
                     jobs: e.jobs.iter().map(|j| (j.name.clone(), j.state)).collect(),
                 }
@@ -216,11 +216,10 @@ impl Stream {
         let mut builds = Vec::with_capacity(built.len());
         let mut previous: Option<okd_release::Release> = None;
         for c in built {
-            let image: okd_oci::ImageRef = c.image.parse()?;
-            let release = okd_release::Release::load_image(self.store.as_ref(), &image).await?;
+            let release = okd_release::Release::load_image(self.store.as_ref(), &c.image).await?;
             builds.push(BuiltRelease {
                 name: c.name.clone(),
-                digest: c.digest.clone(),
+                digest: c.digest.to_string(),
                 diff: previous
                     .as_ref()
                     .map(|p| okd_release::ReleaseDiff::between(p, &release)),

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use okd_gating::{
-    CreationState, Error as GatingError, JobHandle, JobStatus, Phase, ReleaseRecord, RunState,
-    StreamState, plan_publications, start_launches, step,
+    CreationState, Error as GatingError, JobHandle, JobStatus, Phase, ReleaseRecord, RunEnd, RunId,
+    RunState, StreamState, plan_publications, start_launches, step,
 };
 use okd_oci::ManifestRef;
 
-pub use super::tick_report::{Created, Published, TickReport};
+pub use super::tick_report::{Created, Published, TickError, TickReport, TickStage};
 use super::{Intent, Ledger, Stream, StreamError};
 
 /// Which parts of a round run.
@@ -101,32 +101,31 @@ impl Stream {
                 Ok(candidate) => {
                     if let Some(r) = stream.release_mut(&intent.name) {
                         r.creation = CreationState::Succeeded;
-                        r.pullspec = candidate.image.clone();
+                        r.pullspec = candidate.image.to_string();
                     }
                     report.created = Some(Created {
                         name: candidate.name.clone(),
-                        digest: candidate.digest.clone(),
-                        image: candidate.image.clone(),
-                        os_image: candidate.inputs.os_image.clone(),
+                        digest: candidate.digest.to_string(),
+                        image: candidate.image.to_string(),
+                        os_image: candidate.inputs.os_image.as_ref().map(ToString::to_string),
                         mirrored: candidate.mirrored.clone(),
                         resumed,
                     });
                     ledger.candidates.insert(candidate.name.clone(), candidate);
                 }
                 Err(e) => {
-                    report.errors.push(e.to_string());
+                    let message = e.to_string();
+                    report.errors.push(TickError::new(TickStage::Create, e));
                     let mut intent = intent;
                     intent.attempts += 1;
-                    intent.last_error = Some(e.to_string());
+                    intent.last_error = Some(message.clone());
                     if intent.attempts < self.creation_attempts {
                         ledger.intent = Some(intent);
                         self.ledger.save(ledger).await?;
                         return Ok(());
                     }
                     if let Some(r) = stream.release_mut(&intent.name) {
-                        r.creation = CreationState::Failed {
-                            message: e.to_string(),
-                        };
+                        r.creation = CreationState::Failed { message };
                     }
                 }
             }
@@ -143,8 +142,8 @@ impl Stream {
                     intent.name.clone(),
                     super::Candidate {
                         name: intent.name.clone(),
-                        digest: digest.to_string(),
-                        image: r.pullspec.clone(),
+                        digest: digest.clone(),
+                        image: image.clone(),
                         image_created: intent.image_created,
                         inputs: intent.inputs.clone(),
                         mirrored: None,
@@ -166,19 +165,11 @@ impl Stream {
         report: &mut TickReport,
     ) -> Result<bool, StreamError> {
         let mut changed = false;
-        let pending: Vec<(String, String, okd_gating::RunKind, u32, Option<String>)> = stream
+        let pending: Vec<(RunId, Option<String>)> = stream
             .pending_runs()
-            .map(|(r, run)| {
-                (
-                    r.name.clone(),
-                    run.job.clone(),
-                    run.kind,
-                    run.attempt,
-                    run.handle.clone(),
-                )
-            })
+            .map(|(r, run)| (run.id(&r.name), run.handle.clone()))
             .collect();
-        for (release, job, kind, attempt, handle) in pending {
+        for (id, handle) in pending {
             let status = match handle {
                 Some(h) => self.runner.poll(&JobHandle(h)).await,
                 None => Err(GatingError::UnknownHandle {
@@ -188,49 +179,27 @@ impl Stream {
             match status {
                 Ok(JobStatus::Running) => {}
                 Ok(JobStatus::Finished(result)) => {
-                    let run_name = stream
-                        .release(&release)
-                        .and_then(|r| {
-                            r.runs
-                                .iter()
-                                .find(|x| x.job == job && x.kind == kind && x.attempt == attempt)
-                        })
-                        .map(|x| x.run_name(&release))
-                        .unwrap_or_default();
-                    stream.finish_run(&release, &job, kind, attempt, result.state, now, result.log);
-                    report.finished.push((run_name, result.state));
+                    let end = RunEnd {
+                        state: result.state,
+                        at: now,
+                        log: result.log,
+                    };
+                    stream.finish_run(&id, end);
+                    report.finished.push((id.run_name(), result.state));
                     changed = true;
                 }
                 Err(GatingError::UnknownHandle { .. }) => {
-                    if let Some(r) = stream.release_mut(&release) {
+                    if let Some(r) = stream.release_mut(&id.release) {
                         let before = r.runs.len();
-                        r.runs.retain(|x| {
-                            !(x.job == job
-                                && x.kind == kind
-                                && x.attempt == attempt
-                                && x.state == RunState::Pending)
-                        });
+                        r.runs
+                            .retain(|x| !(id.names(x) && x.state == RunState::Pending));
                         if r.runs.len() != before {
-                            report.restarted.push(okd_gating::JobRun::run_name(
-                                &okd_gating::JobRun {
-                                    job: job.clone(),
-                                    kind,
-                                    attempt,
-                                    state: RunState::Pending,
-                                    started: now,
-                                    finished: None,
-                                    upgrade_from: None,
-                                    handle: None,
-                                    log: None,
-                                    noop: false,
-                                },
-                                &release,
-                            ));
+                            report.restarted.push(id.run_name());
                             changed = true;
                         }
                     }
                 }
-                Err(e) => report.errors.push(e.to_string()),
+                Err(e) => report.errors.push(TickError::new(TickStage::Poll, e)),
             }
         }
         Ok(changed)
@@ -276,7 +245,7 @@ impl Stream {
             match self.detect().await {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    report.errors.push(e.to_string());
+                    report.errors.push(TickError::new(TickStage::Detect, e));
                     None
                 }
             }
@@ -306,7 +275,7 @@ impl Stream {
                     out.removed.extend(more.removed);
                     out.wake_at = more.wake_at.or(out.wake_at);
                 }
-                Err(e) => report.errors.push(e.to_string()),
+                Err(e) => report.errors.push(TickError::new(TickStage::Plan, e)),
             }
         }
         report.transitions.extend(out.transitions);
@@ -325,7 +294,11 @@ impl Stream {
                 now,
             )
             .await;
-            report.errors.extend(errors.iter().map(ToString::to_string));
+            report.errors.extend(
+                errors
+                    .into_iter()
+                    .map(|e| TickError::new(TickStage::Start, e)),
+            );
         }
         self.save(&stream).await?;
         if parts.publish {
@@ -416,7 +389,7 @@ impl Stream {
                     stream.published.insert(action.rule.clone(), record);
                     self.save(stream).await?;
                 }
-                Err(e) => report.errors.push(e.to_string()),
+                Err(e) => report.errors.push(TickError::new(TickStage::Publish, e)),
             }
         }
         Ok(())
@@ -444,7 +417,7 @@ impl Stream {
                 if let Ok(Some(_)) = present
                     && let Err(e) = self.store.delete_tag(repo, &r.name).await
                 {
-                    report.errors.push(e.to_string());
+                    report.errors.push(TickError::new(TickStage::Collect, e));
                 }
             }
             ledger.candidates.remove(&r.name);

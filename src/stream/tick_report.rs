@@ -1,9 +1,12 @@
 //! What a tick did: [`TickReport`], printable as the lines `okd-streams stream run` shows.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use okd_gating::{RunState, Transition};
+
+use super::StreamError;
 
 /// A release a tick created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,100 @@ pub struct Published {
     pub already: bool,
 }
 
+/// The part of a tick a [`TickError`] happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TickStage {
+    /// Building (or rebuilding) a candidate release.
+    Create,
+    /// Polling the job runs in flight.
+    Poll,
+    /// Resolving the current inputs.
+    Detect,
+    /// Deciding a new candidate's version and writing its OS image.
+    Plan,
+    /// Starting job runs.
+    Start,
+    /// Publishing an accepted release.
+    Publish,
+    /// Removing the tags of collected releases.
+    Collect,
+}
+
+impl TickStage {
+    /// The stage's name: `create`, `poll`, `detect`, `plan`, `start`, `publish`, `collect`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TickStage::Create => "create",
+            TickStage::Poll => "poll",
+            TickStage::Detect => "detect",
+            TickStage::Plan => "plan",
+            TickStage::Start => "start",
+            TickStage::Publish => "publish",
+            TickStage::Collect => "collect",
+        }
+    }
+}
+
+impl fmt::Display for TickStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A problem that did not stop a tick (an unreachable upstream, a failed build attempt): the
+/// stage it happened in and the error itself, kept typed for a caller that wants to tell them
+/// apart. It displays as the error does, which is what `stream run` prints.
+#[derive(Debug, Clone)]
+pub struct TickError {
+    stage: TickStage,
+    // Shared so that reports can be cloned and merged; errors themselves are not `Clone`.
+    error: Arc<StreamError>,
+}
+
+impl TickError {
+    /// An error of `stage`.
+    pub fn new(stage: TickStage, error: impl Into<StreamError>) -> TickError {
+        TickError {
+            stage,
+            error: Arc::new(error.into()),
+        }
+    }
+
+    /// Where it happened.
+    pub fn stage(&self) -> TickStage {
+        self.stage
+    }
+
+    /// The error.
+    pub fn error(&self) -> &StreamError {
+        &self.error
+    }
+}
+
+impl fmt::Display for TickError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Transparent, as `#[error(transparent)]` is: the message and the cause are the error's, so a
+/// printer of the whole chain does not repeat the message.
+impl std::error::Error for TickError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(self.error.as_ref())
+    }
+}
+
+/// Two reports are equal when they tell the same: the same stage and the same message.
+impl PartialEq for TickError {
+    fn eq(&self, other: &TickError) -> bool {
+        self.stage == other.stage && self.error.to_string() == other.error.to_string()
+    }
+}
+
+impl Eq for TickError {}
+
 /// What one tick did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickReport {
@@ -63,7 +160,7 @@ pub struct TickReport {
     /// Releases removed by garbage collection.
     pub removed: Vec<String>,
     /// Problems that did not stop the tick (an unreachable upstream, a failed build attempt).
-    pub errors: Vec<String>,
+    pub errors: Vec<TickError>,
     /// Runs still going after the tick.
     pub running: usize,
     /// Releases still undecided (Pending or Ready) after the tick.
@@ -147,5 +244,40 @@ impl fmt::Display for TickReport {
             writeln!(f, "  error      {e}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_error() -> StreamError {
+        StreamError::Oci(okd_oci::Error::ManifestNotFound {
+            location: "quay.io".into(),
+            repo: "okd/scos".into(),
+            reference: ":scos-4.19".into(),
+        })
+    }
+
+    #[test]
+    fn a_tick_error_keeps_its_stage_and_source_and_prints_as_before() {
+        let e = TickError::new(TickStage::Publish, store_error());
+        assert_eq!(e.stage(), TickStage::Publish);
+        assert!(matches!(
+            e.error(),
+            StreamError::Oci(okd_oci::Error::ManifestNotFound { .. })
+        ));
+        assert_eq!(e.to_string(), store_error().to_string());
+        let report = TickReport {
+            stream: "s".into(),
+            errors: vec![e.clone()],
+            ..TickReport::default()
+        };
+        assert_eq!(
+            report.to_string(),
+            format!("stream s\n  error      {}\n", store_error())
+        );
+        assert_eq!(e, TickError::new(TickStage::Publish, store_error()));
+        assert_ne!(e, TickError::new(TickStage::Collect, store_error()));
     }
 }

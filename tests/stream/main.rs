@@ -1,6 +1,8 @@
-//! okd-streams' integration tests of the library alone: stream files and their schema. The
-//! tests that run streams through the `okd-streams` binary are the okd-streams-cli package's.
+//! okd-streams' integration tests of the library alone: stream files and their schema, and the
+//! publisher. The tests that run streams through the `okd-streams` binary are the
+//! okd-streams-cli package's.
 
 mod stream_file;
+mod stream_publish;
 #[cfg(feature = "schema")]
 mod stream_schema;

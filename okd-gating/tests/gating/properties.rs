@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use okd_gating::{
-    CreationState, Gate, GatingPolicy, History, JobRun, Phase, ReleaseRecord, RunKind, RunState,
-    StreamState, VerifyJob, evaluate, job_statuses, step,
+    CreationState, Gate, GatingPolicy, History, JobRun, Phase, ReleaseRecord, RunEnd, RunKind,
+    RunState, StreamState, VerifyJob, evaluate, job_statuses, step,
 };
 use proptest::prelude::*;
 
@@ -272,7 +272,12 @@ fn drive(
         let (done, still): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.0 <= now);
         pending = still;
         for (at, release, run, outcome) in done {
-            state.finish_run(&release, &run.job, run.kind, run.attempt, outcome, at, None);
+            let end = RunEnd {
+                state: outcome,
+                at,
+                log: None,
+            };
+            state.finish_run(&run.id(&release), end);
         }
     }
     for job in &policy.jobs {
@@ -368,15 +373,12 @@ fn the_driver_exercises_creation_and_verdicts() {
             } else {
                 RunState::Succeeded
             };
-            state.finish_run(
-                &release,
-                &launch.job,
-                launch.kind,
-                launch.attempt,
-                outcome,
-                now,
-                None,
-            );
+            let end = RunEnd {
+                state: outcome,
+                at: now,
+                log: None,
+            };
+            state.finish_run(&launch.run_id(&release), end);
         }
         now += TimeDelta::minutes(20);
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use okd_gating::{
     CreationState, Error, FileStateStore, GatingState, JobRun, MemoryStateStore, Phase,
-    Publication, ReleaseRecord, ReleaseRef, RunKind, RunState, StateStore, StreamState,
+    Publication, ReleaseRecord, ReleaseRef, RunEnd, RunId, RunKind, RunState, StateStore,
+    StreamState,
 };
 
 fn state_with(n: usize) -> GatingState {
@@ -95,6 +96,74 @@ async fn memory_and_file_stores_round_trip() {
     assert_eq!(reopened.load().await.unwrap(), state);
 }
 
+/// A state file of format 1 as okd-gating wrote it before runs had a typed identity: every
+/// optional field, both run kinds, a failed creation, an override, a pending upgrade run.
+const FORMAT_1: &str = include_str!("../data/state-format-1.json");
+
+#[tokio::test]
+async fn a_format_1_state_file_loads_and_saves_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    std::fs::write(&path, FORMAT_1).unwrap();
+    let store = FileStateStore::open(&path).unwrap();
+    let mut state = store.load().await.unwrap();
+
+    let stream = &state.streams["4.19.0-0.okd-scos"];
+    let accepted = &stream.releases[0];
+    assert_eq!(accepted.phase, Phase::Accepted);
+    assert!(accepted.keep && accepted.override_.is_some());
+    let analysis = &accepted.runs[1];
+    assert_eq!(analysis.kind, RunKind::Analysis { index: 2 });
+    assert_eq!(
+        analysis.run_name(&accepted.name),
+        "4.19.0-0.okd-scos-2025-01-01-000000-aggregated-aws-analysis-2-1"
+    );
+    assert!(accepted.runs[2].noop);
+    assert!(matches!(
+        stream.releases[1].creation,
+        CreationState::Failed { ref message } if message == "component image missing"
+    ));
+    assert_eq!(
+        stream.published["tag"].digest.as_deref(),
+        Some("sha256:1111111111111111111111111111111111111111111111111111111111111111")
+    );
+
+    // Saved unchanged: the same bytes (the file ends in a newline, serde_json writes none).
+    store.save(&state).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), FORMAT_1.trim_end());
+
+    // The pending upgrade run finishes by its identity and lands on the graph.
+    let stream = state.streams.get_mut("4.19.0-0.okd-scos").unwrap();
+    let pending = &stream.releases[2];
+    let id = pending.runs[0].id(&pending.name);
+    assert_eq!(
+        id,
+        RunId {
+            release: "4.19.0-0.okd-scos-2025-01-03-000000".into(),
+            job: "aws-upgrade".into(),
+            kind: RunKind::Verify,
+            attempt: 0,
+        }
+    );
+    let at = Utc.with_ymd_and_hms(2025, 1, 3, 1, 0, 0).unwrap();
+    let end = RunEnd {
+        state: RunState::Succeeded,
+        at,
+        log: None,
+    };
+    assert!(stream.finish_run(&id, end.clone()));
+    assert!(
+        !stream.finish_run(&id, end),
+        "a finished run stays finished"
+    );
+    assert_eq!(stream.releases[2].runs[0].finished, Some(at));
+    let edge = stream.graph.edge(
+        "4.19.0-0.okd-scos-2025-01-01-000000",
+        "4.19.0-0.okd-scos-2025-01-03-000000",
+    );
+    assert!(edge.is_some(), "{:?}", stream.graph);
+}
+
 #[tokio::test]
 async fn a_torn_temporary_file_is_ignored_and_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,7 +245,8 @@ fn a_writer_killed_mid_write_loses_nothing() {
         let mut child = std::process::Command::new(&exe)
             .args([
                 "--exact",
-                "a_writer_killed_mid_write_loses_nothing",
+                // The test's path in the one test binary of okd-gating.
+                "state_store::a_writer_killed_mid_write_loses_nothing",
                 "--nocapture",
             ])
             .env(WRITER_ENV, dir.path())

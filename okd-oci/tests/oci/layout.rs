@@ -741,7 +741,13 @@ async fn writers_in_separate_processes_keep_every_index_entry() {
         .iter()
         .map(|prefix| {
             Command::new(&exe)
-                .args(["--exact", "child_process_writer", "--ignored", "--quiet"])
+                // The test's path in the one test binary of okd-oci.
+                .args([
+                    "--exact",
+                    "layout::child_process_writer",
+                    "--ignored",
+                    "--quiet",
+                ])
                 .env(
                     "OKD_LAYOUT_CHILD",
                     format!("{}|{prefix}|{start}", dir.path().display()),

@@ -10,3 +10,4 @@ mod registry_auth;
 mod registry_faults;
 mod registry_interop;
 mod registry_token;
+mod retag;

@@ -294,7 +294,9 @@ async fn a_failed_build_attempt_is_retried_with_the_same_version_then_fails() {
     let r1 = stream.tick(&at(12)).await.unwrap();
     assert!(r1.created.is_none());
     assert!(
-        r1.errors.iter().any(|e| e.contains("registry unavailable")),
+        r1.errors
+            .iter()
+            .any(|e| e.to_string().contains("registry unavailable")),
         "{r1}"
     );
     let creating = stream.status().await.unwrap().creating;

@@ -17,7 +17,8 @@
 //! # async fn demo(loader: &dyn okd_mirror::ReleaseLoader) -> Result<(), okd_mirror::Error> {
 //! use std::sync::Arc;
 //! use okd_mirror::command::{mirror_release, ReleaseMirrorOptions};
-//! use okd_mirror::{progress::NoProgress, StoreSet};
+//! use okd_mirror::progress::NoProgress;
+//! use okd_oci::{registry::RegistryOptions, StoreMap};
 //!
 //! let options = ReleaseMirrorOptions {
 //!     from: "quay.io/okd/scos-release:4.19.0-okd-scos.19".to_string(),
@@ -26,7 +27,7 @@
 //!     idms: Some("idms.yaml".into()),
 //!     ..ReleaseMirrorOptions::default()
 //! };
-//! let stores = StoreSet::new();
+//! let stores = StoreMap::new(RegistryOptions::default());
 //! let outcome = mirror_release(&options, &stores, loader, Arc::new(NoProgress)).await?;
 //! print!("{}", outcome.instructions);
 //! # Ok(()) }
@@ -36,7 +37,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use okd_oci::ImageRef;
+use okd_oci::{ImageRef, StoreMap};
 use serde::{Deserialize, Serialize};
 
 use crate::icsp::ImageContentSourcePolicy;
@@ -46,7 +47,7 @@ use crate::progress::Progress;
 use crate::{
     ComponentFilter, DEFAULT_JOBS, Error, ImageKind, ImageMapping, MirrorOptions, MirrorPlan,
     MirrorReport, MirrorSpec, Naming, PlatformChoice, ReleaseLoader, ReleaseMirror, ReleaseTarget,
-    RetryPolicy, StoreSet, execute, mapping,
+    RetryPolicy, execute, mapping,
 };
 
 /// Which mirror configuration to print after a release mirror (`--print-mirror-instructions`).
@@ -159,7 +160,7 @@ fn platform(p: &Option<String>) -> Result<PlatformChoice, Error> {
 /// Mirrors a release and its components.
 pub async fn mirror_release(
     opts: &ReleaseMirrorOptions,
-    stores: &StoreSet,
+    stores: &StoreMap,
     loader: &dyn ReleaseLoader,
     progress: Arc<dyn Progress>,
 ) -> Result<MirrorOutcome, Error> {
@@ -252,7 +253,7 @@ pub async fn mirror_release(
 /// Mirrors one image (with all children of a manifest list, unless a platform is chosen).
 pub async fn mirror_image(
     opts: &ImageMirrorOptions,
-    stores: &StoreSet,
+    stores: &StoreMap,
     progress: Arc<dyn Progress>,
 ) -> Result<MirrorOutcome, Error> {
     let source: ImageRef =
@@ -363,7 +364,7 @@ mod tests {
     }
 
     async fn release_err(opts: ReleaseMirrorOptions) -> String {
-        let stores = StoreSet::new();
+        let stores = StoreMap::offline();
         let progress = Arc::new(crate::progress::NoProgress);
         mirror_release(&opts, &stores, &NoReleases, progress)
             .await

@@ -141,14 +141,6 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// No store is available for a reference.
-    #[error("no store for {location}: {reason}")]
-    NoStore {
-        /// The store location (registry host or layout path).
-        location: String,
-        /// Why.
-        reason: String,
-    },
     /// Writing an output file failed.
     #[error("{path}: {source}")]
     Io {

@@ -24,13 +24,14 @@
 //! ```
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use okd_mirror::{execute, ImageMapping, MirrorOptions, MirrorPlan, StoreSet};
+//! use okd_mirror::{execute, ImageMapping, MirrorOptions, MirrorPlan};
 //! use okd_mirror::progress::NoProgress;
-//! use okd_oci::MemoryStore;
+//! use okd_oci::{MemoryStore, StoreMap};
 //!
-//! let stores = StoreSet::new();
-//! stores.insert("quay.io", Arc::new(MemoryStore::new()));
-//! stores.insert("mirror.local", Arc::new(MemoryStore::new()));
+//! // One store per location for the whole run: here two in memory, standing for two registries.
+//! let stores = StoreMap::offline();
+//! stores.alias("quay.io", Arc::new(MemoryStore::new()));
+//! stores.alias("mirror.local", Arc::new(MemoryStore::new()));
 //! let mapping = ImageMapping::image(
 //!     "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?,
 //!     "mirror.local/okd/release:4.19.0-okd-scos.19".parse()?,
@@ -69,7 +70,6 @@ mod report;
 mod retry;
 mod source;
 mod spec;
-mod stores;
 
 pub use blobs::{BlobAction, BlobTarget, PlannedBlob};
 pub use error::Error;
@@ -86,4 +86,3 @@ pub use release::{
 pub use report::{BlobReport, ImageReport, ImageStatus, MirrorReport, ReportTotals};
 pub use retry::{RetryPolicy, is_retryable};
 pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
-pub use stores::{StoreOpener, StoreSet};

@@ -40,6 +40,7 @@ pub(crate) async fn localize_components(
                     repository: r.repository.clone(),
                     tag: None,
                     digest: Some(digest.clone()),
+                    tag_written: false,
                 }),
             };
             let found = store

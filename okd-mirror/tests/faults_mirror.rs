@@ -15,9 +15,9 @@ use std::time::Duration;
 use common::{registry, store, store_set};
 use okd_mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{ImageStatus, PayloadLoader, StoreSet};
+use okd_mirror::{ImageStatus, PayloadLoader};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ManifestRef, Store};
+use okd_oci::{ManifestRef, Store, StoreMap};
 use testkit::integrity::{
     assert_blob_files_match_their_names, assert_complete, assert_no_temp_files,
 };
@@ -26,7 +26,7 @@ use testkit::{FaultConfig, FaultProxy, Registry};
 
 const DEST: &str = "okd/release";
 
-fn stores(hosts: &[String]) -> StoreSet {
+fn stores(hosts: &[String]) -> StoreMap {
     let options = RegistryOptions::default()
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(1))

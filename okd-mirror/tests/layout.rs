@@ -6,16 +6,16 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use okd_mirror::ReleaseContent;
 use okd_mirror::command::{ImageMirrorOptions, ReleaseMirrorOptions, mirror_image, mirror_release};
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{ReleaseContent, StoreSet};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store};
+use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store, StoreMap};
 use testkit::tools::skopeo;
 
 const NAMES: &[&str] = &["cli", "installer", "etcd"];
 
-fn stores() -> StoreSet {
+fn stores() -> StoreMap {
     store_set(RegistryOptions::default(), &["127.0.0.1".to_string()])
 }
 

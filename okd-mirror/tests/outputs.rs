@@ -9,9 +9,9 @@ use okd_mirror::command::{Instructions, ReleaseMirrorOptions, mirror_release};
 use okd_mirror::icsp::ImageContentSourcePolicy;
 use okd_mirror::idms::ImageDigestMirrorSet;
 use okd_mirror::instructions::MirrorSet;
+use okd_mirror::mapping;
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{StoreSet, mapping};
-use okd_oci::MemoryStore;
+use okd_oci::{MemoryStore, StoreMap};
 
 fn sample(name: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -71,9 +71,9 @@ async fn release_mirror_prints_what_oc_printed_for_4_5_4() {
     // image-references metadata.name of that release is the version without the arch.
     p.release.version = "4.5.4".to_string();
     let dst = arc(MemoryStore::new());
-    let stores = StoreSet::new();
-    stores.insert("quay.io", src);
-    stores.insert("localhost:5000", dst.clone());
+    let stores = StoreMap::offline();
+    stores.alias("quay.io", src);
+    stores.alias("localhost:5000", dst.clone());
     let dir = tempfile::tempdir().unwrap();
     let opts = ReleaseMirrorOptions {
         from: "quay.io/openshift-release-dev/ocp-release:4.5.4-x86_64".to_string(),

@@ -6,6 +6,7 @@
 //! * [`RawManifest`]: manifests kept as their exact bytes, with typed views;
 //! * [`Store`]: the async content-store trait, implemented by [`LayoutStore`] (an OCI image
 //!   layout on disk), [`RegistryStore`] (the OCI distribution API) and [`MemoryStore`];
+//! * [`StoreMap`]: one shared store per registry host and layout directory, for any reference;
 //! * [`append`]: new images made from a base image plus layers, without copying the base.
 //!
 //! ```
@@ -31,8 +32,8 @@ mod manifest;
 mod memory;
 mod reference;
 pub mod registry;
-mod resolve;
 mod store;
+mod store_map;
 
 pub use config::ImageConfig;
 pub use digest::{Digest, DigestAlgorithm, Hasher};
@@ -44,10 +45,10 @@ pub use reference::{
     ImageRef, LayoutRef, ManifestRef, RegistryRef, is_valid_repository, is_valid_tag,
 };
 pub use registry::RegistryStore;
-pub use resolve::{Resolved, Resolver};
 pub use store::{
     Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
 };
+pub use store_map::{Access, Resolved, StoreKey, StoreMap, normalize_layout_path};
 
 /// Re-export of the oci-spec image types used in okd-oci's public API.
 pub use oci_spec::image as spec;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak resident memory of copying a 1 GiB blob layout→registry and registry→layout.
 #
-# Builds benches/blob_copy.rs in release mode, starts Debian's docker-registry on a free
+# Builds okd-streams-cli/benches/blob_copy.rs in release mode, starts Debian's docker-registry on a free
 # loopback port, writes a 1 GiB single-layer image into an OCI layout, then runs each copy as
 # its own process under /usr/bin/time -v and prints its peak RSS. Everything lives in a
 # temporary directory that is removed at the end. Target: every copy under 64 MiB.
@@ -19,7 +19,7 @@ for tool in "$REGISTRY" /usr/bin/time jq awk cargo; do
 done
 
 echo "building the blob_copy bench binary (release)…" >&2
-BIN=$(cd "$ROOT" && cargo bench -p okd-streams --bench blob_copy --no-run --message-format=json \
+BIN=$(cd "$ROOT" && cargo bench -p okd-streams-cli --bench blob_copy --no-run --message-format=json \
     | jq -r 'select(.reason == "compiler-artifact" and .target.name == "blob_copy" and .executable != null) | .executable' \
     | tail -n 1)
 [ -x "$BIN" ] || { echo "blob_rss.sh: could not build blob_copy" >&2; exit 1; }

@@ -9,11 +9,15 @@
 //! | [`coreos`] | CoreOS variants, OS versions, stream metadata, layered OS images |
 //! | [`mirror`] | mirroring payloads between registries and disk |
 //! | [`gating`] | gating policy, verdicts, upgrade graph, promotion, simulation |
+//! | [`tekton`] | Tekton `Pipeline` and `Task` resources |
 //!
 //! and composes them: [`stream`] builds a whole stream — upstream payload, CoreOS layering,
 //! overrides, version scheme, mirror, gating, promotions — from code or a YAML stream file, and
-//! runs it one round at a time; [`report`] renders a stream's release pages and [`tekton`]
-//! exports its stages as a Tekton pipeline.
+//! runs it one round at a time; [`stream::export`] turns it into a Tekton pipeline.
+//!
+//! This crate is a library only: the `okd-streams` command line is the `okd-streams-cli`
+//! package, and the report pages are rendered by `okd-report` from [`stream::StreamHistory`].
+//! The `schema` feature adds [`stream::schema`], the JSON schema of stream files.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -27,8 +31,7 @@ pub use okd_gating as gating;
 pub use okd_mirror as mirror;
 pub use okd_oci as oci;
 pub use okd_release as release;
-pub mod report;
-pub mod tekton;
+pub use okd_tekton as tekton;
 
 // The stream-file guide's Rust example is compiled with the doc tests.
 #[cfg(doctest)]

@@ -17,6 +17,12 @@ pub enum StreamError {
         /// What is wrong.
         message: String,
     },
+    /// The arguments of a check job (`stream verify`) could not be parsed.
+    #[error("check job arguments: {message}")]
+    Arguments {
+        /// What is wrong with them.
+        message: String,
+    },
     /// A stream file that is not a valid document.
     #[error("{file}: {message}")]
     File {

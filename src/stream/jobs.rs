@@ -12,13 +12,12 @@
 //!
 //! ```
 //! use okd_streams::stream::jobs::VerifyArgs;
-//! use clap::Parser;
 //!
-//! #[derive(Parser)]
-//! struct Cli { #[command(flatten)] verify: VerifyArgs }
-//! let cli = Cli::parse_from(["verify", "--check", "images", "--release", "oci:/srv/okd:okd/release:4.19.0-okd-scos.1",
-//!     "--source", "*=oci:/srv/okd"]);
-//! assert_eq!(cli.verify.check.len(), 1);
+//! let args = VerifyArgs::parse(["--check", "images", "--release", "oci:/srv/okd:okd/release:4.19.0-okd-scos.1",
+//!     "--source", "*=oci:/srv/okd"])?;
+//! assert_eq!(args.check, ["images"]);
+//! assert_eq!(args.sources, ["*=oci:/srv/okd"]);
+//! # Ok::<(), okd_streams::stream::StreamError>(())
 //! ```
 
 use std::path::PathBuf;
@@ -104,31 +103,82 @@ fn store_arg(location: &str) -> String {
     }
 }
 
-/// The arguments of a check job.
-#[derive(Debug, Clone, clap::Args)]
+/// The arguments of a check job, as [`CheckProgram::command`] writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyArgs {
-    /// Checks to run (images, manifests, os, upgrade; repeatable).
-    #[arg(long, required = true)]
+    /// Checks to run (images, manifests, os, upgrade).
     pub check: Vec<String>,
-    /// The release to check (default: $RELEASE_IMAGE_LATEST).
-    #[arg(long, env = RELEASE_IMAGE_LATEST)]
+    /// The release to check.
     pub release: String,
-    /// The upgrade source, for the upgrade check (default: $RELEASE_IMAGE_INITIAL).
-    #[arg(long, env = RELEASE_IMAGE_INITIAL)]
+    /// The upgrade source, for the upgrade check.
     pub initial: Option<String>,
-    /// Read images of registry HOST from STORE (`oci:PATH` or `docker://HOST`); `*=STORE` for
-    /// every other host (repeatable).
-    #[arg(long = "source", value_name = "HOST=STORE")]
+    /// `HOST=STORE`: read images of registry HOST from STORE (`oci:PATH` or `docker://HOST`);
+    /// `*=STORE` for every other host.
     pub sources: Vec<String>,
     /// The payload tag of the OS image (os check).
-    #[arg(long)]
     pub os_tag: Option<String>,
     /// Repository of the stream's layered OS images, tagged by release version (os check).
-    #[arg(long)]
     pub os_images: Option<String>,
-    /// Registry reached without TLS verification (repeatable).
-    #[arg(long = "insecure-host", value_name = "HOST[:PORT]")]
+    /// Registries reached without TLS verification (`HOST[:PORT]`).
     pub insecure: Vec<String>,
+}
+
+impl VerifyArgs {
+    /// Parses a check job's arguments: `--check NAME` (repeatable, at least one),
+    /// `--release REF` (default: `$RELEASE_IMAGE_LATEST`), `--initial REF` (default:
+    /// `$RELEASE_IMAGE_INITIAL`), `--source HOST=STORE`, `--os-tag TAG`, `--os-images REF` and
+    /// `--insecure-host HOST[:PORT]` (repeatable), each value after a space or an `=`.
+    pub fn parse<I, S>(args: I) -> Result<VerifyArgs, StreamError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString>,
+    {
+        let mut parsed = VerifyArgs::default();
+        let mut release = None;
+        let mut parser = lexopt::Parser::from_args(args);
+        while let Some(arg) = parser.next().map_err(invalid_argument)? {
+            let lexopt::Arg::Long(flag) = arg else {
+                return Err(invalid_argument(arg.unexpected()));
+            };
+            let flag = flag.to_string();
+            let value = parser
+                .value()
+                .map_err(invalid_argument)?
+                .into_string()
+                .map_err(|v| invalid_argument(format!("--{flag}: {v:?} is not UTF-8")))?;
+            match flag.as_str() {
+                "check" => parsed.check.push(value),
+                "release" => release = Some(value),
+                "initial" => parsed.initial = Some(value),
+                "source" => parsed.sources.push(value),
+                "os-tag" => parsed.os_tag = Some(value),
+                "os-images" => parsed.os_images = Some(value),
+                "insecure-host" => parsed.insecure.push(value),
+                other => return Err(invalid_argument(format!("unknown option --{other}"))),
+            }
+        }
+        if parsed.check.is_empty() {
+            return Err(invalid_argument("--check is required"));
+        }
+        parsed.release = match release.or_else(|| std::env::var(RELEASE_IMAGE_LATEST).ok()) {
+            Some(r) => r,
+            None => {
+                return Err(invalid_argument(format!(
+                    "--release or ${RELEASE_IMAGE_LATEST} is required"
+                )));
+            }
+        };
+        if parsed.initial.is_none() {
+            parsed.initial = std::env::var(RELEASE_IMAGE_INITIAL).ok();
+        }
+        Ok(parsed)
+    }
+}
+
+fn invalid_argument(message: impl std::fmt::Display) -> StreamError {
+    StreamError::Arguments {
+        message: message.to_string(),
+    }
 }
 
 async fn open(resolver: &Resolver, text: &str) -> Result<Arc<dyn Store>, StreamError> {
@@ -215,25 +265,16 @@ pub async fn run_verify(args: &VerifyArgs) -> Result<Vec<String>, StreamError> {
 pub async fn run_verify_args<I, S>(args: I) -> i32
 where
     I: IntoIterator<Item = S>,
-    S: Into<std::ffi::OsString> + Clone,
+    S: Into<std::ffi::OsString>,
 {
-    use clap::Parser as _;
-    #[derive(clap::Parser)]
-    #[command(name = "verify")]
-    struct Cli {
-        #[command(flatten)]
-        verify: VerifyArgs,
-    }
-    let cli = match Cli::try_parse_from(
-        std::iter::once("verify".into()).chain(args.into_iter().map(Into::into)),
-    ) {
-        Ok(c) => c,
+    let args = match VerifyArgs::parse(args) {
+        Ok(a) => a,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("error: {e}");
             return 2;
         }
     };
-    match run_verify(&cli.verify).await {
+    match run_verify(&args).await {
         Ok(lines) => {
             for l in lines {
                 println!("{l}");

@@ -175,13 +175,33 @@ impl Stream {
     }
 }
 
+/// What a stream has built: its gating state, and for each built release, oldest first, its
+/// digest and what changed since the release built before it. Plain data for report pages and
+/// servers (`okd-report` renders it).
+#[derive(Debug, Clone)]
+pub struct StreamHistory {
+    /// The gating state: releases, their jobs and the upgrade graph.
+    pub state: okd_gating::StreamState,
+    /// The built releases, oldest first.
+    pub builds: Vec<BuiltRelease>,
+}
+
+/// One built release of a [`StreamHistory`].
+#[derive(Debug, Clone)]
+pub struct BuiltRelease {
+    /// Its version.
+    pub name: String,
+    /// The release image's manifest digest.
+    pub digest: String,
+    /// What changed since the release built before it (none for the first).
+    pub diff: Option<okd_release::ReleaseDiff>,
+}
+
 impl Stream {
-    /// The stream's report model ([`crate::report`]): its releases with their jobs and digests,
-    /// the upgrade edges, and what changed between consecutive built releases.
-    pub async fn report_model(&self) -> Result<crate::report::ReportModel, StreamError> {
+    /// The stream's history: its gating state, and every built release with its digest and
+    /// the diff from the one built before it (release images are read from the stream's store).
+    pub async fn history(&self) -> Result<StreamHistory, StreamError> {
         let (stream, ledger) = self.load_state().await?;
-        let mut model = crate::report::ReportModel::from_stream(self.name(), &stream, &self.policy);
-        model.generated = Some(chrono::Utc::now());
         let mut built: Vec<&super::Candidate> = stream
             .releases
             .iter()
@@ -193,18 +213,23 @@ impl Stream {
                 .cmp(&created(b))
                 .then_with(|| a.name.cmp(&b.name))
         });
+        let mut builds = Vec::with_capacity(built.len());
         let mut previous: Option<okd_release::Release> = None;
         for c in built {
             let image: okd_oci::ImageRef = c.image.parse()?;
             let release = okd_release::Release::load_image(self.store.as_ref(), &image).await?;
-            if let Some(entry) = model.release_mut(&c.name) {
-                entry.digest = Some(c.digest.clone());
-                if let Some(p) = &previous {
-                    entry.diff = Some((&okd_release::ReleaseDiff::between(p, &release)).into());
-                }
-            }
+            builds.push(BuiltRelease {
+                name: c.name.clone(),
+                digest: c.digest.clone(),
+                diff: previous
+                    .as_ref()
+                    .map(|p| okd_release::ReleaseDiff::between(p, &release)),
+            });
             previous = Some(release);
         }
-        Ok(model)
+        Ok(StreamHistory {
+            state: stream,
+            builds,
+        })
     }
 }

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use okd_gating::{JobCommand, UpgradeSource, VerifyJob};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::stream::{Check, StreamBuilder, StreamError};
 
 /// Gating limits and jobs.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GatingFile {
     /// Undecided releases allowed before creation waits (default 1; 0: no limit).
@@ -28,7 +28,8 @@ pub struct GatingFile {
 }
 
 /// How a job's result counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GateFile {
     /// A failure rejects the release.
@@ -41,7 +42,8 @@ pub enum GateFile {
 }
 
 /// A built-in payload check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckFile {
     /// Every referenced image resolves.
@@ -55,7 +57,8 @@ pub enum CheckFile {
 }
 
 /// Where an upgrade job upgrades from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpgradeFromFile {
     /// The newest accepted release of the stream.
@@ -65,7 +68,8 @@ pub enum UpgradeFromFile {
 }
 
 /// A verification job: one of `check`, `command`, `shell`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JobFile {
     /// Blocking (default), informing or disabled.

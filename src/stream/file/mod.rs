@@ -29,7 +29,6 @@ mod os;
 
 use std::path::{Path, PathBuf};
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use gating::{CheckFile, GateFile, GatingFile, JobFile, UpgradeFromFile};
@@ -43,7 +42,8 @@ use super::{
 use gating::duration;
 
 /// A stream file. See the [module docs](self).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StreamFile {
     /// Stream name; dated release names are `<name>-<YYYY-MM-DD-HHMMSS>` (e.g.
@@ -99,7 +99,8 @@ pub struct StreamFile {
 }
 
 /// The upstream payload: `image`, or `repository` with `tags`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamFile {
     /// One release image (`docker://quay.io/okd/scos-release:4.19.0-okd-scos.1`,
@@ -115,7 +116,8 @@ pub struct UpstreamFile {
 }
 
 /// The version scheme.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
 pub enum VersionFile {
     /// `<name>-<YYYY-MM-DD-HHMMSS>`.
@@ -131,7 +133,8 @@ pub enum VersionFile {
 }
 
 /// Which time goes into release images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CreatedFromFile {
     /// The tick's time.
@@ -142,7 +145,8 @@ pub enum CreatedFromFile {
 }
 
 /// The mirror stage (what `okd-streams mirror release SRC --to TO` does).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MirrorFile {
     /// Destination repository (`docker://HOST/REPO` or `oci:PATH:REPO`).
@@ -163,7 +167,8 @@ pub struct MirrorFile {
 }
 
 /// Tags of mirrored images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NamingFile {
     /// `<version>-<arch>-<component>`.
@@ -176,7 +181,8 @@ pub enum NamingFile {
 }
 
 /// Manifest format of release images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseFormatFile {
     /// OCI image manifest.
@@ -187,7 +193,8 @@ pub enum ReleaseFormatFile {
 
 /// A promotion: `tag` (a tag of the release repository follows the newest accepted release)
 /// or `repository` (the newest accepted release is copied there under its version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PromotionFile {
     /// Name of the publish step.

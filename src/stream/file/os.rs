@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
 use okd_coreos::{BaseDistro, CustomVariant, Variant};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::stream::{OsLayering, StreamError};
 
 /// A CoreOS variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VariantFile {
     /// Fedora CoreOS (`fedora-coreos`).
@@ -24,7 +24,8 @@ pub enum VariantFile {
 }
 
 /// A variant of your own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomVariantFile {
     /// Short name.
@@ -39,7 +40,8 @@ pub struct CustomVariantFile {
 }
 
 /// The operating system of the stream's payloads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OsFile {
     /// The variant.
@@ -62,7 +64,8 @@ pub struct OsFile {
 }
 
 /// One added layer: exactly one of `files`, `dir` and `tarball`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LayerFile {
     /// Listed files.
@@ -77,7 +80,8 @@ pub struct LayerFile {
 }
 
 /// A file of a `files` layer: `content` or `from`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
     /// Path in the image (`etc/motd`).

@@ -1,0 +1,218 @@
+//! The stream report: a static HTML site about a stream's releases, in the spirit of the
+//! release-controller's release pages.
+//!
+//! [`write()`] makes `index.html` (phase counts; the upgrade graph drawn as an SVG picture with a
+//! node per release, coloured by phase, and an arc per upgrade edge, coloured by outcome and
+//! labelled with its success and failure counts; then every release, newest first, with its
+//! phase badge, creation time, jobs and their results, the upgrades into it and a link to what
+//! changed since the release before) and one `release-<name>.html` per release (its facts, every
+//! job with every attempt and a link to its log, its upgrades, and the changed, rebuilt, added
+//! and removed components). Pages are self-contained: CSS inline, no script, nothing fetched.
+//! Every text from the model is HTML-escaped, and only http, https and file URLs or relative
+//! paths become links.
+//!
+//! A [`ReportModel`] is plain data; [`ReportModel::from_stream`] fills it from okd-gating's
+//! [`StreamState`](okd_gating::StreamState) and policy, and diffs come from
+//! [`okd_release::ReleaseDiff`] (in memory, or its JSON form through [`DiffSummary::from_json`]).
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use okd_report::{self, Gate, JobEntry, JobResult, Phase, ReleaseEntry, ReportModel, UpgradeEdge};
+//! let t = Utc.with_ymd_and_hms(2025, 1, 30, 3, 25, 25).unwrap();
+//! let mut model = ReportModel::new("4-scos-stable");
+//! model.releases.push(ReleaseEntry::new("4.19.0-okd-scos.1", Phase::Accepted, t, "quay.io/okd/scos-release:4.19.0-okd-scos.1"));
+//! let mut next = ReleaseEntry::new("4.19.0-okd-scos.2", Phase::Rejected, t, "quay.io/okd/scos-release:4.19.0-okd-scos.2");
+//! next.jobs.push(JobEntry { name: "upgrade".into(), gate: Gate::Blocking, result: JobResult::Failed,
+//!     attempts: vec![], upgrade_from: Some("4.19.0-okd-scos.1".into()) });
+//! model.releases.push(next);
+//! model.edges.push(UpgradeEdge { from: "4.19.0-okd-scos.1".into(), to: "4.19.0-okd-scos.2".into(), success: 0, failure: 2 });
+//!
+//! let dir = tempfile::tempdir()?;
+//! let files = report::write(&model, dir.path())?;
+//! assert_eq!(files.len(), 3); // the index and a page per release
+//! let index = std::fs::read_to_string(dir.path().join("index.html"))?;
+//! assert!(index.contains("Rejected") && index.contains("<svg"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod convert;
+mod html;
+mod model;
+mod svg;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+pub use model::{
+    Attempt, AttemptState, DiffSide, DiffSummary, Gate, ImageChange, ImageOnlyIn, JobEntry,
+    JobResult, ManifestChanges, Phase, ReleaseEntry, ReportModel, UpgradeEdge, VersionChange,
+};
+
+/// Errors of [`write()`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two releases with one name.
+    #[error("release {name:?} appears twice in the report")]
+    DuplicateRelease {
+        /// The name.
+        name: String,
+    },
+    /// Writing a file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The file name of a release's page: `release-<name>.html`, with characters other than
+/// letters, digits, `.`, `_` and `-` replaced by `_`.
+pub fn page_name(release: &str) -> String {
+    let safe: String = release
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("release-{safe}.html")
+}
+
+/// Every page of the report: (file name, HTML), the index first.
+pub fn render(model: &ReportModel) -> Result<Vec<(String, String)>, Error> {
+    let mut seen = BTreeSet::new();
+    let mut pages = html::Pages::new();
+    let mut taken = BTreeSet::new();
+    for r in &model.releases {
+        if !seen.insert(r.name.as_str()) {
+            return Err(Error::DuplicateRelease {
+                name: r.name.clone(),
+            });
+        }
+        // Names differing only in replaced characters still get pages of their own.
+        let mut file = page_name(&r.name);
+        let mut n = 2;
+        while !taken.insert(file.clone()) {
+            file = page_name(&format!("{}-{n}", r.name));
+            n += 1;
+        }
+        pages.insert(r.name.as_str(), file);
+    }
+    let mut out = vec![(
+        "index.html".to_string(),
+        html::index(model, &pages).into_string(),
+    )];
+    for r in &model.releases {
+        out.push((
+            pages[r.name.as_str()].clone(),
+            html::release_page(model, r, &pages).into_string(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes the report into `out_dir` (created when missing) and returns the files written: the
+/// index first, then a page per release. Each file is written to a temporary file and renamed
+/// into place, so a browser never shows half a page.
+///
+/// Blocking file I/O: call it from `spawn_blocking` in async code.
+pub fn write(model: &ReportModel, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let pages = render(model)?;
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(pages.len());
+    for (name, text) in pages {
+        let path = out_dir.join(name);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".okd-streams-")
+            .tempfile_in(out_dir)
+            .map_err(io)?;
+        tmp.write_all(text.as_bytes()).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&path).map_err(|e| io(e.error))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn release(name: &str, phase: Phase) -> ReleaseEntry {
+        let t = Utc.with_ymd_and_hms(2025, 1, 30, 3, 25, 25).unwrap();
+        ReleaseEntry::new(name, phase, t, format!("quay.io/okd/scos-release:{name}"))
+    }
+
+    #[test]
+    fn escapes_everything_from_data() {
+        let mut m = ReportModel::new("<script>alert('s')</script>");
+        let mut r = release("4.19.0-okd-scos.1\"><img src=x>", Phase::Rejected);
+        r.reason = Some("<b>bad</b>".into());
+        r.jobs.push(JobEntry {
+            name: "e2e<aws>".into(),
+            gate: Gate::Blocking,
+            result: JobResult::Failed,
+            attempts: vec![Attempt {
+                name: "run".into(),
+                state: AttemptState::Failed,
+                started: None,
+                finished: None,
+                log: Some("javascript:alert(1)".into()),
+                noop: false,
+            }],
+            upgrade_from: None,
+        });
+        m.releases.push(r);
+        let pages = render(&m).unwrap();
+        for (name, html) in &pages {
+            assert!(!html.contains("<script>"), "{name}");
+            assert!(!html.contains("<img"), "{name}");
+            assert!(!html.contains("<b>bad"), "{name}");
+            assert!(!html.contains("href=\"javascript:"), "{name}");
+            assert!(html.contains("e2e&lt;aws&gt;"), "{name}");
+        }
+        // The page name keeps to safe characters.
+        assert_eq!(pages[1].0, "release-4.19.0-okd-scos.1___img_src_x_.html");
+    }
+
+    #[test]
+    fn an_empty_stream_says_so() {
+        let pages = render(&ReportModel::new("4-scos-next")).unwrap();
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].1.matches("No releases yet.").count(), 2);
+        assert!(!pages[0].1.contains("<svg"));
+    }
+
+    #[test]
+    fn colliding_page_names_stay_distinct_and_duplicates_are_refused() {
+        let mut m = ReportModel::new("s");
+        m.releases.push(release("a/b", Phase::Accepted));
+        m.releases.push(release("a:b", Phase::Accepted));
+        let names: Vec<String> = render(&m).unwrap().into_iter().map(|p| p.0).collect();
+        assert_eq!(
+            names,
+            ["index.html", "release-a_b.html", "release-a_b-2.html"]
+        );
+        m.releases.push(release("a/b", Phase::Pending));
+        assert!(matches!(
+            render(&m),
+            Err(Error::DuplicateRelease { name }) if name == "a/b"
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! The `okd-streams` binary's integration tests, one test binary: the building-block commands
+//! (`release`, `mirror`, `coreos`, `gate`) and whole streams run through the binary.
+
+mod cli_common;
+mod common;
+
+mod cli_coreos;
+mod cli_gate;
+mod cli_mirror;
+mod cli_release;
+mod stream_authfile;
+mod stream_cli;
+mod stream_demo;
+mod stream_kill;
+mod stream_registry;
+mod stream_tick;

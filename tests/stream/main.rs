@@ -1,0 +1,6 @@
+//! okd-streams' integration tests of the library alone: stream files and their schema. The
+//! tests that run streams through the `okd-streams` binary are the okd-streams-cli package's.
+
+mod stream_file;
+#[cfg(feature = "schema")]
+mod stream_schema;

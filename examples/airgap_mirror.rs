@@ -13,12 +13,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use okd_streams::mirror::Naming;
 use okd_streams::mirror::command::{ReleaseMirrorOptions, mirror_release};
 use okd_streams::mirror::progress::NoProgress;
-use okd_streams::mirror::{Naming, StoreSet};
-use okd_streams::oci::LayoutStore;
-use okd_streams::oci::Resolver;
 use okd_streams::oci::registry::RegistryOptions;
+use okd_streams::oci::{LayoutStore, StoreKey, StoreMap};
 use okd_streams::stream::mirror::ReleaseContentLoader;
 use testkit::payload::{PayloadSpec, generate};
 
@@ -28,7 +27,7 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    let stores = StoreSet::with_opener(Arc::new(Resolver::new(RegistryOptions::default())));
+    let stores = StoreMap::new(RegistryOptions::default());
     let from = match upstream {
         Some(u) => u.to_string(),
         None => {
@@ -42,8 +41,8 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
                 p.components.len(),
                 p.pullspec_prefix
             );
-            stores.insert("quay.io", layout.clone());
-            stores.insert(format!("oci:{}", upstream_dir.display()), layout);
+            stores.alias("quay.io", layout.clone());
+            stores.insert(StoreKey::layout(&upstream_dir), layout);
             format!(
                 "oci:{}:{}:{}",
                 upstream_dir.display(),
@@ -85,7 +84,7 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     let registry = testkit::Registry::spawn().await?;
     let host = registry.host();
     let options = RegistryOptions::default().insecure_registry(host.clone());
-    let stores = StoreSet::with_opener(Arc::new(Resolver::new(options)));
+    let stores = StoreMap::new(options);
     let idms = dir.join("idms.yaml");
     let upload = ReleaseMirrorOptions {
         from: on_disk.clone(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use okd_oci::{ImageRef, Store};
 
-use super::{ImageSources, StreamError};
+use super::StreamError;
 
 /// A candidate to mirror.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct MirrorRequest<'a> {
     /// The stream's store.
     pub store: &'a Arc<dyn Store>,
     /// Where the release's component images are read.
-    pub sources: &'a ImageSources,
+    pub sources: &'a okd_oci::StoreMap,
 }
 
 /// Mirrors a candidate release. See the [module docs](self).
@@ -148,19 +148,16 @@ impl MirrorStage for ReleaseMirrorStage {
 
     async fn mirror(&self, request: &MirrorRequest<'_>) -> Result<String, StreamError> {
         let fail = |e: okd_mirror::Error| StreamError::candidate(request.version, "mirror", e);
-        let stores = okd_mirror::StoreSet::with_opener(Arc::new(okd_oci::Resolver::new(
-            self.options.clone(),
-        )));
-        stores.insert(
-            okd_mirror::StoreSet::location_of(request.image),
-            request.store.clone(),
-        );
+        // The destination is opened with the stage's registry options; the release and its
+        // components are read from the stores the stream reads them from.
+        let stores = okd_oci::StoreMap::new(self.options.clone());
+        stores.insert(okd_oci::StoreKey::of(request.image), request.store.clone());
         // Components are read where the stream reads them.
         let release =
             okd_release::Release::load_image(request.store.as_ref(), request.image).await?;
         for c in release.components.values() {
-            if let Ok((store, _)) = request.sources.store_for(&c.image) {
-                stores.insert(okd_mirror::StoreSet::location_of(&c.image), store);
+            if let Ok(store) = request.sources.store(&c.image, okd_oci::Access::Read).await {
+                stores.insert(okd_oci::StoreKey::of(&c.image), store);
             }
         }
         let options = okd_mirror::command::ReleaseMirrorOptions {

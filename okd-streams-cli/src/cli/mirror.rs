@@ -10,7 +10,7 @@ use okd_mirror::command::{
     ImageMirrorOptions, Instructions, MirrorOutcome, ReleaseMirrorOptions, mirror_image,
     mirror_release,
 };
-use okd_mirror::{Naming, PayloadLoader, PlatformChoice, StoreSet};
+use okd_mirror::{Naming, PayloadLoader, PlatformChoice};
 
 use super::output::print_text;
 use super::{CliError, store::Stores};
@@ -129,7 +129,7 @@ pub struct ImageArgs {
 
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     // One store per registry host and layout, with the global registry options.
-    let set = StoreSet::with_opener(stores.shared_resolver());
+    let set = stores.map();
     let display = progress::Display::new();
     let outcome = match c {
         MirrorCommand::Release(a) => {
@@ -142,7 +142,7 @@ pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
                 None => PlatformChoice::All,
             };
             let loader = PayloadLoader { platform };
-            mirror_release(&options, &set, &loader, display.sink()).await
+            mirror_release(&options, set, &loader, display.sink()).await
         }
         MirrorCommand::Image(a) => {
             let options = ImageMirrorOptions {
@@ -155,7 +155,7 @@ pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
                 report: a.report,
                 retries: a.retries.unwrap_or(0),
             };
-            mirror_image(&options, &set, display.sink()).await
+            mirror_image(&options, set, display.sink()).await
         }
     };
     display.finish();

@@ -1,0 +1,13 @@
+//! okd-oci's integration tests, linked as one test binary: one module per concern.
+
+mod registry_support;
+
+mod append;
+mod hostile_registry;
+mod layout;
+mod registry;
+mod registry_auth;
+mod registry_faults;
+mod registry_interop;
+mod registry_token;
+mod tls_auth_logs;

@@ -1,0 +1,13 @@
+//! okd-release's integration tests, linked as one test binary: one module per concern.
+
+mod common;
+
+mod build;
+mod diff;
+mod faults_build;
+mod hostile_layers;
+mod hostile_operators;
+mod load;
+mod payload;
+mod samples;
+mod versions;

@@ -33,7 +33,11 @@ pub use okd_oci as oci;
 pub use okd_release as release;
 pub use okd_tekton as tekton;
 
-// The stream-file guide's Rust example is compiled with the doc tests.
+// The stream-file guide's and the README's Rust examples are compiled with the doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/stream-file.md")]
 struct StreamFileGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

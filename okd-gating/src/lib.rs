@@ -108,3 +108,8 @@ pub use validate::{
 pub use verdict::{
     Evaluation, JobRole, JobState, JobStatus as PayloadJobStatus, evaluate, job_state, job_statuses,
 };
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

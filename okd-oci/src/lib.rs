@@ -52,3 +52,8 @@ pub use store_map::{Access, Resolved, StoreKey, StoreMap, normalize_layout_path}
 
 /// Re-export of the oci-spec image types used in okd-oci's public API.
 pub use oci_spec::image as spec;
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,39 +1,9 @@
-//! The stream report: a static HTML site about a stream's releases, in the spirit of the
-//! release-controller's release pages.
-//!
-//! [`write()`] makes `index.html` (phase counts; the upgrade graph drawn as an SVG picture with a
-//! node per release, coloured by phase, and an arc per upgrade edge, coloured by outcome and
-//! labelled with its success and failure counts; then every release, newest first, with its
-//! phase badge, creation time, jobs and their results, the upgrades into it and a link to what
-//! changed since the release before) and one `release-<name>.html` per release (its facts, every
-//! job with every attempt and a link to its log, its upgrades, and the changed, rebuilt, added
-//! and removed components). Pages are self-contained: CSS inline, no script, nothing fetched.
-//! Every text from the model is HTML-escaped, and only http, https and file URLs or relative
-//! paths become links.
-//!
-//! A [`ReportModel`] is plain data; [`ReportModel::from_stream`] fills it from okd-gating's
-//! [`StreamState`](okd_gating::StreamState) and policy, and diffs come from
-//! [`okd_release::ReleaseDiff`] (in memory, or its JSON form through [`DiffSummary::from_json`]).
-//!
-//! ```
-//! use chrono::{TimeZone, Utc};
-//! use okd_report::{self, Gate, JobEntry, JobResult, Phase, ReleaseEntry, ReportModel, UpgradeEdge};
-//! let t = Utc.with_ymd_and_hms(2025, 1, 30, 3, 25, 25).unwrap();
-//! let mut model = ReportModel::new("4-scos-stable");
-//! model.releases.push(ReleaseEntry::new("4.19.0-okd-scos.1", Phase::Accepted, t, "quay.io/okd/scos-release:4.19.0-okd-scos.1"));
-//! let mut next = ReleaseEntry::new("4.19.0-okd-scos.2", Phase::Rejected, t, "quay.io/okd/scos-release:4.19.0-okd-scos.2");
-//! next.jobs.push(JobEntry { name: "upgrade".into(), gate: Gate::Blocking, result: JobResult::Failed,
-//!     attempts: vec![], upgrade_from: Some("4.19.0-okd-scos.1".into()) });
-//! model.releases.push(next);
-//! model.edges.push(UpgradeEdge { from: "4.19.0-okd-scos.1".into(), to: "4.19.0-okd-scos.2".into(), success: 0, failure: 2 });
-//!
-//! let dir = tempfile::tempdir()?;
-//! let files = report::write(&model, dir.path())?;
-//! assert_eq!(files.len(), 3); // the index and a page per release
-//! let index = std::fs::read_to_string(dir.path().join("index.html"))?;
-//! assert!(index.contains("Rejected") && index.contains("<svg"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod convert;
 mod html;

@@ -1,51 +1,9 @@
-//! Tekton export: a stream's stages as a `tekton.dev/v1` Pipeline and its Tasks, so that a
-//! stream that outgrows one machine runs on Tekton on Kubernetes with the same `okd-streams`
-//! CLI in a container.
-//!
-//! A [`TektonSpec`] is plain data: the stream's inputs ([`PipelineParam`]s), its *stages*
-//! ([`Stage`]: one `okd-streams` invocation each, in the image named by the `okd-streams-image`
-//! parameter) and its gating *jobs* ([`JobSpec`]: the job's command in its own image, with
-//! `RELEASE_IMAGE_LATEST`, `RELEASE_IMAGE_INITIAL`, `PAYLOAD_TAG` and `JOB_NAME` set as the
-//! release-controller sets them, retried with the controller's backoff). [`StreamRun`] builds the
-//! usual layout from a stream file:
-//!
-//! ```text
-//! assemble ─▶ mirror ─▶ verify-<job> … ─▶ gate ─▶ promote (when the gate says Accepted)
-//! ```
-//!
-//! Every task gets two workspaces: `registry-credentials` (a Secret holding an auth file, passed
-//! as `okd-streams --authfile` and to jobs as `REGISTRY_AUTH_FILE`) and `state` (the stream's
-//! state and stream file, a PersistentVolumeClaim kept between runs). Stage arguments are
-//! [`Value`]s rather than strings, so [`render`] checks every parameter, result and task they
-//! refer to, and turns each into a parameter of the Task that the Pipeline feeds.
-//!
-//! A job task never fails because its job failed: it writes `outcome` (`Succeeded`/`Failed`)
-//! and `attempts` as results, and the gate stage decides, so that a rejection is recorded too.
-//! Tekton's default timeout of a PipelineRun is one hour; runs of long jobs need
-//! `spec.timeouts.pipeline` set (each job task's own timeout covers all its attempts).
-//!
-//! ```
-//! use okd_tekton::{self, JobSpec, PipelineParam, StreamRun};
-//! let spec = StreamRun::new("4.19.0-0.okd-scos", "quay.io/okd/okd-streams:v0.1.0", "stream.yaml")
-//!     .input(
-//!         PipelineParam::new("upstream-release", "Upstream release image")
-//!             .default_value("quay.io/okd/scos-release:4.19.0-okd-scos.1"),
-//!         "--upstream",
-//!     )
-//!     .job(JobSpec::new("aws", ["openshift-tests", "run", "openshift/conformance/parallel"])
-//!         .image("quay.io/openshift/origin-tests:4.19")
-//!         .max_retries(2))
-//!     .build();
-//! let rendered = tekton::render(&spec)?;
-//! assert_eq!(rendered.pipeline.api_version, "tekton.dev/v1");
-//! let names: Vec<_> = rendered.pipeline.spec.tasks.iter().map(|t| t.name.as_str()).collect();
-//! assert_eq!(names, ["assemble", "mirror", "verify-aws", "gate", "promote"]);
-//!
-//! let dir = tempfile::tempdir()?;
-//! let files = tekton::export(&spec, dir.path())?;
-//! assert_eq!(files.len(), 6); // the Pipeline and five Tasks
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod error;
 mod names;

@@ -12,3 +12,8 @@ pub mod tools;
 
 pub use proxy::{FaultConfig, FaultProxy, FaultStats};
 pub use registry::{Registry, RegistryBuilder, RegistryError};
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

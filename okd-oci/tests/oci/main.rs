@@ -10,4 +10,3 @@ mod registry_auth;
 mod registry_faults;
 mod registry_interop;
 mod registry_token;
-mod tls_auth_logs;

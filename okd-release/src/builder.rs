@@ -17,8 +17,7 @@
 //! The same inputs and creation time give the same digest.
 //!
 //! ```no_run
-//! # async fn demo(store: Arc<okd_oci::MemoryStore>, base: okd_release::Release) -> Result<(), okd_release::Error> {
-//! use std::sync::Arc;
+//! # async fn demo(store: std::sync::Arc<okd_oci::MemoryStore>, base: okd_release::Release) -> Result<(), okd_release::Error> {
 //! use okd_oci::StoreMap;
 //! use okd_release::ReleaseBuilder;
 //!

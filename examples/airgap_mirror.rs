@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use okd_streams::mirror::progress::NoProgress;
 use okd_streams::mirror::run::ReleaseRun;
-use okd_streams::mirror::{Naming, PayloadLoader, ReleaseMirror, ReleaseTarget, StoreSet};
+use okd_streams::mirror::{Naming, PayloadLoader, ReleaseMirror, ReleaseTarget};
 use okd_streams::oci::registry::RegistryOptions;
-use okd_streams::oci::{ImageRef, LayoutStore, Resolver};
+use okd_streams::oci::{ImageRef, LayoutStore, StoreKey, StoreMap};
 use testkit::payload::{PayloadSpec, generate};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -26,7 +26,7 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    let stores = StoreSet::with_opener(Arc::new(Resolver::new(RegistryOptions::default())));
+    let stores = StoreMap::new(RegistryOptions::default());
     let from: ImageRef = match upstream {
         Some(u) => u.parse()?,
         None => {
@@ -40,8 +40,8 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
                 p.components.len(),
                 p.pullspec_prefix
             );
-            stores.insert("quay.io", layout.clone());
-            stores.insert(format!("oci:{}", upstream_dir.display()), layout);
+            stores.alias("quay.io", layout.clone());
+            stores.insert(StoreKey::layout(&upstream_dir), layout);
             format!(
                 "oci:{}:{}:{}",
                 upstream_dir.display(),
@@ -81,7 +81,7 @@ async fn run(dir: &Path, upstream: Option<&str>) -> Result<(), Error> {
     let registry = testkit::Registry::spawn().await?;
     let host = registry.host();
     let options = RegistryOptions::default().insecure_registry(host.clone());
-    let stores = StoreSet::with_opener(Arc::new(Resolver::new(options)));
+    let stores = StoreMap::new(options);
     let idms = dir.join("idms.yaml");
     let mut upload = ReleaseRun::new(ReleaseMirror {
         source: on_disk,

@@ -21,7 +21,7 @@ use okd_streams::gating::{
     CommandJobRunner, Error as GatingError, JobCommand, JobHandle, JobRequest, JobResult,
     JobRunner, JobStatus, RunState, VerifyJob,
 };
-use okd_streams::oci::{ImageRef, ManifestRef, ManifestView, Resolver, StoreExt};
+use okd_streams::oci::{Access, ImageRef, ManifestRef, ManifestView, StoreExt, StoreMap};
 use okd_streams::release::Release;
 use okd_streams::stream::{
     CreatedFrom, OsLayering, Promotion, StreamBuilder, TickContext, VersionScheme,
@@ -42,8 +42,8 @@ struct HpcRunner {
 
 async fn check_tuning(release: &str) -> Result<String, Error> {
     let image: ImageRef = release.parse()?;
-    let resolver = Resolver::new(Default::default());
-    let store = resolver.store(&image, false).await?;
+    let stores = StoreMap::new(Default::default());
+    let store = stores.store(&image, Access::Read).await?;
     let release = Release::load_image(store.as_ref(), &image).await?;
     let os = release
         .component("stream-coreos")

@@ -22,11 +22,9 @@ use okd_mirror::progress::{BlobOutcome, Event, NoProgress, Progress};
 use okd_mirror::run::ReleaseRun;
 use okd_mirror::{
     MirrorOptions, MirrorPlan, MirrorSpec, Naming, PayloadLoader, ReleaseMirror, ReleaseTarget,
-    StoreSet,
 };
-use okd_oci::ManifestRef;
-use okd_oci::Resolver;
 use okd_oci::registry::RegistryOptions;
+use okd_oci::{Access, ManifestRef, StoreMap};
 
 #[derive(Parser)]
 struct Cli {
@@ -73,11 +71,11 @@ enum Command {
     },
 }
 
-fn stores(jobs: usize) -> StoreSet {
+fn stores(jobs: usize) -> StoreMap {
     let options = RegistryOptions::default()
         .insecure_registry("127.0.0.1")
         .max_concurrent_requests(jobs + 4);
-    StoreSet::with_opener(Arc::new(Resolver::new(options)))
+    StoreMap::new(options)
 }
 
 /// Appends one line per finished blob copy.
@@ -118,7 +116,9 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             seed,
         } => {
             let set = stores(8);
-            let store = set.get(&format!("{registry}/x:y").parse()?).await?;
+            let store = set
+                .store(&format!("{registry}/x:y").parse()?, Access::Read)
+                .await?;
             let spec = testkit::payload::PayloadSpec::new()
                 .components(components)
                 .layer_size(layer_size)
@@ -204,7 +204,7 @@ async fn verify(from: &str, to: &str) -> Result<(), Box<dyn std::error::Error>> 
     let mut blobs = 0;
     let mut manifests = 0;
     for image in &plan.images {
-        let dst = set.get(&image.mapping.destination).await?;
+        let dst = set.store(&image.mapping.destination, Access::Read).await?;
         let repo = image.mapping.destination.repository();
         let top = dst
             .read_manifest(repo, &ManifestRef::Digest(image.digest.clone()))

@@ -191,14 +191,6 @@ pub enum Error {
         #[source]
         source: Box<okd_oci::Error>,
     },
-    /// No store is available for a reference.
-    #[error("no store for {location}: {reason}")]
-    NoStore {
-        /// The store location (registry host or layout path).
-        location: String,
-        /// Why.
-        reason: String,
-    },
     /// Writing an output file failed.
     #[error("{path}: {source}")]
     Io {

@@ -27,13 +27,14 @@
 //! ```
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use okd_mirror::{execute, ImageMapping, MirrorOptions, MirrorPlan, StoreSet};
+//! use okd_mirror::{execute, ImageMapping, MirrorOptions, MirrorPlan};
 //! use okd_mirror::progress::NoProgress;
-//! use okd_oci::MemoryStore;
+//! use okd_oci::{MemoryStore, StoreMap};
 //!
-//! let stores = StoreSet::new();
-//! stores.insert("quay.io", Arc::new(MemoryStore::new()));
-//! stores.insert("mirror.local", Arc::new(MemoryStore::new()));
+//! // One store per location for the whole run: here two in memory, standing for two registries.
+//! let stores = StoreMap::offline();
+//! stores.alias("quay.io", Arc::new(MemoryStore::new()));
+//! stores.alias("mirror.local", Arc::new(MemoryStore::new()));
 //! let mapping = ImageMapping::image(
 //!     "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?,
 //!     "mirror.local/okd/release:4.19.0-okd-scos.19".parse()?,
@@ -72,7 +73,6 @@ mod retry;
 pub mod run;
 mod source;
 mod spec;
-mod stores;
 
 pub use blobs::{BlobAction, BlobKey, BlobTarget, PlannedBlob};
 pub use error::Error;
@@ -89,14 +89,13 @@ pub use release::{
 pub use report::{BlobReport, Failure, ImageReport, ImageStatus, MirrorReport, ReportTotals};
 pub use retry::{RetryPolicy, is_retryable};
 pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
-pub use stores::{StoreOpener, StoreSet};
 
 /// The engine's futures can be spawned on a multi-threaded runtime: this compiles only while
 /// each of them is `Send`.
 #[cfg(test)]
 #[allow(dead_code)]
 fn futures_are_send(
-    stores: &StoreSet,
+    stores: &okd_oci::StoreMap,
     loader: &dyn ReleaseLoader,
     spec: &MirrorSpec,
     plan: &MirrorPlan,
@@ -119,7 +118,7 @@ fn futures_are_send(
         progress.as_ref(),
     ));
     send(execute(plan, options, progress.clone()));
-    send(stores.get_for_write(&spec.releases[0].source));
+    send(stores.store(&spec.releases[0].source, okd_oci::Access::Write));
     let release = run::ReleaseRun::new(spec.releases[0].clone());
     send(release.run(stores, loader, progress.clone()));
     let image = run::ImageRun::new(spec.images[0].clone());

@@ -20,13 +20,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
-use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, RawManifest, Store};
+use okd_oci::{
+    Access, BlobRef, Digest, ImageRef, ManifestRef, RawManifest, Store, StoreKey, StoreMap,
+};
 use serde::Serialize;
 
 use crate::blobs::{BlobSet, assign_actions, check_presence};
 use crate::limits::Limits;
 use crate::progress::{Event, Progress};
-use crate::stores::StoreSet;
 use crate::{
     BlobAction, Error, ImageKind, ImageMapping, MirrorOptions, MirrorSpec, PlannedBlob,
     PlatformChoice, ReleaseLoader, expand_release, platform::select_child,
@@ -123,7 +124,7 @@ impl MirrorPlan {
     /// Plans `spec`: loads each release with `loader`, expands it, and plans every image.
     pub async fn build(
         spec: &MirrorSpec,
-        stores: &StoreSet,
+        stores: &StoreMap,
         loader: &dyn ReleaseLoader,
         options: &MirrorOptions,
         progress: &dyn Progress,
@@ -131,7 +132,7 @@ impl MirrorPlan {
         let mut jobs = Vec::new();
         let mut warnings = Vec::new();
         for (group, r) in spec.releases.iter().enumerate() {
-            let store = stores.get(&r.source).await?;
+            let store = stores.store(&r.source, Access::Read).await?;
             let content = loader.load(store.as_ref(), &r.source).await?;
             let x = expand_release(&content, &r.target, &spec.filter, &spec.platform)?;
             warnings.extend(x.warnings);
@@ -162,7 +163,7 @@ impl MirrorPlan {
     pub async fn for_mappings(
         groups: Vec<Vec<ImageMapping>>,
         platform: &PlatformChoice,
-        stores: &StoreSet,
+        stores: &StoreMap,
         options: &MirrorOptions,
         progress: &dyn Progress,
     ) -> Result<MirrorPlan, Error> {
@@ -208,7 +209,7 @@ impl MirrorPlan {
 async fn plan_jobs(
     jobs: Vec<Job>,
     platform: &PlatformChoice,
-    stores: &StoreSet,
+    stores: &StoreMap,
     options: &MirrorOptions,
     progress: &dyn Progress,
 ) -> Result<MirrorPlan, Error> {
@@ -220,8 +221,8 @@ async fn plan_jobs(
 
     let mut opened = Vec::with_capacity(jobs.len());
     for j in &jobs {
-        let src = stores.get(&j.read_from).await?;
-        let dst = stores.get_for_write(&j.mapping.destination).await?;
+        let src = stores.store(&j.read_from, Access::Read).await?;
+        let dst = stores.store(&j.mapping.destination, Access::Write).await?;
         opened.push((src, dst));
     }
     // The futures are made before they are streamed: a stream mapping borrowed items through a
@@ -239,8 +240,8 @@ async fn plan_jobs(
     let mut blobs = BlobSet::default();
     let mut images = Vec::with_capacity(jobs.len());
     for ((job, (src, dst)), r) in jobs.into_iter().zip(opened).zip(resolved) {
-        let src_location = StoreSet::location_of(&job.read_from);
-        let dst_location = StoreSet::location_of(&job.mapping.destination);
+        let src_location = StoreKey::of(&job.read_from).to_string();
+        let dst_location = StoreKey::of(&job.mapping.destination).to_string();
         let mut digests = Vec::new();
         let mut bytes = 0;
         for b in &r.blobs {
@@ -318,8 +319,8 @@ async fn resolve(
     limits: &Limits,
 ) -> Result<Resolved, Error> {
     let image = job.read_from.to_string();
-    let src_loc = StoreSet::location_of(&job.read_from);
-    let dst_loc = StoreSet::location_of(&job.mapping.destination);
+    let src_loc = StoreKey::of(&job.read_from).to_string();
+    let dst_loc = StoreKey::of(&job.mapping.destination).to_string();
     let (src_loc, dst_loc) = (src_loc.as_str(), dst_loc.as_str());
     let src_repo = job.read_from.repository();
     let dst_repo = job.mapping.destination.repository();

@@ -14,7 +14,7 @@
 //! # async fn demo(loader: &dyn okd_mirror::ReleaseLoader) -> Result<(), okd_mirror::Error> {
 //! use std::sync::Arc;
 //! use okd_mirror::run::ReleaseRun;
-//! use okd_mirror::{progress::NoProgress, ComponentFilter, Naming, ReleaseMirror, ReleaseTarget, StoreSet};
+//! use okd_mirror::{progress::NoProgress, ComponentFilter, Naming, ReleaseMirror, ReleaseTarget};
 //!
 //! let mut run = ReleaseRun::new(ReleaseMirror {
 //!     source: "quay.io/okd/scos-release:4.19.0-okd-scos.19".parse()?,
@@ -22,7 +22,7 @@
 //! });
 //! run.filter = ComponentFilter::new(&[], &["rhel-coreos*".to_string()])?;
 //! run.outputs.idms = Some("idms.yaml".into());
-//! let stores = StoreSet::new();
+//! let stores = okd_oci::StoreMap::offline();
 //! let outcome = run.run(&stores, loader, Arc::new(NoProgress)).await?;
 //! print!("{}", outcome.instructions);
 //! # Ok(()) }
@@ -32,7 +32,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use okd_oci::ImageRef;
+use okd_oci::{ImageRef, StoreMap};
 use serde::{Deserialize, Serialize};
 
 use crate::icsp::ImageContentSourcePolicy;
@@ -41,7 +41,7 @@ use crate::instructions::success_text;
 use crate::progress::Progress;
 use crate::{
     ComponentFilter, Error, ImageKind, ImageMapping, MirrorOptions, MirrorPlan, MirrorReport,
-    MirrorSpec, PlatformChoice, ReleaseLoader, ReleaseMirror, StoreSet, execute, mapping,
+    MirrorSpec, PlatformChoice, ReleaseLoader, ReleaseMirror, execute, mapping,
 };
 
 /// Which mirror configuration to add to the text of a release mirror.
@@ -122,7 +122,7 @@ impl ReleaseRun {
     /// Mirrors the release (loaded with `loader`) and its components, then writes the outputs.
     pub async fn run(
         &self,
-        stores: &StoreSet,
+        stores: &StoreMap,
         loader: &dyn ReleaseLoader,
         progress: Arc<dyn Progress>,
     ) -> Result<MirrorOutcome, Error> {
@@ -201,7 +201,7 @@ impl ImageRun {
     /// Mirrors the image, then writes the outputs.
     pub async fn run(
         &self,
-        stores: &StoreSet,
+        stores: &StoreMap,
         progress: Arc<dyn Progress>,
     ) -> Result<MirrorOutcome, Error> {
         let options = run_options(&self.options, self.dry_run);

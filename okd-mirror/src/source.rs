@@ -56,6 +56,7 @@ async fn read_from(
             repository: r.repository.clone(),
             tag: None,
             digest: Some(digest.clone()),
+            tag_written: false,
         }),
     };
     let found = store

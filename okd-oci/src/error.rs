@@ -134,6 +134,14 @@ pub enum Error {
         /// The blob or child manifest it lacks.
         missing: Digest,
     },
+    /// A reference no store of a [`StoreMap`](crate::StoreMap) can serve.
+    #[error("no store for {reference}: {reason}")]
+    NoStore {
+        /// The reference or location as given (`quay.io/okd/release:4.19`, `oci:/srv/okd`).
+        reference: String,
+        /// Why none serves it.
+        reason: String,
+    },
     /// A local file operation failed.
     #[error("{path}: {source}")]
     Io {

@@ -7,11 +7,12 @@
 //! * [`Store`]: the async content-store trait, implemented by [`LayoutStore`] (an OCI image
 //!   layout on disk), `RegistryStore` (the OCI distribution API, with the `registry` feature)
 //!   and [`MemoryStore`];
+//! * [`StoreMap`]: one shared store per registry host and layout directory, for any reference;
 //! * [`append`]: new images made from a base image plus layers, without copying the base.
 //!
 //! The registry client is the `registry` feature, on by default. Without it okd-oci compiles no
 //! HTTP or TLS crate; references to registries still parse, and opening one through
-//! [`Resolver`] is [`Error::RegistryDisabled`].
+//! [`StoreMap`] is [`Error::RegistryDisabled`].
 //!
 //! ```
 //! use okd_oci::{Digest, ImageRef};
@@ -36,8 +37,8 @@ mod manifest;
 mod memory;
 mod reference;
 pub mod registry;
-mod resolve;
 mod store;
+mod store_map;
 
 pub use config::ImageConfig;
 pub use digest::{Digest, DigestAlgorithm, Hasher};
@@ -50,10 +51,10 @@ pub use reference::{
 };
 #[cfg(feature = "registry")]
 pub use registry::RegistryStore;
-pub use resolve::{Resolved, Resolver};
 pub use store::{
     Blob, BlobWrite, ByteStream, Store, StoreCounters, StoreExt, StoreStats, verify_stream,
 };
+pub use store_map::{Access, Resolved, StoreKey, StoreMap, normalize_layout_path};
 
 /// Re-export of the oci-spec image types used in okd-oci's public API.
 pub use oci_spec::image as spec;

@@ -42,7 +42,10 @@ impl fmt::Display for ManifestRef {
 }
 
 /// An image in a registry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing leave out [`tag_written`](RegistryRef::tag_written): `quay.io/x` and
+/// `quay.io/x:latest` name the same image.
+#[derive(Debug, Clone)]
 pub struct RegistryRef {
     /// Registry host with optional port (`quay.io`, `127.0.0.1:5000`, `docker.io`).
     pub registry: String,
@@ -52,6 +55,30 @@ pub struct RegistryRef {
     pub tag: Option<String>,
     /// Digest, if any. When both are present the digest wins, as it does for `docker pull`.
     pub digest: Option<Digest>,
+    /// False when the tag is `latest` only because the text named none (`quay.io/x`), as docker
+    /// reads it; true when the text wrote the tag. The printed form always writes the tag, so a
+    /// reference parsed back from [`Display`](fmt::Display) or serde has it written.
+    pub tag_written: bool,
+}
+
+impl PartialEq for RegistryRef {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.registry, &self.repository, &self.tag, &self.digest)
+            == (
+                &other.registry,
+                &other.repository,
+                &other.tag,
+                &other.digest,
+            )
+    }
+}
+
+impl Eq for RegistryRef {}
+
+impl std::hash::Hash for RegistryRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.registry, &self.repository, &self.tag, &self.digest).hash(state);
+    }
 }
 
 /// An image in a local OCI image layout.
@@ -93,6 +120,16 @@ impl ImageRef {
         }
     }
 
+    /// True when the reference names a tag its text wrote: false for `quay.io/okd/release`
+    /// (read as `:latest`) and for a reference by digest alone, true for `quay.io/okd/release:4.19`
+    /// and for a layout reference with a tag.
+    pub fn tag_written(&self) -> bool {
+        match self {
+            ImageRef::Registry(r) => r.tag.is_some() && r.tag_written,
+            ImageRef::Layout(l) => l.tag.is_some(),
+        }
+    }
+
     /// Digest, if the reference has one.
     pub fn digest(&self) -> Option<&Digest> {
         match self {
@@ -126,6 +163,7 @@ impl ImageRef {
         match &mut r {
             ImageRef::Registry(x) => {
                 x.tag = Some(tag.to_string());
+                x.tag_written = true;
                 x.digest = None;
             }
             ImageRef::Layout(x) => {
@@ -193,12 +231,23 @@ fn parse_registry(input: &str, s: &str) -> Result<RegistryRef, Error> {
         (Some(t), Some(_)) if t == "latest" && !s.contains(":latest@") => None,
         (t, _) => t.map(str::to_string),
     };
+    let tag_written = tag.is_some() && name_has_tag(s);
     Ok(RegistryRef {
         registry: parsed.registry().to_string(),
         repository: parsed.repository().to_string(),
         tag,
         digest,
+        tag_written,
     })
+}
+
+/// True when the name part of `s` (before any `@digest`) ends in `:TAG`: a `:` after the last
+/// `/`, so that a port (`host:5000/repo`) is not taken for a tag.
+fn name_has_tag(s: &str) -> bool {
+    let name = s.split('@').next().unwrap_or(s);
+    name.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
 }
 
 fn parse_layout(input: &str, s: &str) -> Result<LayoutRef, Error> {
@@ -354,6 +403,26 @@ mod tests {
     }
 
     #[test]
+    fn written_tags_are_told_from_defaulted_ones() {
+        let written = |s: &str| s.parse::<ImageRef>().unwrap().tag_written();
+        assert!(written("quay.io/okd/release:4.19"));
+        assert!(written("docker://127.0.0.1:5000/okd/release:latest"));
+        assert!(written("oci:/srv/okd:okd/release:4.19"));
+        assert!(!written("127.0.0.1:5000/okd/release"));
+        assert!(!written("docker://quay.io/okd/release"));
+        assert!(!written("busybox"));
+        assert!(!written(&format!("quay.io/x@{}", Digest::sha256_of(b"x"))));
+        assert!(!written("oci:/srv/okd"));
+        // The flag does not take part in equality, and the printed form writes the tag.
+        let bare: ImageRef = "quay.io/okd/release".parse().unwrap();
+        let tagged: ImageRef = "quay.io/okd/release:latest".parse().unwrap();
+        assert_eq!(bare, tagged);
+        assert_eq!(bare.to_string(), "quay.io/okd/release:latest");
+        assert!(bare.to_string().parse::<ImageRef>().unwrap().tag_written());
+        assert!(bare.with_tag("4.19").tag_written());
+    }
+
+    #[test]
     fn layout_forms() {
         let r: ImageRef = "oci:/tmp/x".parse().unwrap();
         assert_eq!(r.tag(), None);
@@ -400,6 +469,7 @@ mod tests {
                 ImageRef::Registry(RegistryRef {
                     registry,
                     repository: parts.join("/"),
+                    tag_written: tag.is_some(),
                     tag,
                     digest,
                 })

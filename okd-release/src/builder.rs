@@ -17,14 +17,17 @@
 //! The same inputs and creation time give the same digest.
 //!
 //! ```no_run
-//! # async fn demo(store: &okd_oci::MemoryStore, base: okd_release::Release) -> Result<(), okd_release::Error> {
-//! use okd_release::{ReleaseBuilder, SingleStore};
+//! # async fn demo(store: std::sync::Arc<okd_oci::MemoryStore>, base: okd_release::Release) -> Result<(), okd_release::Error> {
+//! use okd_oci::StoreMap;
+//! use okd_release::ReleaseBuilder;
 //!
+//! // Every component image is read from `store`, whatever registry its pullspec names.
+//! let components = StoreMap::offline().with_fallback(store.clone());
 //! let built = ReleaseBuilder::from_release(base)
 //!     .name("4.19.0-okd-scos.2")
 //!     .override_image("stream-coreos", "quay.io/example/stream-coreos@sha256:0123456789012345678901234567890123456789012345678901234567890123")
 //!     .previous(["4.19.0-okd-scos.1"])
-//!     .build(&SingleStore(store), store, "example/release", None)
+//!     .build(&components, store.as_ref(), "example/release", None)
 //!     .await?;
 //! println!("{}", built.summary());
 //! # Ok(()) }
@@ -34,11 +37,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
-use okd_oci::{ImageRef, Store};
+use okd_oci::{Access, ImageRef, Store, StoreMap};
 use serde_json::Value;
 
 use crate::image_references::{ImageReferences, ObjectReference, TagReference};
-use crate::inspect::{ImageSource, InspectOptions, Inspection, inspect};
+use crate::inspect::{InspectOptions, Inspection, inspect};
 use crate::merge::{MergeOptions, OperatorManifests, merge_operator_manifests, prune_unreferenced};
 pub use crate::payload::{BuiltRelease, Payload};
 use crate::release_image::{NewParts, push, read_base, release_config, schema2_manifest};
@@ -304,8 +307,9 @@ impl ReleaseBuilder {
     }
 
     /// Assembles the payload: image-references, release-metadata and the merged manifests.
-    /// Reads the component images' configurations and the operators' manifests from `source`.
-    pub async fn assemble(&self, source: &dyn ImageSource) -> Result<Payload, Error> {
+    /// Reads the component images' configurations and the operators' manifests from the stores
+    /// `stores` maps their pullspecs to.
+    pub async fn assemble(&self, stores: &StoreMap) -> Result<Payload, Error> {
         let now = Utc::now();
         let mut is = ImageReferences::default();
         let mut expected_digest = None;
@@ -415,7 +419,7 @@ impl ReleaseBuilder {
                 })?,
         };
 
-        let inspections = self.inspect_all(source, &is).await?;
+        let inspections = self.inspect_all(stores, &is).await?;
         let mut operators = Vec::new();
         for tag in &mut is.spec.tags {
             let Some(found) = inspections.get(&tag.name) else {
@@ -468,7 +472,7 @@ impl ReleaseBuilder {
 
     async fn inspect_all(
         &self,
-        source: &dyn ImageSource,
+        stores: &StoreMap,
         is: &ImageReferences,
     ) -> Result<HashMap<String, Inspection>, Error> {
         // Many tags share an image; read each (pullspec, all-layers) pair once.
@@ -486,7 +490,7 @@ impl ReleaseBuilder {
         let results: Vec<(Vec<String>, Inspection)> = futures::stream::iter(jobs)
             .map(|((pullspec, all_layers), tags)| async move {
                 let first = tags.first().cloned().unwrap_or_default();
-                inspect(source, &first, &pullspec, all_layers, options)
+                inspect(stores, &first, &pullspec, all_layers, options)
                     .await
                     .map(|i| (tags, i))
             })
@@ -539,16 +543,16 @@ impl ReleaseBuilder {
     }
 
     /// Assembles the payload and writes the release image to `to_repo` of `to`, tagged `tag`
-    /// (default: the release name). The base image is read through `source`; its layers are
+    /// (default: the release name). The base image is read through `stores`; its layers are
     /// mounted or copied, never rewritten.
     pub async fn build(
         &self,
-        source: &dyn ImageSource,
+        stores: &StoreMap,
         to: &dyn Store,
         to_repo: &str,
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
-        let payload = self.assemble(source).await?;
+        let payload = self.assemble(stores).await?;
         let tag = tag.unwrap_or(&payload.name).to_string();
         if !okd_oci::is_valid_tag(&tag) {
             return Err(build_err(
@@ -565,7 +569,8 @@ impl ReleaseBuilder {
                     pullspec: payload.base_pullspec.clone(),
                     reason: e.to_string(),
                 })?;
-        let (base_store, base_repo) = source.locate(&base_ref)?;
+        let base_found = stores.resolve(&base_ref, Access::Read).await?;
+        let (base_store, base_repo) = (base_found.store.as_ref(), base_found.repository);
         let reference = base_ref
             .manifest_ref()
             .ok_or_else(|| Error::InvalidPullspec {

@@ -1,80 +1,23 @@
 //! Reading what a release build needs from a component image: its digest, its labels and, for an
 //! operator, the files of its `/manifests` directory.
 //!
-//! Component pullspecs name images in registries or layouts; an [`ImageSource`] says which
+//! Component pullspecs name images in registries or layouts; a [`StoreMap`] says which
 //! [`Store`] holds each one. Only the manifest, the configuration and — for operator images — the
 //! top layer are read (every layer for an image given as an override, as `oc` does, so that a
 //! layered rebuild of an operator still contributes all its manifests).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
 
-use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store, StoreExt};
+use okd_oci::{
+    Access, BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store, StoreExt,
+    StoreMap,
+};
 
 use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::merge::ManifestFile;
 use crate::{Error, annotations};
-
-/// Where component images are read from.
-pub trait ImageSource: Send + Sync + fmt::Debug {
-    /// The store holding `image`, and the repository inside it.
-    fn locate<'a>(&'a self, image: &ImageRef) -> Result<(&'a dyn Store, String), Error>;
-}
-
-/// Every image is in one store, in the repository its pullspec names (the registry host is
-/// ignored). Suits a mirror, a layout holding a whole payload, or tests.
-#[derive(Debug, Clone, Copy)]
-pub struct SingleStore<'a>(pub &'a dyn Store);
-
-impl ImageSource for SingleStore<'_> {
-    fn locate<'a>(&'a self, image: &ImageRef) -> Result<(&'a dyn Store, String), Error> {
-        Ok((self.0, image.repository().to_string()))
-    }
-}
-
-/// One store per registry host (`quay.io`, `registry.ci.openshift.org`).
-#[derive(Debug, Clone, Default)]
-pub struct StoresByRegistry {
-    stores: BTreeMap<String, Arc<dyn Store>>,
-}
-
-impl StoresByRegistry {
-    /// No registries yet.
-    pub fn new() -> StoresByRegistry {
-        StoresByRegistry::default()
-    }
-
-    /// Reads images of `registry` from `store`.
-    pub fn insert(&mut self, registry: &str, store: Arc<dyn Store>) -> &mut Self {
-        self.stores.insert(registry.to_string(), store);
-        self
-    }
-}
-
-impl ImageSource for StoresByRegistry {
-    fn locate<'a>(&'a self, image: &ImageRef) -> Result<(&'a dyn Store, String), Error> {
-        let registry = match image {
-            ImageRef::Registry(r) => &r.registry,
-            ImageRef::Layout(_) => {
-                return Err(Error::UnsupportedImage {
-                    image: image.to_string(),
-                    reason: "layout references need a store for that layout".to_string(),
-                });
-            }
-        };
-        let store = self
-            .stores
-            .get(registry)
-            .ok_or_else(|| Error::UnsupportedImage {
-                image: image.to_string(),
-                reason: format!("no store configured for registry {registry}"),
-            })?;
-        Ok((store.as_ref(), image.repository().to_string()))
-    }
-}
 
 /// Platform and size limits for reading component images.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,7 +163,7 @@ pub(crate) fn layers(manifest: &RawManifest) -> Result<Vec<BlobRef>, Error> {
 
 /// Reads component `tag` at `pullspec`. A pullspec by tag is resolved to a digest.
 pub(crate) async fn inspect(
-    source: &dyn ImageSource,
+    stores: &StoreMap,
     tag: &str,
     pullspec: &str,
     all_layers: bool,
@@ -233,7 +176,8 @@ pub(crate) async fn inspect(
             pullspec: pullspec.to_string(),
             reason: e.to_string(),
         })?;
-    let (store, repo) = source.locate(&image)?;
+    let found = stores.resolve(&image, Access::Read).await?;
+    let (store, repo) = (found.store.as_ref(), found.repository);
     let reference = image.manifest_ref().ok_or_else(|| Error::InvalidPullspec {
         tag: tag.to_string(),
         pullspec: pullspec.to_string(),

@@ -63,7 +63,7 @@ pub use extract::{ExtractError, Extracted};
 pub use graph::Graph;
 pub use image_references::{ImageReferences, TagReference};
 pub use info::{ImageColumns, InfoDocument};
-pub use inspect::{ImageSource, InspectOptions, SingleStore, StoresByRegistry};
+pub use inspect::InspectOptions;
 pub use load::{Component, LoadOptions, RELEASE_MANIFESTS, Release, ReleaseFile};
 pub use metadata::ReleaseMetadata;
 pub use release_image::{HISTORY_COMMENT, ReleaseLayer, write_release_layer};

@@ -18,8 +18,8 @@ use futures::StreamExt;
 use okd_oci::copy::copy_image;
 use okd_oci::registry::RegistryOptions;
 use okd_oci::{
-    ByteStream, Digest, Hasher, ImageRef, LayoutStore, RawManifest, Resolver, Store, StoreExt,
-    media_type,
+    Access, ByteStream, Digest, Hasher, ImageRef, LayoutStore, RawManifest, Store, StoreExt,
+    StoreMap, media_type,
 };
 use support::Noise;
 
@@ -104,25 +104,25 @@ async fn copy(src: &str, dst: &str, insecure: Option<&str>) -> Result<()> {
     if let Some(host) = insecure {
         options = options.insecure_registry(host);
     }
-    let resolver = Resolver::new(options);
+    let stores = StoreMap::new(options);
     let (src, dst): (ImageRef, ImageRef) = (src.parse()?, dst.parse()?);
-    let from = resolver.resolve(&src, false).await?;
-    let to = resolver.resolve(&dst, true).await?;
-    let reference = from.manifest_ref(&src)?;
+    let from = stores.resolve(&src, Access::Read).await?;
+    let to = stores.resolve(&dst, Access::Write).await?;
+    let reference = from.manifest_ref()?;
     let start = Instant::now();
     let (manifest, stats) = copy_image(
         from.store.as_ref(),
-        &from.repo,
+        &from.repository,
         &reference,
         to.store.as_ref(),
-        &to.repo,
+        &to.repository,
         dst.tag(),
     )
     .await?;
     let elapsed = start.elapsed().as_secs_f64();
     // The destination must hold every blob, whole.
     for blob in manifest.references()? {
-        let size = to.store.blob_size(&to.repo, &blob.digest).await?;
+        let size = to.store.blob_size(&to.repository, &blob.digest).await?;
         if size != Some(blob.size) {
             return Err(
                 format!("{dst}: blob {} is {size:?}, not {}", blob.digest, blob.size).into(),

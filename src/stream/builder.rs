@@ -10,13 +10,12 @@ use okd_gating::{
     PublishRule, PublishTarget, Publisher, StateStore, VerifyJob,
 };
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ImageRef, Resolver, Store};
+use okd_oci::{Access, ImageRef, Store, StoreKey, StoreMap};
 
 use super::jobs::{CheckProgram, REGISTRY_AUTH_FILE};
 use super::{
-    Check, FileLedger, ImageSources, LedgerStore, MemoryLedger, MirrorStage, OsLayering,
-    ReleaseFormat, StoreLocation, StorePublisher, Stream, StreamError, Target, UpstreamSource,
-    VersionScheme,
+    Check, FileLedger, LedgerStore, MemoryLedger, MirrorStage, OsLayering, ReleaseFormat,
+    StoreLocation, StorePublisher, Stream, StreamError, Target, UpstreamSource, VersionScheme,
 };
 
 /// Which time is written into a candidate release image.
@@ -420,30 +419,30 @@ impl StreamBuilder {
                 format!("{:?} is not a valid repository path", self.namespace),
             ));
         }
-        let resolver = Arc::new(Resolver::new(self.registry_options.clone()));
+        let map = StoreMap::new(self.registry_options.clone());
         let mut target = Target::new(self.location.clone(), &self.namespace);
         if let Some(h) = &self.public_host {
             target.public_host = h.clone();
         }
         let store: Arc<dyn Store> = match &self.store {
             Some(s) => s.clone(),
-            None => open_location(&resolver, &self.location, true).await?,
+            None => open_location(&map, &self.location, Access::Write).await?,
         };
-        let upstream_store = resolver.store(upstream.reference(), false).await?;
+        let upstream_store = map.store(upstream.reference(), Access::Read).await?;
 
-        let mut sources = ImageSources::new().host(&target.public_host, store.clone());
+        // Candidates name their images by the public host: read them from the target store.
+        map.alias(&target.public_host, store.clone());
         if let StoreLocation::Layout { path } = &self.location {
-            sources = sources.layout(path, store.clone());
+            map.insert(StoreKey::layout(path), store.clone());
         }
-        match upstream.reference() {
-            ImageRef::Registry(r) => sources = sources.host(&r.registry, upstream_store.clone()),
-            ImageRef::Layout(l) => {
-                // A layout holding the upstream payload acts as a mirror of every registry.
-                sources = sources
-                    .layout(&l.path, upstream_store.clone())
-                    .fallback(upstream_store.clone());
+        let sources = match upstream.reference() {
+            ImageRef::Registry(r) => {
+                map.alias(&r.registry, upstream_store.clone());
+                map
             }
-        }
+            // A layout holding the upstream payload acts as a mirror of every registry.
+            ImageRef::Layout(_) => map.with_fallback(upstream_store.clone()),
+        };
 
         let release_repo = target.repository("release");
         let policy = self.policy_for(&release_repo, &target)?;
@@ -549,7 +548,6 @@ impl StreamBuilder {
             store,
             upstream_store,
             sources,
-            resolver,
             mirror: match &self.release_mirror {
                 Some(m) => Some(
                     Arc::new(m.clone().registry_options(self.registry_options.clone()))
@@ -571,15 +569,13 @@ impl StreamBuilder {
 
 /// Opens the store a location names (a layout is created when `create` is true).
 pub(crate) async fn open_location(
-    resolver: &Resolver,
+    map: &StoreMap,
     location: &StoreLocation,
-    create: bool,
+    access: Access,
 ) -> Result<Arc<dyn Store>, StreamError> {
-    match location {
-        StoreLocation::Layout { path } => {
-            let image: ImageRef = format!("oci:{}", path.display()).parse()?;
-            Ok(resolver.store(&image, create).await?)
-        }
-        StoreLocation::Registry { host, .. } => Ok(resolver.registry(host)?),
-    }
+    let key = match location {
+        StoreLocation::Layout { path } => StoreKey::layout(path),
+        StoreLocation::Registry { host, .. } => StoreKey::Registry(host.clone()),
+    };
+    Ok(map.store_at(&key, access).await?)
 }

@@ -4,13 +4,12 @@ use chrono::{DateTime, Timelike, Utc};
 use okd_coreos::layer_source::{LayerContext, LayerSource};
 use okd_coreos::layering::LayeredImage;
 use okd_coreos::overrides::OsOverrides;
-use okd_oci::{Digest, ImageRef, ManifestRef, RegistryRef};
+use okd_oci::{Access, Digest, ImageRef, ManifestRef, RegistryRef, StoreMap};
 use okd_release::{Release, ReleaseBuilder};
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    Candidate, ImageSources, Inputs, Intent, MirrorRequest, OsBase, ResolvedUpstream, Stream,
-    StreamError,
+    Candidate, Inputs, Intent, MirrorRequest, OsBase, ResolvedUpstream, Stream, StreamError,
 };
 
 /// The inputs a tick found, before anything is written.
@@ -31,39 +30,6 @@ fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Stream {
-    /// Image sources for `release`: the stream's, plus the registries of any component or
-    /// override host they do not cover.
-    pub(crate) fn sources_for<'a>(
-        &self,
-        pullspecs: impl IntoIterator<Item = &'a ImageRef>,
-    ) -> Result<ImageSources, StreamError> {
-        let mut sources = self.sources.clone();
-        for image in pullspecs {
-            if let ImageRef::Registry(r) = image
-                && !sources.covers(&r.registry)
-            {
-                let store = self.resolver.registry(&r.registry)?;
-                sources = sources.host(&r.registry, store);
-            }
-        }
-        Ok(sources)
-    }
-
-    /// Image sources for the components of `release` and the override images `overrides`.
-    fn release_sources(
-        &self,
-        release: &Release,
-        overrides: &[ImageRef],
-    ) -> Result<ImageSources, StreamError> {
-        self.sources_for(
-            release
-                .components
-                .values()
-                .map(|c| &c.image)
-                .chain(overrides),
-        )
-    }
-
     /// Resolves the current inputs and their hash. Writes nothing.
     pub(crate) async fn detect(&self) -> Result<Detected, StreamError> {
         let upstream = self.upstream.resolve(self.upstream_store.as_ref()).await?;
@@ -72,7 +38,7 @@ impl Stream {
         for o in &self.overrides {
             override_refs.push(o.pullspec.parse::<ImageRef>()?);
         }
-        let sources = self.release_sources(&release, &override_refs)?;
+        let sources = &self.sources;
         let mut inputs = Inputs {
             upstream: upstream.image.clone(),
             upstream_tag: upstream.tag.clone(),
@@ -97,7 +63,7 @@ impl Stream {
                     })?,
                 OsBase::Image(i) => i.clone(),
             };
-            let digest = resolve_digest(&sources, &base).await?;
+            let digest = resolve_digest(sources, &base).await?;
             inputs.os_base = Some(base.with_digest(digest.clone()));
             if !os.is_plain() {
                 inputs.os_layers = layer_digests(os.layers()).await?;
@@ -105,7 +71,7 @@ impl Stream {
             os_base = Some((base, digest));
         }
         for (o, image) in self.overrides.iter().zip(&override_refs) {
-            let digest = resolve_digest(&sources, image).await?;
+            let digest = resolve_digest(sources, image).await?;
             // A registry image by digest alone: the tag it was found by is not an input.
             let by_digest = match image {
                 ImageRef::Registry(r) => ImageRef::Registry(RegistryRef {
@@ -178,8 +144,8 @@ impl Stream {
         let os_image = if os.is_plain() {
             base.with_digest(digest.clone())
         } else {
-            let sources = self.sources_for([base])?;
-            let (store, repo) = sources.store_for(base)?;
+            let found = self.sources.resolve(base, Access::Read).await?;
+            let (store, repo) = (found.store, found.repository);
             let mut layered =
                 LayeredImage::new(store.as_ref(), &repo, &ManifestRef::Digest(digest.clone()));
             for layer in os.layers() {
@@ -226,13 +192,7 @@ impl Stream {
         let name = intent.name.as_str();
         let upstream = &intent.inputs.upstream;
         let release = Release::load_image(self.upstream_store.as_ref(), upstream).await?;
-        let override_refs: Vec<ImageRef> = intent
-            .inputs
-            .overrides
-            .iter()
-            .map(|(_, p)| p.clone())
-            .collect();
-        let sources = self.release_sources(&release, &override_refs)?;
+        let sources = &self.sources;
         let mut builder = ReleaseBuilder::from_release(release)
             .name(name)
             .created(intent.image_created)
@@ -248,7 +208,7 @@ impl Stream {
         }
         let repo = self.release_repository();
         let built = builder
-            .build(&sources, self.store.as_ref(), &repo, Some(name))
+            .build(sources, self.store.as_ref(), &repo, Some(name))
             .await
             .map_err(|e| StreamError::candidate(name, "build", e))?;
         let digest = match self.format {
@@ -269,7 +229,7 @@ impl Stream {
                     version: name,
                     image: &image,
                     store: &self.store,
-                    sources: &sources,
+                    sources,
                 })
                 .await?,
             ),
@@ -286,11 +246,12 @@ impl Stream {
     }
 }
 
-async fn resolve_digest(sources: &ImageSources, image: &ImageRef) -> Result<Digest, StreamError> {
+async fn resolve_digest(sources: &StoreMap, image: &ImageRef) -> Result<Digest, StreamError> {
     if let Some(d) = image.digest() {
         return Ok(d.clone());
     }
-    let (store, repo) = sources.store_for(image)?;
+    let found = sources.resolve(image, Access::Read).await?;
+    let (store, repo) = (found.store, found.repository);
     let reference = image.manifest_ref().ok_or_else(|| StreamError::Upstream {
         upstream: image.to_string(),
         message: "names no tag or digest".to_string(),

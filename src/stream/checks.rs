@@ -22,10 +22,10 @@ use serde::Deserialize as _;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use okd_oci::{BlobRef, ImageRef, ManifestRef, ManifestView, Store, StoreExt};
+use okd_oci::{Access, BlobRef, ImageRef, ManifestRef, ManifestView, Store, StoreExt, StoreMap};
 use okd_release::{RELEASE_MANIFESTS, Release, ReleaseVersion};
 
-use super::{ImageSources, StreamError};
+use super::StreamError;
 
 /// The largest release layer read by [`Check::Manifests`].
 const MAX_RELEASE_LAYER: u64 = 512 << 20;
@@ -88,7 +88,7 @@ pub struct CheckInput {
     /// The upgrade source and its store ([`Check::Upgrade`]).
     pub initial: Option<(ImageRef, Arc<dyn Store>)>,
     /// Where component images are read.
-    pub sources: ImageSources,
+    pub sources: StoreMap,
     /// The OS payload tag ([`Check::Os`]).
     pub os_tag: Option<String>,
     /// The repository holding the stream's layered OS images, tagged by release version
@@ -119,7 +119,7 @@ pub async fn verify(check: Check, input: &CheckInput) -> Result<Vec<String>, Str
     }
 }
 
-async fn images(release: &Release, sources: &ImageSources) -> Result<Vec<String>, String> {
+async fn images(release: &Release, sources: &StoreMap) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     let mut failures = Vec::new();
     for (tag, c) in &release.components {
@@ -143,8 +143,12 @@ async fn images(release: &Release, sources: &ImageSources) -> Result<Vec<String>
 
 /// Reads `image`'s manifest (and children) and checks every config blob; returns how many
 /// blobs were checked.
-async fn resolve(image: &ImageRef, sources: &ImageSources) -> Result<usize, String> {
-    let (store, repo) = sources.store_for(image).map_err(|e| e.to_string())?;
+async fn resolve(image: &ImageRef, sources: &StoreMap) -> Result<usize, String> {
+    let found = sources
+        .resolve(image, Access::Read)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (store, repo) = (found.store, found.repository);
     let reference = image
         .manifest_ref()
         .ok_or_else(|| "names no tag or digest".to_string())?;
@@ -268,10 +272,12 @@ async fn os(release: &Release, input: &CheckInput) -> Result<Vec<String>, String
     let component = release
         .component(tag)
         .ok_or_else(|| format!("the payload has no {tag} tag"))?;
-    let (store, repo) = input
+    let found = input
         .sources
-        .store_for(&component.image)
+        .resolve(&component.image, Access::Read)
+        .await
         .map_err(|e| e.to_string())?;
+    let (store, repo) = (found.store, found.repository);
     let info = okd_coreos::inspect::inspect(
         store.as_ref(),
         &repo,

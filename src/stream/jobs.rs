@@ -25,10 +25,10 @@ use std::sync::Arc;
 
 use okd_gating::JobCommand;
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ImageRef, Resolver, Store};
+use okd_oci::{Access, ImageRef, Store, StoreKey, StoreMap};
 
+use super::StreamError;
 use super::checks::{Check, CheckInput, verify};
-use super::{ImageSources, StreamError};
 
 /// Environment variable holding the release under test.
 pub const RELEASE_IMAGE_LATEST: &str = "RELEASE_IMAGE_LATEST";
@@ -62,22 +62,24 @@ impl CheckProgram {
     pub fn command(
         &self,
         check: Check,
-        sources: &ImageSources,
+        sources: &StoreMap,
         insecure: &[String],
         os_tag: Option<String>,
         os_images: Option<ImageRef>,
     ) -> JobCommand {
         let mut args: Vec<String> = self.args.clone();
         args.extend(["--check".to_string(), check.to_string()]);
-        let (hosts, fallback) = sources.mappings();
-        for (host, store) in hosts {
+        for (host, store) in sources.aliases() {
             args.extend([
                 "--source".to_string(),
-                format!("{host}={}", store_arg(&store)),
+                format!("{host}={}", store_arg(&store.location())),
             ]);
         }
-        if let Some(f) = fallback {
-            args.extend(["--source".to_string(), format!("*={}", store_arg(&f))]);
+        if let Some(f) = sources.fallback() {
+            args.extend([
+                "--source".to_string(),
+                format!("*={}", store_arg(&f.location())),
+            ]);
         }
         for h in insecure {
             args.extend(["--insecure-host".to_string(), h.clone()]);
@@ -181,21 +183,12 @@ fn invalid_argument(message: impl std::fmt::Display) -> StreamError {
     }
 }
 
-async fn open(resolver: &Resolver, text: &str) -> Result<Arc<dyn Store>, StreamError> {
-    if let Some(host) = text.strip_prefix("docker://") {
-        let host = host.split('/').next().unwrap_or(host);
-        return Ok(resolver.registry(host)?);
-    }
-    let image: ImageRef = text.parse()?;
-    Ok(resolver.store(&image, false).await?)
-}
-
 async fn image_and_store(
-    resolver: &Resolver,
+    stores: &StoreMap,
     text: &str,
 ) -> Result<(ImageRef, Arc<dyn Store>), StreamError> {
     let image: ImageRef = text.parse()?;
-    let store = resolver.store(&image, false).await?;
+    let store = stores.store(&image, Access::Read).await?;
     Ok((image, store))
 }
 
@@ -205,42 +198,35 @@ pub async fn run_verify(args: &VerifyArgs) -> Result<Vec<String>, StreamError> {
     for h in &args.insecure {
         options = options.insecure_registry(h.clone());
     }
-    let resolver = Resolver::new(options);
-    let mut sources = ImageSources::new();
+    // Images of registries without a store of their own (and no `*=` fallback) are read from
+    // the registries; the release, the upgrade source and the OS images are read where their
+    // references say.
+    let stores = StoreMap::new(options);
+    let mut fallback = None;
     for s in &args.sources {
         let (host, store) = s.split_once('=').ok_or_else(|| {
             StreamError::invalid("", "--source", format!("{s:?} is not HOST=STORE"))
         })?;
-        let opened = open(&resolver, store).await?;
-        if let Some(path) = store.strip_prefix("oci:") {
-            sources = sources.layout(path, opened.clone());
-        }
-        sources = if host == "*" {
-            sources.fallback(opened)
+        let key: StoreKey = store.parse()?;
+        let opened = stores.store_at(&key, Access::Read).await?;
+        if host == "*" {
+            fallback = Some(opened);
         } else {
-            sources.host(host, opened)
-        };
-    }
-    let release = image_and_store(&resolver, &args.release).await?;
-    if let ImageRef::Layout(l) = &release.0 {
-        sources = sources.layout(&l.path, release.1.clone());
-    }
-    // Images of registries without a store of their own are read from the registries.
-    let loaded = okd_release::Release::load_image(release.1.as_ref(), &release.0).await?;
-    for c in loaded.components.values() {
-        if let ImageRef::Registry(r) = &c.image
-            && !sources.covers(&r.registry)
-        {
-            sources = sources.host(&r.registry, resolver.registry(&r.registry)?);
+            stores.alias(host, opened);
         }
     }
+    let release = image_and_store(&stores, &args.release).await?;
     let initial = match args.initial.as_deref().filter(|i| *i != args.release) {
-        Some(i) => Some(image_and_store(&resolver, i).await?),
+        Some(i) => Some(image_and_store(&stores, i).await?),
         None => None,
     };
     let os_images = match &args.os_images {
-        Some(i) => Some(image_and_store(&resolver, i).await?),
+        Some(i) => Some(image_and_store(&stores, i).await?),
         None => None,
+    };
+    let sources = match fallback {
+        Some(f) => stores.with_fallback(f),
+        None => stores,
     };
     let input = CheckInput {
         release,

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use okd_mirror::run::{Instructions, ReleaseRun};
 use okd_oci::{ImageRef, Store};
 
-use super::{ImageSources, StreamError};
+use super::StreamError;
 
 /// A candidate to mirror.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct MirrorRequest<'a> {
     /// The stream's store.
     pub store: &'a Arc<dyn Store>,
     /// Where the release's component images are read.
-    pub sources: &'a ImageSources,
+    pub sources: &'a okd_oci::StoreMap,
 }
 
 /// Mirrors a candidate release. See the [module docs](self).
@@ -114,21 +114,17 @@ impl MirrorStage for ReleaseMirrorStage {
             release: request.version.to_string(),
             source: Box::new(e),
         };
-        let stores = okd_mirror::StoreSet::with_opener(Arc::new(okd_oci::Resolver::new(
-            self.options.clone(),
-        )));
-        stores.insert(
-            okd_mirror::StoreSet::location_of(request.image),
-            request.store.clone(),
-        );
-        // The release is read once: for the stores of its components, and as what the mirror
-        // plans from.
+        // The destination is opened with the stage's registry options; the release and its
+        // components are read from the stores the stream reads them from. The release is read
+        // once: for the stores of its components, and as what the mirror plans from.
+        let stores = okd_oci::StoreMap::new(self.options.clone());
+        stores.insert(okd_oci::StoreKey::of(request.image), request.store.clone());
         let release =
             okd_release::Release::load_image(request.store.as_ref(), request.image).await?;
         // Components are read where the stream reads them.
         for c in release.components.values() {
-            if let Ok((store, _)) = request.sources.store_for(&c.image) {
-                stores.insert(okd_mirror::StoreSet::location_of(&c.image), store);
+            if let Ok(store) = request.sources.store(&c.image, okd_oci::Access::Read).await {
+                stores.insert(okd_oci::StoreKey::of(&c.image), store);
             }
         }
         let content =

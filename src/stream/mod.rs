@@ -60,7 +60,7 @@ use std::sync::Arc;
 
 use okd_coreos::overrides::Override;
 use okd_gating::{GatingPolicy, JobRunner, Publisher, StateStore};
-use okd_oci::{Resolver, Store};
+use okd_oci::{Store, StoreMap};
 
 pub use builder::{CreatedFrom, Promotion, StreamBuilder};
 pub use checks::{Check, CheckInput, verify};
@@ -70,7 +70,7 @@ pub use format::ReleaseFormat;
 pub use mirror::{MirrorRequest, MirrorStage};
 pub use os::{OsBase, OsLayering};
 pub use publish::StorePublisher;
-pub use source::{ImageSources, ResolvedUpstream, UpstreamSource};
+pub use source::{ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
 pub use status::{BuiltRelease, ReleaseStatus, StreamHistory, StreamStatus};
@@ -91,8 +91,7 @@ pub struct Stream {
     target: Target,
     store: Arc<dyn Store>,
     upstream_store: Arc<dyn Store>,
-    sources: ImageSources,
-    resolver: Arc<Resolver>,
+    sources: StoreMap,
     mirror: Option<Arc<dyn MirrorStage>>,
     runner: Arc<dyn JobRunner>,
     state: Arc<dyn StateStore>,
@@ -130,8 +129,8 @@ impl Stream {
         &self.store
     }
 
-    /// Where component images are read.
-    pub fn sources(&self) -> &ImageSources {
+    /// Where component images are read: the stream's one store map.
+    pub fn sources(&self) -> &StoreMap {
         &self.sources
     }
 

@@ -6,10 +6,11 @@
 //! pattern" (`docker://quay.io/okd/scos-release` with `4.19.0-okd-scos.*`), newest by release
 //! version order.
 //!
-//! [`ImageSources`] says which store holds each image a payload names. Release payloads name
-//! their components by public pullspec (`quay.io/okd/scos-content@sha256:…`); a host can be
-//! mapped to any store (a layout holding a copy acts as that registry, as a mirror does), a
-//! fallback store can take every host, and other hosts go to the registry itself.
+//! Which store holds each image a payload names is the stream's [`StoreMap`](okd_oci::StoreMap).
+//! Release payloads name their components by public pullspec
+//! (`quay.io/okd/scos-content@sha256:…`); the target's public host is mapped to the target store
+//! (a layout holding a copy acts as that registry, as a mirror does), a layout upstream is the
+//! fallback for every other host, and other hosts go to the registry itself.
 //!
 //! ```
 //! use okd_streams::stream::UpstreamSource;
@@ -18,13 +19,11 @@
 //! # Ok::<(), okd_streams::stream::StreamError>(())
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 use globset::{Glob, GlobMatcher};
 use okd_oci::{Digest, ImageRef, ManifestRef, Store};
-use okd_release::{ImageSource, ReleaseVersion};
+use okd_release::ReleaseVersion;
 
 use super::StreamError;
 
@@ -177,100 +176,6 @@ pub struct ResolvedUpstream {
     pub tag: Option<String>,
     /// Its manifest digest.
     pub digest: Digest,
-}
-
-/// Which store holds the images a payload names. See the [module docs](self).
-#[derive(Debug, Clone, Default)]
-pub struct ImageSources {
-    hosts: BTreeMap<String, Arc<dyn Store>>,
-    fallback: Option<Arc<dyn Store>>,
-    layouts: Vec<(std::path::PathBuf, Arc<dyn Store>)>,
-}
-
-impl ImageSources {
-    /// No stores yet.
-    pub fn new() -> ImageSources {
-        ImageSources::default()
-    }
-
-    /// Images of registry `host` (`quay.io`, `localhost`) are read from `store`, by repository.
-    pub fn host(mut self, host: &str, store: Arc<dyn Store>) -> ImageSources {
-        self.hosts.insert(host.to_string(), store);
-        self
-    }
-
-    /// Images of every host without a store of its own are read from `store`.
-    pub fn fallback(mut self, store: Arc<dyn Store>) -> ImageSources {
-        self.fallback = Some(store);
-        self
-    }
-
-    /// `oci:` references to the layout at `path` are read from `store`.
-    pub fn layout(mut self, path: impl Into<std::path::PathBuf>, store: Arc<dyn Store>) -> Self {
-        let path = path.into();
-        let path = std::path::absolute(&path).unwrap_or(path);
-        self.layouts.push((path, store));
-        self
-    }
-
-    /// True when images of `host` have a store.
-    pub fn covers(&self, host: &str) -> bool {
-        self.fallback.is_some() || self.hosts.contains_key(host)
-    }
-
-    /// The host mappings, for passing on to a job (`host → store`), and the fallback.
-    pub fn mappings(&self) -> (Vec<(String, String)>, Option<String>) {
-        let hosts = self
-            .hosts
-            .iter()
-            .map(|(h, s)| (h.clone(), s.location()))
-            .collect();
-        (hosts, self.fallback.as_ref().map(|s| s.location()))
-    }
-
-    /// The store and repository of `image`.
-    pub fn store_for(&self, image: &ImageRef) -> Result<(Arc<dyn Store>, String), StreamError> {
-        self.find(image)
-            .map(|s| (s.clone(), image.repository().to_string()))
-            .map_err(|message| StreamError::Upstream {
-                upstream: image.to_string(),
-                message,
-            })
-    }
-
-    /// The store that serves `image`: its registry's, else the fallback; for a layout, the one
-    /// opened at the same absolute path. The error says why there is none.
-    fn find(&self, image: &ImageRef) -> Result<&Arc<dyn Store>, String> {
-        match image {
-            ImageRef::Registry(r) => self
-                .hosts
-                .get(&r.registry)
-                .or(self.fallback.as_ref())
-                .ok_or_else(|| format!("no store for registry {}", r.registry)),
-            ImageRef::Layout(l) => {
-                let path = std::path::absolute(&l.path).unwrap_or_else(|_| l.path.clone());
-                self.layouts
-                    .iter()
-                    .find(|(p, _)| *p == path)
-                    .map(|(_, s)| s)
-                    .ok_or_else(|| "no store for this layout".to_string())
-            }
-        }
-    }
-}
-
-impl ImageSource for ImageSources {
-    fn locate<'a>(
-        &'a self,
-        image: &ImageRef,
-    ) -> Result<(&'a dyn Store, String), okd_release::Error> {
-        self.find(image)
-            .map(|s| (s.as_ref(), image.repository().to_string()))
-            .map_err(|reason| okd_release::Error::UnsupportedImage {
-                image: image.to_string(),
-                reason,
-            })
-    }
 }
 
 #[cfg(test)]

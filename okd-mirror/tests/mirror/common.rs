@@ -10,10 +10,12 @@ use bytes::Bytes;
 use okd_mirror::run::{ImageRun, ReleaseRun};
 use okd_mirror::{
     Component, Error, ImageMapping, MirrorOptions, Naming, ReleaseContent, ReleaseLoader,
-    ReleaseMirror, ReleaseTarget, RetryPolicy, StoreSet, mapping,
+    ReleaseMirror, ReleaseTarget, RetryPolicy, mapping,
 };
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{Digest, ImageRef, ManifestRef, RawManifest, Resolver, Store, StoreExt, media_type};
+use okd_oci::{
+    Access, Digest, ImageRef, ManifestRef, RawManifest, Store, StoreExt, StoreMap, media_type,
+};
 use testkit::Registry;
 use testkit::images::gzip_layer;
 
@@ -273,18 +275,18 @@ pub async fn registry() -> Registry {
         .unwrap_or_else(|e| panic!("these tests need docker-registry: {e}"))
 }
 
-/// A fresh store set (fresh counters) opening registries with `options`, trusting `hosts` over
+/// A fresh store map (fresh counters) opening registries with `options`, trusting `hosts` over
 /// plain HTTP.
-pub fn store_set(mut options: RegistryOptions, hosts: &[String]) -> StoreSet {
+pub fn store_set(mut options: RegistryOptions, hosts: &[String]) -> StoreMap {
     for h in hosts {
         options = options.insecure_registry(h.clone());
     }
-    StoreSet::with_opener(Arc::new(Resolver::new(options)))
+    StoreMap::new(options)
 }
 
 /// The store `set` opens for the registry at `location` (`HOST:PORT`).
-pub async fn store(set: &StoreSet, location: &str) -> Arc<dyn Store> {
-    set.get(&format!("{location}/x:y").parse().unwrap())
+pub async fn store(set: &StoreMap, location: &str) -> Arc<dyn Store> {
+    set.store(&format!("{location}/x:y").parse().unwrap(), Access::Read)
         .await
         .unwrap()
 }

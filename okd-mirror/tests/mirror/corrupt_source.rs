@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use common::*;
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{
-    Error, MirrorPlan, MirrorSpec, Naming, ReleaseMirror, ReleaseTarget, StoreSet, execute,
-};
-use okd_oci::{ManifestRef, MemoryStore, Store};
+use okd_mirror::{Error, MirrorPlan, MirrorSpec, Naming, ReleaseMirror, ReleaseTarget, execute};
+use okd_oci::{ManifestRef, MemoryStore, Store, StoreMap};
 use testkit::tampering::Tampering;
 
 #[tokio::test]
@@ -22,9 +20,9 @@ async fn corrupt_blob_fails_its_images_and_nothing_references_it() {
     let bad = installer.references().unwrap()[2].digest.clone();
     src.tamper_with(bad.clone());
     let dst = arc(MemoryStore::new());
-    let stores = StoreSet::new();
-    stores.insert("quay.io", src.clone());
-    stores.insert("mirror.local:5000", dst.clone());
+    let stores = StoreMap::offline();
+    stores.alias("quay.io", src.clone());
+    stores.alias("mirror.local:5000", dst.clone());
     let s = MirrorSpec {
         releases: vec![ReleaseMirror {
             source: payload.release.image.clone(),

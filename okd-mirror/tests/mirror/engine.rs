@@ -8,15 +8,15 @@ use common::*;
 use okd_mirror::progress::{BlobOutcome, Event, NoProgress};
 use okd_mirror::{
     BlobAction, ComponentFilter, Error, ImageMapping, ImageStatus, MirrorPlan, MirrorSpec, Naming,
-    PlatformChoice, ReleaseMirror, ReleaseTarget, StoreSet, execute,
+    PlatformChoice, ReleaseMirror, ReleaseTarget, execute,
 };
-use okd_oci::{ManifestRef, MemoryStore, RawManifest, Store, StoreStats};
+use okd_oci::{ManifestRef, MemoryStore, RawManifest, Store, StoreMap, StoreStats};
 
 /// Plans the mirror of one image with quick retries.
 async fn plan_image(
     mapping: ImageMapping,
     platforms: &PlatformChoice,
-    stores: &StoreSet,
+    stores: &StoreMap,
 ) -> MirrorPlan {
     MirrorPlan::for_mappings(
         vec![vec![mapping]],
@@ -30,7 +30,7 @@ async fn plan_image(
 }
 
 struct World {
-    stores: StoreSet,
+    stores: StoreMap,
     src: Arc<MemoryStore>,
     dst: Arc<MemoryStore>,
     payload: Payload,
@@ -40,9 +40,9 @@ async fn world() -> World {
     let src = arc(MemoryStore::new());
     let dst = arc(MemoryStore::new());
     let payload = scos_payload(src.as_ref(), "quay.io", V, NAMES).await;
-    let stores = StoreSet::new();
-    stores.insert("quay.io", src.clone());
-    stores.insert("mirror.local:5000", dst.clone());
+    let stores = StoreMap::offline();
+    stores.alias("quay.io", src.clone());
+    stores.alias("mirror.local:5000", dst.clone());
     World {
         stores,
         src,
@@ -280,8 +280,8 @@ async fn same_registry_mirror_mounts_from_the_source() {
         "amd64",
     )
     .await;
-    let stores = StoreSet::new();
-    stores.insert("quay.io", src.clone());
+    let stores = StoreMap::offline();
+    stores.alias("quay.io", src.clone());
     let mapping = ImageMapping::image(
         "quay.io/a/b:v1".parse().unwrap(),
         okd_mirror::parse_repository("quay.io/c/d").unwrap(),
@@ -310,7 +310,7 @@ async fn same_registry_mirror_mounts_from_the_source() {
 }
 
 async fn multi_arch_source() -> (
-    StoreSet,
+    StoreMap,
     Arc<MemoryStore>,
     RawManifest,
     RawManifest,
@@ -326,9 +326,9 @@ async fn multi_arch_source() -> (
     )
     .await;
     let dst = arc(MemoryStore::new());
-    let stores = StoreSet::new();
-    stores.insert("quay.io", src);
-    stores.insert("mirror.local", dst.clone());
+    let stores = StoreMap::offline();
+    stores.alias("quay.io", src);
+    stores.alias("mirror.local", dst.clone());
     (stores, dst, list, amd, arm)
 }
 

@@ -16,9 +16,9 @@ use std::time::Duration;
 use common::{registry, release_run, store, store_set};
 use okd_mirror::progress::NoProgress;
 use okd_mirror::run::ReleaseRun;
-use okd_mirror::{ImageStatus, Naming, PayloadLoader, StoreSet};
+use okd_mirror::{ImageStatus, Naming, PayloadLoader};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ManifestRef, Store};
+use okd_oci::{ManifestRef, Store, StoreMap};
 use testkit::integrity::{
     assert_blob_files_match_their_names, assert_complete, assert_no_temp_files,
 };
@@ -27,7 +27,7 @@ use testkit::{FaultConfig, FaultProxy, Registry};
 
 const DEST: &str = "okd/release";
 
-fn stores(hosts: &[String]) -> StoreSet {
+fn stores(hosts: &[String]) -> StoreMap {
     let options = RegistryOptions::default()
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(1))

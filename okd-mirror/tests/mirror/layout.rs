@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use common::*;
 use okd_mirror::progress::NoProgress;
-use okd_mirror::{Naming, ReleaseContent, StoreSet};
+use okd_mirror::{Naming, ReleaseContent};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store};
+use okd_oci::{ImageRef, LayoutStore, ManifestRef, Store, StoreMap};
 use testkit::tools::skopeo;
 
 const NAMES: &[&str] = &["cli", "installer", "etcd"];
 
-fn stores() -> StoreSet {
+fn stores() -> StoreMap {
     store_set(RegistryOptions::default(), &["127.0.0.1".to_string()])
 }
 

@@ -5,13 +5,14 @@ use crate::common;
 use std::sync::Arc;
 
 use common::*;
+use okd_mirror::Naming;
 use okd_mirror::icsp::ImageContentSourcePolicy;
 use okd_mirror::idms::ImageDigestMirrorSet;
 use okd_mirror::instructions::MirrorSet;
+use okd_mirror::mapping;
 use okd_mirror::progress::NoProgress;
 use okd_mirror::run::{Instructions, Outputs};
-use okd_mirror::{Naming, StoreSet, mapping};
-use okd_oci::MemoryStore;
+use okd_oci::{MemoryStore, StoreMap};
 
 fn sample(name: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -71,9 +72,9 @@ async fn release_mirror_prints_what_oc_printed_for_4_5_4() {
     // image-references metadata.name of that release is the version without the arch.
     p.release.version = "4.5.4".to_string();
     let dst = arc(MemoryStore::new());
-    let stores = StoreSet::new();
-    stores.insert("quay.io", src);
-    stores.insert("localhost:5000", dst.clone());
+    let stores = StoreMap::offline();
+    stores.alias("quay.io", src);
+    stores.alias("localhost:5000", dst.clone());
     let dir = tempfile::tempdir().unwrap();
     let mut opts = release_run(
         "quay.io/openshift-release-dev/ocp-release:4.5.4-x86_64",

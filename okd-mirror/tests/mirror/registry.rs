@@ -8,16 +8,14 @@ use std::sync::Arc;
 use common::*;
 use okd_mirror::progress::NoProgress;
 use okd_mirror::run::ReleaseRun;
-use okd_mirror::{
-    BlobAction, ComponentFilter, Error, ImageStatus, Naming, ReleaseTarget, StoreSet,
-};
+use okd_mirror::{BlobAction, ComponentFilter, Error, ImageStatus, Naming, ReleaseTarget};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ManifestRef, Store};
+use okd_oci::{ManifestRef, Store, StoreMap};
 use testkit::tools::skopeo;
 use testkit::{FaultConfig, FaultProxy, Registry};
 
 /// A fresh store set (fresh counters) that trusts the given loopback hosts over plain HTTP.
-fn stores(hosts: &[String]) -> StoreSet {
+fn stores(hosts: &[String]) -> StoreMap {
     store_set(
         RegistryOptions::default().max_concurrent_requests(16),
         hosts,
@@ -30,7 +28,7 @@ type Mirror = (
     Registry,
     Registry,
     [String; 2],
-    StoreSet,
+    StoreMap,
     Arc<dyn Store>,
     Payload,
     StaticReleases,

@@ -4,11 +4,13 @@ use crate::common;
 
 use chrono::TimeZone;
 use common::*;
-use okd_oci::{Digest, ManifestRef, ManifestView, MemoryStore, RawManifest, Store, StoreExt};
-use okd_release::docker_config::DockerImageConfig;
-use okd_release::{
-    Error, Release, ReleaseBuilder, ReleaseDiff, SingleStore, annotations, write_release_layer,
+use std::sync::Arc;
+
+use okd_oci::{
+    Digest, ManifestRef, ManifestView, MemoryStore, RawManifest, Store, StoreExt, StoreMap,
 };
+use okd_release::docker_config::DockerImageConfig;
+use okd_release::{Error, Release, ReleaseBuilder, ReleaseDiff, annotations, write_release_layer};
 
 const CONTENT: &str = "okd/scos-content";
 const RELEASE: &str = "okd/scos-release";
@@ -109,13 +111,20 @@ async fn component(
 }
 
 struct Fixture {
-    store: MemoryStore,
+    store: Arc<MemoryStore>,
     cvo: String,
     mco: String,
     os: String,
     pod: String,
     unused: String,
     cli: String,
+}
+
+impl Fixture {
+    /// Every component image is read from the fixture's store.
+    fn components(&self) -> StoreMap {
+        StoreMap::offline().with_fallback(self.store.clone())
+    }
 }
 
 async fn fixture() -> Fixture {
@@ -198,7 +207,7 @@ async fn fixture() -> Fixture {
     )
     .await;
     Fixture {
-        store,
+        store: Arc::new(store),
         cvo,
         mco,
         os,
@@ -233,7 +242,7 @@ async fn builds_a_release_oc_would_recognise() {
     let f = fixture().await;
     let before = f.store.stats();
     let built = builder(&f)
-        .build(&SingleStore(&f.store), &f.store, RELEASE, None)
+        .build(&f.components(), &*f.store, RELEASE, None)
         .await
         .unwrap();
     let after = f.store.stats();
@@ -372,21 +381,21 @@ async fn builds_a_release_oc_would_recognise() {
 #[tokio::test]
 async fn same_inputs_same_digest() {
     let f = fixture().await;
-    let source = SingleStore(&f.store);
+    let source = f.components();
     let a = builder(&f)
-        .build(&source, &f.store, "a/release", None)
+        .build(&source, &*f.store, "a/release", None)
         .await
         .unwrap();
     let b = builder(&f)
         .concurrency(1)
-        .build(&source, &f.store, "b/release", None)
+        .build(&source, &*f.store, "b/release", None)
         .await
         .unwrap();
     assert_eq!(a.digest, b.digest);
     assert_eq!(a.layer_digest, b.layer_digest);
     let later = builder(&f)
         .created(created() + chrono::Duration::seconds(1))
-        .build(&source, &f.store, "c/release", None)
+        .build(&source, &*f.store, "c/release", None)
         .await
         .unwrap();
     assert_ne!(a.digest, later.digest);
@@ -397,7 +406,7 @@ async fn same_inputs_same_digest() {
 #[tokio::test]
 async fn release_layer_is_laid_out_as_oc_writes_it() {
     let f = fixture().await;
-    let payload = builder(&f).assemble(&SingleStore(&f.store)).await.unwrap();
+    let payload = builder(&f).assemble(&f.components()).await.unwrap();
     let layer = payload.release_layer().unwrap();
     let mut plain = Vec::new();
     std::io::Read::read_to_end(
@@ -464,9 +473,9 @@ async fn release_layer_is_laid_out_as_oc_writes_it() {
 #[tokio::test]
 async fn rebuild_with_override_and_diff() {
     let f = fixture().await;
-    let source = SingleStore(&f.store);
+    let source = f.components();
     builder(&f)
-        .build(&source, &f.store, RELEASE, None)
+        .build(&source, &*f.store, RELEASE, None)
         .await
         .unwrap();
     let first = load(&f.store, RELEASE, NAME).await;
@@ -489,7 +498,7 @@ async fn rebuild_with_override_and_diff() {
         .include("cli")
         .previous(["4.19.0-okd-scos.1"])
         .created(created() + chrono::Duration::days(1))
-        .build(&source, &f.store, RELEASE, None)
+        .build(&source, &*f.store, RELEASE, None)
         .await
         .unwrap();
     let second = load(&f.store, RELEASE, "4.19.0-okd-scos.2").await;
@@ -536,15 +545,18 @@ async fn rebuild_with_override_and_diff() {
 #[tokio::test]
 async fn canonical_rebuild_reproduces_the_digest() {
     let f = fixture().await;
-    let source = SingleStore(&f.store);
+    let source = f.components();
     // As with oc, tags kept only by an explicit include are pruned by a rebuild that does not
     // repeat the include; without one, the rebuild is canonical.
     let first = builder(&f).exclude("cli");
-    let built = first.build(&source, &f.store, RELEASE, None).await.unwrap();
+    let built = first
+        .build(&source, &*f.store, RELEASE, None)
+        .await
+        .unwrap();
     let release = load(&f.store, RELEASE, NAME).await;
     let again = ReleaseBuilder::from_release(release.clone())
         .verify_reproduction(true)
-        .build(&source, &f.store, "okd/rebuilt", None)
+        .build(&source, &*f.store, "okd/rebuilt", None)
         .await
         .unwrap();
     assert_eq!(again.digest, built.digest);
@@ -555,7 +567,7 @@ async fn canonical_rebuild_reproduces_the_digest() {
     tampered.digest = Digest::sha256_of(b"something else");
     let err = ReleaseBuilder::from_release(tampered)
         .verify_reproduction(true)
-        .build(&source, &f.store, "okd/refused", None)
+        .build(&source, &*f.store, "okd/refused", None)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotReproduced { .. }), "{err}");
@@ -568,7 +580,7 @@ async fn payload_without_cluster_version_operator_is_an_error() {
     let err = ReleaseBuilder::new()
         .name(NAME)
         .component("machine-config-operator", &f.mco)
-        .build(&SingleStore(&f.store), &f.store, RELEASE, None)
+        .build(&f.components(), &*f.store, RELEASE, None)
         .await
         .unwrap_err();
     assert!(matches!(&err, Error::Build { .. }), "{err}");
@@ -579,7 +591,7 @@ async fn payload_without_cluster_version_operator_is_an_error() {
     assert!(f.store.list_tags(RELEASE).await.unwrap().is_empty());
 
     let err = ReleaseBuilder::new()
-        .build(&SingleStore(&f.store), &f.store, RELEASE, None)
+        .build(&f.components(), &*f.store, RELEASE, None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no component images"), "{err}");
@@ -590,7 +602,7 @@ async fn operator_referencing_a_missing_tag_is_an_error() {
     let f = fixture().await;
     let err = builder(&f)
         .exclude("pod")
-        .build(&SingleStore(&f.store), &f.store, RELEASE, None)
+        .build(&f.components(), &*f.store, RELEASE, None)
         .await
         .unwrap_err();
     assert!(
@@ -600,7 +612,7 @@ async fn operator_referencing_a_missing_tag_is_an_error() {
     let ok = builder(&f)
         .exclude("pod")
         .allow_missing_images(true)
-        .build(&SingleStore(&f.store), &f.store, RELEASE, None)
+        .build(&f.components(), &*f.store, RELEASE, None)
         .await
         .unwrap();
     assert!(!ok.payload.references.tags().iter().any(|t| t.name == "pod"));
@@ -609,7 +621,7 @@ async fn operator_referencing_a_missing_tag_is_an_error() {
 #[tokio::test]
 async fn bad_inputs_are_typed_errors() {
     let f = fixture().await;
-    let source = SingleStore(&f.store);
+    let source = f.components();
     let err = builder(&f)
         .name("4.19")
         .assemble(&source)
@@ -683,7 +695,7 @@ async fn bad_inputs_are_typed_errors() {
     assert!(ReleaseBuilder::new().override_arg("no-equals").is_err());
     let err = builder(&f)
         .name("4.19.0+build.1")
-        .build(&source, &f.store, RELEASE, None)
+        .build(&source, &*f.store, RELEASE, None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not a valid tag"), "{err}");
@@ -694,7 +706,7 @@ async fn pullspecs_by_tag_are_resolved_to_digests() {
     let f = fixture().await;
     let payload = builder(&f)
         .component("pod", "quay.io/okd/scos-content:pod")
-        .assemble(&SingleStore(&f.store))
+        .assemble(&f.components())
         .await
         .unwrap();
     assert_eq!(
@@ -734,7 +746,7 @@ async fn base_image_is_read_from_a_manifest_list() {
             "cluster-version-operator",
             &format!("quay.io/{CONTENT}@{}", list.digest()),
         )
-        .build(&SingleStore(&f.store), &f.store, RELEASE, None)
+        .build(&f.components(), &*f.store, RELEASE, None)
         .await
         .unwrap();
     let r = load(&f.store, RELEASE, NAME).await;

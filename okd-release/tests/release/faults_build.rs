@@ -7,12 +7,13 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeZone;
 use okd_oci::registry::{RegistryOptions, RegistryStore, RetryPolicy};
-use okd_oci::{LayoutStore, ManifestRef, Store};
-use okd_release::{Release, ReleaseBuilder, SingleStore};
+use okd_oci::{LayoutStore, ManifestRef, Store, StoreMap};
+use okd_release::{Release, ReleaseBuilder};
 use testkit::integrity::{
     assert_blob_files_match_their_names, assert_complete, assert_no_temp_files,
 };
@@ -48,7 +49,7 @@ async fn payload_in(registry: &Registry) -> (RegistryStore, Payload) {
 }
 
 /// A registry holding a generated payload, a direct store for it, and the payload's release.
-async fn registry_with_release() -> (Registry, RegistryStore, Release) {
+async fn registry_with_release() -> (Registry, Arc<RegistryStore>, Release) {
     let registry = Registry::spawn().await.expect("docker-registry");
     let (direct, payload) = payload_in(&registry).await;
     let release = Release::load(
@@ -58,14 +59,14 @@ async fn registry_with_release() -> (Registry, RegistryStore, Release) {
     )
     .await
     .unwrap();
-    (registry, direct, release)
+    (registry, Arc::new(direct), release)
 }
 
 /// A proxy injecting `faults` in front of `registry`, and a store that goes through it.
-async fn proxied(registry: &Registry, faults: FaultConfig) -> (FaultProxy, RegistryStore) {
+async fn proxied(registry: &Registry, faults: FaultConfig) -> (FaultProxy, Arc<RegistryStore>) {
     let proxy = FaultProxy::spawn(&registry.host(), faults).await.unwrap();
     let store = RegistryStore::new(&proxy.host(), options(&proxy.host(), registry.dir())).unwrap();
-    (proxy, store)
+    (proxy, Arc::new(store))
 }
 
 /// One run's faults, and whether the run must get through them.
@@ -174,8 +175,8 @@ async fn release_new_through_faults_completes_or_fails_cleanly() {
         let (proxy, proxied) = proxied(&registry, mix.faults).await;
         let outcome = builder(&release, run)
             .build(
-                &SingleStore(&proxied),
-                &proxied,
+                &StoreMap::offline().with_fallback(proxied.clone()),
+                proxied.as_ref(),
                 BUILT,
                 Some(&format!("run-{run}")),
             )
@@ -190,7 +191,7 @@ async fn release_new_through_faults_completes_or_fails_cleanly() {
             proxy.stats(),
             outcome.as_ref().map(|b| &b.digest)
         );
-        check_run(&direct, run, &outcome).await;
+        check_run(direct.as_ref(), run, &outcome).await;
         if mix.must_succeed {
             assert!(outcome.is_ok(), "run {run} (mild faults): {outcome:?}");
         }
@@ -202,8 +203,8 @@ async fn release_new_through_faults_completes_or_fails_cleanly() {
         let run = run as u64;
         let built = builder(&release, run)
             .build(
-                &SingleStore(&direct),
-                &direct,
+                &StoreMap::offline().with_fallback(direct.clone()),
+                direct.as_ref(),
                 BUILT,
                 Some(&format!("run-{run}")),
             )
@@ -212,7 +213,7 @@ async fn release_new_through_faults_completes_or_fails_cleanly() {
         if let Ok(digest) = earlier {
             assert_eq!(digest, &built.digest, "run {run} is reproducible");
         }
-        check_run(&direct, run, &Ok(built)).await;
+        check_run(direct.as_ref(), run, &Ok(built)).await;
     }
 }
 
@@ -227,7 +228,7 @@ async fn release_new_into_a_layout_from_a_faulty_registry_leaves_no_partial_file
         let (proxy, proxied) = proxied(&registry, mix.faults).await;
         let outcome = builder(&release, run)
             .build(
-                &SingleStore(&proxied),
+                &StoreMap::offline().with_fallback(proxied.clone()),
                 &layout,
                 BUILT,
                 Some(&format!("run-{run}")),

@@ -7,9 +7,11 @@ use crate::common;
 
 use chrono::TimeZone;
 use common::*;
-use okd_oci::{Digest, ManifestRef, MemoryStore, Store};
+use std::sync::Arc;
+
+use okd_oci::{Digest, ManifestRef, MemoryStore, Store, StoreMap};
 use okd_release::inspect::InspectOptions;
-use okd_release::{Error, Release, ReleaseBuilder, SingleStore, annotations};
+use okd_release::{Error, Release, ReleaseBuilder, annotations};
 
 const CONTENT: &str = "okd/scos-content";
 const RELEASE: &str = "okd/scos-release";
@@ -51,7 +53,7 @@ async fn cvo(store: &MemoryStore) -> String {
 
 #[tokio::test]
 async fn only_regular_files_directly_in_manifests_are_taken() {
-    let store = MemoryStore::new();
+    let store = Arc::new(MemoryStore::new());
     let cvo = cvo(&store).await;
     let top = Layer::gzip_tar(|b| {
         let h = Layer::raw_header("manifests/", tar::EntryType::Directory, 0);
@@ -97,10 +99,15 @@ async fn only_regular_files_directly_in_manifests_are_taken() {
     });
     let hostile = operator(&store, "hostile-operator", &top).await;
     let built = builder(&cvo, &hostile)
-        .build(&SingleStore(&store), &store, RELEASE, None)
+        .build(
+            &StoreMap::offline().with_fallback(store.clone()),
+            store.as_ref(),
+            RELEASE,
+            None,
+        )
         .await
         .unwrap();
-    let release = Release::load(&store, RELEASE, &ManifestRef::Tag(NAME.into()))
+    let release = Release::load(store.as_ref(), RELEASE, &ManifestRef::Tag(NAME.into()))
         .await
         .unwrap();
     assert_eq!(release.digest, built.digest);
@@ -118,12 +125,17 @@ async fn only_regular_files_directly_in_manifests_are_taken() {
 }
 
 async fn assemble_error(top: &Layer, options: InspectOptions) -> Error {
-    let store = MemoryStore::new();
+    let store = Arc::new(MemoryStore::new());
     let cvo = cvo(&store).await;
     let hostile = operator(&store, "hostile-operator", top).await;
     let err = builder(&cvo, &hostile)
         .inspect_options(options)
-        .build(&SingleStore(&store), &store, RELEASE, None)
+        .build(
+            &StoreMap::offline().with_fallback(store.clone()),
+            store.as_ref(),
+            RELEASE,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(

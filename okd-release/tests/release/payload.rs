@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use okd_oci::{LayoutStore, ManifestRef, MemoryStore, Store};
+use std::sync::Arc;
+
+use okd_oci::{LayoutStore, ManifestRef, MemoryStore, Store, StoreMap};
 use okd_release::{
-    Family, ImageReferences, Release, ReleaseBuilder, ReleaseDiff, ReleaseMetadata, SingleStore,
-    annotations,
+    Family, ImageReferences, Release, ReleaseBuilder, ReleaseDiff, ReleaseMetadata, annotations,
 };
 use testkit::payload::{NextSpec, Payload, PayloadSpec, generate};
 use testkit::tools::{export_dir, run, skopeo_copy, umoci_unpack};
@@ -171,11 +172,11 @@ async fn diff_finds_exactly_the_changes() {
 
 #[tokio::test]
 async fn builder_reassembles_what_testkit_wrote() {
-    let store = MemoryStore::new();
-    let p = payload(&store).await;
-    let r = load(&store, &p).await;
+    let store = Arc::new(MemoryStore::new());
+    let p = payload(store.as_ref()).await;
+    let r = load(store.as_ref(), &p).await;
     let assembled = ReleaseBuilder::from_release(r)
-        .assemble(&SingleStore(&store))
+        .assemble(&StoreMap::offline().with_fallback(store.clone()))
         .await
         .expect("assemble");
 
@@ -243,16 +244,21 @@ async fn builder_reassembles_what_testkit_wrote() {
 #[tokio::test]
 async fn built_release_in_a_layout_is_read_by_skopeo_and_umoci() {
     let tmp = tempfile::tempdir().unwrap();
-    let source = MemoryStore::new();
-    let p = payload(&source).await;
-    let r = load(&source, &p).await;
+    let source = Arc::new(MemoryStore::new());
+    let p = payload(source.as_ref()).await;
+    let r = load(source.as_ref(), &p).await;
     let layout = LayoutStore::create(tmp.path().join("layout"))
         .await
         .unwrap();
     let built = ReleaseBuilder::from_release(r)
         .name("4.19.0-okd-scos.7")
         .previous([p.version.as_str()])
-        .build(&SingleStore(&source), &layout, "okd/scos-release", None)
+        .build(
+            &StoreMap::offline().with_fallback(source.clone()),
+            &layout,
+            "okd/scos-release",
+            None,
+        )
         .await
         .expect("build");
 

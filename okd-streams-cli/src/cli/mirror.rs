@@ -7,8 +7,8 @@ mod progress;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use okd_mirror::PayloadLoader;
 use okd_mirror::run::MirrorOutcome;
-use okd_mirror::{PayloadLoader, StoreSet};
 
 use super::output::print_text;
 use super::{CliError, store::Stores};
@@ -127,7 +127,7 @@ pub struct ImageArgs {
 
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     // One store per registry host and layout, with the global registry options.
-    let set = StoreSet::with_opener(stores.shared_resolver());
+    let set = stores.map();
     let outcome = match c {
         MirrorCommand::Release(a) => {
             let run = a.to_run()?;
@@ -136,14 +136,14 @@ pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
                 platform: run.platform.clone(),
             };
             let display = progress::Display::new();
-            let outcome = run.run(&set, &loader, display.sink()).await;
+            let outcome = run.run(set, &loader, display.sink()).await;
             display.finish();
             outcome
         }
         MirrorCommand::Image(a) => {
             let run = a.to_run()?;
             let display = progress::Display::new();
-            let outcome = run.run(&set, display.sink()).await;
+            let outcome = run.run(set, display.sink()).await;
             display.finish();
             outcome
         }

@@ -125,7 +125,7 @@ async fn open_with(
     let f = StreamFile::load(file)?;
     let mut builder = f
         .to_builder(file)?
-        .registry_options(stores.resolver().registries().options().clone());
+        .registry_options(stores.map().registry_options().cloned().unwrap_or_default());
     if let Some(s) = stage {
         if let Some(dir) = &s.state {
             builder = builder.state_dir(dir);

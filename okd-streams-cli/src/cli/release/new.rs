@@ -69,13 +69,11 @@ pub struct NewArgs {
 }
 
 pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
-    let mut pullspecs: Vec<String> = Vec::new();
     let mut builder = match &a.from_release {
         Some(from) => {
             let release = super::load(stores, from)
                 .await
                 .map_err(|e| format!("--from-release {from}: {e}"))?;
-            pullspecs.extend(release.components.values().map(|c| c.pullspec.clone()));
             let tags: Vec<String> = release.components.keys().cloned().collect();
             let mut builder = ReleaseBuilder::from_release(release);
             if a.include_all {
@@ -101,9 +99,6 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
     }
     for arg in &a.components {
         builder = builder.override_arg(arg)?;
-        if let Some((_, pullspec)) = arg.split_once('=') {
-            pullspecs.push(pullspec.to_string());
-        }
     }
     for tag in &a.exclude {
         builder = builder.exclude(tag);
@@ -118,18 +113,12 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         .concurrency(a.concurrency);
     if let Some(base) = &a.to_image_base {
         builder = builder.base_image(base);
-        pullspecs.push(base.clone());
     }
     if let Some(created) = a.created {
         builder = builder.created(created);
     }
 
-    let source = stores
-        .image_source(
-            pullspecs.iter().map(String::as_str),
-            a.components_from.as_deref(),
-        )
-        .await?;
+    let source = stores.components(a.components_from.as_deref()).await?;
     let dest = stores.destination(&a.to_image).await?;
     let built = match builder
         .build(

@@ -74,7 +74,7 @@ impl Stream {
             ..StageOutcome::default()
         };
         if let Some(r) = newest {
-            let history = History::of_stream(&self.policy, &stream);
+            let history = History::from_state(&self.state.load().await?);
             for job in self.policy.jobs.iter().filter(|j| j.upgrade.is_some()) {
                 let from = resolve_upgrade_source(&self.policy, job, &r.name, &history)
                     .map(|f| f.pullspec)
@@ -111,6 +111,7 @@ impl Stream {
     ) -> Result<StageOutcome, StreamError> {
         let (mut stream, _) = self.load_state().await?;
         let now = ctx.now;
+        let history = History::from_state(&self.state.load().await?);
         let record = stream
             .release_mut(release)
             .ok_or_else(|| self.unknown(release))?;
@@ -121,6 +122,13 @@ impl Stream {
                     format!("jobs.{}", o.job),
                     "the stream has no such job",
                 ));
+            }
+            // The source the assemble stage handed the job: resolved the same way again.
+            let job = self.policy.job(&o.job);
+            let from = job.and_then(|j| resolve_upgrade_source(&self.policy, j, release, &history));
+            if job.is_some_and(|j| j.upgrade.is_some()) && from.is_none() {
+                // Nothing to upgrade from: whatever the task printed, the job did not run.
+                continue;
             }
             record.runs.retain(|r| r.job != o.job);
             let attempts = o.attempts.max(1);
@@ -133,14 +141,18 @@ impl Stream {
                     state: if last { o.state } else { RunState::Failed },
                     started: now,
                     finished: Some(now),
-                    upgrade_from: None,
+                    upgrade_from: from.clone(),
                     handle: None,
                     log: None,
-                    noop: false,
+                    skipped: false,
                 });
             }
         }
-        let out = step(&self.policy, &mut stream, &History::default(), None, now);
+        let upgrades = stream.release(release).cloned();
+        if let Some(r) = &upgrades {
+            stream.graph.record_release(r);
+        }
+        let out = step(&self.policy, &mut stream, &history, None, now);
         self.save(&stream).await?;
         let phase = stream.release(release).map(|r| r.phase);
         Ok(StageOutcome {

@@ -15,3 +15,4 @@ mod stream_kill;
 mod stream_registry;
 mod stream_release_controller;
 mod stream_tick;
+mod stream_upstream_registry;

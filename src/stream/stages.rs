@@ -131,12 +131,18 @@ impl Stream {
                 continue;
             }
             record.runs.retain(|r| r.job != o.job);
+            // An aggregated job's task judged its analysis runs itself: what it reports is
+            // the aggregator's verdict, the run that decides and that is the upgrade edge.
+            let kind = match job.and_then(|j| j.aggregation.as_ref()) {
+                Some(_) => RunKind::Aggregator,
+                None => RunKind::Verify,
+            };
             let attempts = o.attempts.max(1);
             for attempt in 0..attempts {
                 let last = attempt + 1 == attempts;
                 record.runs.push(JobRun {
                     job: o.job.clone(),
-                    kind: RunKind::Verify,
+                    kind,
                     attempt,
                     state: if last { o.state } else { RunState::Failed },
                     started: now,

@@ -175,9 +175,11 @@ async fn run_stage(stream: &Stream, args: &StageArgs, stage: &str) -> Result<(),
                 let state = match state {
                     "Succeeded" => okd_streams::gating::RunState::Succeeded,
                     "Failed" => okd_streams::gating::RunState::Failed,
+                    // An upgrade job with nothing to upgrade from: nothing to record.
+                    "NotRun" => continue,
                     other => {
                         return Err(format!(
-                            "--job-result {job}: {other:?} is not Succeeded or Failed"
+                            "--job-result {job}: {other:?} is not Succeeded, Failed or NotRun"
                         )
                         .into());
                     }
@@ -204,15 +206,12 @@ async fn run_stage(stream: &Stream, args: &StageArgs, stage: &str) -> Result<(),
             "release-name" => outcome.release.clone().unwrap_or_default(),
             "release-image" => outcome.image.clone().unwrap_or_default(),
             "phase" => outcome.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+            // Exactly the name the export gave the result (long names carry a hash suffix):
+            // a prefix match would hand one job another job's source.
             upgrade if upgrade.starts_with("upgrade-from-") => outcome
                 .upgrade_from
                 .iter()
-                .find(|(job, _)| {
-                    let full = format!("upgrade-from-{job}");
-                    // Long names are cut to a label with a hash suffix.
-                    full == upgrade
-                        || (upgrade.len() > 9 && full.starts_with(&upgrade[..upgrade.len() - 9]))
-                })
+                .find(|(job, _)| okd_tekton::upgrade_from_result(job) == upgrade)
                 .map(|(_, from)| from.clone())
                 .unwrap_or_default(),
             other => return Err(format!("unknown stage result {other:?}").into()),

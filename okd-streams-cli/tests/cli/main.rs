@@ -14,5 +14,6 @@ mod stream_demo;
 mod stream_kill;
 mod stream_registry;
 mod stream_release_controller;
+mod stream_tekton_local;
 mod stream_tick;
 mod stream_upstream_registry;

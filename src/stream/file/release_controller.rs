@@ -92,7 +92,7 @@ pub(super) fn load_policy(
         ReleaseControllerFile::Inline(v) => {
             let bytes = serde_json::to_vec(v)
                 .map_err(|e| StreamError::invalid(stream, field, e.to_string()))?;
-            (bytes, field.to_string())
+            (bytes, "inline config".to_string())
         }
     };
     let mut policy = GatingPolicy::from_json(&bytes, &name, ParseMode::Lenient)

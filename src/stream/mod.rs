@@ -33,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adopt;
 pub mod builder;
 mod candidate;
 pub mod checks;
@@ -62,6 +63,7 @@ use okd_coreos::overrides::Override;
 use okd_gating::{GatingPolicy, JobRunner, Publisher, StateStore};
 use okd_oci::{Store, StoreMap};
 
+pub use adopt::Adopted;
 pub use builder::{CreatedFrom, Promotion, StreamBuilder};
 pub use checks::{Check, CheckInput, verify};
 pub use error::StreamError;

@@ -191,7 +191,7 @@ impl Stream {
         })
     }
 
-    fn unknown(&self, release: &str) -> StreamError {
+    pub(crate) fn unknown(&self, release: &str) -> StreamError {
         StreamError::UnknownRelease {
             stream: self.name().to_string(),
             release: release.to_string(),

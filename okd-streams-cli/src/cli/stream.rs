@@ -55,6 +55,17 @@ pub enum StreamCommand {
         #[arg(long, default_value = "Manually rejected")]
         reason: String,
     },
+    /// Tags an accepted release of one stream into a Stable stream, whose own gate then
+    /// decides it (nightly → 4-scos-next → 4-scos-stable).
+    Promote {
+        /// The stream file the release is in.
+        from: PathBuf,
+        /// The release.
+        release: String,
+        /// The Stable stream's file.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Writes the stream's report pages (index.html and one page per release).
     Report {
         /// The stream file.
@@ -297,6 +308,23 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             let stream = open(&file, stores).await?;
             stream.reject(&version, &reason).await?;
             println!("{version}: rejected ({reason})");
+            Ok(())
+        }
+        StreamCommand::Promote { from, release, to } => {
+            let source = open(&from, stores).await?;
+            let stable = open(&to, stores).await?;
+            let adopted = stable.adopt(&source, &release).await?;
+            let already = if adopted.already {
+                " (already there)"
+            } else {
+                ""
+            };
+            println!(
+                "{release}: {} -> {} {}{already}",
+                source.name(),
+                stable.name(),
+                adopted.image
+            );
             Ok(())
         }
         StreamCommand::Report { file, out } => {

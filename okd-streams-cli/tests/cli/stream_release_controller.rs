@@ -130,6 +130,12 @@ async fn upstream_configs_drive_a_stream_and_nothing_unrun_shows_as_passed() {
             }
         }
 
+        // The report says the same: not run, never passed.
+        let site = dir.join("site");
+        common::run_ok(&["stream", "report", path, "--out", site.to_str().unwrap()]);
+        let page = std::fs::read_to_string(site.join(format!("release-{release}.html"))).unwrap();
+        assert!(page.contains("Not run: no upgrade source"), "{file}");
+
         // A second release upgrades from the first where the config says Previous.
         if phase == "Accepted" {
             common::advance(dir, &up, 2).await;

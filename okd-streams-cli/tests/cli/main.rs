@@ -13,4 +13,5 @@ mod stream_cli;
 mod stream_demo;
 mod stream_kill;
 mod stream_registry;
+mod stream_serve;
 mod stream_tick;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use okd_gating::{Gate, JobState, Phase, ReleaseRecord, RunState, UpgradeGraph, evaluate};
 use serde::Serialize;
 
-use crate::nodes::{release_payload, releases_by_creation};
+use crate::nodes::release_payload;
 use crate::range::VersionRange;
 use crate::snapshot::{Snapshot, StreamView};
 
@@ -159,21 +159,11 @@ fn phase_name(p: Phase) -> String {
     format!("{p:?}")
 }
 
-/// A stream's tags, newest first (the controller's semver order; names that are not versions
-/// last, by name).
-fn sorted_tags(view: &StreamView) -> Vec<&ReleaseRecord> {
-    let mut tags = releases_by_creation(view);
-    tags.sort_by(|a, b| {
-        let va = semver::Version::parse(&a.name).ok();
-        let vb = semver::Version::parse(&b.name).ok();
-        match (va, vb) {
-            (Some(x), Some(y)) => y.cmp(&x),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.name.cmp(&b.name),
-        }
-    });
-    tags
+/// A stream's tags, newest first.
+fn sorted_tags(view: &StreamView) -> impl Iterator<Item = &ReleaseRecord> {
+    view.by_version
+        .iter()
+        .filter_map(|i| view.state.releases.get(*i))
 }
 
 fn api_tag(view: &StreamView, r: &ReleaseRecord) -> ApiTag {
@@ -221,7 +211,6 @@ pub fn latest(snapshot: &Snapshot, stream: &str, q: &HashMap<String, String>) ->
     };
     let prefix = q.get("prefix").map(String::as_str).unwrap_or("");
     let found = sorted_tags(view)
-        .into_iter()
         .filter(|r| r.phase == Phase::Accepted && r.name.starts_with(prefix))
         .filter(|r| match &range {
             Some(range) => semver::Version::parse(&r.name).is_ok_and(|v| range.contains(&v)),
@@ -249,7 +238,6 @@ pub fn tags(snapshot: &Snapshot, stream: &str, phases: &[String], format: &str) 
         return ApiAnswer::error(404, &format!("Unable to find release {stream}"));
     };
     let tags = sorted_tags(view)
-        .into_iter()
         .filter(|r| phases.is_empty() || phases.contains(&phase_name(r.phase)))
         .map(|r| api_tag(view, r))
         .collect();
@@ -359,7 +347,6 @@ pub fn streams(snapshot: &Snapshot, phase: Option<Phase>) -> ApiAnswer {
         .iter()
         .map(|view| {
             let tags = sorted_tags(view)
-                .into_iter()
                 .filter(|r| phase.is_none_or(|p| r.phase == p))
                 .map(|r| r.name.as_str())
                 .collect();

@@ -24,7 +24,9 @@ pub const UNSUPPORTED_FORMAT: &str = "Unsupported ?format, must be 'cincinnati' 
 #[derive(Debug, PartialEq, Eq)]
 pub enum GraphAnswer {
     /// 200 with this content type and body.
-    Ok(&'static str, Vec<u8>),
+    Ok(&'static str, bytes::Bytes),
+    /// 200 with this content type and a gzip body (`Content-Encoding: gzip`).
+    Gzip(&'static str, bytes::Bytes),
     /// 400 with this message.
     BadRequest(&'static str),
 }
@@ -70,6 +72,34 @@ pub fn cincinnati(snapshot: &Snapshot, channel: &str) -> Option<okd_release::Gra
     Some(graph)
 }
 
+/// Answers `/graph` with the query parameters `query`, gzip-compressed when `gzip` (a client
+/// that sent `Accept-Encoding: gzip`, as Go's HTTP client and so the CVO do). The compressed
+/// body is made once per snapshot.
+pub fn answer_encoded(
+    snapshot: &Snapshot,
+    query: &HashMap<String, String>,
+    gzip: bool,
+) -> GraphAnswer {
+    let plain = answer(snapshot, query);
+    let (GraphAnswer::Ok(ct, body), true) = (&plain, gzip) else {
+        return plain;
+    };
+    let channel = query.get("channel").map(String::as_str).unwrap_or("");
+    let format = query.get("format").map(String::as_str).unwrap_or("");
+    let key = format!("graph.gz\n{format}\n{channel}");
+    match snapshot.rendered(&key, || compress(body)) {
+        Ok(gz) => GraphAnswer::Gzip(ct, gz),
+        Err(_) => plain,
+    }
+}
+
+fn compress(body: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(body)?;
+    enc.finish()
+}
+
 /// Answers `/graph` with the query parameters `query`.
 pub fn answer(snapshot: &Snapshot, query: &HashMap<String, String>) -> GraphAnswer {
     let channel = query.get("channel").map(String::as_str).unwrap_or("");
@@ -88,8 +118,8 @@ pub fn answer(snapshot: &Snapshot, query: &HashMap<String, String>) -> GraphAnsw
             .ok_or(()),
     });
     match body {
-        Ok(b) if format == "dot" => GraphAnswer::Ok("text/vnd.graphviz", b.to_vec()),
-        Ok(b) => GraphAnswer::Ok(CINCINNATI_TYPE, b.to_vec()),
+        Ok(b) if format == "dot" => GraphAnswer::Ok("text/vnd.graphviz", b),
+        Ok(b) => GraphAnswer::Ok(CINCINNATI_TYPE, b),
         Err(()) => GraphAnswer::BadRequest(UNSUPPORTED_CHANNEL),
     }
 }

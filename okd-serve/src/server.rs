@@ -144,8 +144,8 @@ fn answer(a: ApiAnswer) -> Response {
     )
 }
 
-fn body(status: StatusCode, content_type: &'static str, bytes: Vec<u8>) -> Response {
-    let mut r = Response::new(Body::from(bytes));
+fn body(status: StatusCode, content_type: &'static str, bytes: impl Into<Body>) -> Response {
+    let mut r = Response::new(bytes.into());
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -172,13 +172,30 @@ async fn root(State(app): State<App>) -> Response {
     }
 }
 
-async fn graph_route(State(app): State<App>, Query(q): Params) -> Response {
+async fn graph_route(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Query(q): Params,
+) -> Response {
     let s = match load(&app).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match graph::answer(&s, &map(&q)) {
+    let gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    match graph::answer_encoded(&s, &map(&q), gzip) {
         GraphAnswer::Ok(ct, b) => body(StatusCode::OK, ct, b),
+        GraphAnswer::Gzip(ct, b) => {
+            let mut r = body(StatusCode::OK, ct, b);
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            r
+        }
         GraphAnswer::BadRequest(m) => body(
             StatusCode::BAD_REQUEST,
             "text/plain; charset=utf-8",

@@ -27,6 +27,25 @@ pub struct StreamView {
     pub state: StreamState,
     /// Its ledger (what each release was built from).
     pub ledger: Ledger,
+    /// Indices into `state.releases`, newest version first (the controller's tag order;
+    /// names that are not versions last, by name).
+    pub by_version: Vec<usize>,
+}
+
+fn version_order(state: &StreamState) -> Vec<usize> {
+    let mut keyed: Vec<(Option<semver::Version>, &str, usize)> = state
+        .releases
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (semver::Version::parse(&r.name).ok(), r.name.as_str(), i))
+        .collect();
+    keyed.sort_by(|a, b| match (&a.0, &b.0) {
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.1.cmp(b.1),
+    });
+    keyed.into_iter().map(|(_, _, i)| i).collect()
 }
 
 /// Every served stream's state at one moment, with the graph over all of them.
@@ -40,7 +59,7 @@ pub struct Snapshot {
     /// The upgrade edges of every stream.
     pub graph: UpgradeGraph,
     /// Rendered answers by request key, valid for this snapshot only.
-    rendered: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    rendered: Mutex<HashMap<String, bytes::Bytes>>,
     /// Report pages by stream (file name → HTML), valid for this snapshot only.
     pages: Mutex<HashMap<String, Arc<Pages>>>,
 }
@@ -97,7 +116,7 @@ impl Snapshot {
         &self,
         key: &str,
         render: impl FnOnce() -> Result<Vec<u8>, E>,
-    ) -> Result<Arc<Vec<u8>>, E> {
+    ) -> Result<bytes::Bytes, E> {
         let hit = self
             .rendered
             .lock()
@@ -107,7 +126,7 @@ impl Snapshot {
         if let Some(body) = hit {
             return Ok(body);
         }
-        let body = Arc::new(render()?);
+        let body = bytes::Bytes::from(render()?);
         self.rendered
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -190,6 +209,7 @@ impl Snapshots {
                 let (state, ledger) = p.clone().unwrap_or_default();
                 StreamView {
                     served: s.clone(),
+                    by_version: version_order(&state),
                     state,
                     ledger,
                 }

@@ -156,3 +156,25 @@ async fn dot_and_unknown_formats() {
         "Unsupported ?format, must be 'cincinnati' (default)\n"
     );
 }
+
+#[tokio::test]
+async fn gzip_for_clients_that_ask_as_go_clients_do() {
+    use std::io::Read as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = demo(tmp.path(), None).await;
+    let server = Running::start(&[file]);
+    let plain = server.get("/graph?channel=stable");
+    let gz = testkit::http_client::get(
+        server.addr,
+        "/graph?channel=stable",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .unwrap();
+    assert_eq!(gz.status, 200, "{}", gz.text());
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_end(&mut body)
+        .unwrap();
+    assert_eq!(body, plain.body);
+}

@@ -58,8 +58,9 @@ pub async fn graph(file: &Path, channel: &str, output: &str) -> Result<(), CliEr
     ]
     .into_iter()
     .collect();
+    // `answer` never compresses.
     match okd_serve::graph::answer(&snapshot, &query) {
-        GraphAnswer::Ok(_, body) => {
+        GraphAnswer::Ok(_, body) | GraphAnswer::Gzip(_, body) => {
             print!("{}", String::from_utf8_lossy(&body));
             if output == "json" {
                 println!();

@@ -73,7 +73,7 @@ pub use publish::StorePublisher;
 pub use source::{ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
-pub use status::{BuiltRelease, ReleaseStatus, StreamHistory, StreamStatus};
+pub use status::{BuiltRelease, JobLine, ReleaseStatus, StreamHistory, StreamStatus};
 pub use target::{StoreLocation, Target};
 pub use tick::{Created, Published, TickContext, TickReport};
 pub use version_scheme::VersionScheme;
@@ -99,6 +99,8 @@ pub struct Stream {
     publisher: Arc<dyn Publisher>,
     creation_attempts: u32,
     job_commands: std::collections::BTreeMap<String, okd_gating::JobCommand>,
+    /// Informing jobs nothing runs here: never started, shown as not run.
+    unrunnable: std::collections::BTreeSet<String>,
     allow_missing_images: bool,
     log_dir: PathBuf,
 }

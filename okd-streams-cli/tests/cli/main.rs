@@ -13,5 +13,8 @@ mod stream_cli;
 mod stream_demo;
 mod stream_kill;
 mod stream_registry;
+mod stream_release_controller;
 mod stream_serve;
+mod stream_tekton_local;
 mod stream_tick;
+mod stream_upstream_registry;

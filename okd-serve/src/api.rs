@@ -271,7 +271,7 @@ fn histories(graph: &UpgradeGraph, keep: impl Fn(&str, &str) -> bool) -> Vec<Upg
                         h.failure += 1;
                         "Failure"
                     }
-                    RunState::Pending => continue,
+                    RunState::Pending | RunState::Skipped => continue,
                 };
                 h.total += 1;
                 h.history.insert(
@@ -289,7 +289,8 @@ fn histories(graph: &UpgradeGraph, keep: impl Fn(&str, &str) -> bool) -> Vec<Upg
 
 fn job_state(s: JobState) -> &'static str {
     match s {
-        JobState::Unknown => "Unknown",
+        // The controller has no skipped state: a job that never ran has no result, Unknown.
+        JobState::Unknown | JobState::Skipped => "Unknown",
         JobState::Pending => "Pending",
         JobState::Success => "Succeeded",
         JobState::Failure => "Failed",

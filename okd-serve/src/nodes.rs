@@ -67,7 +67,13 @@ pub(crate) fn graph_nodes(streams: &[StreamView]) -> Vec<Node> {
     }
     for view in streams {
         for c in view.ledger.candidates.values() {
-            let Some(tag) = &c.inputs.upstream_tag else {
+            // Named as upgrade runs from the upstream name it: its own version, else its tag.
+            let Some(tag) = c
+                .inputs
+                .upstream_version
+                .as_ref()
+                .or(c.inputs.upstream_tag.as_ref())
+            else {
                 continue;
             };
             let Ok(version) = ReleaseVersion::parse(tag) else {

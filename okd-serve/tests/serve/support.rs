@@ -78,7 +78,8 @@ pub async fn save_ledger(state_dir: &Path, releases: &[(&str, u32)]) {
                 image_created: at(*n),
                 inputs: Inputs {
                     upstream,
-                    upstream_tag: Some(UPSTREAM.to_string()),
+                    upstream_tag: Some("4.19.0-okd-scos.1-tag".to_string()),
+                    upstream_version: Some(UPSTREAM.to_string()),
                     os_base: None,
                     os_layers: Vec::new(),
                     os_image: None,

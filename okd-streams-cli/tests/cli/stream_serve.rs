@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use okd_gating::{FileStateStore, RunState, StateStore};
 use testkit::http_client::{cincinnati_updates, get};
 
 use crate::common;
@@ -19,10 +18,15 @@ const STREAM: &str = "4.19.0-0.okd-scos";
 const ID: &str = "5a1c3f0e-2b7d-4e8a-9c61-0f3e2d1b4a57";
 
 /// The common stream file, its releases named `4.19.0-okd-demo.N` so they differ from the
-/// upstream's `4.19.0-okd-scos.N`.
+/// upstream's `4.19.0-okd-scos.N`, with an upgrade job from the upstream release (a shell job
+/// standing in for a cluster upgrade: it passes, so the edge is offered in stable channels).
 fn write_file(dir: &Path) -> PathBuf {
     let text = common::stream_file(dir, &format!("oci:{}/store", dir.display()))
-        .replace("label: okd-scos", "label: okd-demo");
+        .replace("label: okd-scos", "label: okd-demo")
+        .replace(
+            "    os: { check: os }\n",
+            "    os: { check: os }\n    from-upstream: { shell: \"echo $RELEASE_IMAGE_INITIAL '->' $RELEASE_IMAGE_LATEST\", gate: informing, upgrade_from: upstream }\n",
+        );
     let path = dir.join("stream.yaml");
     std::fs::write(&path, text).unwrap();
     path
@@ -68,21 +72,6 @@ fn stop(mut child: Child) {
     }
 }
 
-/// Records the edge an `upgrade_from: upstream` job records (upstream release → the stream's
-/// first release), through okd-gating's state API, while no `stream run` holds the state.
-async fn record_upstream_edge(dir: &Path, upstream: &str, release: &str) {
-    let store = FileStateStore::open(dir.join("state/gating.json")).unwrap();
-    let mut all = store.load().await.unwrap();
-    let s = all.streams.get_mut(STREAM).unwrap();
-    s.graph.record(
-        upstream,
-        release,
-        RunState::Succeeded,
-        "upgrade-from-upstream-1",
-    );
-    store.save(&all).await.unwrap();
-}
-
 fn chromium_dom(url: &str) -> String {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -126,7 +115,6 @@ async fn a_cvo_on_the_upstream_or_on_a_stream_release_follows_a_served_stream_ru
     common::run_ok(&["stream", "run", f, "--once"]);
     common::advance(dir, &p1, 2).await;
     common::run_ok(&["stream", "run", f, "--once"]);
-    record_upstream_edge(dir, "4.19.0-okd-scos.1", "4.19.0-okd-demo.1").await;
     let status = common::run_ok(&["stream", "status", f]);
     let status = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(
@@ -155,18 +143,19 @@ async fn a_cvo_on_the_upstream_or_on_a_stream_release_follows_a_served_stream_ru
     let result = tokio::task::spawn_blocking(move || {
         let from_release = cincinnati_updates(addr, "amd64", "next", ID, "4.19.0-okd-demo.1");
         let from_upstream = cincinnati_updates(addr, "amd64", "stable-4", ID, "4.19.0-okd-scos.1");
+        let all_edges = get(addr, "/graph?channel=prerelease", &[]).unwrap().text();
         let latest = get(
             addr,
             &format!("/api/v1/releasestream/{STREAM}/latest?format=name"),
             &[],
         );
         let dom = chromium_dom(&format!("http://{addr}/releasestream/{STREAM}/"));
-        (from_release, from_upstream, latest, dom)
+        (from_release, from_upstream, latest, dom, all_edges)
     })
     .await
     .unwrap();
     stop(server);
-    let (from_release, from_upstream, latest, dom) = result;
+    let (from_release, from_upstream, latest, dom, all_edges) = result;
     let from_release = from_release.unwrap();
     assert_eq!(from_release.len(), 1, "{from_release:?}");
     assert_eq!(from_release[0].version, "4.19.0-okd-demo.2");
@@ -175,7 +164,11 @@ async fn a_cvo_on_the_upstream_or_on_a_stream_release_follows_a_served_stream_ru
         "{from_release:?}"
     );
     let from_upstream = from_upstream.unwrap();
-    assert_eq!(from_upstream.len(), 1, "{from_upstream:?}");
+    assert_eq!(
+        from_upstream.len(),
+        1,
+        "{from_upstream:?} in {all_edges}\n{status}"
+    );
     assert_eq!(from_upstream[0].version, "4.19.0-okd-demo.1");
     assert_eq!(latest.unwrap().text(), "4.19.0-okd-demo.2\n");
     // The live page lists the releases `stream status` lists.
@@ -215,7 +208,9 @@ async fn thirty_two_pollers_while_a_stream_run_loop_creates_releases() {
                     _ => "/api/v1/releasestreams/all".to_string(),
                 };
                 let mut most = 0usize;
-                while !done.load(Ordering::SeqCst) {
+                loop {
+                    // One more poll after the last release appeared.
+                    let finished = done.load(Ordering::SeqCst);
                     let a = get(addr, &target, &[]).unwrap();
                     assert_eq!(a.status, 200, "{target}: {}", a.text());
                     let v: serde_json::Value = serde_json::from_slice(&a.body)
@@ -226,9 +221,11 @@ async fn thirty_two_pollers_while_a_stream_run_loop_creates_releases() {
                         _ => v[STREAM].as_array().map_or(0, Vec::len),
                     };
                     most = most.max(n);
+                    if finished {
+                        return most;
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                most
             })
         })
         .collect();

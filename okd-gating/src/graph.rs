@@ -7,7 +7,14 @@
 //! * `""`, `stable`, `stable-scos`, `next`, `next-scos`: at least one success;
 //! * `stable-X`, `next-X`, `stable-scos-X`, `next-scos-X`: at least one success, and the target
 //!   version starts with `X.` (`stable-scos-4` offers edges into 4.y releases);
-//! * `prerelease`, `nightly` (and `-X` forms): every edge, failing ones included.
+//! * `prerelease`, `prerelease-X`: every edge, failing ones included (`-X`: target version
+//!   starts with `X.`);
+//! * `nightly`, `nightly-X`: every edge, failing ones included (`-X`: target version starts with
+//!   `X.0-0.nightly-`, the controller's nightly naming).
+//!
+//! The controller tests the prefixes in the order `stable-scos-`, `stable-`, `next-scos-`,
+//! `next-`, `prerelease-`, `nightly-` and takes an empty `X` as it comes (`stable-` offers edges
+//! into versions starting with `.`, that is none); so does [`Channel::parse`].
 //!
 //! ```
 //! use okd_gating::{Channel, RunState, UpgradeGraph};
@@ -217,29 +224,33 @@ pub struct Channel {
     version_prefix: Option<String>,
 }
 
+/// The release-controller's answer (HTTP 400) to a channel it does not serve.
+pub const UNSUPPORTED_CHANNEL: &str = "Unsupported ?channel, must be '', 'prerelease', \
+    'prerelease-*', 'nightly', 'nightly-*', 'stable', or 'stable-*";
+
 impl Channel {
-    /// Parses a channel name the controller serves.
+    /// Parses a channel name the controller serves; [`Error::UnknownChannel`] otherwise.
     pub fn parse(name: &str) -> Result<Channel, Error> {
-        let make = |include_failing, prefix: Option<&str>| Channel {
+        let make = |include_failing, prefix: Option<String>| Channel {
             name: name.to_string(),
             include_failing,
-            version_prefix: prefix.map(|p| format!("{p}.")),
+            version_prefix: prefix,
         };
         match name {
             "" | "stable" | "stable-scos" | "next" | "next-scos" => return Ok(make(false, None)),
             "prerelease" | "nightly" => return Ok(make(true, None)),
             _ => {}
         }
-        for (prefix, failing) in [
-            ("stable-scos-", false),
-            ("next-scos-", false),
-            ("stable-", false),
-            ("next-", false),
-            ("prerelease-", true),
-            ("nightly-", true),
+        for (prefix, failing, suffix) in [
+            ("stable-scos-", false, "."),
+            ("stable-", false, "."),
+            ("next-scos-", false, "."),
+            ("next-", false, "."),
+            ("prerelease-", true, "."),
+            ("nightly-", true, ".0-0.nightly-"),
         ] {
-            if let Some(branch) = name.strip_prefix(prefix).filter(|b| !b.is_empty()) {
-                return Ok(make(failing, Some(branch)));
+            if let Some(branch) = name.strip_prefix(prefix) {
+                return Ok(make(failing, Some(format!("{branch}{suffix}"))));
             }
         }
         Err(Error::UnknownChannel {
@@ -309,8 +320,15 @@ mod tests {
         assert!(c("stable").admits("anything", ok));
         assert!(c("nightly").admits("x", bad));
         assert!(!c("nightly-4.19").admits("4.18.0", bad));
+        assert!(c("nightly-4.19").admits("4.19.0-0.nightly-2025-01-01-000000", bad));
+        assert!(!c("nightly-4.19").admits("4.19.3", ok));
+        assert!(c("prerelease-4.19").admits("4.19.0-rc.1", bad));
+        assert!(c("stable-scos").admits("4.19.0-okd-scos.1", ok));
+        assert!(!c("next").admits("4.19.0", bad));
+        // An empty branch is accepted and matches nothing, as in the controller.
+        assert!(!c("stable-").admits("4.19.0", ok));
         assert!(Channel::parse("candidate-4.19").is_err());
-        assert!(Channel::parse("stable-").is_err());
+        assert!(Channel::parse("fast").is_err());
     }
 
     #[test]

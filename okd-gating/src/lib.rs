@@ -87,7 +87,9 @@ pub use driver::{poll_runs, start_launches};
 pub use duration::{DurationError, GoDuration, ModelDuration};
 pub use error::Error;
 pub use gc::collect_garbage;
-pub use graph::{Channel, EdgeCounts, UpgradeGraph, UpgradeRecord, UpgradeResult};
+pub use graph::{
+    Channel, EdgeCounts, UNSUPPORTED_CHANNEL, UpgradeGraph, UpgradeRecord, UpgradeResult,
+};
 pub use policy::{
     Aggregation, ConfigExtras, DEFAULT_AGGREGATOR_JOB, DEFAULT_PASS_THRESHOLD, Gate, GatingPolicy,
     GatingPolicyBuilder, GcPolicy, NoUpgradeSource, PublishRule, PublishTarget, SampledUpgrade,
@@ -102,7 +104,7 @@ pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};
 pub use simulate::{JobFigures, LatencyStats, SimulationReport, simulate};
 pub use simulation_model::{JobModel, SimulationModel};
-pub use state::{FileStateStore, MemoryStateStore, StateStore};
+pub use state::{FileStateStore, MemoryStateStore, StateStore, parse_state_file};
 pub use step::{StepOutcome, Transition, step};
 pub use upgrade::{AcceptedRelease, History, resolve_upgrade_source};
 pub use validate::{

@@ -125,7 +125,14 @@ fn load_file(path: &Path) -> Result<GatingState, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(GatingState::default()),
         Err(e) => return Err(Error::io(path, e)),
     };
-    let state: GatingState = serde_json::from_slice(&bytes).map_err(|e| Error::State {
+    parse_state_file(path, &bytes)
+}
+
+/// Parses the bytes of a state file `path` as [`FileStateStore`] writes it, without taking its
+/// lock: for readers (servers, reports) next to the process driving the state. Every save
+/// replaces the file by a rename, so bytes read in one `read` of the file are one whole state.
+pub fn parse_state_file(path: &Path, bytes: &[u8]) -> Result<GatingState, Error> {
+    let state: GatingState = serde_json::from_slice(bytes).map_err(|e| Error::State {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

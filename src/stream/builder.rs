@@ -424,6 +424,31 @@ impl StreamBuilder {
         Ok(policy)
     }
 
+    /// Where the stream will write (store location, namespace, public host), without opening
+    /// anything.
+    pub fn target(&self) -> Target {
+        let mut target = Target::new(self.location.clone(), &self.namespace);
+        if let Some(h) = &self.public_host {
+            target.public_host = h.clone();
+        }
+        target
+    }
+
+    /// The gating policy the stream will run, without opening its stores or taking its state's
+    /// lock: what readers next to a running stream (servers, reports) need.
+    pub fn gating_policy(&self) -> Result<GatingPolicy, StreamError> {
+        if let Some(e) = self.errors.first() {
+            return Err(self.invalid("", e.to_string()));
+        }
+        let target = self.target();
+        self.policy_for(&target.repository("release"), &target)
+    }
+
+    /// The state directory, when the stream keeps its state in files.
+    pub fn state_directory(&self) -> Option<&std::path::Path> {
+        self.state_dir.as_deref()
+    }
+
     /// Opens the stores and state and returns the stream. Fails on the first invalid setting.
     pub async fn build(mut self) -> Result<Stream, StreamError> {
         let first = self.errors.drain(..).next();

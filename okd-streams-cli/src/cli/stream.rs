@@ -11,6 +11,7 @@ use okd_streams::stream::{
 
 use super::{CliError, store::Stores};
 
+mod serve;
 mod verify;
 
 use verify::VerifyFlags;
@@ -73,6 +74,27 @@ pub enum StreamCommand {
         /// Directory to write the pages into.
         #[arg(long, short, default_value = "report")]
         out: PathBuf,
+    },
+    /// Serves streams over HTTP while they run: the Cincinnati /graph, the release-controller's
+    /// API (/api/v1/…), the report pages and the signatures (access log with -v).
+    Serve {
+        /// The stream files (one stream each).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+    /// Writes the stream's upgrade graph of one channel (what `serve` answers on /graph).
+    Graph {
+        /// The stream file.
+        file: PathBuf,
+        /// The channel (`stable-scos-4`, `nightly`, a promotion name, …).
+        #[arg(long, default_value = "")]
+        channel: String,
+        /// Cincinnati JSON or Graphviz DOT.
+        #[arg(short = 'o', long = "output", default_value = "json", value_parser = ["json", "dot"])]
+        output: String,
     },
     /// Exports the stream's stages as a Tekton Pipeline and Tasks.
     #[command(subcommand)]
@@ -346,6 +368,12 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             }
             Ok(())
         }
+        StreamCommand::Serve { files, listen } => serve::serve(&files, listen).await,
+        StreamCommand::Graph {
+            file,
+            channel,
+            output,
+        } => serve::graph(&file, &channel, &output).await,
         StreamCommand::Export(ExportCommand::Tekton {
             file,
             image,

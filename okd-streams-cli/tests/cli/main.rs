@@ -14,6 +14,7 @@ mod stream_demo;
 mod stream_kill;
 mod stream_registry;
 mod stream_release_controller;
+mod stream_serve;
 mod stream_stable;
 mod stream_tekton_local;
 mod stream_tick;

@@ -19,6 +19,20 @@ pub use model::{
     JobResult, ManifestChanges, Phase, ReleaseEntry, ReportModel, UpgradeEdge, VersionChange,
 };
 
+/// The upgrade graph as a standalone SVG document, drawn as the report pages draw it:
+/// `releases` with their phase where known (`None`: a release of another stream, or an
+/// upstream), and every release `edges` name.
+///
+/// ```
+/// use okd_report::{Phase, UpgradeEdge, graph_svg};
+/// let edges = [UpgradeEdge { from: "4.19.0-okd-scos.1".into(), to: "4.19.0-okd-scos.2".into(), success: 1, failure: 0 }];
+/// let svg = graph_svg(&[("4.19.0-okd-scos.2", Some(Phase::Accepted))], &edges);
+/// assert!(svg.contains("<svg") && svg.contains("4.19.0-okd-scos.1"));
+/// ```
+pub fn graph_svg(releases: &[(&str, Option<Phase>)], edges: &[UpgradeEdge]) -> String {
+    svg::document(releases, edges)
+}
+
 /// Errors of [`write()`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -34,12 +34,21 @@ type Known<'a> = (&'a str, Option<DateTime<Utc>>, Option<Phase>);
 /// Releases of the model and of its edges, newest first: by version where names are versions,
 /// then creation time, then name.
 pub(crate) fn nodes(model: &ReportModel, href: impl Fn(&str) -> Option<String>) -> Vec<GraphNode> {
-    let mut names: Vec<Known<'_>> = model
+    let names: Vec<Known<'_>> = model
         .releases
         .iter()
         .map(|r| (r.name.as_str(), Some(r.created), Some(r.phase)))
         .collect();
-    for e in &model.edges {
+    ordered(names, &model.edges, href)
+}
+
+/// `names` plus the releases only `edges` name, newest first.
+fn ordered<'a>(
+    mut names: Vec<Known<'a>>,
+    edges: &'a [UpgradeEdge],
+    href: impl Fn(&str) -> Option<String>,
+) -> Vec<GraphNode> {
+    for e in edges {
         for n in [e.from.as_str(), e.to.as_str()] {
             if !names.iter().any(|(m, _, _)| *m == n) {
                 names.push((n, None, None));
@@ -104,6 +113,17 @@ fn edge_label(e: &UpgradeEdge) -> String {
 
 fn f(x: f64) -> String {
     format!("{x:.1}")
+}
+
+/// The picture alone, as an SVG document: `releases` (with their phase where known) and the
+/// releases only `edges` name, drawn as the report draws its graph.
+pub fn document(releases: &[(&str, Option<Phase>)], edges: &[UpgradeEdge]) -> String {
+    let names: Vec<Known<'_>> = releases.iter().map(|(n, p)| (*n, None, *p)).collect();
+    let nodes = ordered(names, edges, |_| None);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        graph(&nodes, edges).into_string()
+    )
 }
 
 /// The picture. `nodes` come from [`nodes`]; edges touching no node are left out.

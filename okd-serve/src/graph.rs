@@ -72,6 +72,37 @@ pub fn cincinnati(snapshot: &Snapshot, channel: &str) -> Option<okd_release::Gra
     Some(graph)
 }
 
+/// The channel's graph drawn as the report pages draw it: its nodes with their phases (none
+/// for upstream releases), its edges with their success and failure counts.
+fn svg(snapshot: &Snapshot, g: &okd_release::Graph) -> String {
+    let names: Vec<String> = g.nodes.iter().map(|n| n.version.to_string()).collect();
+    let phase = |name: &str| {
+        snapshot
+            .streams
+            .iter()
+            .find_map(|s| s.state.release(name).map(|r| r.phase))
+    };
+    let releases: Vec<(&str, Option<Phase>)> =
+        names.iter().map(|n| (n.as_str(), phase(n))).collect();
+    let edges: Vec<okd_report::UpgradeEdge> = g
+        .edges
+        .iter()
+        .map(|(a, b)| {
+            let counts = snapshot
+                .graph
+                .edge(&names[*a], &names[*b])
+                .unwrap_or_default();
+            okd_report::UpgradeEdge {
+                from: names[*a].clone(),
+                to: names[*b].clone(),
+                success: counts.success,
+                failure: counts.failure,
+            }
+        })
+        .collect();
+    okd_report::graph_svg(&releases, &edges)
+}
+
 /// Answers `/graph` with the query parameters `query`, gzip-compressed when `gzip` (a client
 /// that sent `Accept-Encoding: gzip`, as Go's HTTP client and so the CVO do). The compressed
 /// body is made once per snapshot.
@@ -104,7 +135,7 @@ fn compress(body: &[u8]) -> Result<Vec<u8>, std::io::Error> {
 pub fn answer(snapshot: &Snapshot, query: &HashMap<String, String>) -> GraphAnswer {
     let channel = query.get("channel").map(String::as_str).unwrap_or("");
     let format = query.get("format").map(String::as_str).unwrap_or("");
-    if !matches!(format, "" | "cincinnati" | "dot") {
+    if !matches!(format, "" | "cincinnati" | "dot" | "svg") {
         return GraphAnswer::BadRequest(UNSUPPORTED_FORMAT);
     }
     let key = format!("graph\n{format}\n{channel}");
@@ -113,12 +144,16 @@ pub fn answer(snapshot: &Snapshot, query: &HashMap<String, String>) -> GraphAnsw
             Some(_) => Ok(snapshot.graph.to_dot(&snapshot.nodes).into_bytes()),
             None => Err(()),
         },
+        "svg" => cincinnati(snapshot, channel)
+            .map(|g| svg(snapshot, &g).into_bytes())
+            .ok_or(()),
         _ => cincinnati(snapshot, channel)
             .map(|g| g.to_json().into_bytes())
             .ok_or(()),
     });
     match body {
         Ok(b) if format == "dot" => GraphAnswer::Ok("text/vnd.graphviz", b),
+        Ok(b) if format == "svg" => GraphAnswer::Ok("image/svg+xml", b),
         Ok(b) => GraphAnswer::Ok(CINCINNATI_TYPE, b),
         Err(()) => GraphAnswer::BadRequest(UNSUPPORTED_CHANNEL),
     }

@@ -132,7 +132,7 @@ async fn a_cvo_on_the_upstream_or_on_a_stream_release_finds_itself_and_its_updat
 }
 
 #[tokio::test]
-async fn dot_and_unknown_formats() {
+async fn dot_svg_and_unknown_formats() {
     let tmp = tempfile::tempdir().unwrap();
     let file = demo(tmp.path(), None).await;
     let server = Running::start(&[file]);
@@ -149,6 +149,14 @@ async fn dot_and_unknown_formats() {
         "{}",
         dot.text()
     );
+    // SVG, beyond the controller: the channel's graph drawn as the report draws it.
+    let svg = server.get("/graph?format=svg&channel=prerelease");
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    let text = svg.text();
+    assert!(text.starts_with("<?xml") && text.contains("<svg"), "{text}");
+    assert!(text.contains("data-from=\"4.19.0-okd-demo.1\""), "{text}");
+    assert!(text.contains("4.19.0-okd-demo.2"), "{text}");
     let bad = server.get("/graph?format=yaml");
     assert_eq!(bad.status, 400);
     assert_eq!(

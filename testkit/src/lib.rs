@@ -1,6 +1,7 @@
 //! Test support for okd-streams: synthetic OKD payloads and a local docker-registry.
 #![deny(missing_docs)]
 
+pub mod gpg;
 pub mod images;
 pub mod integrity;
 pub mod payload;

@@ -48,25 +48,26 @@ impl SignatureDir {
     }
 
     /// Writes `signature` as the next free `signature-<n>` of `digest` and returns its path.
-    /// The file is created exclusively, so two writers never take the same number.
+    ///
+    /// The bytes go to a temporary file first, which is then linked in under the first free
+    /// number: a reader never sees a half-written signature, and two writers never take the
+    /// same number.
     pub fn add(&self, digest: &Digest, signature: &[u8]) -> Result<PathBuf, Error> {
-        let dir = self.file(digest, 1);
-        let dir = dir.parent().unwrap_or(&self.root).to_owned();
+        let first = self.file(digest, 1);
+        let dir = first.parent().unwrap_or(&self.root).to_owned();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".signature-")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&dir, e))?;
+        std::io::Write::write_all(&mut tmp, signature)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| Error::io(tmp.path(), e))?;
         let mut n = 1;
         loop {
             let path = self.file(digest, n);
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    std::io::Write::write_all(&mut file, signature)
-                        .and_then(|()| file.sync_all())
-                        .map_err(|e| Error::io(&path, e))?;
-                    return Ok(path);
-                }
+            match std::fs::hard_link(tmp.path(), &path) {
+                Ok(()) => return Ok(path),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
                 Err(e) => return Err(Error::io(&path, e)),
             }

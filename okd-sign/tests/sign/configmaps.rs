@@ -31,7 +31,10 @@ fn the_verification_config_map_carries_key_and_store() {
         .unwrap();
     // The key in the ConfigMap is the keyring again, as a cluster would load it.
     let reloaded = okd_sign::Keyring::from_bytes(armored.as_bytes()).unwrap();
-    assert_eq!(reloaded.fingerprints(), std::slice::from_ref(&key.fingerprint));
+    assert_eq!(
+        reloaded.fingerprints(),
+        std::slice::from_ref(&key.fingerprint)
+    );
 }
 
 #[test]

@@ -14,4 +14,5 @@ mod stream_cli;
 mod stream_demo;
 mod stream_kill;
 mod stream_registry;
+mod stream_signing;
 mod stream_tick;

@@ -134,4 +134,16 @@ async fn each_promoted_release_is_signed_once() {
         verified += 1;
     }
     assert_eq!(verified, 2, "both promoted releases verified");
+
+    // The report marks both signed releases.
+    let report = dir.join("report");
+    common::run_ok(&[
+        "stream",
+        "report",
+        file,
+        "--out",
+        &report.display().to_string(),
+    ]);
+    let index = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert_eq!(index.matches(">signed</span>").count(), 2, "{index}");
 }

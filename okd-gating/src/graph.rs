@@ -30,7 +30,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::record::{ReleaseRecord, RunState};
+use crate::record::{ReleaseRecord, RunKind, RunState};
 use okd_release::graph::{Graph, Node};
 
 /// Success and failure counts of one edge.
@@ -99,9 +99,10 @@ impl From<UpgradeGraph> for Vec<UpgradeRecord> {
 }
 
 impl UpgradeGraph {
-    /// Records a finished upgrade run; pending runs and repeats of the same `url` change nothing.
+    /// Records a finished upgrade run; pending or skipped runs and repeats of the same `url`
+    /// change nothing.
     pub fn record(&mut self, from: &str, to: &str, state: RunState, url: &str) {
-        if state == RunState::Pending {
+        if matches!(state, RunState::Pending | RunState::Skipped) {
             return;
         }
         self.edges
@@ -110,10 +111,13 @@ impl UpgradeGraph {
             .insert(url.to_string(), state);
     }
 
-    /// Records every finished, real upgrade run of a release (no-op passes are not upgrades).
+    /// Records every finished upgrade run of a release that decides its job: plain runs and
+    /// aggregators, not analysis runs (which, as in the controller, carry no verify label) and
+    /// not skipped jobs (which upgraded nothing).
     pub fn record_release(&mut self, release: &ReleaseRecord) {
         for run in &release.runs {
-            if let (Some(from), false) = (&run.upgrade_from, run.noop) {
+            let decides = !matches!(run.kind, RunKind::Analysis { .. }) && !run.skipped;
+            if let (Some(from), true) = (&run.upgrade_from, decides) {
                 let url = run
                     .log
                     .clone()
@@ -199,7 +203,7 @@ fn counts(results: &BTreeMap<String, RunState>) -> EdgeCounts {
         match s {
             RunState::Succeeded => c.success += 1,
             RunState::Failed => c.failure += 1,
-            RunState::Pending => {}
+            RunState::Pending | RunState::Skipped => {}
         }
     }
     c

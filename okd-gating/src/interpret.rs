@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::{self, ReleaseConfig};
 use crate::policy::{
     Aggregation, ConfigExtras, DEFAULT_AGGREGATOR_JOB, DEFAULT_PASS_THRESHOLD, GcPolicy,
-    PublishRule, PublishTarget, SampledUpgrade,
+    NoUpgradeSource, PublishRule, PublishTarget, SampledUpgrade,
 };
 use crate::validate::{self, ParseMode};
 use crate::{Error, Gate, GatingPolicy, GoDuration, StreamMode, UpgradeSource, VerifyJob};
@@ -129,6 +129,7 @@ impl GatingPolicy {
             sampled_upgrades,
             gc: GcPolicy::default(),
             extras,
+            no_upgrade_source: NoUpgradeSource::default(),
         }
     }
 
@@ -281,6 +282,7 @@ fn source_from_config(
         "PreviousMinus1" => UpgradeSource::PreviousMinus1,
         "PreviousPatch" => UpgradeSource::PreviousPatch,
         "PreviousMinor" => UpgradeSource::PreviousMinor,
+        "Upstream" => UpgradeSource::Upstream,
         _ => match mode {
             StreamMode::Integration => UpgradeSource::Previous,
             StreamMode::Stable => UpgradeSource::PreviousPatch,

@@ -90,13 +90,13 @@ pub use gc::collect_garbage;
 pub use graph::{Channel, EdgeCounts, UpgradeGraph, UpgradeRecord, UpgradeResult};
 pub use policy::{
     Aggregation, ConfigExtras, DEFAULT_AGGREGATOR_JOB, DEFAULT_PASS_THRESHOLD, Gate, GatingPolicy,
-    GatingPolicyBuilder, GcPolicy, PublishRule, PublishTarget, SampledUpgrade, StreamMode,
-    UpgradeSource, VerifyJob,
+    GatingPolicyBuilder, GcPolicy, NoUpgradeSource, PublishRule, PublishTarget, SampledUpgrade,
+    StreamMode, UpgradeSource, VerifyJob,
 };
 pub use publish::{PublishAction, PublishOutcome, Publisher, plan_publications};
 pub use record::{
-    CreationState, GatingState, JobRun, Override, OverridePhase, Phase, Publication, ReleaseRecord,
-    ReleaseRef, RunEnd, RunId, RunKind, RunState, STATE_FORMAT, StreamState,
+    CreationState, GatingState, JobRun, NotRun, Override, OverridePhase, Phase, Publication,
+    ReleaseRecord, ReleaseRef, RunEnd, RunId, RunKind, RunState, STATE_FORMAT, StreamState,
 };
 pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};

@@ -38,6 +38,18 @@ pub const DEFAULT_AGGREGATOR_JOB: &str = "release-openshift-release-analysis-agg
 /// threshold for analysis entries).
 pub const DEFAULT_PASS_THRESHOLD: f64 = 0.6;
 
+/// What happens to an upgrade job whose source resolves to no release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoUpgradeSource {
+    /// The job is not started and shown as not run; a blocking one keeps the release Ready
+    /// until a source appears (the controller's behaviour).
+    #[default]
+    KeepReady,
+    /// The job is recorded as skipped (never as passed) and no longer holds the release.
+    Skip,
+}
+
 /// What a stream does (`as`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum StreamMode {
@@ -97,6 +109,9 @@ pub enum UpgradeSource {
         /// Architecture.
         architecture: String,
     },
+    /// The release the candidate was built from (okd-streams' own source, keyword `Upstream`):
+    /// so that a cluster on the upstream release has a tested edge into the stream.
+    Upstream,
 }
 
 impl UpgradeSource {
@@ -107,6 +122,7 @@ impl UpgradeSource {
             UpgradeSource::PreviousMinus1 => Some("PreviousMinus1"),
             UpgradeSource::PreviousPatch => Some("PreviousPatch"),
             UpgradeSource::PreviousMinor => Some("PreviousMinor"),
+            UpgradeSource::Upstream => Some("Upstream"),
             _ => None,
         }
     }
@@ -353,6 +369,9 @@ pub struct GatingPolicy {
     pub gc: GcPolicy,
     /// The rest of the config.
     pub extras: ConfigExtras,
+    /// What an upgrade job with no source does. Not part of the `ReleaseConfig` JSON (the
+    /// controller always keeps the release Ready), so it does not survive a trip through it.
+    pub no_upgrade_source: NoUpgradeSource,
 }
 
 impl GatingPolicy {
@@ -372,6 +391,7 @@ impl GatingPolicy {
                 sampled_upgrades: Vec::new(),
                 gc: GcPolicy::default(),
                 extras: ConfigExtras::default(),
+                no_upgrade_source: NoUpgradeSource::KeepReady,
             },
         }
     }
@@ -467,6 +487,12 @@ pub struct GatingPolicyBuilder {
 }
 
 impl GatingPolicyBuilder {
+    /// Sets what an upgrade job with no source does.
+    pub fn no_upgrade_source(mut self, rule: NoUpgradeSource) -> Self {
+        self.policy.no_upgrade_source = rule;
+        self
+    }
+
     /// Sets the target repository (`to`).
     pub fn target(mut self, to: &str) -> Self {
         self.policy.target = to.to_string();

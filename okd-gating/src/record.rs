@@ -52,6 +52,9 @@ pub enum RunState {
     Succeeded,
     /// Failed, errored, timed out or aborted.
     Failed,
+    /// Never started, on purpose: an upgrade job with no release to upgrade from in a stream
+    /// that skips such jobs (`no_upgrade_source: skip`). Not a pass.
+    Skipped,
 }
 
 /// What a run is.
@@ -59,11 +62,15 @@ pub enum RunState {
 pub enum RunKind {
     /// A run of a plain job.
     Verify,
-    /// Run `index` of an aggregated job's analysis batch.
+    /// Run `index` of an aggregated job's analysis runs (each runs once: a retry of an
+    /// aggregated job re-runs only its aggregator).
     Analysis {
-        /// Index in the batch, from 0.
+        /// Index among the analysis runs, from 0.
         index: u32,
     },
+    /// The aggregator of an aggregated job: it judges the analysis runs, and only its result
+    /// decides the job (and only its run is an upgrade edge).
+    Aggregator,
 }
 
 /// A release by name and pullspec.
@@ -100,14 +107,16 @@ pub struct JobRun {
     /// Where its logs are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
-    /// A synthetic pass recorded without running anything (an upgrade job with no source).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub noop: bool,
+    /// Recorded without running anything (an upgrade job with no source, skipped). Stored under
+    /// the key `noop`, as in state format 1, whose such runs say `Succeeded`: they are read as
+    /// skipped all the same.
+    #[serde(default, rename = "noop", skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 impl JobRun {
-    /// The controller's run name: `<release>-<job>[-<attempt>]`, or
-    /// `<release>-<job>-analysis-<index>` for analysis runs (with `-<attempt>` after retries).
+    /// The controller's run name: `<release>-<job>[-<attempt>]`, `<release>-<job>-analysis-<index>`
+    /// for analysis runs, `<release>-<job>-aggregator[-<attempt>]` for aggregators.
     pub fn run_name(&self, release: &str) -> String {
         self.id(release).run_name()
     }
@@ -135,8 +144,8 @@ impl JobRun {
 /// ```
 /// use okd_gating::{RunId, RunKind};
 /// let run = RunId { release: "4.19.0-okd-scos.2".into(), job: "aws".into(),
-///     kind: RunKind::Analysis { index: 1 }, attempt: 2 };
-/// assert_eq!(run.run_name(), "4.19.0-okd-scos.2-aws-analysis-1-2");
+///     kind: RunKind::Aggregator, attempt: 2 };
+/// assert_eq!(run.run_name(), "4.19.0-okd-scos.2-aws-aggregator-2");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RunId {
@@ -146,7 +155,7 @@ pub struct RunId {
     pub job: String,
     /// Plain run or analysis run.
     pub kind: RunKind,
-    /// 0 for the first attempt, n for the n-th retry (for aggregated jobs: the batch).
+    /// 0 for the first attempt, n for the n-th retry (analysis runs: always 0).
     pub attempt: u32,
 }
 
@@ -163,6 +172,7 @@ impl RunId {
         let mut name = match kind {
             RunKind::Verify => format!("{release}-{job}"),
             RunKind::Analysis { index } => format!("{release}-{job}-analysis-{index}"),
+            RunKind::Aggregator => format!("{release}-{job}-aggregator"),
         };
         if *attempt > 0 {
             name.push_str(&format!("-{attempt}"));
@@ -252,6 +262,40 @@ pub struct ReleaseRecord {
     /// Pinned: never collected, not counted for creation limits.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep: bool,
+    /// The release it was built from, when it was built from one (a stream's upstream): the
+    /// source of `upstream` upgrade jobs and a node of the upgrade graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<ReleaseRef>,
+    /// Jobs the last pass did not start, and why (refreshed on every pass while Ready).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_run: BTreeMap<String, NotRun>,
+}
+
+/// Why a job of a Ready release was not started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotRun {
+    /// An upgrade job whose source resolves to no release (the controller never creates the
+    /// job; a blocking one keeps the release Ready).
+    NoUpgradeSource,
+    /// An informing job nothing is configured to run.
+    NoRunner,
+}
+
+impl NotRun {
+    /// The reason as shown to users: `no upgrade source`, `no runner`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotRun::NoUpgradeSource => "no upgrade source",
+            NotRun::NoRunner => "no runner",
+        }
+    }
+}
+
+impl std::fmt::Display for NotRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not run: {}", self.describe())
+    }
 }
 
 impl ReleaseRecord {
@@ -270,6 +314,8 @@ impl ReleaseRecord {
             runs: Vec::new(),
             override_: None,
             keep: false,
+            upstream: None,
+            not_run: BTreeMap::new(),
         }
     }
 
@@ -324,6 +370,10 @@ pub struct StreamState {
     /// Last publication of each publish step.
     #[serde(default)]
     pub published: BTreeMap<String, Publication>,
+    /// The stream is a Stable stream: its accepted releases are sources of `PreviousPatch`,
+    /// `PreviousMinor` and `prerelease` upgrades of every stream in the same state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stable: bool,
 }
 
 impl StreamState {
@@ -347,8 +397,8 @@ impl StreamState {
         })
     }
 
-    /// Records the end of the pending run `id` and, for an upgrade run, its result on the
-    /// upgrade graph. Returns false (and changes nothing) when there is no such pending run.
+    /// Records the end of the pending run `id` and, for an upgrade run that decides its job
+    /// (not an analysis run), its result on the upgrade graph. Returns false (and changes nothing) when there is no such pending run.
     pub fn finish_run(&mut self, id: &RunId, end: RunEnd) -> bool {
         let Some(r) = self.releases.iter_mut().find(|r| r.name == id.release) else {
             return false;
@@ -364,7 +414,10 @@ impl StreamState {
         if end.log.is_some() {
             run.log = end.log;
         }
-        if let Some(from) = &run.upgrade_from {
+        // Analysis runs carry no verify label in the controller: only the aggregator's run is
+        // an edge.
+        let decides = !matches!(run.kind, RunKind::Analysis { .. });
+        if let (Some(from), true) = (&run.upgrade_from, decides) {
             let url = run.log.clone().unwrap_or_else(|| id.run_name());
             self.graph.record(&from.name, &id.release, end.state, &url);
         }

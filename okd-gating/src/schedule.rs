@@ -1,16 +1,16 @@
 //! Which job runs to start now: first runs, retries with the controller's backoff, analysis
-//! batches of aggregated jobs, upgrade sources.
+//! analysis runs and aggregators of aggregated jobs, upgrade sources.
 //!
 //! A pure function of the policy, a release's record, the accepted history and the time. Only a
 //! release in phase Ready gets new runs (as in the controller, which verifies Ready tags only).
 //!
 //! Retry *n* of a job (attempt *n*, counting from 1) may start `min(2^(n−1), 15)` minutes after
 //! the previous attempt finished, except retry 1, which starts at once (`CalculateBackoff`).
-//! A job never runs more than `maxRetries + 1` times; an aggregated job never has more than
-//! `maxRetries + 1` batches. A retry of an upgrade job upgrades from the same source as its first
-//! attempt, so that all attempts test the same edge (the controller re-resolves; a release
-//! accepted meanwhile would change the edge under test). An upgrade job whose source does not
-//! resolve is a no-op pass ([`Launch::noop`]).
+//! A job never runs more than `maxRetries + 1` times; an aggregated job runs each analysis run
+//! once and its aggregator at most `maxRetries + 1` times. Every attempt of an upgrade job resolves its source again, as the
+//! controller does: a release accepted meanwhile is what the retry upgrades from. An upgrade job
+//! whose source does not resolve is not started ([`JobPlan::not_run`]); a stream that opts in
+//! to [`NoUpgradeSource::Skip`] records it as skipped instead ([`Launch::skip`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -25,9 +25,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::record::{JobRun, Phase, ReleaseRecord, ReleaseRef, RunId, RunKind, RunState};
-use crate::verdict::{batch_outcome, batches, job_state};
-use crate::{GatingPolicy, History, JobState, VerifyJob, evaluate, resolve_upgrade_source};
+use crate::record::{JobRun, NotRun, Phase, ReleaseRecord, ReleaseRef, RunId, RunKind, RunState};
+use crate::verdict::{aggregate, analysis_runs, job_state};
+use crate::{
+    Aggregation, GatingPolicy, History, NoUpgradeSource, VerifyJob, evaluate,
+    resolve_upgrade_source,
+};
 
 /// How long retry `retry` (1 for the first retry) waits after the previous attempt finished.
 pub fn retry_backoff(retry: u32) -> Duration {
@@ -45,12 +48,13 @@ pub struct Launch {
     pub job: String,
     /// Plain run or analysis run.
     pub kind: RunKind,
-    /// Attempt (batch, for aggregated jobs).
+    /// Attempt (0 for analysis runs).
     pub attempt: u32,
     /// The upgrade source, for upgrade jobs.
     pub upgrade_from: Option<ReleaseRef>,
-    /// Nothing to run: record a pass (upgrade job without a source).
-    pub noop: bool,
+    /// Nothing to run: record the job as skipped (an upgrade job without a source, in a stream
+    /// that skips those).
+    pub skip: bool,
 }
 
 impl Launch {
@@ -64,23 +68,23 @@ impl Launch {
         }
     }
 
-    /// The run record of this launch, started at `now` (a no-op is recorded as passed).
+    /// The run record of this launch, started at `now` (a skip is recorded as skipped, finished).
     pub fn to_run(&self, now: DateTime<Utc>, handle: Option<String>) -> JobRun {
         JobRun {
             job: self.job.clone(),
             kind: self.kind,
             attempt: self.attempt,
-            state: if self.noop {
-                RunState::Succeeded
+            state: if self.skip {
+                RunState::Skipped
             } else {
                 RunState::Pending
             },
             started: now,
-            finished: self.noop.then_some(now),
+            finished: self.skip.then_some(now),
             upgrade_from: self.upgrade_from.clone(),
             handle,
             log: None,
-            noop: self.noop,
+            skipped: self.skip,
         }
     }
 }
@@ -92,6 +96,8 @@ pub struct JobPlan {
     pub launches: Vec<Launch>,
     /// The earliest time a retry waiting for its backoff may start.
     pub wake_at: Option<DateTime<Utc>>,
+    /// Jobs that would start now but cannot, and why.
+    pub not_run: Vec<(String, NotRun)>,
 }
 
 pub(crate) fn add_duration(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
@@ -122,66 +128,7 @@ pub fn plan_jobs(
         }
         match &job.aggregation {
             None => plan_plain(policy, job, record, history, now, &mut plan),
-            Some(agg) => {
-                let all = batches(record, &job.name);
-                let count = agg.analysis_job_count;
-                let next = match all.last() {
-                    None => Some(0),
-                    Some((attempt, runs)) if (runs.len() as u32) < count => {
-                        // A batch started only in part (a crash mid-launch): complete it.
-                        let source = runs.iter().find_map(|r| r.upgrade_from.clone());
-                        for index in 0..count {
-                            let kind = RunKind::Analysis { index };
-                            if !runs.iter().any(|r| r.kind == kind) {
-                                plan.launches.push(Launch {
-                                    job: job.name.clone(),
-                                    kind,
-                                    attempt: *attempt,
-                                    upgrade_from: source.clone(),
-                                    noop: false,
-                                });
-                            }
-                        }
-                        None
-                    }
-                    Some((attempt, runs)) => match batch_outcome(runs, agg) {
-                        JobState::Failure if *attempt < job.max_retries => {
-                            let finished = runs.iter().filter_map(|r| r.finished).max();
-                            let ready =
-                                add_duration(finished.unwrap_or(now), retry_backoff(attempt + 1));
-                            if ready <= now {
-                                Some(attempt + 1)
-                            } else {
-                                plan.wake_at = earliest(plan.wake_at, ready);
-                                None
-                            }
-                        }
-                        _ => None,
-                    },
-                };
-                let Some(attempt) = next else { continue };
-                let source = first_source(job, record, policy, history);
-                match source {
-                    Source::NoOp => plan.launches.push(Launch {
-                        job: job.name.clone(),
-                        kind: RunKind::Verify,
-                        attempt,
-                        upgrade_from: None,
-                        noop: true,
-                    }),
-                    Source::From(upgrade_from) => {
-                        for index in 0..count {
-                            plan.launches.push(Launch {
-                                job: job.name.clone(),
-                                kind: RunKind::Analysis { index },
-                                attempt,
-                                upgrade_from: upgrade_from.clone(),
-                                noop: false,
-                            });
-                        }
-                    }
-                }
-            }
+            Some(agg) => plan_aggregated(policy, job, agg, record, history, now, &mut plan),
         }
     }
     plan
@@ -189,12 +136,13 @@ pub fn plan_jobs(
 
 enum Source {
     /// An upgrade job with nothing to upgrade from.
-    NoOp,
+    None,
     /// Not an upgrade job (`None`), or the resolved source.
     From(Option<ReleaseRef>),
 }
 
-fn first_source(
+/// The source of the next attempt of `job`, resolved again for every attempt.
+fn source(
     job: &VerifyJob,
     record: &ReleaseRecord,
     policy: &GatingPolicy,
@@ -203,15 +151,104 @@ fn first_source(
     if job.upgrade.is_none() {
         return Source::From(None);
     }
-    if let Some(previous) = record
-        .runs_of(&job.name)
-        .find_map(|r| r.upgrade_from.clone())
-    {
-        return Source::From(Some(previous));
-    }
     match resolve_upgrade_source(policy, job, &record.name, history) {
         Some(src) => Source::From(Some(src)),
-        None => Source::NoOp,
+        None => Source::None,
+    }
+}
+
+/// An attempt of an upgrade job with no source: not run, or recorded as skipped.
+fn no_source(policy: &GatingPolicy, job: &VerifyJob, attempt: u32, plan: &mut JobPlan) {
+    match policy.no_upgrade_source {
+        NoUpgradeSource::KeepReady => {
+            plan.not_run
+                .push((job.name.clone(), NotRun::NoUpgradeSource));
+        }
+        NoUpgradeSource::Skip => plan.launches.push(Launch {
+            job: job.name.clone(),
+            kind: RunKind::Verify,
+            attempt,
+            upgrade_from: None,
+            skip: true,
+        }),
+    }
+}
+
+/// The attempt of `kind` runs of `job` to start now, under the retry rule and its backoff.
+fn next_attempt(
+    job: &VerifyJob,
+    record: &ReleaseRecord,
+    kind: RunKind,
+    now: DateTime<Utc>,
+    plan: &mut JobPlan,
+) -> Option<u32> {
+    let last = record
+        .runs_of(&job.name)
+        .filter(|r| r.kind == kind)
+        .max_by_key(|r| r.attempt);
+    match last {
+        None => Some(0),
+        Some(run) if run.state != RunState::Failed => None,
+        Some(run) if run.attempt >= job.max_retries => None,
+        Some(run) => {
+            let next = run.attempt + 1;
+            let ready = add_duration(run.finished.unwrap_or(run.started), retry_backoff(next));
+            if ready > now {
+                plan.wake_at = earliest(plan.wake_at, ready);
+                return None;
+            }
+            Some(next)
+        }
+    }
+}
+
+/// An aggregated job: its analysis runs once each, then its aggregator (retried over the same
+/// analysis runs).
+fn plan_aggregated(
+    policy: &GatingPolicy,
+    job: &VerifyJob,
+    agg: &Aggregation,
+    record: &ReleaseRecord,
+    history: &History,
+    now: DateTime<Utc>,
+    plan: &mut JobPlan,
+) {
+    let analysis = analysis_runs(record, &job.name);
+    let launch = |kind, upgrade_from: &Option<ReleaseRef>| Launch {
+        job: job.name.clone(),
+        kind,
+        attempt: 0,
+        upgrade_from: upgrade_from.clone(),
+        skip: false,
+    };
+    if analysis.is_empty() {
+        match source(job, record, policy, history) {
+            Source::None => no_source(policy, job, 0, plan),
+            Source::From(from) => plan.launches.extend(
+                (0..agg.analysis_job_count).map(|index| launch(RunKind::Analysis { index }, &from)),
+            ),
+        }
+        return;
+    }
+    let from = analysis.iter().find_map(|r| r.upgrade_from.clone());
+    if (analysis.len() as u32) < agg.analysis_job_count {
+        // Started only in part (a crash mid-launch): complete the set, same source.
+        for index in 0..agg.analysis_job_count {
+            let kind = RunKind::Analysis { index };
+            if !analysis.iter().any(|r| r.kind == kind) {
+                plan.launches.push(launch(kind, &from));
+            }
+        }
+        return;
+    }
+    if aggregate(&analysis, agg).is_none() {
+        return;
+    }
+    if let Some(attempt) = next_attempt(job, record, RunKind::Aggregator, now, plan) {
+        plan.launches.push(Launch {
+            attempt,
+            ..launch(RunKind::Aggregator, &from)
+        });
     }
 }
 
@@ -223,35 +260,19 @@ fn plan_plain(
     now: DateTime<Utc>,
     plan: &mut JobPlan,
 ) {
-    let last = record
-        .runs_of(&job.name)
-        .filter(|r| r.kind == RunKind::Verify)
-        .max_by_key(|r| r.attempt);
-    let attempt = match last {
-        None => 0,
-        Some(run) if run.state != RunState::Failed => return,
-        Some(run) if run.attempt >= job.max_retries => return,
-        Some(run) => {
-            let next = run.attempt + 1;
-            let ready = add_duration(run.finished.unwrap_or(run.started), retry_backoff(next));
-            if ready > now {
-                plan.wake_at = earliest(plan.wake_at, ready);
-                return;
-            }
-            next
-        }
+    let Some(attempt) = next_attempt(job, record, RunKind::Verify, now, plan) else {
+        return;
     };
-    let (upgrade_from, noop) = match first_source(job, record, policy, history) {
-        Source::NoOp => (None, true),
-        Source::From(src) => (src, false),
-    };
-    plan.launches.push(Launch {
-        job: job.name.clone(),
-        kind: RunKind::Verify,
-        attempt,
-        upgrade_from,
-        noop,
-    });
+    match source(job, record, policy, history) {
+        Source::None => no_source(policy, job, attempt, plan),
+        Source::From(upgrade_from) => plan.launches.push(Launch {
+            job: job.name.clone(),
+            kind: RunKind::Verify,
+            attempt,
+            upgrade_from,
+            skip: false,
+        }),
+    }
 }
 
 #[cfg(test)]

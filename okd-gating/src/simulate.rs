@@ -6,7 +6,8 @@
 //! each job run takes its modelled duration (± jitter). A job is *truly broken* for a candidate
 //! with the job's failure rate (then every run of it fails); otherwise a run fails with the
 //! job's flake rate. Other streams are not simulated: an upgrade source found only there resolves
-//! to nothing, making that job a no-op pass.
+//! to nothing, so that job is not run and, when blocking, keeps its release Ready (as the
+//! controller does) unless the policy skips such jobs.
 //!
 //! The model file is YAML or JSON; every field is optional:
 //!

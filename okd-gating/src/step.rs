@@ -2,7 +2,8 @@
 //!
 //! [`step`] does what one controller sync does, in the controller's order: fail superseded
 //! Pending releases (`Aborted`), apply verdicts, collect garbage, decide creation, plan job runs.
-//! It changes only the [`StreamState`] it is given (phases, no-op upgrade passes, removals) and returns what needs the outside world: the release to create, the runs to
+//! It changes only the [`StreamState`] it is given (phases, skipped jobs, aggregator verdicts,
+//! the jobs not run and why, removals) and returns what needs the outside world: the release to create, the runs to
 //! start, the releases removed. A driver performs those, records the results
 //! ([`Launch::to_run`], [`StreamState::finish_run`]), and calls `step` again; a simulator does the same with a
 //! simulated clock.
@@ -21,7 +22,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::creation::{CreationDecision, may_create, release_name, superseded_pending};
-use crate::record::{Phase, ReleaseRecord, StreamState};
+use crate::record::{JobRun, Phase, ReleaseRecord, RunKind, StreamState};
+use crate::verdict::{aggregate, analysis_runs};
 use crate::{GatingPolicy, History, Launch, StreamMode, collect_garbage, evaluate, plan_jobs};
 
 /// A phase change made by a step.
@@ -120,6 +122,8 @@ pub fn step(
     // The releases accepted so far are upgrade sources for the ones being verified.
     let mut full_history = history.clone();
     full_history.add_stream(policy, state);
+    // Aggregators judged here are upgrade runs too: their edges go on the graph.
+    let mut edges = Vec::new();
     for r in &mut state.releases {
         if r.phase != Phase::Ready {
             continue;
@@ -128,18 +132,53 @@ pub fn step(
         if let Some(w) = plan.wake_at {
             out.wake_at = Some(out.wake_at.map_or(w, |x| x.min(w)));
         }
-        let mut recorded_noop = false;
+        r.not_run = plan.not_run.into_iter().collect();
+        let mut recorded = false;
         for launch in plan.launches {
-            if launch.noop {
-                r.runs.push(launch.to_run(now, None));
-                recorded_noop = true;
-            } else {
-                out.launches.push((r.name.clone(), launch));
+            match in_process(policy, r, &launch, now) {
+                Some(run) => {
+                    if let (Some(from), false) = (&run.upgrade_from, run.skipped) {
+                        edges.push((
+                            from.name.clone(),
+                            r.name.clone(),
+                            run.state,
+                            run.run_name(&r.name),
+                        ));
+                    }
+                    r.runs.push(run);
+                    recorded = true;
+                }
+                None => out.launches.push((r.name.clone(), launch)),
             }
         }
-        if recorded_noop {
+        if recorded {
             out.transitions.extend(apply(policy, r, now));
         }
     }
+    for (from, to, result, url) in edges {
+        state.graph.record(&from, &to, result, &url);
+    }
     out
+}
+
+/// The run of a launch that needs no runner, finished now: a skip, or an aggregator (which
+/// judges analysis runs already recorded).
+fn in_process(
+    policy: &GatingPolicy,
+    record: &ReleaseRecord,
+    launch: &Launch,
+    now: DateTime<Utc>,
+) -> Option<JobRun> {
+    if launch.skip {
+        return Some(launch.to_run(now, None));
+    }
+    if launch.kind != RunKind::Aggregator {
+        return None;
+    }
+    let agg = policy.job(&launch.job)?.aggregation.as_ref()?;
+    let state = aggregate(&analysis_runs(record, &launch.job), agg)?;
+    let mut run = launch.to_run(now, None);
+    run.state = state;
+    run.finished = Some(now);
+    Some(run)
 }

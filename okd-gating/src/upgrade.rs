@@ -15,10 +15,20 @@
 //!   controller asks Cincinnati; okd-gating asks the history, so callers record channel contents
 //!   there.)
 //!
+//! * `Upstream` (okd-streams' own): the release the candidate was built from
+//!   ([`ReleaseRecord::upstream`](crate::ReleaseRecord::upstream)). Upstream releases also count
+//!   as Stable releases for `PreviousPatch` and `PreviousMinor`: a stream built from
+//!   `4.19.0-okd-scos.3` can test the upgrade from it.
+//!
+//! "Newest" is by version in Stable streams and for `candidate` (the controller sorts those by
+//! semver), by creation time in Integration streams. A history made with
+//! [`History::from_state`] holds every stream of one state file.
+//!
 //! Choices where the controller is loose: the candidate itself is never its own source; for
 //! `PreviousPatch`, `PreviousMinor` and `Prerelease` only versions *lower* than the candidate are
-//! considered (an upgrade edge never points down). When nothing matches, the job is a no-op pass,
-//! as in the controller.
+//! considered (an upgrade edge never points down). When nothing matches, the job is not started
+//! (the controller never creates it), whatever the source; the controller fails its sync for a
+//! `candidate` that matches nothing, okd-streams reports the job as not run instead.
 //!
 //! ```
 //! use chrono::Utc;
@@ -34,10 +44,11 @@
 //! ```
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::record::{Phase, ReleaseRef, StreamState};
+use crate::record::{GatingState, Phase, ReleaseRef, StreamState};
 use okd_release::{MajorMinor, ReleaseVersion};
 
 use crate::{GatingPolicy, StreamMode, UpgradeSource, VerifyJob};
@@ -108,7 +119,12 @@ impl AcceptedRelease {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
     releases: Vec<AcceptedRelease>,
+    /// Candidate name → the release it was built from.
+    upstreams: BTreeMap<String, ReleaseRef>,
 }
+
+/// The pseudo stream the releases streams were built from belong to in a [`History`].
+pub const UPSTREAM_STREAM: &str = "upstream";
 
 impl History {
     /// Adds a release.
@@ -116,17 +132,50 @@ impl History {
         self.releases.push(release);
     }
 
-    /// Adds the accepted releases of a stream.
+    /// Adds the accepted releases of a stream, and the upstream release of each of its
+    /// releases (an upstream is a published release: a Stable source for every stream).
     pub fn add_stream(&mut self, policy: &GatingPolicy, state: &StreamState) {
-        let stable = policy.mode == StreamMode::Stable;
-        for r in state.releases.iter().filter(|r| r.phase == Phase::Accepted) {
-            self.push(AcceptedRelease::new(
-                &policy.name,
-                stable,
-                &r.name,
-                &r.pullspec,
-                r.created,
-            ));
+        let stable = policy.mode == StreamMode::Stable || state.stable;
+        self.add(&policy.name, stable, state);
+    }
+
+    /// Every stream of a state file: what a release of any of them may upgrade from. Each
+    /// stream's Stable flag is the one it recorded ([`StreamState::stable`]).
+    pub fn from_state(state: &GatingState) -> History {
+        let mut h = History::default();
+        for (name, stream) in &state.streams {
+            h.add(name, stream.stable, stream);
+        }
+        h
+    }
+
+    fn add(&mut self, stream: &str, stable: bool, state: &StreamState) {
+        for r in &state.releases {
+            if let Some(up) = &r.upstream {
+                self.upstreams.insert(r.name.clone(), up.clone());
+                if !self.releases.iter().any(|a| a.name == up.name) {
+                    self.push(AcceptedRelease::new(
+                        UPSTREAM_STREAM,
+                        true,
+                        &up.name,
+                        &up.pullspec,
+                        r.created,
+                    ));
+                }
+            }
+            let known = self
+                .releases
+                .iter()
+                .any(|a| a.stream == stream && a.name == r.name);
+            if r.phase == Phase::Accepted && !known {
+                self.push(AcceptedRelease::new(
+                    stream,
+                    stable,
+                    &r.name,
+                    &r.pullspec,
+                    r.created,
+                ));
+            }
         }
     }
 
@@ -142,13 +191,30 @@ impl History {
         &self.releases
     }
 
-    fn newest_in_stream(&self, stream: &str, candidate: &str, skip: usize) -> Option<ReleaseRef> {
+    /// The release `candidate` was built from, when the history knows it.
+    pub fn upstream_of(&self, candidate: &str) -> Option<&ReleaseRef> {
+        self.upstreams.get(candidate)
+    }
+
+    /// The `skip`-th newest release of `stream` other than the candidate, newest by version
+    /// (`by_version`: Stable streams and `candidate` sources) or by creation time.
+    fn newest_in_stream(
+        &self,
+        stream: &str,
+        candidate: &str,
+        skip: usize,
+        by_version: bool,
+    ) -> Option<ReleaseRef> {
         let mut in_stream: Vec<&AcceptedRelease> = self
             .releases
             .iter()
             .filter(|r| r.stream == stream && r.name != candidate)
             .collect();
-        in_stream.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.name.cmp(&a.name)));
+        if by_version {
+            in_stream.sort_by(|a, b| compare(&b.name, &a.name));
+        } else {
+            in_stream.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.name.cmp(&a.name)));
+        }
         in_stream.get(skip).map(|r| r.as_ref())
     }
 
@@ -167,7 +233,8 @@ impl History {
 }
 
 /// Resolves the source of upgrade job `job` for `candidate`; `None` when the job is not an
-/// upgrade job or nothing matches (the job is then a no-op pass).
+/// upgrade job or nothing matches (the job is then not run; see
+/// [`NoUpgradeSource`](crate::NoUpgradeSource)).
 pub fn resolve_upgrade_source(
     policy: &GatingPolicy,
     job: &VerifyJob,
@@ -180,11 +247,19 @@ pub fn resolve_upgrade_source(
         wanted.minor = wanted.minor.checked_sub(offset)?;
         history.highest(candidate, |r| r.stable && minor_of(&r.name) == Some(wanted))
     };
+    let stable = policy.mode == StreamMode::Stable;
     match source {
-        UpgradeSource::Previous => history.newest_in_stream(&policy.name, candidate, 0),
-        UpgradeSource::PreviousMinus1 => history.newest_in_stream(&policy.name, candidate, 1),
+        UpgradeSource::Previous => history.newest_in_stream(&policy.name, candidate, 0, stable),
+        UpgradeSource::PreviousMinus1 => {
+            history.newest_in_stream(&policy.name, candidate, 1, stable)
+        }
         UpgradeSource::PreviousPatch => same_minor_offset(0),
         UpgradeSource::PreviousMinor => same_minor_offset(1),
+        // A stream that names its release like its upstream has no edge to test.
+        UpgradeSource::Upstream => history
+            .upstream_of(candidate)
+            .filter(|u| u.name != candidate)
+            .cloned(),
         UpgradeSource::Candidate {
             stream,
             version,
@@ -195,7 +270,7 @@ pub fn resolve_upgrade_source(
                 .strip_prefix("release")
                 .unwrap_or(&policy.target);
             let name = format!("{version}.0-0.{stream}{suffix}");
-            history.newest_in_stream(&name, candidate, *relative as usize)
+            history.newest_in_stream(&name, candidate, *relative as usize, true)
         }
         UpgradeSource::Prerelease { lower, upper } => {
             let (lo, hi) = (version(lower)?, version(upper)?);

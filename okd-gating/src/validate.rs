@@ -143,10 +143,16 @@ pub fn validate_release_config(
         if name.is_empty() {
             return bad("verify".into(), "a job has an empty name");
         }
-        if !VERIFY_UPGRADE_FROM.contains(&v.upgrade_from.as_str()) {
+        // `Upstream` is okd-streams' own source; a strict read is the controller's.
+        let upstream = !strict && v.upgrade_from == "Upstream";
+        if !VERIFY_UPGRADE_FROM.contains(&v.upgrade_from.as_str()) && !upstream {
             return bad(
                 f("upgradeFrom"),
-                "must be Previous, PreviousPatch or PreviousMinor",
+                if strict {
+                    "must be Previous, PreviousPatch or PreviousMinor"
+                } else {
+                    "must be Previous, PreviousPatch, PreviousMinor or Upstream"
+                },
             );
         }
         if v.prow_job.as_ref().is_some_and(|p| p.name.is_empty()) {

@@ -8,16 +8,21 @@
 //! than the batch ⇒ `Unknown`; at least the pass threshold (0.6) passed ⇒ `Success`; any pending
 //! ⇒ `Pending`; else `Failure`.
 //!
-//! **Aggregated jobs.** The controller's aggregator is a separate job that judges the analysis
-//! runs statistically. okd-gating judges them itself: a batch passes when at least the pass
-//! threshold of its runs passed, once all have finished. A retry of an aggregated job starts a
-//! new batch (re-judging the same runs would give the same answer); batches count as runs for the
-//! retry rule, so no analysis index runs more than `maxRetries + 1` times.
+//! **Aggregated jobs.** As in the controller, an aggregated job is `analysisJobCount` analysis
+//! runs, each run once, and an aggregator run that judges them; only the aggregator's runs
+//! decide the job, under the retry rule, and a retry re-runs the aggregator over the same
+//! analysis runs. The controller's aggregator is a statistical job; okd-gating's
+//! ([`aggregate`]) passes when at least the pass threshold of the analysis runs passed, and runs
+//! in-process once every analysis run has finished.
+//!
+//! **Skipped jobs.** A job recorded as skipped (an upgrade job with no source in a stream that
+//! skips those) is `Skipped`: it neither holds nor rejects the release, and is never a pass.
 //!
 //! **Phase**, in this order: a Failed release stays Failed; creation failed ⇒ Failed; creation
 //! not finished ⇒ Pending; a manual override ⇒ its phase; an Accepted or Rejected release keeps
-//! its phase (terminal except by override); then, over **blocking jobs only**: any Pending or
-//! Unknown ⇒ Ready (still verifying); any Failure ⇒ Rejected; all Success ⇒ Accepted. Informing
+//! its phase (terminal except by override); then, over **blocking jobs only**, skipped ones left
+//! out: any Pending or Unknown ⇒ Ready (still verifying; a job not run for want of an upgrade
+//! source stays Unknown); any Failure ⇒ Rejected; all Success ⇒ Accepted. Informing
 //! jobs never reject and, when a blocking job exists, never delay. With no blocking job at all,
 //! the release is accepted once every informing job that is not `async` has finished (the
 //! controller also waits for async ones there; okd-gating does not wait for what is declared not
@@ -33,7 +38,7 @@
 //! let mut r = ReleaseRecord::pending("s-1", "quay.io/x:1", "h", now);
 //! r.creation = CreationState::Succeeded;
 //! r.runs.push(JobRun { job: "aws".into(), kind: RunKind::Verify, attempt: 0, state: RunState::Failed,
-//!     started: now, finished: Some(now), upgrade_from: None, handle: None, log: None, noop: false });
+//!     started: now, finished: Some(now), upgrade_from: None, handle: None, log: None, skipped: false });
 //! assert_eq!(evaluate(&policy, &r).phase, Phase::Ready); // one retry left
 //! r.runs.push(JobRun { attempt: 1, ..r.runs[0].clone() });
 //! assert_eq!(evaluate(&policy, &r).phase, Phase::Rejected);
@@ -56,12 +61,17 @@ pub enum JobState {
     Success,
     /// Failed with no retries left.
     Failure,
+    /// Recorded as skipped, never run: neither a pass nor a failure.
+    Skipped,
 }
 
 impl JobState {
-    /// Success or Failure.
+    /// Success, Failure or Skipped.
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Success | JobState::Failure)
+        matches!(
+            self,
+            JobState::Success | JobState::Failure | JobState::Skipped
+        )
     }
 }
 
@@ -128,6 +138,7 @@ fn run_outcome(run: &JobRun) -> JobState {
         RunState::Pending => JobState::Pending,
         RunState::Succeeded => JobState::Success,
         RunState::Failed => JobState::Failure,
+        RunState::Skipped => JobState::Skipped,
     }
 }
 
@@ -140,76 +151,60 @@ fn passes(runs: &[&JobRun], agg: &Aggregation) -> bool {
     successes as f64 >= agg.pass_threshold * f64::from(agg.analysis_job_count) - 1e-9
 }
 
-/// The outcome of batch `attempt` of an aggregated job: Pending until every run finished.
-pub(crate) fn batch_outcome(runs: &[&JobRun], agg: &Aggregation) -> JobState {
-    let started = runs.len();
-    if started < agg.analysis_job_count as usize || runs.iter().any(|r| !r.is_finished()) {
-        return JobState::Pending;
-    }
-    if passes(runs, agg) {
-        JobState::Success
-    } else {
-        JobState::Failure
-    }
-}
-
-/// Analysis runs of `job` grouped by batch, in batch order.
-pub(crate) fn batches<'a>(record: &'a ReleaseRecord, job: &'a str) -> Vec<(u32, Vec<&'a JobRun>)> {
-    let mut out: Vec<(u32, Vec<&JobRun>)> = Vec::new();
-    for run in record
+/// The analysis runs of aggregated job `job`, in index order.
+pub(crate) fn analysis_runs<'a>(record: &'a ReleaseRecord, job: &'a str) -> Vec<&'a JobRun> {
+    let mut runs: Vec<&JobRun> = record
         .runs_of(job)
         .filter(|r| matches!(r.kind, RunKind::Analysis { .. }))
-    {
-        match out.iter_mut().find(|(a, _)| *a == run.attempt) {
-            Some((_, v)) => v.push(run),
-            None => out.push((run.attempt, vec![run])),
-        }
+        .collect();
+    runs.sort_by_key(|r| (r.kind, r.attempt));
+    runs
+}
+
+/// What the aggregator of `agg` decides over `runs`: `None` while runs are missing or running,
+/// else Succeeded when at least the pass threshold of them passed, Failed otherwise.
+pub fn aggregate(runs: &[&JobRun], agg: &Aggregation) -> Option<RunState> {
+    if runs.len() < agg.analysis_job_count as usize || runs.iter().any(|r| !r.is_finished()) {
+        return None;
     }
-    out.sort_by_key(|(a, _)| *a);
-    out
+    Some(if passes(runs, agg) {
+        RunState::Succeeded
+    } else {
+        RunState::Failed
+    })
 }
 
 /// The state of `job` on `record` in the role that gates (aggregator for aggregated jobs).
 pub fn job_state(job: &VerifyJob, record: &ReleaseRecord) -> JobState {
-    match &job.aggregation {
-        Some(_) if has_noop_pass(record, &job.name) => JobState::Success,
-        Some(agg) => {
-            let outcomes: Vec<JobState> = batches(record, &job.name)
-                .iter()
-                .map(|(_, runs)| batch_outcome(runs, agg))
-                .collect();
-            reduce(&outcomes, job.max_retries)
-        }
-        None => {
-            let outcomes: Vec<JobState> = record
-                .runs_of(&job.name)
-                .filter(|r| r.kind == RunKind::Verify)
-                .map(run_outcome)
-                .collect();
-            reduce(&outcomes, job.max_retries)
-        }
+    if is_skipped(record, &job.name) {
+        return JobState::Skipped;
     }
+    let kind = match job.aggregation {
+        Some(_) => RunKind::Aggregator,
+        None => RunKind::Verify,
+    };
+    let outcomes: Vec<JobState> = record
+        .runs_of(&job.name)
+        .filter(|r| r.kind == kind)
+        .map(run_outcome)
+        .collect();
+    reduce(&outcomes, job.max_retries)
 }
 
-/// An upgrade job with no source is recorded as one synthetic passing run.
-fn has_noop_pass(record: &ReleaseRecord, job: &str) -> bool {
-    record
-        .runs_of(job)
-        .any(|r| r.noop && r.state == RunState::Succeeded)
+/// The job was recorded as skipped (older state files recorded such runs as passed `noop`s).
+fn is_skipped(record: &ReleaseRecord, job: &str) -> bool {
+    record.runs_of(job).any(|r| r.skipped)
 }
 
 fn analysis_state(job: &VerifyJob, agg: &Aggregation, record: &ReleaseRecord) -> JobState {
-    if has_noop_pass(record, &job.name) {
-        return JobState::Success;
+    if is_skipped(record, &job.name) {
+        return JobState::Skipped;
     }
-    let all = batches(record, &job.name);
-    let Some((_, runs)) = all.last() else {
-        return JobState::Unknown;
-    };
+    let runs = analysis_runs(record, &job.name);
     if runs.len() < agg.analysis_job_count as usize {
         return JobState::Unknown;
     }
-    if passes(runs, agg) {
+    if passes(&runs, agg) {
         JobState::Success
     } else if runs.iter().any(|r| !r.is_finished()) {
         JobState::Pending
@@ -225,14 +220,17 @@ pub fn job_statuses(policy: &GatingPolicy, record: &ReleaseRecord) -> Vec<JobSta
     for job in policy.jobs.iter().filter(|j| j.is_enabled()) {
         match &job.aggregation {
             Some(agg) => {
-                let n_batches = batches(record, &job.name).len() as u32;
+                let aggregators = record
+                    .runs_of(&job.name)
+                    .filter(|r| r.kind == RunKind::Aggregator)
+                    .count() as u32;
                 out.push(JobStatus {
                     name: job.name.clone(),
                     role: JobRole::Aggregator,
                     gate: Gate::Blocking,
                     asynchronous: false,
                     state: job_state(job, record),
-                    runs: n_batches,
+                    runs: aggregators,
                 });
                 out.push(JobStatus {
                     name: job.name.clone(),
@@ -327,7 +325,23 @@ pub fn evaluate(policy: &GatingPolicy, record: &ReleaseRecord) -> Evaluation {
         .map(|j| j.name.as_str())
         .collect();
     if failed.is_empty() {
-        done(Phase::Accepted, Some("VerificationSucceeded"), None, jobs)
+        let skipped: Vec<&str> = blocking
+            .iter()
+            .filter(|j| j.state == JobState::Skipped)
+            .map(|j| j.name.as_str())
+            .collect();
+        let message = (!skipped.is_empty()).then(|| {
+            format!(
+                "skipped, never run (no upgrade source): {}",
+                skipped.join(", ")
+            )
+        });
+        done(
+            Phase::Accepted,
+            Some("VerificationSucceeded"),
+            message,
+            jobs,
+        )
     } else {
         let message = format!("release verification step failed: {}", failed.join(", "));
         done(

@@ -1,7 +1,7 @@
 //! Filling a [`ReportModel`] from okd-gating and okd-release types.
 
 use okd_gating::{
-    Gate, GatingPolicy, GatingState, JobRole, JobRun, JobState, ReleaseRecord, RunState,
+    Gate, GatingPolicy, GatingState, JobRole, JobRun, JobState, NotRun, ReleaseRecord, RunState,
     StreamState, UpgradeGraph,
 };
 use okd_release::ReleaseDiff;
@@ -102,7 +102,7 @@ impl ReleaseEntry {
                 record,
                 &status.name,
                 status.gate,
-                result(status.state),
+                result(status.state, record.not_run.get(&status.name).copied()),
             ));
         }
         let mut unknown: Vec<&str> = record
@@ -114,7 +114,9 @@ impl ReleaseEntry {
         unknown.dedup();
         for job in unknown {
             let runs: Vec<&JobRun> = record.runs_of(job).collect();
-            let r = if runs.iter().any(|r| r.state == RunState::Succeeded) {
+            let r = if runs.iter().all(|r| r.state == RunState::Skipped) {
+                JobResult::Skipped
+            } else if runs.iter().any(|r| r.state == RunState::Succeeded) {
                 JobResult::Succeeded
             } else if runs.iter().any(|r| r.state == RunState::Pending) {
                 JobResult::Pending
@@ -127,12 +129,15 @@ impl ReleaseEntry {
     }
 }
 
-fn result(state: JobState) -> JobResult {
-    match state {
-        JobState::Unknown => JobResult::NotStarted,
-        JobState::Pending => JobResult::Pending,
-        JobState::Success => JobResult::Succeeded,
-        JobState::Failure => JobResult::Failed,
+fn result(state: JobState, not_run: Option<NotRun>) -> JobResult {
+    match (state, not_run) {
+        (JobState::Unknown, Some(NotRun::NoUpgradeSource)) => JobResult::NotRunNoUpgradeSource,
+        (JobState::Unknown, Some(NotRun::NoRunner)) => JobResult::NotRunNoRunner,
+        (JobState::Unknown, None) => JobResult::NotStarted,
+        (JobState::Pending, _) => JobResult::Pending,
+        (JobState::Success, _) => JobResult::Succeeded,
+        (JobState::Failure, _) => JobResult::Failed,
+        (JobState::Skipped, _) => JobResult::Skipped,
     }
 }
 
@@ -163,11 +168,12 @@ impl Attempt {
                 RunState::Pending => AttemptState::Pending,
                 RunState::Succeeded => AttemptState::Succeeded,
                 RunState::Failed => AttemptState::Failed,
+                RunState::Skipped => AttemptState::Skipped,
             },
-            started: (!run.noop).then_some(run.started),
+            started: (!run.skipped).then_some(run.started),
             finished: run.finished,
             log: run.log.clone(),
-            noop: run.noop,
+            skipped: run.skipped,
         }
     }
 }

@@ -82,6 +82,9 @@ fn result_class(r: JobResult) -> &'static str {
         JobResult::Pending => "result-pending",
         JobResult::Succeeded => "result-succeeded",
         JobResult::Failed => "result-failed",
+        JobResult::NotRunNoUpgradeSource | JobResult::NotRunNoRunner | JobResult::Skipped => {
+            "result-not-started"
+        }
     }
 }
 
@@ -91,6 +94,8 @@ fn result_icon(r: JobResult) -> &'static str {
         JobResult::Pending => "…",
         JobResult::Succeeded => "✓",
         JobResult::Failed => "✗",
+        JobResult::NotRunNoUpgradeSource | JobResult::NotRunNoRunner => "○",
+        JobResult::Skipped => "–",
     }
 }
 
@@ -283,12 +288,13 @@ fn attempt_line(a: &Attempt) -> Markup {
         AttemptState::Pending => ("result-pending", "Pending"),
         AttemptState::Succeeded => ("result-succeeded", "Succeeded"),
         AttemptState::Failed => ("result-failed", "Failed"),
+        AttemptState::Skipped => ("result-not-started", "Skipped"),
     };
     html! {
         li.attempt {
             span class=(format!("job {class}")) { (label) } " "
             span.mono { (a.name) }
-            @if a.noop { span.muted { " (no release to upgrade from: a pass without a run)" } }
+            @if a.skipped { span.muted { " (no release to upgrade from: never run, not a pass)" } }
             @if let (Some(s), Some(f)) = (a.started, a.finished) { span.muted { " · " (duration(s, f)) } }
             @else if let Some(s) = a.started { span.muted { " · started " (time(s)) } }
             @if let Some(log) = &a.log {

@@ -174,7 +174,7 @@ mod tests {
                 started: None,
                 finished: None,
                 log: Some("javascript:alert(1)".into()),
-                noop: false,
+                skipped: false,
             }],
             upgrade_from: None,
         });

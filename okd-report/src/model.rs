@@ -120,6 +120,13 @@ pub enum JobResult {
     Succeeded,
     /// Failed with no retries left.
     Failed,
+    /// Not started: an upgrade job with no release to upgrade from.
+    NotRunNoUpgradeSource,
+    /// Not started: nothing is configured to run it.
+    NotRunNoRunner,
+    /// Recorded as skipped, never run (an upgrade job with no source, in a stream that skips
+    /// those). Not a pass.
+    Skipped,
 }
 
 impl JobResult {
@@ -130,7 +137,21 @@ impl JobResult {
             JobResult::Pending => "Pending",
             JobResult::Succeeded => "Succeeded",
             JobResult::Failed => "Failed",
+            JobResult::NotRunNoUpgradeSource => "Not run: no upgrade source",
+            JobResult::NotRunNoRunner => "Not run: no runner",
+            JobResult::Skipped => "Skipped: never run",
         }
+    }
+
+    /// True for the results of jobs that never ran.
+    pub fn never_ran(self) -> bool {
+        matches!(
+            self,
+            JobResult::NotStarted
+                | JobResult::NotRunNoUpgradeSource
+                | JobResult::NotRunNoRunner
+                | JobResult::Skipped
+        )
     }
 }
 
@@ -143,6 +164,8 @@ pub enum AttemptState {
     Succeeded,
     /// Failed.
     Failed,
+    /// Never run: recorded as skipped.
+    Skipped,
 }
 
 /// One run of a job.
@@ -161,10 +184,10 @@ pub struct Attempt {
     /// Its log: a URL or a file path.
     #[serde(default)]
     pub log: Option<String>,
-    /// A pass recorded without running anything (an upgrade job with no release to upgrade
-    /// from).
-    #[serde(default)]
-    pub noop: bool,
+    /// Recorded without running anything (an upgrade job with no release to upgrade from, in
+    /// a stream that skips those): not a pass.
+    #[serde(default, alias = "noop")]
+    pub skipped: bool,
 }
 
 /// One gating job of a release.

@@ -256,8 +256,17 @@ impl StreamRun {
 
 /// The assemble result holding job `job`'s upgrade source.
 fn upgrade_result(job: &JobSpec) -> String {
-    super::names::fit(&format!(
-        "upgrade-from-{}",
-        super::names::to_label(&job.name)
-    ))
+    upgrade_from_result(&job.name)
+}
+
+/// The name of the assemble stage's result that holds the upgrade source of job `job`:
+/// `upgrade-from-<job>`, cut to a label with a hash suffix when it is too long. A stage run
+/// matches `--result` names against this exactly.
+///
+/// ```
+/// assert_eq!(okd_tekton::upgrade_from_result("aws-upgrade"), "upgrade-from-aws-upgrade");
+/// assert_eq!(okd_tekton::upgrade_from_result(&"x".repeat(80)).len(), 63);
+/// ```
+pub fn upgrade_from_result(job: &str) -> String {
+    super::names::fit(&format!("upgrade-from-{}", super::names::to_label(job)))
 }

@@ -236,7 +236,7 @@ pub(crate) fn job_task(spec: &TektonSpec, job: &JobSpec, name: &str) -> Result<B
                 TaskResult {
                     name: ATTEMPTS_RESULT.to_string(),
                     type_: "string".to_string(),
-                    description: "Attempts made; 0 when an upgrade job had no release to upgrade from (a pass without a run).".to_string(),
+                    description: "Attempts made; 0 when an upgrade job had no release to upgrade from (outcome NotRun).".to_string(),
                 },
             ],
             workspaces: workspaces.iter().copied().map(workspace_decl).collect(),
@@ -287,8 +287,8 @@ pub(crate) fn job_script(job: &JobSpec) -> Result<String, Error> {
     if job.upgrade {
         s.push_str(concat!(
             "if [ -z \"$RELEASE_IMAGE_INITIAL\" ]; then\n",
-            "  echo \"$job: no release to upgrade from; recorded as a pass without a run\"\n",
-            "  printf %s Succeeded > \"$(results.outcome.path)\"\n",
+            "  echo \"$job: no release to upgrade from; not run\"\n",
+            "  printf %s NotRun > \"$(results.outcome.path)\"\n",
             "  printf %s 0 > \"$(results.attempts.path)\"\n",
             "  exit 0\n",
             "fi\n",

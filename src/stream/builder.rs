@@ -35,6 +35,8 @@ enum JobAction {
     Command(JobCommand),
     Check(Check),
     Runner,
+    /// Nothing runs it here: shown as not run.
+    Nothing,
 }
 
 /// A promotion: where accepted releases are published.
@@ -78,6 +80,7 @@ pub struct StreamBuilder {
     min_interval: Duration,
     expires: Option<Duration>,
     jobs: Vec<(VerifyJob, JobAction)>,
+    no_upgrade_source: okd_gating::NoUpgradeSource,
     promotions: Vec<(String, Promotion)>,
     runner: Option<Arc<dyn JobRunner>>,
     state_dir: Option<PathBuf>,
@@ -116,6 +119,7 @@ impl StreamBuilder {
             min_interval: Duration::ZERO,
             expires: None,
             jobs: Vec::new(),
+            no_upgrade_source: okd_gating::NoUpgradeSource::default(),
             promotions: Vec::new(),
             runner: None,
             state_dir: None,
@@ -268,6 +272,20 @@ impl StreamBuilder {
         self
     }
 
+    /// An informing verification job nothing runs here (a Prow job with no local runner): it is
+    /// never started and shown as "not run: no runner".
+    pub fn unrunnable_job(mut self, job: VerifyJob) -> Self {
+        self.jobs.push((job, JobAction::Nothing));
+        self
+    }
+
+    /// What an upgrade job with no release to upgrade from does (default: not run, a blocking
+    /// one keeps the release Ready, as in the release-controller).
+    pub fn no_upgrade_source(mut self, rule: okd_gating::NoUpgradeSource) -> Self {
+        self.no_upgrade_source = rule;
+        self
+    }
+
     /// A verification job running one of the built-in payload [`Check`]s.
     pub fn check_job(mut self, job: VerifyJob, check: Check) -> Self {
         self.jobs.push((job, JobAction::Check(check)));
@@ -325,9 +343,14 @@ impl StreamBuilder {
         self
     }
 
-    /// Registry options for every registry the stream reads or writes. Their auth file, if any,
-    /// is also handed to local jobs as `REGISTRY_AUTH_FILE`.
+    /// Registry options for every registry the stream reads or writes, upstream included. Their
+    /// auth file, if any, is also handed to local jobs as `REGISTRY_AUTH_FILE`. Hosts already
+    /// marked insecure on this builder (a stream file's `insecure_registries:`) stay insecure.
     pub fn registry_options(mut self, options: RegistryOptions) -> Self {
+        let mut options = options;
+        for h in &self.insecure {
+            options = options.insecure_registry(h.clone());
+        }
         self.registry_options = options;
         self
     }
@@ -405,6 +428,7 @@ impl StreamBuilder {
         }
         policy.jobs.sort_by(|a, b| a.name.cmp(&b.name));
         policy.publish.sort_by(|a, b| a.name.cmp(&b.name));
+        policy.no_upgrade_source = self.no_upgrade_source;
         policy.validate()?;
         Ok(policy)
     }
@@ -502,6 +526,7 @@ impl StreamBuilder {
             .map(|repo| self.location.image(repo, None, None))
             .transpose()?;
         let mut job_commands = std::collections::BTreeMap::new();
+        let mut unrunnable = std::collections::BTreeSet::new();
         for (job, action) in &self.jobs {
             let command = match action {
                 JobAction::Runner if self.runner.is_none() => {
@@ -511,6 +536,16 @@ impl StreamBuilder {
                     ));
                 }
                 JobAction::Runner => continue,
+                JobAction::Nothing if job.gate == okd_gating::Gate::Blocking => {
+                    return Err(self.invalid(
+                        format!("jobs.{}", job.name),
+                        "a blocking job needs something to run it",
+                    ));
+                }
+                JobAction::Nothing => {
+                    unrunnable.insert(job.name.clone());
+                    continue;
+                }
                 JobAction::Command(c) => c.clone(),
                 JobAction::Check(check) => check_program.command(
                     *check,
@@ -571,6 +606,7 @@ impl StreamBuilder {
             publisher,
             creation_attempts: self.creation_attempts,
             job_commands,
+            unrunnable,
             allow_missing_images: self.allow_missing_images,
             log_dir,
             signer,

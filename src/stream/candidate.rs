@@ -42,6 +42,7 @@ impl Stream {
         let mut inputs = Inputs {
             upstream: upstream.image.clone(),
             upstream_tag: upstream.tag.clone(),
+            upstream_version: release.version().ok().map(|v| v.to_string()),
             os_base: None,
             os_layers: Vec::new(),
             os_image: None,

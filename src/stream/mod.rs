@@ -33,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adopt;
 pub mod builder;
 mod candidate;
 pub mod checks;
@@ -63,6 +64,7 @@ use okd_coreos::overrides::Override;
 use okd_gating::{GatingPolicy, JobRunner, Publisher, StateStore};
 use okd_oci::{Store, StoreMap};
 
+pub use adopt::Adopted;
 pub use builder::{CreatedFrom, Promotion, StreamBuilder};
 pub use checks::{Check, CheckInput, verify};
 pub use error::StreamError;
@@ -75,7 +77,7 @@ pub use signing::{ReleaseSigner, SigningFile};
 pub use source::{ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
-pub use status::{BuiltRelease, ReleaseStatus, StreamHistory, StreamStatus};
+pub use status::{BuiltRelease, JobLine, ReleaseStatus, StreamHistory, StreamStatus};
 pub use target::{StoreLocation, Target};
 pub use tick::{Created, Published, TickContext, TickReport};
 pub use version_scheme::VersionScheme;
@@ -101,6 +103,8 @@ pub struct Stream {
     publisher: Arc<dyn Publisher>,
     creation_attempts: u32,
     job_commands: std::collections::BTreeMap<String, okd_gating::JobCommand>,
+    /// Informing jobs nothing runs here: never started, shown as not run.
+    unrunnable: std::collections::BTreeSet<String>,
     allow_missing_images: bool,
     log_dir: PathBuf,
     signer: Option<Arc<ReleaseSigner>>,

@@ -74,7 +74,7 @@ impl Stream {
             ..StageOutcome::default()
         };
         if let Some(r) = newest {
-            let history = History::of_stream(&self.policy, &stream);
+            let history = History::from_state(&self.state.load().await?);
             for job in self.policy.jobs.iter().filter(|j| j.upgrade.is_some()) {
                 let from = resolve_upgrade_source(&self.policy, job, &r.name, &history)
                     .map(|f| f.pullspec)
@@ -111,6 +111,7 @@ impl Stream {
     ) -> Result<StageOutcome, StreamError> {
         let (mut stream, _) = self.load_state().await?;
         let now = ctx.now;
+        let history = History::from_state(&self.state.load().await?);
         let record = stream
             .release_mut(release)
             .ok_or_else(|| self.unknown(release))?;
@@ -122,25 +123,42 @@ impl Stream {
                     "the stream has no such job",
                 ));
             }
+            // The source the assemble stage handed the job: resolved the same way again.
+            let job = self.policy.job(&o.job);
+            let from = job.and_then(|j| resolve_upgrade_source(&self.policy, j, release, &history));
+            if job.is_some_and(|j| j.upgrade.is_some()) && from.is_none() {
+                // Nothing to upgrade from: whatever the task printed, the job did not run.
+                continue;
+            }
             record.runs.retain(|r| r.job != o.job);
+            // An aggregated job's task judged its analysis runs itself: what it reports is
+            // the aggregator's verdict, the run that decides and that is the upgrade edge.
+            let kind = match job.and_then(|j| j.aggregation.as_ref()) {
+                Some(_) => RunKind::Aggregator,
+                None => RunKind::Verify,
+            };
             let attempts = o.attempts.max(1);
             for attempt in 0..attempts {
                 let last = attempt + 1 == attempts;
                 record.runs.push(JobRun {
                     job: o.job.clone(),
-                    kind: RunKind::Verify,
+                    kind,
                     attempt,
                     state: if last { o.state } else { RunState::Failed },
                     started: now,
                     finished: Some(now),
-                    upgrade_from: None,
+                    upgrade_from: from.clone(),
                     handle: None,
                     log: None,
-                    noop: false,
+                    skipped: false,
                 });
             }
         }
-        let out = step(&self.policy, &mut stream, &History::default(), None, now);
+        let upgrades = stream.release(release).cloned();
+        if let Some(r) = &upgrades {
+            stream.graph.record_release(r);
+        }
+        let out = step(&self.policy, &mut stream, &history, None, now);
         self.save(&stream).await?;
         let phase = stream.release(release).map(|r| r.phase);
         Ok(StageOutcome {
@@ -173,7 +191,7 @@ impl Stream {
         })
     }
 
-    fn unknown(&self, release: &str) -> StreamError {
+    pub(crate) fn unknown(&self, release: &str) -> StreamError {
         StreamError::UnknownRelease {
             stream: self.name().to_string(),
             release: release.to_string(),

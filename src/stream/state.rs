@@ -45,6 +45,10 @@ pub struct Inputs {
     /// The tag the upstream was found by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_tag: Option<String>,
+    /// The upstream payload's own version (its release metadata), which is what a cluster
+    /// installed from it reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_version: Option<String>,
     /// The base OS image layered on (public pullspec by digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_base: Option<ImageRef>,

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use okd_gating::{Channel, JobState, Override, OverridePhase, Phase, Publication, evaluate};
+use okd_gating::{
+    Channel, JobState, NotRun, Override, OverridePhase, Phase, Publication, evaluate,
+};
 use okd_release::graph::Node;
 
 use super::{Stream, StreamError};
@@ -22,7 +24,38 @@ pub struct ReleaseStatus {
     /// Where it is.
     pub image: String,
     /// Each job with its state.
-    pub jobs: Vec<(String, JobState)>,
+    pub jobs: Vec<JobLine>,
+}
+
+/// One job of a release, as `stream status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLine {
+    /// The job.
+    pub name: String,
+    /// Its state (`Unknown` for a job that has not run).
+    pub state: JobState,
+    /// Why it was not started, when the last pass left it out.
+    pub not_run: Option<NotRun>,
+    /// True for the informing line of an aggregated job's analysis runs (its deciding line is
+    /// the aggregator's, under the job's name).
+    pub analysis: bool,
+}
+
+impl fmt::Display for JobLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let role = if self.analysis { " [analysis]" } else { "" };
+        match (self.state, self.not_run) {
+            (JobState::Unknown, Some(why)) => write!(f, "job {}{role}: {why}", self.name),
+            (JobState::Skipped, _) => {
+                write!(
+                    f,
+                    "job {}{role}: Skipped (never run: no upgrade source)",
+                    self.name
+                )
+            }
+            (state, _) => write!(f, "job {}{role}: {state:?}", self.name),
+        }
+    }
 }
 
 /// A stream's state at a glance.
@@ -59,8 +92,8 @@ impl fmt::Display for StreamStatus {
             if let Some(d) = &r.digest {
                 writeln!(f, "      {d}")?;
             }
-            for (job, state) in &r.jobs {
-                writeln!(f, "      job {job}: {state:?}")?;
+            for job in &r.jobs {
+                writeln!(f, "      {job}")?;
             }
         }
         for (rule, p) in &self.published {
@@ -93,7 +126,16 @@ impl Stream {
                     reason: r.reason.clone(),
                     digest: ledger.candidates.get(&r.name).map(|c| c.digest.to_string()),
                     image: r.pullspec.clone(),
-                    jobs: e.jobs.iter().map(|j| (j.name.clone(), j.state)).collect(),
+                    jobs: e
+                        .jobs
+                        .iter()
+                        .map(|j| JobLine {
+                            name: j.name.clone(),
+                            state: j.state,
+                            not_run: r.not_run.get(&j.name).copied(),
+                            analysis: j.role == okd_gating::JobRole::Analysis,
+                        })
+                        .collect(),
                 }
             })
             .collect();

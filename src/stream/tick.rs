@@ -54,10 +54,47 @@ impl TickContext {
     }
 }
 
+/// The release a candidate was built from, named by its version (or, for a payload without
+/// one, the tag it was found by).
+pub(crate) fn upstream_of(inputs: &super::Inputs) -> Option<okd_gating::ReleaseRef> {
+    let name = inputs
+        .upstream_version
+        .clone()
+        .or_else(|| inputs.upstream_tag.clone())?;
+    Some(okd_gating::ReleaseRef {
+        name,
+        pullspec: inputs.upstream.to_string(),
+    })
+}
+
+/// A Ready release whose every unfinished job that holds it (blocking ones; without any, the
+/// informing ones that are waited for) is one the last pass could not start.
+fn held_by_not_run(policy: &okd_gating::GatingPolicy, r: &ReleaseRecord) -> bool {
+    use okd_gating::Gate;
+    if r.phase != Phase::Ready || r.not_run.is_empty() {
+        return false;
+    }
+    let jobs = okd_gating::evaluate(policy, r).jobs;
+    let any_blocking = jobs.iter().any(|j| j.gate == Gate::Blocking);
+    jobs.iter()
+        .filter(|j| !j.state.is_final())
+        .filter(|j| {
+            if any_blocking {
+                j.gate == Gate::Blocking
+            } else {
+                !j.asynchronous
+            }
+        })
+        .all(|j| r.not_run.contains_key(&j.name))
+}
+
 impl Stream {
     pub(crate) async fn save(&self, stream: &StreamState) -> Result<(), StreamError> {
         let mut all = self.state.load().await?;
-        all.streams.insert(self.name().to_string(), stream.clone());
+        let mut stream = stream.clone();
+        // Other streams of the same state read this to know where Stable sources are.
+        stream.stable = self.policy.mode == okd_gating::StreamMode::Stable;
+        all.streams.insert(self.name().to_string(), stream);
         self.state.save(&all).await?;
         Ok(())
     }
@@ -85,12 +122,14 @@ impl Stream {
                 .location
                 .image(&self.release_repository(), Some(&intent.name), None)?
                 .to_string();
-            stream.releases.push(ReleaseRecord::pending(
+            let mut record = ReleaseRecord::pending(
                 &intent.name,
                 &pullspec,
                 &intent.inputs_hash,
                 intent.created,
-            ));
+            );
+            record.upstream = upstream_of(&intent.inputs);
+            stream.releases.push(record);
             self.save(stream).await?;
         }
         let creating = stream
@@ -205,6 +244,24 @@ impl Stream {
         Ok(changed)
     }
 
+    /// Drops the launches of jobs nothing runs here, recording them as not run.
+    fn leave_unrunnable(
+        &self,
+        stream: &mut StreamState,
+        launches: &mut Vec<(String, okd_gating::Launch)>,
+    ) {
+        launches.retain(|(release, launch)| {
+            if !self.unrunnable.contains(&launch.job) {
+                return true;
+            }
+            if let Some(r) = stream.release_mut(release) {
+                r.not_run
+                    .insert(launch.job.clone(), okd_gating::NotRun::NoRunner);
+            }
+            false
+        });
+    }
+
     /// Runs one round. See the [module docs](self).
     pub async fn tick(&self, ctx: &TickContext) -> Result<TickReport, StreamError> {
         self.round(ctx, Parts::ALL).await
@@ -255,7 +312,9 @@ impl Stream {
             report.inputs_hash = Some(d.hash.clone());
         }
         let hash = detected.as_ref().map(|d| d.hash.clone());
-        let history = okd_gating::History::default();
+        // Every stream of the state, and the upstreams releases were built from, are upgrade
+        // sources.
+        let history = okd_gating::History::from_state(&self.state.load().await?);
         let mut out = step(&self.policy, &mut stream, &history, hash.as_deref(), now);
         if out.create.is_some()
             && ledger.intent.is_none()
@@ -280,6 +339,7 @@ impl Stream {
         }
         report.transitions.extend(out.transitions);
         report.wake_at = out.wake_at;
+        self.leave_unrunnable(&mut stream, &mut out.launches);
 
         if parts.jobs {
             for (release, launch) in &out.launches {
@@ -319,6 +379,12 @@ impl Stream {
             .filter(|r| matches!(r.phase, Phase::Pending | Phase::Ready))
             .map(|r| r.name.clone())
             .collect();
+        report.stalled = report.running == 0
+            && stream
+                .releases
+                .iter()
+                .filter(|r| matches!(r.phase, Phase::Pending | Phase::Ready))
+                .all(|r| held_by_not_run(&self.policy, r));
         Ok(report)
     }
 

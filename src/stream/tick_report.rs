@@ -167,12 +167,17 @@ pub struct TickReport {
     pub undecided: Vec<String>,
     /// Tick again at this time at the latest (a retry backoff or the creation interval ends).
     pub wake_at: Option<DateTime<Utc>>,
+    /// Every undecided release is held only by jobs that cannot be started (not run, see
+    /// `stream status`): ticking again changes nothing until something outside does.
+    pub stalled: bool,
 }
 
 impl TickReport {
-    /// True when nothing is in flight: no run going, no release undecided.
+    /// True when nothing can progress without a change from outside: no run going, and either
+    /// no release undecided or the last tick could start nothing (a release kept Ready by a job
+    /// that cannot run, such as an upgrade job with no source).
     pub fn is_idle(&self) -> bool {
-        self.running == 0 && self.undecided.is_empty()
+        self.running == 0 && (self.undecided.is_empty() || self.stalled)
     }
 
     /// Adds what `later` did to this report (for a report covering several ticks).
@@ -193,6 +198,7 @@ impl TickReport {
         self.running = later.running;
         self.undecided = later.undecided;
         self.wake_at = later.wake_at;
+        self.stalled = later.stalled;
     }
 }
 

@@ -18,7 +18,11 @@ fn guide_yaml() -> &'static str {
 fn the_guide_example_parses_and_round_trips() {
     let f = StreamFile::parse(guide_yaml(), "okd-demo.yaml").unwrap();
     assert_eq!(f.name, "4.19.0-0.okd-scos");
-    assert_eq!(f.gating.jobs.len(), 5);
+    assert_eq!(f.gating.jobs.len(), 6);
+    assert_eq!(
+        f.gating.jobs["from-upstream"].upgrade_from,
+        Some(okd_streams::stream::file::UpgradeFromFile::Upstream)
+    );
     assert_eq!(f.promotions.len(), 2);
     let again = serde_yaml_ng::to_string(&f).unwrap();
     assert_eq!(StreamFile::parse(&again, "again.yaml").unwrap(), f);

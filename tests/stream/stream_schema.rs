@@ -1,6 +1,6 @@
 //! `schema/stream.schema.json` is the schema generated from the stream-file types.
 //!
-//! Regenerate it with `OKD_STREAMS_BLESS=1 cargo test -p okd-streams --test stream_schema`.
+//! Regenerate it with `OKD_STREAMS_BLESS=1 cargo test -p okd-streams --features schema --test stream stream_schema`.
 
 use okd_streams::stream::schema::stream_schema;
 
@@ -14,7 +14,7 @@ fn committed_schema_is_up_to_date() {
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed == generated,
-        "{path} is out of date: run OKD_STREAMS_BLESS=1 cargo test -p okd-streams --test stream_schema"
+        "{path} is out of date: run OKD_STREAMS_BLESS=1 cargo test -p okd-streams --features schema --test stream stream_schema"
     );
 }
 

@@ -123,8 +123,19 @@ async fn two_releases_are_verified_accepted_and_connected_by_an_upgrade_edge() {
                 .all(|run| run.state == okd_gating::RunState::Failed)
         );
     }
-    // The first release had nothing to upgrade from; the second upgraded from the first.
-    assert!(releases[0].runs_of("aws-upgrade").all(|r| r.noop));
+    // The first release had nothing to upgrade from: its upgrade job never ran and is recorded
+    // as not run; the second upgraded from the first.
+    assert_eq!(releases[0].runs_of("aws-upgrade").count(), 0);
+    assert_eq!(
+        releases[0].not_run.get("aws-upgrade"),
+        Some(&okd_gating::NotRun::NoUpgradeSource)
+    );
+    assert!(!releases[1].not_run.contains_key("aws-upgrade"));
+    // Nothing in this state is a 4.18 release: the candidate source never resolves.
+    assert_eq!(
+        releases[1].not_run.get("aws-upgrade-minor"),
+        Some(&okd_gating::NotRun::NoUpgradeSource)
+    );
     let upgrades = std::fs::read_to_string(work.join("upgrades")).unwrap();
     assert_eq!(
         upgrades.trim(),

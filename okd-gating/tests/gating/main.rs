@@ -2,6 +2,7 @@
 
 mod command_runner;
 mod end_to_end;
+mod no_source;
 mod properties;
 mod publish;
 mod samples;

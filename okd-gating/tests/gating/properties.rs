@@ -97,7 +97,7 @@ fn record_with_runs(policy: &GatingPolicy, states: &[(u8, u8)]) -> ReleaseRecord
             upgrade_from: None,
             handle: None,
             log: None,
-            noop: false,
+            skipped: false,
         });
     }
     r
@@ -148,12 +148,12 @@ proptest! {
         r.creation = CreationState::Succeeded;
         for attempt in 0..failures {
             r.runs.push(JobRun { job: "main".into(), kind: RunKind::Verify, attempt, state: RunState::Failed,
-                started: t0(), finished: Some(t0()), upgrade_from: None, handle: None, log: None, noop: false });
+                started: t0(), finished: Some(t0()), upgrade_from: None, handle: None, log: None, skipped: false });
         }
         for (i, ok) in others.iter().enumerate() {
             r.runs.push(JobRun { job: format!("other{i}x"), kind: RunKind::Verify, attempt: 0,
                 state: if *ok { RunState::Succeeded } else { RunState::Pending },
-                started: t0(), finished: ok.then(t0), upgrade_from: None, handle: None, log: None, noop: false });
+                started: t0(), finished: ok.then(t0), upgrade_from: None, handle: None, log: None, skipped: false });
         }
         prop_assert_ne!(evaluate(&policy, &r).phase, Phase::Rejected);
     }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use okd_gating::{
     AcceptedRelease, CreationBlock, CreationDecision, CreationState, GatingPolicy, History, JobRun,
-    Override, OverridePhase, ParseMode, Phase, ReleaseRecord, ReleaseRef, RunKind, RunState,
-    StreamState, UpgradeSource, VerifyJob, collect_garbage, evaluate, may_create, plan_jobs, step,
+    NotRun, Override, OverridePhase, ParseMode, Phase, ReleaseRecord, ReleaseRef, RunKind,
+    RunState, StreamState, UpgradeSource, VerifyJob, collect_garbage, evaluate, may_create,
+    plan_jobs, step,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -50,7 +51,7 @@ fn run(job: &str, attempt: u32, state: RunState, finished_min: i64) -> JobRun {
         upgrade_from: None,
         handle: None,
         log: None,
-        noop: false,
+        skipped: false,
     }
 }
 
@@ -262,13 +263,17 @@ fn streams_without_blocking_jobs() {
 }
 
 #[test]
-fn aggregated_jobs_judge_batches_against_the_threshold() {
+fn aggregated_jobs_run_their_analysis_once_and_retry_only_the_aggregator() {
     let policy = GatingPolicy::builder("s")
         .target("release")
-        .job(VerifyJob::aggregated("agg", "e2e", 10).max_retries(1))
+        .job(
+            VerifyJob::aggregated("agg", "e2e", 10)
+                .max_retries(1)
+                .upgrade_from(UpgradeSource::Previous),
+        )
         .build()
         .unwrap();
-    let batch = |attempt, passes: u32, pending: u32| -> Vec<JobRun> {
+    let analysis_set = |passes: u32, pending: u32| -> Vec<JobRun> {
         (0..10)
             .map(|i| {
                 let state = if i < passes {
@@ -278,49 +283,93 @@ fn aggregated_jobs_judge_batches_against_the_threshold() {
                 } else {
                     F
                 };
-                analysis("agg", attempt, i, state)
+                JobRun {
+                    upgrade_from: Some(ReleaseRef {
+                        name: "s-0".into(),
+                        pullspec: "p0".into(),
+                    }),
+                    ..analysis("agg", 0, i, state)
+                }
             })
             .collect()
     };
-    let mut r = created("x");
-    r.runs = batch(0, 6, 0);
-    assert_eq!(evaluate(&policy, &r).phase, Phase::Accepted, "6/10 passes");
-    r.runs = batch(0, 9, 1);
-    assert_eq!(
-        evaluate(&policy, &r).phase,
-        Phase::Ready,
-        "waits for every run"
-    );
-    r.runs = batch(0, 5, 0);
-    assert_eq!(
-        evaluate(&policy, &r).phase,
-        Phase::Ready,
-        "5/10 fails, one retry left"
-    );
-    let plan = plan_jobs(&policy, &r, &History::default(), mins(60));
-    assert_eq!(plan.launches.len(), 10, "a retry is a new batch");
-    assert!(plan.launches.iter().all(|l| l.attempt == 1));
-    r.runs.extend(batch(1, 5, 0));
-    assert_eq!(evaluate(&policy, &r).phase, Phase::Rejected);
-    assert!(
-        plan_jobs(&policy, &r, &History::default(), mins(600))
-            .launches
-            .is_empty()
-    );
-    r.runs.truncate(10);
-    r.runs.extend(batch(1, 7, 0));
-    assert_eq!(evaluate(&policy, &r).phase, Phase::Accepted);
+    let mut history = History::default();
+    history.push(AcceptedRelease::new("s", false, "s-0", "p0", t0()));
+    let pass = |r: &mut ReleaseRecord, at: i64| {
+        let mut state = StreamState::default();
+        state.releases.push(r.clone());
+        let out = step(&policy, &mut state, &history, None, mins(at));
+        *r = state.releases.remove(0);
+        out
+    };
 
-    // A batch started only in part is completed, not restarted.
+    // First pass: ten analysis runs, no aggregator yet.
+    let mut r = created("x");
+    let out = pass(&mut r, 1);
+    let kinds: Vec<RunKind> = out.launches.iter().map(|(_, l)| l.kind).collect();
+    assert_eq!(kinds.len(), 10);
+    assert!(kinds.iter().all(|k| matches!(k, RunKind::Analysis { .. })));
+
+    // While any analysis run is running, the aggregator waits and the release stays Ready.
+    r.runs = analysis_set(9, 1);
+    assert!(pass(&mut r, 30).launches.is_empty());
+    assert_eq!(r.phase, Phase::Ready);
+    assert!(!r.runs.iter().any(|x| x.kind == RunKind::Aggregator));
+
+    // 6 of 10 passed: the aggregator (run in-process) passes and decides.
+    r.runs = analysis_set(6, 0);
+    assert!(pass(&mut r, 60).launches.is_empty());
+    let aggregators: Vec<&JobRun> = r
+        .runs_of("agg")
+        .filter(|x| x.kind == RunKind::Aggregator)
+        .collect();
+    assert_eq!(aggregators.len(), 1);
+    assert_eq!(aggregators[0].state, S);
+    assert_eq!(aggregators[0].run_name("x"), "x-agg-aggregator");
+    assert_eq!(r.phase, Phase::Accepted);
+    // Only the aggregator's run is an edge of the graph.
+    let mut graph = okd_gating::UpgradeGraph::default();
+    graph.record_release(&r);
+    let counts = graph.edge("s-0", "x").unwrap();
+    assert_eq!((counts.success, counts.failure), (1, 0));
+
+    // 5 of 10: the aggregator fails; its retry re-judges the same ten runs, and nothing new
+    // is launched for analysis. Both attempts fail: Rejected, with ten analysis runs only.
     let mut r = created("y");
-    r.runs = batch(0, 0, 3)
+    r.runs = analysis_set(5, 0);
+    assert!(pass(&mut r, 60).launches.is_empty());
+    assert_eq!(r.phase, Phase::Ready, "one aggregator retry left");
+    let out = pass(&mut r, 61);
+    assert!(out.launches.is_empty());
+    let attempts: Vec<(u32, RunState)> = r
+        .runs_of("agg")
+        .filter(|x| x.kind == RunKind::Aggregator)
+        .map(|x| (x.attempt, x.state))
+        .collect();
+    assert_eq!(attempts, [(0, F), (1, F)]);
+    assert_eq!(
+        r.runs_of("agg")
+            .filter(|x| matches!(x.kind, RunKind::Analysis { .. }))
+            .count(),
+        10
+    );
+    assert_eq!(r.phase, Phase::Rejected);
+
+    // A set started only in part is completed, not restarted.
+    let mut r = created("z");
+    r.runs = analysis_set(0, 3)
         .into_iter()
         .filter(|j| j.state == P)
         .collect();
-    let plan = plan_jobs(&policy, &r, &History::default(), mins(1));
+    let plan = plan_jobs(&policy, &r, &history, mins(1));
     let indexes: Vec<RunKind> = plan.launches.iter().map(|l| l.kind).collect();
     assert_eq!(indexes.len(), 7);
     assert_eq!(indexes[0], RunKind::Analysis { index: 3 });
+    assert!(
+        plan.launches
+            .iter()
+            .all(|l| l.upgrade_from.as_ref().unwrap().name == "s-0")
+    );
 }
 
 #[test]
@@ -358,14 +407,15 @@ fn retries_follow_the_backoff() {
 }
 
 #[test]
-fn upgrade_jobs_resolve_their_source_or_pass_as_no_ops() {
+fn upgrade_jobs_resolve_their_source_or_are_not_run() {
     let policy = okd_scos_419();
     let mut state = StreamState::default();
     let mut first = created("4.19.0-0.okd-scos-2025-02-01-000000");
     first.runs = vec![run("aws", 0, P, 0)];
     state.releases.push(first);
     // No accepted release yet: `aws-upgrade` (Previous) and `aws-upgrade-minor` (candidate
-    // okd 4.18) have no source and pass as no-ops; the other jobs are launched.
+    // okd 4.18) have no source and are not run (nothing recorded for them, not a pass); the
+    // other jobs are launched.
     let out = step(&policy, &mut state, &History::default(), None, mins(1));
     let launched: Vec<&str> = out.launches.iter().map(|(_, l)| l.job.as_str()).collect();
     assert_eq!(
@@ -377,13 +427,20 @@ fn upgrade_jobs_resolve_their_source_or_pass_as_no_ops() {
             "vsphere"
         ]
     );
-    let noops: Vec<&str> = state.releases[0]
-        .runs
+    let first = &state.releases[0];
+    assert!(first.runs.iter().all(|r| !r.job.contains("upgrade")));
+    let not_run: Vec<(&str, NotRun)> = first
+        .not_run
         .iter()
-        .filter(|r| r.noop)
-        .map(|r| r.job.as_str())
+        .map(|(j, why)| (j.as_str(), *why))
         .collect();
-    assert_eq!(noops, ["aws-upgrade", "aws-upgrade-minor"]);
+    assert_eq!(
+        not_run,
+        [
+            ("aws-upgrade", NotRun::NoUpgradeSource),
+            ("aws-upgrade-minor", NotRun::NoUpgradeSource)
+        ]
+    );
 
     // With accepted releases in this stream and in 4.18, the sources resolve.
     let mut history = History::default();
@@ -424,7 +481,7 @@ fn upgrade_jobs_resolve_their_source_or_pass_as_no_ops() {
 }
 
 #[test]
-fn a_retry_upgrades_from_the_same_source() {
+fn a_retry_resolves_its_source_again() {
     let policy = GatingPolicy::builder("s")
         .target("release")
         .job(
@@ -444,7 +501,9 @@ fn a_retry_upgrades_from_the_same_source() {
     let mut history = History::default();
     history.push(AcceptedRelease::new("s", false, "s-1", "p1", t0()));
     let plan = plan_jobs(&policy, &r, &history, mins(10));
-    assert_eq!(plan.launches[0].upgrade_from.as_ref().unwrap().name, "s-0");
+    // As the controller does: s-1, accepted since the first attempt, is what the retry
+    // upgrades from.
+    assert_eq!(plan.launches[0].upgrade_from.as_ref().unwrap().name, "s-1");
 }
 
 #[test]

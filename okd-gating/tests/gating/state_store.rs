@@ -40,7 +40,7 @@ fn state_with(n: usize) -> GatingState {
             }),
             handle: Some(format!("h{i}")),
             log: None,
-            noop: false,
+            skipped: false,
         });
         stream.graph.record(
             &format!("prev-{i}"),
@@ -118,7 +118,7 @@ async fn a_format_1_state_file_loads_and_saves_back_byte_for_byte() {
         analysis.run_name(&accepted.name),
         "4.19.0-0.okd-scos-2025-01-01-000000-aggregated-aws-analysis-2-1"
     );
-    assert!(accepted.runs[2].noop);
+    assert!(accepted.runs[2].skipped);
     assert!(matches!(
         stream.releases[1].creation,
         CreationState::Failed { ref message } if message == "component image missing"

@@ -62,11 +62,13 @@ async fn releases_jobs_and_attempts_from_gating_state() {
         .unwrap();
     assert_eq!(metal.result, JobResult::NotStarted);
 
-    // The first release's upgrade job had nothing to upgrade from.
+    // The first release's upgrade job had nothing to upgrade from: shown as not run, with no
+    // attempt, never as passed.
     let first = m.release(&f.names[0]).unwrap();
-    let noop = first.jobs.iter().find(|j| j.name == "aws-upgrade").unwrap();
-    assert_eq!(noop.result, JobResult::Succeeded);
-    assert!(noop.attempts[0].noop && noop.attempts[0].started.is_none());
+    let upgrade = first.jobs.iter().find(|j| j.name == "aws-upgrade").unwrap();
+    assert_eq!(upgrade.result, JobResult::NotRunNoUpgradeSource);
+    assert!(upgrade.attempts.is_empty());
+    assert!(upgrade.result.never_ran());
 
     // The pending release has no runs yet.
     let pending = m.release(&f.names[5]).unwrap();

@@ -74,26 +74,18 @@ impl Runs<'_> {
             }),
             handle: None,
             log: None,
-            noop: false,
+            skipped: false,
         };
         run.log = Some(log(&run.run_name(&self.record.name)));
         self.record.runs.push(run);
         self
     }
 
-    fn noop(&mut self, job: &str) -> &mut Self {
-        self.record.runs.push(JobRun {
-            job: job.to_string(),
-            kind: RunKind::Verify,
-            attempt: 0,
-            state: RunState::Succeeded,
-            started: self.at,
-            finished: Some(self.at),
-            upgrade_from: None,
-            handle: None,
-            log: None,
-            noop: true,
-        });
+    /// The last pass could not start `job`: nothing to upgrade from.
+    fn not_run(&mut self, job: &str) -> &mut Self {
+        self.record
+            .not_run
+            .insert(job.to_string(), okd_gating::NotRun::NoUpgradeSource);
         self
     }
 }
@@ -163,7 +155,7 @@ pub async fn fixture() -> Fixture {
         match i {
             0 => {
                 runs.run("aws", 0, S, None)
-                    .noop("aws-upgrade")
+                    .not_run("aws-upgrade")
                     .run("aws-upgrade-minor", 0, S, Some(MINOR_SOURCE))
                     .run("gcp", 0, S, None)
                     .run("vsphere", 0, S, None)

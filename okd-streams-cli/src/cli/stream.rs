@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use okd_streams::stream::jobs::run_verify;
-use okd_streams::stream::{JobOutcome, Stream, StreamFile, TickContext, export, schema};
+use okd_streams::stream::{
+    JobOutcome, Stream, StreamFile, TickContext, TickReport, export, schema,
+};
 
 use super::{CliError, store::Stores};
 
@@ -52,6 +54,17 @@ pub enum StreamCommand {
         /// Why.
         #[arg(long, default_value = "Manually rejected")]
         reason: String,
+    },
+    /// Tags an accepted release of one stream into a Stable stream, whose own gate then
+    /// decides it (nightly → 4-scos-next → 4-scos-stable).
+    Promote {
+        /// The stream file the release is in.
+        from: PathBuf,
+        /// The release.
+        release: String,
+        /// The Stable stream's file.
+        #[arg(long)]
+        to: PathBuf,
     },
     /// Writes the stream's report pages (index.html and one page per release).
     Report {
@@ -173,9 +186,11 @@ async fn run_stage(stream: &Stream, args: &StageArgs, stage: &str) -> Result<(),
                 let state = match state {
                     "Succeeded" => okd_streams::gating::RunState::Succeeded,
                     "Failed" => okd_streams::gating::RunState::Failed,
+                    // An upgrade job with nothing to upgrade from: nothing to record.
+                    "NotRun" => continue,
                     other => {
                         return Err(format!(
-                            "--job-result {job}: {other:?} is not Succeeded or Failed"
+                            "--job-result {job}: {other:?} is not Succeeded, Failed or NotRun"
                         )
                         .into());
                     }
@@ -202,15 +217,12 @@ async fn run_stage(stream: &Stream, args: &StageArgs, stage: &str) -> Result<(),
             "release-name" => outcome.release.clone().unwrap_or_default(),
             "release-image" => outcome.image.clone().unwrap_or_default(),
             "phase" => outcome.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+            // Exactly the name the export gave the result (long names carry a hash suffix):
+            // a prefix match would hand one job another job's source.
             upgrade if upgrade.starts_with("upgrade-from-") => outcome
                 .upgrade_from
                 .iter()
-                .find(|(job, _)| {
-                    let full = format!("upgrade-from-{job}");
-                    // Long names are cut to a label with a hash suffix.
-                    full == upgrade
-                        || (upgrade.len() > 9 && full.starts_with(&upgrade[..upgrade.len() - 9]))
-                })
+                .find(|(job, _)| okd_tekton::upgrade_from_result(job) == upgrade)
                 .map(|(_, from)| from.clone())
                 .unwrap_or_default(),
             other => return Err(format!("unknown stage result {other:?}").into()),
@@ -218,6 +230,26 @@ async fn run_stage(stream: &Stream, args: &StageArgs, stage: &str) -> Result<(),
         std::fs::write(path, value).map_err(|e| format!("{path}: {e}"))?;
     }
     Ok(())
+}
+
+/// How long `stream run` waits before its next tick: soon while runs go or releases wait on
+/// jobs, never past the time the gate asked to be woken at (a retry backoff, the creation
+/// interval), and at most `interval`.
+fn next_tick(
+    report: &TickReport,
+    interval: Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Duration {
+    let busy = report.running > 0 || (!report.undecided.is_empty() && !report.stalled);
+    let mut wait = if busy {
+        Duration::from_secs(2).min(interval)
+    } else {
+        interval
+    };
+    if let Some(at) = report.wake_at {
+        wait = wait.min((at - now).to_std().unwrap_or(Duration::ZERO));
+    }
+    wait
 }
 
 pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
@@ -235,18 +267,22 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             if once {
                 let report = stream.run_until_idle(&TickContext::now()).await?;
                 print!("{report}");
-                return Ok(());
+                return match report.errors.first() {
+                    // The work failed: say so in the exit status, with the first cause.
+                    Some(e) => Err(format!(
+                        "stream {}: {} error(s), first: {e}",
+                        stream.name(),
+                        report.errors.len()
+                    )
+                    .into()),
+                    None => Ok(()),
+                };
             }
             let interval = interval.unwrap_or(Duration::from_secs(300));
             loop {
                 let report = stream.tick(&TickContext::now()).await?;
                 print!("{report}");
-                let wait = if report.running > 0 || !report.undecided.is_empty() {
-                    Duration::from_secs(2).min(interval)
-                } else {
-                    interval
-                };
-                tokio::time::sleep(wait).await;
+                tokio::time::sleep(next_tick(&report, interval, chrono::Utc::now())).await;
             }
         }
         StreamCommand::Status { file } => {
@@ -272,6 +308,23 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             let stream = open(&file, stores).await?;
             stream.reject(&version, &reason).await?;
             println!("{version}: rejected ({reason})");
+            Ok(())
+        }
+        StreamCommand::Promote { from, release, to } => {
+            let source = open(&from, stores).await?;
+            let stable = open(&to, stores).await?;
+            let adopted = stable.adopt(&source, &release).await?;
+            let already = if adopted.already {
+                " (already there)"
+            } else {
+                ""
+            };
+            println!(
+                "{release}: {} -> {} {}{already}",
+                source.name(),
+                stable.name(),
+                adopted.image
+            );
             Ok(())
         }
         StreamCommand::Report { file, out } => {
@@ -329,5 +382,40 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, Utc};
+
+    #[test]
+    fn the_next_tick_comes_no_later_than_the_gate_asked() {
+        let now = Utc::now();
+        let hour = Duration::from_secs(3600);
+        let idle = TickReport::default();
+        assert_eq!(next_tick(&idle, hour, now), hour);
+        let backoff = TickReport {
+            wake_at: Some(now + TimeDelta::seconds(120)),
+            ..TickReport::default()
+        };
+        assert_eq!(next_tick(&backoff, hour, now), Duration::from_secs(120));
+        let late = TickReport {
+            wake_at: Some(now - TimeDelta::seconds(5)),
+            ..TickReport::default()
+        };
+        assert_eq!(next_tick(&late, hour, now), Duration::ZERO);
+        let running = TickReport {
+            running: 1,
+            ..TickReport::default()
+        };
+        assert_eq!(next_tick(&running, hour, now), Duration::from_secs(2));
+        let stalled = TickReport {
+            undecided: vec!["r".into()],
+            stalled: true,
+            ..TickReport::default()
+        };
+        assert_eq!(next_tick(&stalled, hour, now), hour);
     }
 }

@@ -1,11 +1,13 @@
-//! The `gating` section of stream files: limits and verification jobs.
+//! The `gating` section of stream files: limits and verification jobs, or a release-controller
+//! config with runners (see [`super::release_controller`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use okd_gating::{JobCommand, UpgradeSource, VerifyJob};
+use okd_gating::{NoUpgradeSource, UpgradeSource, VerifyJob};
 use serde::{Deserialize, Serialize};
 
+use super::release_controller::{self, ReleaseControllerFile, RunnerFile};
 use crate::stream::{Check, StreamBuilder, StreamError};
 
 /// Gating limits and jobs.
@@ -25,6 +27,101 @@ pub struct GatingFile {
     /// Verification jobs by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jobs: BTreeMap<String, JobFile>,
+    /// A release-controller `ReleaseConfig` (path or inline) whose jobs, limits and upgrade
+    /// sources the stream follows; then `max_unready_releases`, `min_creation_interval`,
+    /// `expires` and `jobs` are not given here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_controller: Option<ReleaseControllerFile>,
+    /// What runs the release-controller config's Prow jobs: by job name or glob.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub runners: BTreeMap<String, RunnerFile>,
+    /// What an upgrade job with no release to upgrade from does: `keep_ready` (default, as
+    /// the controller: not run, a blocking one keeps the release Ready) or `skip` (recorded as
+    /// skipped, never as passed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_upgrade_source: Option<NoUpgradeSourceFile>,
+}
+
+/// `no_upgrade_source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoUpgradeSourceFile {
+    /// Not run; a blocking one keeps the release Ready.
+    KeepReady,
+    /// Recorded as skipped.
+    Skip,
+}
+
+impl From<NoUpgradeSourceFile> for NoUpgradeSource {
+    fn from(f: NoUpgradeSourceFile) -> NoUpgradeSource {
+        match f {
+            NoUpgradeSourceFile::KeepReady => NoUpgradeSource::KeepReady,
+            NoUpgradeSourceFile::Skip => NoUpgradeSource::Skip,
+        }
+    }
+}
+
+impl From<CheckFile> for Check {
+    fn from(c: CheckFile) -> Check {
+        match c {
+            CheckFile::Images => Check::Images,
+            CheckFile::Manifests => Check::Manifests,
+            CheckFile::Os => Check::Os,
+            CheckFile::Upgrade => Check::Upgrade,
+        }
+    }
+}
+
+impl GatingFile {
+    /// Adds this section to `b`.
+    pub(super) fn add_to(
+        &self,
+        mut b: StreamBuilder,
+        n: &str,
+    ) -> Result<StreamBuilder, StreamError> {
+        if let Some(rule) = self.no_upgrade_source {
+            b = b.no_upgrade_source(rule.into());
+        }
+        if let Some(rc) = &self.release_controller {
+            let local = [
+                ("max_unready_releases", self.max_unready_releases.is_some()),
+                (
+                    "min_creation_interval",
+                    self.min_creation_interval.is_some(),
+                ),
+                ("expires", self.expires.is_some()),
+                ("jobs", !self.jobs.is_empty()),
+            ];
+            if let Some((field, _)) = local.iter().find(|(_, set)| *set) {
+                return Err(StreamError::invalid(
+                    n,
+                    format!("gating.{field}"),
+                    "the release-controller config sets this; give it there",
+                ));
+            }
+            let policy = release_controller::load_policy(rc, n)?;
+            return release_controller::add_to(policy, &self.runners, b, n);
+        }
+        if let Some(pattern) = self.runners.keys().next() {
+            return Err(StreamError::invalid(
+                n,
+                format!("gating.runners.{pattern}"),
+                "runners map the jobs of a release_controller config; give one",
+            ));
+        }
+        b = b.max_unready_releases(self.max_unready_releases.unwrap_or(1));
+        if let Some(i) = &self.min_creation_interval {
+            b = b.min_creation_interval(duration(n, "gating.min_creation_interval", i)?);
+        }
+        if let Some(e) = &self.expires {
+            b = b.expires(duration(n, "gating.expires", e)?);
+        }
+        for (name, job) in &self.jobs {
+            b = job.add_to(b, n, name)?;
+        }
+        Ok(b)
+    }
 }
 
 /// How a job's result counts.
@@ -65,6 +162,13 @@ pub enum UpgradeFromFile {
     Previous,
     /// The second newest.
     PreviousMinus1,
+    /// The highest accepted release of the same minor in a Stable stream of the same state
+    /// (or the upstream the release was built from).
+    PreviousPatch,
+    /// The same for the previous minor.
+    PreviousMinor,
+    /// The release the candidate was built from: a tested edge from the upstream.
+    Upstream,
 }
 
 /// A verification job: one of `check`, `command`, `shell`.
@@ -120,46 +224,17 @@ impl JobFile {
             job = job.upgrade_from(match u {
                 UpgradeFromFile::Previous => UpgradeSource::Previous,
                 UpgradeFromFile::PreviousMinus1 => UpgradeSource::PreviousMinus1,
+                UpgradeFromFile::PreviousPatch => UpgradeSource::PreviousPatch,
+                UpgradeFromFile::PreviousMinor => UpgradeSource::PreviousMinor,
+                UpgradeFromFile::Upstream => UpgradeSource::Upstream,
             });
         }
-        let timeout = self
-            .timeout
-            .as_deref()
-            .map(|t| duration(stream, &format!("{field}.timeout"), t))
-            .transpose()?;
-        let with_timeout = |c: JobCommand| match timeout {
-            Some(t) => c.timeout(t),
-            None => c,
+        let run = RunnerFile {
+            check: self.check,
+            command: self.command.clone(),
+            shell: self.shell.clone(),
+            timeout: self.timeout.clone(),
         };
-        Ok(match (&self.check, &self.command, &self.shell) {
-            (Some(c), None, None) => b.check_job(
-                job,
-                match c {
-                    CheckFile::Images => Check::Images,
-                    CheckFile::Manifests => Check::Manifests,
-                    CheckFile::Os => Check::Os,
-                    CheckFile::Upgrade => Check::Upgrade,
-                },
-            ),
-            (None, Some(cmd), None) => {
-                let Some((program, args)) = cmd.split_first() else {
-                    return Err(StreamError::invalid(
-                        stream,
-                        format!("{field}.command"),
-                        "empty command",
-                    ));
-                };
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                b.job(job, with_timeout(JobCommand::new(program, &args)))
-            }
-            (None, None, Some(script)) => b.job(job, with_timeout(JobCommand::shell(script))),
-            _ => {
-                return Err(StreamError::invalid(
-                    stream,
-                    field,
-                    "give exactly one of `check`, `command` and `shell`",
-                ));
-            }
-        })
+        run.add_to(b, job, stream, &field)
     }
 }

@@ -26,20 +26,21 @@
 
 mod gating;
 mod os;
+mod release_controller;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use gating::{CheckFile, GateFile, GatingFile, JobFile, UpgradeFromFile};
+pub use gating::{CheckFile, GateFile, GatingFile, JobFile, NoUpgradeSourceFile, UpgradeFromFile};
 pub use os::{CustomVariantFile, FileEntry, LayerFile, OsFile, VariantFile};
+pub use release_controller::{ReleaseControllerFile, RunnerFile};
 
 use super::mirror::ReleaseMirrorStage;
 use super::{
     CreatedFrom, Promotion, ReleaseFormat, StreamBuilder, StreamError, UpstreamSource,
     VersionScheme,
 };
-use gating::duration;
 
 /// A stream file. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -312,17 +313,7 @@ impl StreamFile {
             }
             b = b.mirror_release(stage);
         }
-        let g = &self.gating;
-        b = b.max_unready_releases(g.max_unready_releases.unwrap_or(1));
-        if let Some(i) = &g.min_creation_interval {
-            b = b.min_creation_interval(duration(n, "gating.min_creation_interval", i)?);
-        }
-        if let Some(e) = &g.expires {
-            b = b.expires(duration(n, "gating.expires", e)?);
-        }
-        for (name, job) in &g.jobs {
-            b = job.add_to(b, n, name)?;
-        }
+        b = self.gating.add_to(b, n)?;
         for (i, p) in self.promotions.iter().enumerate() {
             let promotion = match (&p.tag, &p.repository) {
                 (Some(t), None) => Promotion::Tag(t.clone()),

@@ -42,7 +42,10 @@ use serde_json::Value;
 
 use crate::image_references::{ImageReferences, ObjectReference, TagReference};
 use crate::inspect::{InspectOptions, Inspection, inspect};
-use crate::merge::{MergeOptions, OperatorManifests, merge_operator_manifests, prune_unreferenced};
+use crate::merge::{
+    MergeOptions, OperatorManifests, PayloadFile, merge_operator_manifests, prune_unreferenced,
+};
+use crate::payload::with_extra_manifests;
 pub use crate::payload::{BuiltRelease, Payload};
 use crate::release_image::{NewParts, push, read_base, release_config, schema2_manifest};
 use crate::{
@@ -66,6 +69,7 @@ pub struct ReleaseBuilder {
     next: Option<Vec<String>>,
     metadata: Option<BTreeMap<String, Value>>,
     annotations: BTreeMap<String, String>,
+    extra_manifests: Vec<PayloadFile>,
     base_tag: String,
     base_image: Option<String>,
     created: Option<DateTime<Utc>>,
@@ -89,6 +93,7 @@ impl Default for ReleaseBuilder {
             next: None,
             metadata: None,
             annotations: BTreeMap::new(),
+            extra_manifests: Vec::new(),
             base_tag: DEFAULT_BASE_TAG.to_string(),
             base_image: None,
             created: None,
@@ -230,6 +235,19 @@ impl ReleaseBuilder {
         self
     }
 
+    /// Adds a file to `release-manifests/` beside the operators' manifests, such as the
+    /// verification ConfigMap that makes clusters trust a stream's signing key. `name` is a plain
+    /// file name; a name an operator manifest or the payload documents already use fails the
+    /// build.
+    pub fn extra_manifest(mut self, name: &str, data: impl Into<Vec<u8>>) -> Self {
+        self.extra_manifests.push(PayloadFile {
+            name: name.to_string(),
+            data: data.into(),
+            mtime: 0,
+        });
+        self
+    }
+
     /// The tag of the image to build on (default `cluster-version-operator`).
     pub fn base_tag(mut self, tag: &str) -> Self {
         self.base_tag = tag.to_string();
@@ -304,6 +322,7 @@ impl ReleaseBuilder {
             || !self.overrides.is_empty()
             || !self.exclude.is_empty()
             || !self.include.is_empty()
+            || !self.extra_manifests.is_empty()
     }
 
     /// Assembles the payload: image-references, release-metadata and the merged manifests.
@@ -455,12 +474,14 @@ impl ReleaseBuilder {
                     .to_string(),
             );
         }
+        let files =
+            with_extra_manifests(&name, merged.files, &self.extra_manifests, merged.newest)?;
         Ok(Payload {
             name,
             created,
             references: is,
             metadata: cm,
-            files: merged.files,
+            files,
             newest: merged.newest,
             operators: merged.operators,
             pruned,

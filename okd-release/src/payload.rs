@@ -46,6 +46,44 @@ impl Payload {
     }
 }
 
+/// The merged files with the extra manifests added (dated like the rest of the layer).
+pub(crate) fn with_extra_manifests(
+    name: &str,
+    mut files: Vec<PayloadFile>,
+    extras: &[PayloadFile],
+    newest: i64,
+) -> Result<Vec<PayloadFile>, Error> {
+    for extra in extras {
+        let plain = !extra.name.is_empty()
+            && !extra.name.contains('/')
+            && extra.name != "."
+            && extra.name != "..";
+        if !plain {
+            return Err(Error::Build {
+                name: name.to_string(),
+                reason: format!(
+                    "extra manifest name {:?} is not a plain file name",
+                    extra.name
+                ),
+            });
+        }
+        let taken = extra.name == "image-references"
+            || extra.name == "release-metadata"
+            || files.iter().any(|f| f.name == extra.name);
+        if taken {
+            return Err(Error::Build {
+                name: name.to_string(),
+                reason: format!("extra manifest {} is already a payload file", extra.name),
+            });
+        }
+        files.push(PayloadFile {
+            mtime: newest,
+            ..extra.clone()
+        });
+    }
+    Ok(files)
+}
+
 /// A release image that was written.
 #[derive(Debug, Clone)]
 pub struct BuiltRelease {

@@ -56,6 +56,14 @@ impl ReportModel {
 }
 
 impl ReportModel {
+    /// Records that release `name` is signed by the stream's key. Releases the model does not
+    /// have are ignored.
+    pub fn record_signature(&mut self, name: &str) {
+        if let Some(entry) = self.release_mut(name) {
+            entry.signed = true;
+        }
+    }
+
     /// The report of stream `stream` of a whole gating state; `None` when the state has no
     /// such stream.
     pub fn from_gating(

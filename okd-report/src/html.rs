@@ -252,6 +252,7 @@ fn release_row(model: &ReportModel, r: &ReleaseEntry, pages: &Pages<'_>) -> Mark
             }
             td {
                 (badge(r.phase))
+                @if r.signed { " " span.badge.signed title="signed by the stream's key" { "signed" } }
                 @if let Some(reason) = &r.reason { div.muted { (reason) } }
             }
             td.created { (time(r.created)) }
@@ -442,6 +443,7 @@ pub(crate) fn release_page(model: &ReportModel, r: &ReleaseEntry, pages: &Pages<
                 dt { "Created" } dd { (time(r.created)) }
                 dt { "Pullspec" } dd.mono { (r.pullspec) }
                 @if let Some(d) = &r.digest { dt { "Digest" } dd.mono { (d) } }
+                @if r.signed { dt { "Signature" } dd { span.badge.signed { "signed" } " by the stream's key" } }
             }
         }
         section.card #jobs {

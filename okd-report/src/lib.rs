@@ -144,6 +144,36 @@ mod tests {
     }
 
     #[test]
+    fn signed_releases_are_marked() {
+        let mut m = ReportModel::new("s");
+        m.releases
+            .push(release("4.19.0-okd-scos.1", Phase::Accepted));
+        m.releases
+            .push(release("4.19.0-okd-scos.2", Phase::Accepted));
+        m.record_signature("4.19.0-okd-scos.2");
+        let pages = render(&m).unwrap();
+        let index = &pages.iter().find(|(n, _)| n == "index.html").unwrap().1;
+        let row = |name: &str| {
+            let at = index
+                .find(&format!("<tr class=\"release\" data-release=\"{name}\""))
+                .unwrap();
+            let end = index[at..].find("</tr>").unwrap();
+            index[at..at + end].to_string()
+        };
+        assert!(
+            row("4.19.0-okd-scos.2").contains(">signed<"),
+            "{}",
+            row("4.19.0-okd-scos.2")
+        );
+        assert!(!row("4.19.0-okd-scos.1").contains(">signed<"));
+        let page = pages
+            .iter()
+            .find(|(n, h)| n != "index.html" && h.contains("4.19.0-okd-scos.2"))
+            .unwrap();
+        assert!(page.1.contains("by the stream's key"), "{}", page.0);
+    }
+
+    #[test]
     fn escapes_everything_from_data() {
         let mut m = ReportModel::new("<script>alert('s')</script>");
         let mut r = release("4.19.0-okd-scos.1\"><img src=x>", Phase::Rejected);

@@ -81,6 +81,9 @@ pub struct ReleaseEntry {
     /// What changed since the previous release.
     #[serde(default)]
     pub diff: Option<DiffSummary>,
+    /// Whether the stream holds a valid signature of it by the stream's key.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 impl ReleaseEntry {
@@ -101,6 +104,7 @@ impl ReleaseEntry {
             message: None,
             jobs: Vec::new(),
             diff: None,
+            signed: false,
         }
     }
 }

@@ -85,6 +85,7 @@ pub struct StreamBuilder {
     runner: Option<Arc<dyn JobRunner>>,
     state_dir: Option<PathBuf>,
     log_dir: Option<PathBuf>,
+    signing: Option<super::SigningFile>,
     publisher: Option<Arc<dyn Publisher>>,
     registry_options: RegistryOptions,
     insecure: Vec<String>,
@@ -123,6 +124,7 @@ impl StreamBuilder {
             runner: None,
             state_dir: None,
             log_dir: None,
+            signing: None,
             publisher: None,
             registry_options: RegistryOptions::default(),
             insecure: Vec::new(),
@@ -322,6 +324,13 @@ impl StreamBuilder {
         self
     }
 
+    /// Signs every promoted release with this key into `signatures/` of the state directory
+    /// (see [`super::signing`]); needs a state directory.
+    pub fn signing(mut self, signing: super::SigningFile) -> Self {
+        self.signing = Some(signing);
+        self
+    }
+
     /// Where local jobs write their logs (default: `logs/` of the state directory).
     pub fn log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.log_dir = Some(dir.into());
@@ -512,6 +521,7 @@ impl StreamBuilder {
                 ),
             };
         let log_dir = self.log_dir.clone().unwrap_or(logs);
+        let signer = self.signer()?;
         let check_program = match self.check_program.clone() {
             Some(p) => p,
             None => CheckProgram::this_binary()?,
@@ -624,7 +634,27 @@ impl StreamBuilder {
             unrunnable,
             allow_missing_images: self.allow_missing_images,
             log_dir,
+            signer,
         })
+    }
+}
+
+impl StreamBuilder {
+    fn signer(&self) -> Result<Option<Arc<super::ReleaseSigner>>, StreamError> {
+        let Some(file) = &self.signing else {
+            return Ok(None);
+        };
+        let Some(state) = &self.state_dir else {
+            return Err(StreamError::invalid(
+                &self.name,
+                "signing",
+                "signing keeps its signatures in the state directory: set one",
+            ));
+        };
+        let dir = super::signing::signature_dir(state);
+        Ok(Some(Arc::new(super::ReleaseSigner::new(
+            &self.name, file, dir,
+        )?)))
     }
 }
 

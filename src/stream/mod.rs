@@ -47,6 +47,7 @@ pub mod os;
 pub mod publish;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod signing;
 pub mod source;
 pub mod stages;
 pub mod state;
@@ -72,6 +73,7 @@ pub use format::ReleaseFormat;
 pub use mirror::{MirrorRequest, MirrorStage};
 pub use os::{OsBase, OsLayering};
 pub use publish::StorePublisher;
+pub use signing::{ReleaseSigner, SigningFile};
 pub use source::{ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
@@ -105,6 +107,7 @@ pub struct Stream {
     unrunnable: std::collections::BTreeSet<String>,
     allow_missing_images: bool,
     log_dir: PathBuf,
+    signer: Option<Arc<ReleaseSigner>>,
 }
 
 impl Stream {

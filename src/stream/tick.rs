@@ -458,6 +458,7 @@ impl Stream {
                 Err(e) => report.errors.push(TickError::new(TickStage::Publish, e)),
             }
         }
+        self.sign_published(stream, report);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod http_client;
+pub mod gpg;
 pub mod images;
 pub mod integrity;
 pub mod payload;

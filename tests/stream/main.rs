@@ -6,3 +6,4 @@ mod stream_file;
 mod stream_publish;
 #[cfg(feature = "schema")]
 mod stream_schema;
+mod stream_signing;

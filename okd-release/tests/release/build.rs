@@ -13,7 +13,7 @@ use okd_release::docker_config::DockerImageConfig;
 use okd_release::{Error, Release, ReleaseBuilder, ReleaseDiff, annotations, write_release_layer};
 
 const CONTENT: &str = "okd/scos-content";
-const RELEASE: &str = "okd/scos-release";
+pub(crate) const RELEASE: &str = "okd/scos-release";
 const NAME: &str = "4.19.0-okd-scos.1";
 
 const MCO_REFS: &str = "kind: ImageStream
@@ -110,8 +110,8 @@ async fn component(
     format!("quay.io/{CONTENT}@{}", m.digest())
 }
 
-struct Fixture {
-    store: Arc<MemoryStore>,
+pub(crate) struct Fixture {
+    pub(crate) store: Arc<MemoryStore>,
     cvo: String,
     mco: String,
     os: String,
@@ -122,12 +122,12 @@ struct Fixture {
 
 impl Fixture {
     /// Every component image is read from the fixture's store.
-    fn components(&self) -> StoreMap {
+    pub(crate) fn components(&self) -> StoreMap {
         StoreMap::offline().with_fallback(self.store.clone())
     }
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let store = MemoryStore::new();
     let base = base_layer();
     let cvo_top = manifests_layer(
@@ -217,7 +217,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-fn builder(f: &Fixture) -> ReleaseBuilder {
+pub(crate) fn builder(f: &Fixture) -> ReleaseBuilder {
     ReleaseBuilder::new()
         .name(NAME)
         .created(created())

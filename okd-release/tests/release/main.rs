@@ -4,6 +4,7 @@ mod common;
 
 mod build;
 mod diff;
+mod extra_manifests;
 mod faults_build;
 mod hostile_layers;
 mod hostile_operators;

@@ -3,6 +3,7 @@
 
 mod flags;
 mod progress;
+mod signatures;
 
 use std::path::PathBuf;
 
@@ -95,6 +96,8 @@ pub struct ReleaseArgs {
     /// Attempts per blob and manifest (default: the library's).
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+    #[command(flatten)]
+    pub signatures: signatures::SignatureArgs,
 }
 
 #[derive(Debug, Args)]
@@ -128,9 +131,11 @@ pub struct ImageArgs {
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     // One store per registry host and layout, with the global registry options.
     let set = stores.map();
+    let mut signatures = None;
     let outcome = match c {
         MirrorCommand::Release(a) => {
             let run = a.to_run()?;
+            signatures = Some((a.source.clone(), a.signatures));
             // image-references is read from the chosen platform's image of a multi-arch release.
             let loader = PayloadLoader {
                 platform: run.platform.clone(),
@@ -150,6 +155,11 @@ pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     };
     let outcome = outcome?;
     summarise(&outcome);
+    if let Some((release, signatures)) = signatures
+        && !outcome.report.dry_run
+    {
+        signatures.write(stores, &release).await?;
+    }
     if outcome.report.dry_run {
         // What would go where, as an `oc image mirror -f` mapping.
         return print_text(&okd_mirror::mapping::to_text(&outcome.plan.mappings()));

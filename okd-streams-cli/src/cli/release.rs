@@ -1,6 +1,9 @@
 //! `okd-streams release …`: what `oc adm release info|new|extract` do, on registries and layouts.
 
 mod new;
+mod sign;
+
+pub(crate) use sign::signature_source;
 
 use std::path::PathBuf;
 
@@ -20,6 +23,12 @@ pub enum ReleaseCommand {
     New(Box<new::NewArgs>),
     /// Writes the release image's release-manifests/ files, byte for byte, into a directory.
     Extract(ExtractArgs),
+    /// Signs a release image (simple signing, OpenPGP) into a signature store directory.
+    Sign(sign::SignArgs),
+    /// Checks a release image's signatures as clusters do; exits 0 only for a valid one.
+    Verify(sign::VerifyArgs),
+    /// Prints the verification ConfigMap that makes clusters trust a key and a signature store.
+    VerificationConfig(sign::VerificationConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +81,9 @@ pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
         ReleaseCommand::Info(a) => info(a, stores).await,
         ReleaseCommand::Diff(a) => diff(a, stores).await,
         ReleaseCommand::New(a) => new::run(*a, stores).await,
+        ReleaseCommand::Sign(a) => sign::sign(a, stores).await,
+        ReleaseCommand::Verify(a) => sign::verify(a, stores).await,
+        ReleaseCommand::VerificationConfig(a) => sign::verification_config(a),
         ReleaseCommand::Extract(a) => {
             let source = stores.source(&a.image).await?;
             let done =

@@ -361,6 +361,17 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             for b in &history.builds {
                 model.record_build(&b.name, &b.digest, b.diff.as_ref());
             }
+            if let Some(signer) = stream.signer() {
+                for r in &history.state.releases {
+                    let digest = r
+                        .pullspec
+                        .rsplit_once('@')
+                        .and_then(|(_, d)| d.parse().ok());
+                    if digest.is_some_and(|d| signer.is_signed(&d)) {
+                        model.record_signature(&r.name);
+                    }
+                }
+            }
             let written =
                 tokio::task::spawn_blocking(move || okd_report::write(&model, &out)).await??;
             for path in written {

@@ -97,6 +97,9 @@ pub struct StreamFile {
     /// Registries reached without TLS verification (`HOST[:PORT]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insecure_registries: Vec<String>,
+    /// Sign every promoted release (key, passphrase file, identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<super::SigningFile>,
 }
 
 /// The upstream payload: `image`, or `repository` with `tags`.
@@ -261,6 +264,9 @@ impl StreamFile {
             b = b.insecure_registry(h);
         }
         b = b.upstream(self.upstream.to_source(n)?);
+        if let Some(signing) = &self.signing {
+            b = b.signing(signing.clone());
+        }
         if let Some(os) = &self.os {
             b = b.os(os.to_layering(n)?);
         }

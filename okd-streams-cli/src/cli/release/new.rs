@@ -63,6 +63,13 @@ pub struct NewArgs {
     /// Do not check that operator manifests are Kubernetes objects.
     #[arg(long)]
     pub skip_manifest_check: bool,
+    /// Make clusters installed from this release trust this public key: the payload gets the
+    /// verification ConfigMap (with --signature-store).
+    #[arg(long, value_name = "PUBKEY_FILE", requires = "signature_store")]
+    pub verification_key: Option<std::path::PathBuf>,
+    /// The signature store clusters read signatures from (`https://…`).
+    #[arg(long, value_name = "URL", requires = "verification_key")]
+    pub signature_store: Option<String>,
     /// Component images read at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
@@ -116,6 +123,10 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
     }
     if let Some(created) = a.created {
         builder = builder.created(created);
+    }
+    if let (Some(key), Some(store)) = (&a.verification_key, &a.signature_store) {
+        let manifest = super::sign::verification_manifest(key, store, "okd-streams")?;
+        builder = builder.extra_manifest(okd_sign::configmap::VERIFICATION_MANIFEST_FILE, manifest);
     }
 
     let source = stores.components(a.components_from.as_deref()).await?;

@@ -1,8 +1,8 @@
 //! Test support for okd-streams: synthetic OKD payloads and a local docker-registry.
 #![deny(missing_docs)]
 
-pub mod http_client;
 pub mod gpg;
+pub mod http_client;
 pub mod images;
 pub mod integrity;
 pub mod payload;

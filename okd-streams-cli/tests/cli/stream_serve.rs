@@ -33,7 +33,7 @@ fn write_file(dir: &Path) -> PathBuf {
 }
 
 /// `stream serve FILE` on a free loopback port; returns once it listens.
-fn serve(file: &Path) -> (Child, SocketAddr) {
+pub(crate) fn serve(file: &Path) -> (Child, SocketAddr) {
     let mut child = common::cli()
         .args(["-v", "stream", "serve"])
         .arg(file)
@@ -55,7 +55,7 @@ fn serve(file: &Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-fn stop(mut child: Child) {
+pub(crate) fn stop(mut child: Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -1,7 +1,9 @@
 //! A stream with `signing:` signs each promoted release exactly once, across resumed runs, into
-//! `<state>/signatures/sha256=<hex>/signature-<n>`; gpg and `release verify` accept them.
+//! `<state>/signatures/sha256=<hex>/signature-<n>`; gpg and `release verify` accept them, and
+//! `stream serve` serves them as the signature store clusters read.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use testkit::gpg::GpgHome;
 
@@ -146,4 +148,35 @@ async fn each_promoted_release_is_signed_once() {
     ]);
     let index = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert_eq!(index.matches(">signed</span>").count(), 2, "{index}");
+
+    // `stream serve` is the signature store clusters read: each signature at its path, a 404
+    // past the last one, and `release verify --store` (what the CVO does) finds them.
+    let (server, addr) = super::stream_serve::serve(Path::new(file));
+    for f in &files {
+        let rel = f
+            .strip_prefix(dir.join("state"))
+            .unwrap()
+            .display()
+            .to_string();
+        let got = testkit::http_client::get(addr, &format!("/{rel}"), &[]).unwrap();
+        assert_eq!(got.status, 200, "{rel}");
+        assert_eq!(got.body, std::fs::read(f).unwrap(), "{rel}");
+        let next = rel.replace("signature-1", "signature-2");
+        let past = testkit::http_client::get(addr, &format!("/{next}"), &[]).unwrap();
+        assert_eq!(past.status, 404, "{next}");
+    }
+    let (name, _, _) = common::outcome(dir).0.pop().unwrap();
+    let out = common::run_ok(&[
+        "release",
+        "verify",
+        &format!("oci:{}/store:okd-demo/release:{name}", dir.display()),
+        "--keyring",
+        &public.display().to_string(),
+        "--store",
+        &format!("http://{addr}/signatures"),
+        "--identity",
+        &format!("localhost/okd-demo/release:{name}"),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&fpr));
+    super::stream_serve::stop(server);
 }

@@ -87,6 +87,33 @@ pub fn write_stream_file(dir: &Path, store: &str) -> PathBuf {
     path
 }
 
+/// A stream without OS layering: stream `name` over the newest `4.19.0-okd-scos.*` of
+/// `upstream_repo`, releases `4.19.0-<label>.<n>`, the `gating:` lines `gating` (indented by
+/// two), then `rest` (more top-level lines).
+pub fn plain_stream_file(
+    dir: &Path,
+    name: &str,
+    upstream_repo: &str,
+    label: &str,
+    gating: &str,
+    rest: &str,
+) -> String {
+    format!(
+        r#"name: {name}
+store: oci:{dir}/store
+namespace: okd-demo
+state: {dir}/state
+upstream:
+  repository: {upstream_repo}
+  tags: "4.19.0-okd-scos.*"
+version: {{ scheme: sequence, version: 4.19.0, label: {label} }}
+created_from: inputs
+gating:
+{gating}{rest}"#,
+        dir = dir.display()
+    )
+}
+
 /// The `okd-streams` binary.
 pub fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_okd-streams"))

@@ -14,22 +14,9 @@ fn config(name: &str) -> PathBuf {
 }
 
 fn stream_file(dir: &Path, name: &str, gating: &str) -> PathBuf {
-    let text = format!(
-        r#"name: {name}
-store: oci:{dir}/store
-namespace: okd-demo
-state: {dir}/state
-upstream:
-  repository: oci:{dir}/upstream:okd/scos-release
-  tags: "4.19.0-okd-scos.*"
-version: {{ scheme: sequence, version: 4.19.0, label: okd-hpc }}
-created_from: inputs
-gating:
-{gating}promotions:
-  - {{ name: next, repository: 4-scos-next }}
-"#,
-        dir = dir.display()
-    );
+    let upstream = format!("oci:{}/upstream:okd/scos-release", dir.display());
+    let promotions = "promotions:\n  - { name: next, repository: 4-scos-next }\n";
+    let text = common::plain_stream_file(dir, name, &upstream, "okd-hpc", gating, promotions);
     let path = dir.join("stream.yaml");
     std::fs::write(&path, text).unwrap();
     path

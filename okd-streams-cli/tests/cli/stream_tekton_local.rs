@@ -326,36 +326,32 @@ async fn the_exported_pipeline_run_locally_decides_as_stream_run() {
 /// (three analysis runs, of which the first of each release fails: 2 of 3 pass the 0.6
 /// threshold).
 fn write_aggregated(dir: &Path) -> PathBuf {
-    let text = format!(
-        r#"name: 4.19.0-0.okd-scos
-store: oci:{dir}/store
-namespace: okd-demo
-state: {dir}/state
-upstream:
-  repository: oci:{dir}/upstream:okd/scos-release
-  tags: "4.19.0-okd-scos.*"
-version: {{ scheme: sequence, version: 4.19.0, label: okd-scos-hpc }}
-created_from: inputs
-gating:
-  release_controller:
+    let gating = r#"  release_controller:
     name: 4.19.0-0.okd-scos
     to: release-scos
     verify:
-      images: {{ prowJob: {{ name: e2e-images }} }}
+      images: { prowJob: { name: e2e-images } }
       aggregated-upgrade:
         upgrade: true
         upgradeFrom: Upstream
-        prowJob: {{ name: e2e-upgrade }}
-        aggregatedProwJob: {{ analysisJobCount: 3 }}
+        prowJob: { name: e2e-upgrade }
+        aggregatedProwJob: { analysisJobCount: 3 }
   runners:
-    e2e-images: {{ check: images }}
+    e2e-images: { check: images }
     e2e-upgrade:
       # Claims the next run number atomically (runs may be concurrent); every third fails.
-      shell: 'i=0; while ! mkdir {dir}/ran-$i 2>/dev/null; do i=$((i+1)); done; [ $((i % 3)) -ne 0 ]'
-promotions:
-  - {{ name: next, repository: 4-scos-next }}
-"#,
-        dir = dir.display()
+      shell: 'i=0; while ! mkdir DIRX/ran-$i 2>/dev/null; do i=$((i+1)); done; [ $((i % 3)) -ne 0 ]'
+"#
+    .replace("DIRX", &dir.display().to_string());
+    let upstream = format!("oci:{}/upstream:okd/scos-release", dir.display());
+    let promotions = "promotions:\n  - { name: next, repository: 4-scos-next }\n";
+    let text = common::plain_stream_file(
+        dir,
+        "4.19.0-0.okd-scos",
+        &upstream,
+        "okd-scos-hpc",
+        &gating,
+        promotions,
     );
     for f in std::fs::read_dir(dir).unwrap() {
         let f = f.unwrap().path();

@@ -16,22 +16,13 @@ async fn insecure_registries_reach_the_upstream_and_a_failed_tick_fails_the_comm
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let text = format!(
-        r#"name: 4.19.0-0.okd-scos
-store: oci:{dir}/store
-namespace: okd-demo
-state: {dir}/state
-upstream:
-  repository: docker://{host}/okd/scos-release
-  tags: "4.19.0-okd-scos.*"
-version: {{ scheme: sequence, version: 4.19.0, label: okd-hpc }}
-created_from: inputs
-gating:
-  jobs:
-    manifests: {{ check: manifests }}
-    images: {{ check: images }}
-"#,
-        dir = dir.display()
+    let text = common::plain_stream_file(
+        dir,
+        "4.19.0-0.okd-scos",
+        &format!("docker://{host}/okd/scos-release"),
+        "okd-hpc",
+        "  jobs:\n    manifests: { check: manifests }\n    images: { check: images }\n",
+        "",
     );
     let file = dir.join("stream.yaml");
 

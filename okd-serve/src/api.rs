@@ -115,6 +115,12 @@ pub struct ApiReleaseInfo {
     /// Upgrades out of it.
     #[serde(rename = "upgradesFrom", skip_serializing_if = "Vec::is_empty")]
     pub upgrades_from: Vec<UpgradeHistory>,
+    /// What changed against the release built before it (okd-release's diff document, as
+    /// `okd-streams release diff -o json` prints it); absent for the first release. The
+    /// controller's `changeLog` is a commit log it gets from the release images' sources,
+    /// which okd-streams does not have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<serde_json::Value>,
 }
 
 /// An API answer: status, content type, body.
@@ -319,7 +325,12 @@ fn results(view: &StreamView, r: &ReleaseRecord) -> VerificationJobsSummary {
 }
 
 /// `/api/v1/releasestream/{stream}/release/{tag}`.
-pub fn release(snapshot: &Snapshot, stream: &str, tag: &str) -> ApiAnswer {
+pub fn release(
+    snapshot: &Snapshot,
+    stream: &str,
+    tag: &str,
+    diffs: &crate::pages::Diffs,
+) -> ApiAnswer {
     let Some(view) = snapshot.stream(stream) else {
         return ApiAnswer::error(
             404,
@@ -338,6 +349,9 @@ pub fn release(snapshot: &Snapshot, stream: &str, tag: &str) -> ApiAnswer {
         results: Some(results(view, r)),
         upgrades_to: histories(&snapshot.graph, |_, to| to == tag),
         upgrades_from: histories(&snapshot.graph, |from, _| from == tag),
+        changes: diffs
+            .get(tag)
+            .and_then(|d| serde_json::from_str(&d.to_json()).ok()),
     })
 }
 

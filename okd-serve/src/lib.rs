@@ -6,10 +6,11 @@
 )]
 
 pub mod api;
+mod changes;
 mod error;
 pub mod graph;
 pub mod nodes;
-mod pages;
+pub mod pages;
 pub mod range;
 mod server;
 mod signatures;

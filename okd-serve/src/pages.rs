@@ -2,20 +2,24 @@
 //! the current state, with links into the API and the graph.
 //!
 //! Pages are looked up by name among the pages the report renders, never by path on disk: a
-//! name that is not one of them (`../gating.json`, `%2e%2e`) is a 404.
+//! name that is not one of them (`../gating.json`, `%2e%2e`) is a 404. Release pages carry
+//! the diff against the release built before it ([`Diffs`], computed by the server).
 
 use std::fmt::Write as _;
 
 use crate::snapshot::{Pages, Snapshot, StreamView};
 
-fn render(view: &StreamView) -> Result<Pages, okd_report::Error> {
+/// Each built release's diff against the one built before it, by release name.
+pub type Diffs = std::collections::BTreeMap<String, std::sync::Arc<okd_release::ReleaseDiff>>;
+
+fn render(view: &StreamView, diffs: &Diffs) -> Result<Pages, okd_report::Error> {
     let mut model =
         okd_report::ReportModel::from_stream(&view.served.name, &view.state, &view.served.policy);
     model.generated = Some(chrono::Utc::now());
     for r in &view.state.releases {
         if let Some(c) = view.ledger.candidates.get(&r.name) {
-            // Diffs need the release images from the store; the live pages show digests only.
-            model.record_build(&r.name, &c.digest.to_string(), None);
+            let diff = diffs.get(&r.name).map(|d| d.as_ref());
+            model.record_build(&r.name, &c.digest.to_string(), diff);
         }
     }
     let nav = nav(&view.served.name);
@@ -49,11 +53,12 @@ pub fn page(
     snapshot: &Snapshot,
     stream: &str,
     file: &str,
+    diffs: &Diffs,
 ) -> Result<Option<String>, okd_report::Error> {
     let Some(view) = snapshot.stream(stream) else {
         return Ok(None);
     };
-    let pages = snapshot.pages(stream, || render(view))?;
+    let pages = snapshot.pages(stream, || render(view, diffs))?;
     Ok(pages.get(file).cloned())
 }
 

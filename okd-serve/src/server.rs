@@ -225,10 +225,15 @@ async fn tags(State(app): State<App>, Path(stream): Path<String>, Query(q): Para
 }
 
 async fn release(State(app): State<App>, Path((stream, tag)): Path<(String, String)>) -> Response {
-    match load(&app).await {
-        Ok(s) => answer(api::release(&s, &stream, &tag)),
-        Err(r) => r,
-    }
+    let s = match load(&app).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let diffs = match s.stream(&stream) {
+        Some(view) => app.changes.of_stream(view).await,
+        None => pages::Diffs::new(),
+    };
+    answer(api::release(&s, &stream, &tag, &diffs))
 }
 
 async fn streams(State(app): State<App>, Path(which): Path<String>) -> Response {
@@ -257,7 +262,11 @@ async fn serve_page(State(app): State<App>, stream: String, file: String) -> Res
         Ok(s) => s,
         Err(r) => return r,
     };
-    match pages::page(&s, &stream, &file) {
+    let diffs = match s.stream(&stream) {
+        Some(view) => app.changes.of_stream(view).await,
+        None => pages::Diffs::new(),
+    };
+    match pages::page(&s, &stream, &file, &diffs) {
         Ok(Some(html)) => body(
             StatusCode::OK,
             "text/html; charset=utf-8",

@@ -156,6 +156,8 @@ struct Cache {
 pub(crate) struct Snapshots {
     streams: Vec<Arc<ServedStream>>,
     cache: Mutex<Cache>,
+    /// Diffs between releases, kept across snapshots (release images never change).
+    pub(crate) changes: crate::changes::Changes,
 }
 
 impl Snapshots {
@@ -163,6 +165,7 @@ impl Snapshots {
         Snapshots {
             streams: streams.into_iter().map(Arc::new).collect(),
             cache: Mutex::new(Cache::default()),
+            changes: crate::changes::Changes::default(),
         }
     }
 

@@ -21,6 +21,9 @@ pub struct ServedStream {
     pub state_dir: PathBuf,
     /// True when the stream file names a public host: pullspecs name that registry.
     pub public_host_set: bool,
+    /// How its store is reached to read release images (for diffs): TLS verified except for
+    /// the stream file's `insecure_registries`.
+    pub registry_options: okd_oci::registry::RegistryOptions,
 }
 
 impl ServedStream {
@@ -45,6 +48,12 @@ impl ServedStream {
             policy,
             state_dir,
             public_host_set: f.public_host.is_some(),
+            registry_options: f
+                .insecure_registries
+                .iter()
+                .fold(okd_oci::registry::RegistryOptions::default(), |o, h| {
+                    o.insecure_registry(h.clone())
+                }),
         })
     }
 

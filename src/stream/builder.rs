@@ -658,8 +658,9 @@ impl StreamBuilder {
     }
 }
 
-/// Opens the store a location names (a layout is created when `create` is true).
-pub(crate) async fn open_location(
+/// Opens the store a location names through `map` (a layout is created for
+/// [`Access::Write`]).
+pub async fn open_location(
     map: &StoreMap,
     location: &StoreLocation,
     access: Access,

@@ -3,12 +3,13 @@
 
 use std::io::Write as _;
 
-use crate::support::{Running, STREAM, demo, save_state, stream_file};
+use crate::support::{Running, STREAM, demo, save_state, server_panics, stream_file};
 
 const CHANNEL_MESSAGE: &str = "Unsupported ?channel, must be '', 'prerelease', 'prerelease-*', 'nightly', 'nightly-*', 'stable', or 'stable-*\n";
 
 #[tokio::test]
 async fn unknown_channel_is_400_with_the_controller_message_even_without_upgrades() {
+    let panics = server_panics();
     let tmp = tempfile::tempdir().unwrap();
     let file = stream_file(tmp.path(), STREAM, None);
     save_state(
@@ -26,10 +27,12 @@ async fn unknown_channel_is_400_with_the_controller_message_even_without_upgrade
         server.json("/graph?channel=stable")["nodes"],
         serde_json::json!([])
     );
+    assert_eq!(server_panics(), panics, "a handler panicked");
 }
 
 #[tokio::test]
 async fn page_paths_outside_the_report_are_404() {
+    let panics = server_panics();
     let tmp = tempfile::tempdir().unwrap();
     let file = demo(tmp.path(), None).await;
     let server = Running::start(&[file]);
@@ -53,10 +56,12 @@ async fn page_paths_outside_the_report_are_404() {
         assert!(!a.text().contains("root:"), "{bad}");
         assert!(!a.text().contains("\"streams\""), "{bad}");
     }
+    assert_eq!(server_panics(), panics, "a handler panicked");
 }
 
 #[tokio::test]
 async fn an_absurdly_long_query_is_refused_and_the_next_request_answered() {
+    let panics = server_panics();
     let tmp = tempfile::tempdir().unwrap();
     let file = demo(tmp.path(), None).await;
     let server = Running::start(&[file]);
@@ -68,10 +73,12 @@ async fn an_absurdly_long_query_is_refused_and_the_next_request_answered() {
         a.status
     );
     assert_eq!(server.get("/graph").status, 200);
+    assert_eq!(server_panics(), panics, "a handler panicked");
 }
 
 #[tokio::test]
 async fn ten_thousand_connections_opened_and_dropped_then_a_normal_answer() {
+    let panics = server_panics();
     let tmp = tempfile::tempdir().unwrap();
     let file = demo(tmp.path(), None).await;
     let server = Running::start(&[file]);
@@ -90,4 +97,5 @@ async fn ten_thousand_connections_opened_and_dropped_then_a_normal_answer() {
     .unwrap();
     let g = server.json("/graph");
     assert_eq!(g["nodes"].as_array().unwrap().len(), 5);
+    assert_eq!(server_panics(), panics, "a handler panicked");
 }

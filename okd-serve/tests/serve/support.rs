@@ -188,3 +188,22 @@ pub async fn demo(dir: &Path, public_host: Option<&str>) -> PathBuf {
     .await;
     file
 }
+
+/// Panics so far on server threads (tokio's worker threads), counted by a panic hook installed
+/// on first use: a bad request must never panic a handler, even one whose connection is gone.
+pub fn server_panics() -> usize {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    static HOOK: OnceLock<()> = OnceLock::new();
+    HOOK.get_or_init(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some("tokio-runtime-worker") {
+                COUNT.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+    COUNT.load(Ordering::SeqCst)
+}

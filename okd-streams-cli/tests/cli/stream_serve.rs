@@ -150,12 +150,58 @@ async fn a_cvo_on_the_upstream_or_on_a_stream_release_follows_a_served_stream_ru
             &[],
         );
         let dom = chromium_dom(&format!("http://{addr}/releasestream/{STREAM}/"));
-        (from_release, from_upstream, latest, dom, all_edges)
+        let page = get(
+            addr,
+            &format!("/releasestream/{STREAM}/release-4.19.0-okd-demo.2.html"),
+            &[],
+        )
+        .unwrap()
+        .text();
+        let info = get(
+            addr,
+            &format!("/api/v1/releasestream/{STREAM}/release/4.19.0-okd-demo.2"),
+            &[],
+        )
+        .unwrap()
+        .text();
+        (
+            from_release,
+            from_upstream,
+            latest,
+            dom,
+            all_edges,
+            page,
+            info,
+        )
     })
     .await
     .unwrap();
     stop(server);
-    let (from_release, from_upstream, latest, dom, all_edges) = result;
+    let (from_release, from_upstream, latest, dom, all_edges, page, info) = result;
+
+    // The served release page is `stream report`'s, diff included (its navigation bar and
+    // generation time aside); the API gives the same diff as `changes`.
+    let site = dir.join("site");
+    common::run_ok(&["stream", "report", f, "--out", site.to_str().unwrap()]);
+    let written = std::fs::read_to_string(site.join("release-4.19.0-okd-demo.2.html")).unwrap();
+    let comparable = |html: &str| -> String {
+        let html = match (html.find("<nav class=\"okd-serve\">"), html.find("</nav>")) {
+            (Some(a), Some(b)) if a < b => format!("{}{}", &html[..a], &html[b + 6..]),
+            _ => html.to_string(),
+        };
+        html.lines()
+            .filter(|l| !l.contains(" · generated "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(written.contains("Changes from "), "{written}");
+    assert_eq!(comparable(&page), comparable(&written));
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(
+        info["changes"]["from"]["name"], "4.19.0-okd-demo.1",
+        "{info}"
+    );
+    assert_eq!(info["changes"]["to"]["name"], "4.19.0-okd-demo.2", "{info}");
     let from_release = from_release.unwrap();
     assert_eq!(from_release.len(), 1, "{from_release:?}");
     assert_eq!(from_release[0].version, "4.19.0-okd-demo.2");

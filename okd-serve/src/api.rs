@@ -324,12 +324,13 @@ fn results(view: &StreamView, r: &ReleaseRecord) -> VerificationJobsSummary {
     summary
 }
 
-/// `/api/v1/releasestream/{stream}/release/{tag}`.
+/// `/api/v1/releasestream/{stream}/release/{tag}`; `diff` is the release's diff against the
+/// one built before it, when there is one.
 pub fn release(
     snapshot: &Snapshot,
     stream: &str,
     tag: &str,
-    diffs: &crate::pages::Diffs,
+    diff: Option<&okd_release::ReleaseDiff>,
 ) -> ApiAnswer {
     let Some(view) = snapshot.stream(stream) else {
         return ApiAnswer::error(
@@ -349,9 +350,7 @@ pub fn release(
         results: Some(results(view, r)),
         upgrades_to: histories(&snapshot.graph, |_, to| to == tag),
         upgrades_from: histories(&snapshot.graph, |from, _| from == tag),
-        changes: diffs
-            .get(tag)
-            .and_then(|d| serde_json::from_str(&d.to_json()).ok()),
+        changes: diff.and_then(|d| serde_json::from_str(&d.to_json()).ok()),
     })
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use okd_oci::{Access, Store, StoreMap};
 use okd_release::{Release, ReleaseDiff};
+use okd_streams::stream::Candidate;
 
 use crate::snapshot::StreamView;
 
@@ -27,62 +28,88 @@ impl std::fmt::Debug for Changes {
     }
 }
 
+/// The releases `view` built, oldest first (by creation time, then name), as `stream report`
+/// orders them.
+fn built(view: &StreamView) -> Vec<&Candidate> {
+    let mut built: Vec<&Candidate> = view
+        .state
+        .releases
+        .iter()
+        .filter_map(|r| view.ledger.candidates.get(&r.name))
+        .collect();
+    built.sort_by_key(|c| {
+        view.state
+            .release(&c.name)
+            .map(|r| (r.created, r.name.clone()))
+    });
+    built
+}
+
 impl Changes {
     /// The diff of every built release of `view` against the one built before it, by name.
     pub(crate) async fn of_stream(&self, view: &StreamView) -> BTreeMap<String, Arc<ReleaseDiff>> {
-        let mut built: Vec<(&str, &okd_streams::stream::Candidate)> = view
-            .state
-            .releases
-            .iter()
-            .filter_map(|r| {
-                view.ledger
-                    .candidates
-                    .get(&r.name)
-                    .map(|c| (r.name.as_str(), c))
-            })
-            .collect();
-        built.sort_by_key(|(name, _)| {
-            view.state
-                .release(name)
-                .map(|r| (r.created, r.name.clone()))
-        });
+        let built = built(view);
         let mut out = BTreeMap::new();
         for pair in built.windows(2) {
-            let (prev, cur) = (pair[0].1, pair[1].1);
-            let key = (prev.digest.to_string(), cur.digest.to_string());
-            let known = self
-                .diffs
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&key)
-                .cloned();
-            let diff = match known {
-                Some(d) => d,
-                None => match self.compute(view, prev, cur).await {
-                    Ok(d) => {
-                        let d = Arc::new(d);
-                        self.diffs
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .insert(key, d.clone());
-                        d
-                    }
-                    Err(e) => {
-                        tracing::warn!(release = %cur.name, error = %e, "no diff for this release");
-                        continue;
-                    }
-                },
-            };
-            out.insert(cur.name.clone(), diff);
+            if let Some(d) = self.between(view, pair[0], pair[1]).await {
+                out.insert(pair[1].name.clone(), d);
+            }
         }
         out
+    }
+
+    /// The diff of release `name` of `view` against the one built before it, alone (what the
+    /// release API needs, without diffing the whole stream).
+    pub(crate) async fn of_release(
+        &self,
+        view: &StreamView,
+        name: &str,
+    ) -> Option<Arc<ReleaseDiff>> {
+        let built = built(view);
+        let i = built.iter().position(|c| c.name == name)?;
+        let prev = *built.get(i.checked_sub(1)?)?;
+        self.between(view, prev, built[i]).await
+    }
+
+    /// The diff `prev` → `cur`, from the cache or computed once; `None` (logged) when it cannot
+    /// be computed.
+    async fn between(
+        &self,
+        view: &StreamView,
+        prev: &Candidate,
+        cur: &Candidate,
+    ) -> Option<Arc<ReleaseDiff>> {
+        let key = (prev.digest.to_string(), cur.digest.to_string());
+        let known = self
+            .diffs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if known.is_some() {
+            return known;
+        }
+        match self.compute(view, prev, cur).await {
+            Ok(d) => {
+                let d = Arc::new(d);
+                self.diffs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(key, d.clone());
+                Some(d)
+            }
+            Err(e) => {
+                tracing::warn!(release = %cur.name, error = %e, "no diff for this release");
+                None
+            }
+        }
     }
 
     async fn compute(
         &self,
         view: &StreamView,
-        prev: &okd_streams::stream::Candidate,
-        cur: &okd_streams::stream::Candidate,
+        prev: &Candidate,
+        cur: &Candidate,
     ) -> Result<ReleaseDiff, Box<dyn std::error::Error + Send + Sync>> {
         let store = self.store(view).await?;
         let a = Release::load_image(store.as_ref(), &prev.image).await?;

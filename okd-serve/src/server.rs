@@ -229,11 +229,11 @@ async fn release(State(app): State<App>, Path((stream, tag)): Path<(String, Stri
         Ok(s) => s,
         Err(r) => return r,
     };
-    let diffs = match s.stream(&stream) {
-        Some(view) => app.changes.of_stream(view).await,
-        None => pages::Diffs::new(),
+    let diff = match s.stream(&stream) {
+        Some(view) => app.changes.of_release(view, &tag).await,
+        None => None,
     };
-    answer(api::release(&s, &stream, &tag, &diffs))
+    answer(api::release(&s, &stream, &tag, diff.as_deref()))
 }
 
 async fn streams(State(app): State<App>, Path(which): Path<String>) -> Response {

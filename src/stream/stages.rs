@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use okd_gating::{History, JobRun, Phase, RunKind, RunState, resolve_upgrade_source, step};
+use okd_gating::{JobRun, Phase, RunKind, RunState, resolve_upgrade_source, step};
 
 use super::tick::Parts;
 use super::{Stream, StreamError, TickContext, TickReport};
@@ -63,7 +63,7 @@ impl Stream {
             publish: false,
         };
         let report = self.round(ctx, parts).await?;
-        let (stream, _) = self.load_state().await?;
+        let (stream, _, history) = self.load_with_history().await?;
         let newest = stream
             .releases
             .iter()
@@ -74,7 +74,6 @@ impl Stream {
             ..StageOutcome::default()
         };
         if let Some(r) = newest {
-            let history = History::from_state(&self.state.load().await?);
             for job in self.policy.jobs.iter().filter(|j| j.upgrade.is_some()) {
                 let from = resolve_upgrade_source(&self.policy, job, &r.name, &history)
                     .map(|f| f.pullspec)
@@ -109,9 +108,8 @@ impl Stream {
         release: &str,
         outcomes: &[JobOutcome],
     ) -> Result<StageOutcome, StreamError> {
-        let (mut stream, _) = self.load_state().await?;
+        let (mut stream, _, history) = self.load_with_history().await?;
         let now = ctx.now;
-        let history = History::from_state(&self.state.load().await?);
         let record = stream
             .release_mut(release)
             .ok_or_else(|| self.unknown(release))?;

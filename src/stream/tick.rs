@@ -99,6 +99,17 @@ impl Stream {
         Ok(())
     }
 
+    /// The stream's gating state and ledger, and the upgrade sources every stream of the same
+    /// state file offers, from one read of it.
+    pub(crate) async fn load_with_history(
+        &self,
+    ) -> Result<(StreamState, Ledger, okd_gating::History), StreamError> {
+        let all = self.state.load().await?;
+        let stream = all.streams.get(self.name()).cloned().unwrap_or_default();
+        let history = okd_gating::History::from_state(&all);
+        Ok((stream, self.ledger.load().await?, history))
+    }
+
     /// The stream's gating state and ledger.
     pub async fn load_state(&self) -> Result<(StreamState, Ledger), StreamError> {
         let all = self.state.load().await?;
@@ -279,7 +290,9 @@ impl Stream {
             at: Some(now),
             ..TickReport::default()
         };
-        let (mut stream, mut ledger) = self.load_state().await?;
+        // Every stream of the state, and the upstreams releases were built from, are upgrade
+        // sources (the stream's own releases decided during this round are added by `step`).
+        let (mut stream, mut ledger, history) = self.load_with_history().await?;
 
         // An intent left by an interrupted tick is finished first, with its recorded inputs.
         if let Some(intent) = ledger.intent.clone() {
@@ -312,9 +325,6 @@ impl Stream {
             report.inputs_hash = Some(d.hash.clone());
         }
         let hash = detected.as_ref().map(|d| d.hash.clone());
-        // Every stream of the state, and the upstreams releases were built from, are upgrade
-        // sources.
-        let history = okd_gating::History::from_state(&self.state.load().await?);
         let mut out = step(&self.policy, &mut stream, &history, hash.as_deref(), now);
         if out.create.is_some()
             && ledger.intent.is_none()

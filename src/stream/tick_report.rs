@@ -249,6 +249,14 @@ impl fmt::Display for TickReport {
         for e in &self.errors {
             writeln!(f, "  error      {e}")?;
         }
+        if self.stalled && !self.undecided.is_empty() {
+            // Said out loud: these stay undecided until something outside changes.
+            writeln!(
+                f,
+                "  waiting    {}: held by jobs that cannot start (see stream status)",
+                self.undecided.join(", ")
+            )?;
+        }
         Ok(())
     }
 }

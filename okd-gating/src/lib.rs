@@ -110,7 +110,7 @@ pub use simulate::{JobFigures, LatencyStats, SimulationReport, simulate};
 pub use simulation_model::{JobModel, SimulationModel};
 pub use state::{FileStateStore, MemoryStateStore, StateStore, parse_state_file};
 pub use step::{StepOutcome, Transition, step};
-pub use upgrade::{AcceptedRelease, History, resolve_upgrade_source};
+pub use upgrade::{AcceptedRelease, History, UPSTREAM_STREAM, resolve_upgrade_source};
 pub use validate::{
     MAX_CONFIG_SIZE, ParseMode, check_periodic_uniqueness, load_release_config,
     parse_release_config, validate_release_config,

@@ -45,6 +45,7 @@ pub mod jobs;
 pub mod mirror;
 pub mod os;
 pub mod publish;
+mod sampled_sources;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod signing;
@@ -77,7 +78,7 @@ pub use signing::{ReleaseSigner, SigningFile};
 pub use source::{ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
-pub use status::{BuiltRelease, JobLine, ReleaseStatus, StreamHistory, StreamStatus};
+pub use status::{BuiltRelease, JobLine, PeriodicLine, ReleaseStatus, StreamHistory, StreamStatus};
 pub use target::{StoreLocation, Target};
 pub use tick::{Created, Published, TickContext, TickReport};
 pub use version_scheme::VersionScheme;

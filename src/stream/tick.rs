@@ -106,7 +106,8 @@ impl Stream {
     ) -> Result<(StreamState, Ledger, okd_gating::History), StreamError> {
         let all = self.state.load().await?;
         let stream = all.streams.get(self.name()).cloned().unwrap_or_default();
-        let history = okd_gating::History::from_state(&all);
+        let mut history = okd_gating::History::from_state(&all);
+        self.add_sampled_sources(&stream, &mut history).await?;
         Ok((stream, self.ledger.load().await?, history))
     }
 

@@ -107,7 +107,7 @@ pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus, launch_
 pub use sampled::{SampledRun, sample_previous, sampled_runs};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};
 pub use simulate::{JobFigures, LatencyStats, SimulationReport, simulate};
-pub use simulation_model::{JobModel, SimulationModel};
+pub use simulation_model::{JobModel, SimulationModel, SimulationScript};
 pub use state::{FileStateStore, MemoryStateStore, StateStore, parse_state_file};
 pub use step::{StepOutcome, Transition, step};
 pub use upgrade::{AcceptedRelease, History, UPSTREAM_STREAM, resolve_upgrade_source};

@@ -118,6 +118,10 @@ pub struct SimulationReport {
     pub rejected_only_by_flakes: u64,
     /// Per-job figures.
     pub jobs: BTreeMap<String, JobFigures>,
+    /// Every release at the end, oldest first, with its phase.
+    pub releases: Vec<(String, Phase)>,
+    /// The upgrade graph at the end: `(from, to, successes, failures)`.
+    pub edges: Vec<(String, String, u32, u32)>,
 }
 
 #[derive(Debug)]
@@ -210,7 +214,15 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
     };
     let mut state = StreamState::default();
     let history = History::default();
-    sim.push(start, Event::InputChange);
+    let mut script = model.script.clone();
+    match &script {
+        None => sim.push(start, Event::InputChange),
+        Some(s) => {
+            for at in &s.input_changes {
+                sim.push(add_duration(start, at.0), Event::InputChange);
+            }
+        }
+    }
 
     while let Some(Reverse((now, id))) = sim.queue.pop() {
         if now > sim.end {
@@ -223,8 +235,10 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
             Event::InputChange => {
                 sim.changes.push(now);
                 sim.report.input_changes += 1;
-                let next = add_duration(now, sim.exp_interval());
-                sim.push(next, Event::InputChange);
+                if script.is_none() {
+                    let next = add_duration(now, sim.exp_interval());
+                    sim.push(next, Event::InputChange);
+                }
             }
             Event::CreationDone(name) => {
                 let failed = sim.rng.random::<f64>() < model.creation_failure_rate;
@@ -315,10 +329,16 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
                 .get(&release)
                 .is_some_and(|c| c.broken.contains(&launch.job));
             let flaked = sim.rng.random::<f64>() < m.flake;
-            let run_state = if broken || flaked {
-                RunState::Failed
-            } else {
-                RunState::Succeeded
+            let scripted = script.as_mut().map(|s| {
+                let results = s.results.entry(launch.job.clone()).or_default();
+                (!results.is_empty()).then(|| results.remove(0))
+            });
+            let run_state = match scripted {
+                Some(Some(state)) => state,
+                // Past the end of its script: the run never ends.
+                Some(None) => RunState::Pending,
+                None if broken || flaked => RunState::Failed,
+                None => RunState::Succeeded,
             };
             let took = sim.run_duration(m);
             let finish = add_duration(now, took);
@@ -332,6 +352,9 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
             sim.report.job_hours += hours;
             if let Some(r) = state.release_mut(&release) {
                 r.runs.push(launch.to_run(now, None));
+            }
+            if run_state == RunState::Pending {
+                continue;
             }
             sim.push(
                 finish,
@@ -362,6 +385,16 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
         0.0
     };
     sim.report.time_to_acceptance = latencies(&sim.changes, &sim.accepted_at);
+    sim.report.releases = state
+        .releases
+        .iter()
+        .map(|r| (r.name.clone(), r.phase))
+        .collect();
+    sim.report.edges = state
+        .graph
+        .edges()
+        .map(|(from, to, c)| (from.to_string(), to.to_string(), c.success, c.failure))
+        .collect();
     Ok(sim.report)
 }
 

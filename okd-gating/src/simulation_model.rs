@@ -92,6 +92,31 @@ pub struct SimulationModel {
     /// Per-job models, by verification job name.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobModel>,
+    /// Exact input changes and job results instead of random ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<SimulationScript>,
+}
+
+/// A scripted simulation: inputs change at these times, and each job's runs end with these
+/// results, in the order the runs start. A run past the end of its job's list never ends (its
+/// release stays undecided), so a script that is too short is seen, not filled in. Replaying the
+/// results a stream's jobs gave reaches the stream's phases and edges: both decide through
+/// [`step`](crate::step).
+///
+/// ```yaml
+/// script:
+///   input_changes: [0s, 24h]
+///   results: { e2e: [Failed, Succeeded, Failed, Failed], upgrade: [Succeeded] }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationScript {
+    /// When inputs change, from the start of the simulation.
+    #[serde(default)]
+    pub input_changes: Vec<ModelDuration>,
+    /// Results of each job's runs (verification job name → `Succeeded`/`Failed` in start order).
+    #[serde(default)]
+    pub results: BTreeMap<String, Vec<crate::RunState>>,
 }
 
 impl Default for SimulationModel {
@@ -104,6 +129,7 @@ impl Default for SimulationModel {
             creation_failure_rate: 0.0,
             default_job: JobModel::default(),
             jobs: BTreeMap::new(),
+            script: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod cli_gate;
 mod cli_mirror;
 mod cli_release;
 mod cli_sign;
+mod simulate_parity;
 mod stream_authfile;
 mod stream_cli;
 mod stream_demo;

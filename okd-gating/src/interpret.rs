@@ -174,6 +174,8 @@ impl GatingPolicy {
         let publish = self
             .publish
             .iter()
+            // okd-streams' own release copies have no counterpart in a controller config.
+            .filter(|p| !matches!(p.target, PublishTarget::ReleaseCopy { .. }))
             .map(|p| {
                 let mut out = config::ReleasePublish {
                     disabled: p.disabled,
@@ -197,7 +199,7 @@ impl GatingPolicy {
                         });
                     }
                     PublishTarget::VerifyIssues(v) => out.verify_issues = Some(v.clone()),
-                    PublishTarget::Nothing => {}
+                    PublishTarget::ReleaseCopy { .. } | PublishTarget::Nothing => {}
                 }
                 (p.name.clone(), out)
             })

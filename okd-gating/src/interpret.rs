@@ -134,7 +134,8 @@ impl GatingPolicy {
     }
 
     /// The `ReleaseConfig` this policy corresponds to. Builder-only settings that the JSON cannot
-    /// express (pass thresholds other than 0.6, garbage-collection limits) are not included.
+    /// express (pass thresholds other than 0.6, garbage-collection limits, okd-streams' own
+    /// [`PublishTarget::ReleaseCopy`] steps) are not included.
     pub fn to_config(&self) -> ReleaseConfig {
         let e = &self.extras;
         let mut verify = std::collections::BTreeMap::new();

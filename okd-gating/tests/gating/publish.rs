@@ -283,3 +283,35 @@ fn a_changed_tags_list_publishes_the_same_release_again() {
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0].release, "r1");
 }
+
+#[test]
+fn a_config_written_back_keeps_image_stream_refs_and_leaves_release_copies_out() {
+    let json = br#"{"name": "4.19.0-0.okd-scos", "to": "release-scos",
+        "publish": {"stable": {"imageStreamRef": {"namespace": "okd", "name": "scos-stable",
+            "tags": ["cli"], "excludeTags": ["installer"]}}}}"#;
+    let policy = GatingPolicy::from_json(json, "c.json", okd_gating::ParseMode::Strict).unwrap();
+    assert_eq!(
+        policy.publish[0].target,
+        PublishTarget::Repository {
+            namespace: "okd".into(),
+            name: "scos-stable".into(),
+            tags: strings(&["cli"]),
+            exclude_tags: strings(&["installer"]),
+        }
+    );
+    let mut with_copy = policy.clone();
+    with_copy.publish.push(PublishRule {
+        name: "next".into(),
+        disabled: false,
+        target: PublishTarget::ReleaseCopy {
+            repository: "okd/4-scos-next".into(),
+        },
+    });
+    let config = with_copy.to_config();
+    assert_eq!(
+        config.publish.keys().collect::<Vec<_>>(),
+        ["stable"],
+        "{config:?}"
+    );
+    assert_eq!(GatingPolicy::from_config(config).publish, policy.publish);
+}

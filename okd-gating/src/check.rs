@@ -164,12 +164,32 @@ impl CheckReport {
         for rule in p.publish.iter().filter(|r| !r.disabled) {
             let what = match &rule.target {
                 PublishTarget::Tag { tag } => format!("tag {tag}"),
+                PublishTarget::ReleaseCopy { repository } => {
+                    format!("copy the release to {repository}")
+                }
                 PublishTarget::Repository {
-                    namespace, name, ..
-                } if namespace.is_empty() => format!("copy to {name}"),
-                PublishTarget::Repository {
-                    namespace, name, ..
-                } => format!("copy to {namespace}/{name}"),
+                    namespace,
+                    name,
+                    tags,
+                    exclude_tags,
+                } => {
+                    let repo = if namespace.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{namespace}/{name}")
+                    };
+                    let which = if tags.is_empty() {
+                        "component tags".to_string()
+                    } else {
+                        format!("component tags {}", tags.join(", "))
+                    };
+                    let except = if exclude_tags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" except {}", exclude_tags.join(", "))
+                    };
+                    format!("{which}{except} to {repo}")
+                }
                 PublishTarget::VerifyIssues(_) => "verify Jira issues".to_string(),
                 PublishTarget::Nothing => "nothing".to_string(),
             };

@@ -115,6 +115,20 @@ pub enum Error {
         /// The store error.
         source: Box<okd_oci::Error>,
     },
+    /// A release whose component list (image-references) could not be read for a publish step.
+    #[error(
+        "publish rule {rule}: release {release} at {pullspec}: reading its components: {source}"
+    )]
+    ReleaseComponents {
+        /// The publish rule.
+        rule: String,
+        /// The release.
+        release: String,
+        /// Where it was read.
+        pullspec: String,
+        /// Why it could not be read.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An upgrade-graph channel name that is not one the controller serves.
     #[error("unknown upgrade channel {channel:?}")]
     UnknownChannel {

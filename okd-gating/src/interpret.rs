@@ -142,7 +142,8 @@ impl GatingPolicy {
     }
 
     /// The `ReleaseConfig` this policy corresponds to. Builder-only settings that the JSON cannot
-    /// express (pass thresholds other than 0.6, garbage-collection limits) are not included.
+    /// express (pass thresholds other than 0.6, garbage-collection limits, okd-streams' own
+    /// [`PublishTarget::ReleaseCopy`] steps) are not included.
     pub fn to_config(&self) -> ReleaseConfig {
         let e = &self.extras;
         let mut verify = std::collections::BTreeMap::new();
@@ -182,6 +183,8 @@ impl GatingPolicy {
         let publish = self
             .publish
             .iter()
+            // okd-streams' own release copies have no counterpart in a controller config.
+            .filter(|p| !matches!(p.target, PublishTarget::ReleaseCopy { .. }))
             .map(|p| {
                 let mut out = config::ReleasePublish {
                     disabled: p.disabled,
@@ -205,7 +208,7 @@ impl GatingPolicy {
                         });
                     }
                     PublishTarget::VerifyIssues(v) => out.verify_issues = Some(v.clone()),
-                    PublishTarget::Nothing => {}
+                    PublishTarget::ReleaseCopy { .. } | PublishTarget::Nothing => {}
                 }
                 (p.name.clone(), out)
             })

@@ -98,7 +98,10 @@ pub use policy::{
     GatingPolicyBuilder, GcPolicy, NoUpgradeSource, PublishRule, PublishTarget, SampledUpgrade,
     StreamMode, UpgradeSource, VerifyJob,
 };
-pub use publish::{PublishAction, PublishOutcome, Publisher, plan_publications};
+pub use publish::{
+    ComponentSelection, ComponentTag, PublishAction, PublishOutcome, Publisher, SelectedComponents,
+    plan_publications,
+};
 pub use record::{
     CreationState, GatingState, JobRun, NotRun, Override, OverridePhase, Phase, Publication,
     ReleaseRecord, ReleaseRef, RunEnd, RunId, RunKind, RunState, STATE_FORMAT, StreamState,

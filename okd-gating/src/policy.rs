@@ -248,15 +248,27 @@ pub enum PublishTarget {
         /// The tag, e.g. `scos-4.19`.
         tag: String,
     },
-    /// Copy the newest accepted release into another repository, tagged with its name.
+    /// okd-streams' own step (the stream file's `promotions: [{ name, repository }]`): copy the
+    /// newest accepted release image into `repository`, tagged with the release's name. The
+    /// release-controller has no such step, so [`GatingPolicy::to_config`] leaves it out of the
+    /// config it writes.
+    ReleaseCopy {
+        /// Target repository, e.g. `okd/4-scos-next`.
+        repository: String,
+    },
+    /// The controller's `imageStreamRef`: copy the newest accepted release's component tags
+    /// (one per image-references entry, e.g. `cli`, `installer`) into another repository, each
+    /// under its own name. Without `tags`, every component not in `exclude_tags` is copied once
+    /// per release; with `tags`, only those (minus `exclude_tags`), and a listed tag the release
+    /// lacks is a warning naming it.
     Repository {
-        /// Namespace (empty: the stream's).
+        /// Namespace (empty: the repository is `name` alone).
         namespace: String,
         /// Repository (image stream) name.
         name: String,
-        /// Only these tags (component filter of the controller, kept for round trips).
+        /// Only these component tags (empty: all of them).
         tags: Vec<String>,
-        /// Not these tags.
+        /// Never these component tags.
         exclude_tags: Vec<String>,
     },
     /// Jira verification (not performed by okd-gating; kept for round trips).
@@ -471,7 +483,10 @@ impl GatingPolicy {
                 PublishTarget::Tag { tag } if tag.is_empty() => {
                     return bad(format!("publish step {} has an empty tag", p.name));
                 }
-                PublishTarget::Repository { name, .. } if name.is_empty() => {
+                PublishTarget::Repository { name, .. }
+                | PublishTarget::ReleaseCopy { repository: name }
+                    if name.is_empty() =>
+                {
                     return bad(format!("publish step {} has an empty repository", p.name));
                 }
                 _ => {}

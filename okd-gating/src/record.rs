@@ -364,9 +364,16 @@ pub struct Publication {
     pub repository: String,
     /// Tag it was published as.
     pub tag: String,
-    /// Manifest digest published.
+    /// Manifest digest published (`None` for component tags: each has its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The component tags an `imageStreamRef` step wrote or found in place, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
+    /// The `tags` list of the step that published them (empty: every component); a changed
+    /// list publishes the release again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selected: Vec<String>,
     /// When.
     pub at: DateTime<Utc>,
 }

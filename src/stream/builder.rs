@@ -444,11 +444,8 @@ impl StreamBuilder {
         for (rule, promotion) in &self.promotions {
             let target_of = match promotion {
                 Promotion::Tag(tag) => PublishTarget::Tag { tag: tag.clone() },
-                Promotion::Repository(repo) => PublishTarget::Repository {
-                    namespace: String::new(),
-                    name: target.repository(repo),
-                    tags: Vec::new(),
-                    exclude_tags: Vec::new(),
+                Promotion::Repository(repo) => PublishTarget::ReleaseCopy {
+                    repository: target.repository(repo),
                 },
             };
             policy.publish.push(PublishRule {
@@ -652,7 +649,9 @@ impl StreamBuilder {
         };
         let publisher: Arc<dyn Publisher> = match &self.publisher {
             Some(p) => p.clone(),
-            None => Arc::new(StorePublisher::new(store.clone(), &release_repo)),
+            None => Arc::new(
+                StorePublisher::new(store.clone(), &release_repo).with_sources(sources.clone()),
+            ),
         };
         Ok(Stream {
             policy,

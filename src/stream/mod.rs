@@ -45,6 +45,7 @@ pub mod jobs;
 pub mod mirror;
 pub mod os;
 pub mod publish;
+mod publish_components;
 mod sampled_sources;
 #[cfg(feature = "schema")]
 pub mod schema;

@@ -9,6 +9,13 @@
 //! under the tag. Publishing is idempotent twice over: the plan skips what the gating state
 //! records as done, and the publisher writes nothing when the tag already points at the digest.
 //!
+//! An action with `components` (the controller's `imageStreamRef`) publishes the release's
+//! component tags instead: the release's image-references are read from the store, and each
+//! selected component `cli` becomes `<repository>:cli` at the component's digest, read from
+//! wherever its pullspec resolves through the stream's [`StoreMap`] (see
+//! [`StorePublisher::with_sources`]): retagged within the target store, copied from another
+//! one, content first and tag last either way.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
@@ -32,6 +39,7 @@
 //!     pullspec: "quay.io/okd/release-scos:4.19.0-0.okd-scos-2025-01-01-000000".into(),
 //!     repository: None,
 //!     tag: "scos-4.19".into(),
+//!     components: None,
 //! };
 //! assert!(matches!(publisher.publish(&action).await?, PublishOutcome::Published { .. }));
 //! assert!(matches!(publisher.publish(&action).await?, PublishOutcome::AlreadyPublished { .. }));
@@ -43,13 +51,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use okd_gating::{Error, PublishAction, PublishOutcome, Publisher};
 use okd_oci::copy::{Retag, retag};
-use okd_oci::{ImageRef, ManifestRef, Store};
+use okd_oci::{Digest, ImageRef, ManifestRef, Store, StoreMap};
 
 /// Publishes by promoting release images within one [`okd_oci::Store`].
 #[derive(Debug, Clone)]
 pub struct StorePublisher {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     repository: String,
+    pub(super) sources: Option<StoreMap>,
 }
 
 impl StorePublisher {
@@ -59,13 +68,24 @@ impl StorePublisher {
         StorePublisher {
             store,
             repository: repository.to_string(),
+            sources: None,
         }
     }
-}
 
-#[async_trait]
-impl Publisher for StorePublisher {
-    async fn publish(&self, action: &PublishAction) -> Result<PublishOutcome, Error> {
+    /// Reads the components of a release (for `imageStreamRef` steps) through `sources`, the
+    /// stream's map from registries to stores. Without it, components are read from the
+    /// repository of their pullspec in the publisher's own store.
+    pub fn with_sources(mut self, sources: StoreMap) -> StorePublisher {
+        self.sources = Some(sources);
+        self
+    }
+
+    /// The release image's repository and manifest digest in the store.
+    pub(super) async fn release_digest(
+        &self,
+        action: &PublishAction,
+        target: &str,
+    ) -> Result<(ImageRef, Digest), Error> {
         let source: ImageRef = action
             .pullspec
             .parse()
@@ -75,16 +95,7 @@ impl Publisher for StorePublisher {
                 source: Box::new(e),
             })?;
         let from = source.repository();
-        let to = action
-            .repository
-            .clone()
-            .unwrap_or_else(|| self.repository.clone());
-        let wrap = |e: okd_oci::Error| Error::Publish {
-            rule: action.rule.clone(),
-            release: action.release.clone(),
-            target: format!("{to}:{}", action.tag),
-            source: Box::new(e),
-        };
+        let wrap = |e: okd_oci::Error| publish_error(action, target, e);
         let digest = match source.manifest_ref() {
             Some(ManifestRef::Digest(d)) => d,
             by_tag => {
@@ -103,9 +114,41 @@ impl Publisher for StorePublisher {
                     })?
             }
         };
-        let outcome = retag(self.store.as_ref(), from, &to, &digest, &action.tag)
-            .await
-            .map_err(wrap)?;
+        Ok((source, digest))
+    }
+}
+
+/// A store error of `action`, naming its rule, release and `target`.
+pub(super) fn publish_error(action: &PublishAction, target: &str, e: okd_oci::Error) -> Error {
+    Error::Publish {
+        rule: action.rule.clone(),
+        release: action.release.clone(),
+        target: target.to_string(),
+        source: Box::new(e),
+    }
+}
+
+#[async_trait]
+impl Publisher for StorePublisher {
+    async fn publish(&self, action: &PublishAction) -> Result<PublishOutcome, Error> {
+        let to = action
+            .repository
+            .clone()
+            .unwrap_or_else(|| self.repository.clone());
+        if let Some(selection) = &action.components {
+            return self.publish_components(action, selection, &to).await;
+        }
+        let target = format!("{to}:{}", action.tag);
+        let (source, digest) = self.release_digest(action, &target).await?;
+        let outcome = retag(
+            self.store.as_ref(),
+            source.repository(),
+            &to,
+            &digest,
+            &action.tag,
+        )
+        .await
+        .map_err(|e| publish_error(action, &target, e))?;
         Ok(match outcome {
             Retag::AlreadyTagged => PublishOutcome::AlreadyPublished {
                 repository: to,

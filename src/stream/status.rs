@@ -154,11 +154,22 @@ impl fmt::Display for StreamStatus {
             }
         }
         for (rule, p) in &self.published {
-            writeln!(
-                f,
-                "  published {rule}: {} -> {}:{}",
-                p.release, p.repository, p.tag
-            )?;
+            if p.tag.is_empty() {
+                // An imageStreamRef step: component tags, not the release image.
+                writeln!(
+                    f,
+                    "  published {rule}: {} -> {} (component tags: {})",
+                    p.release,
+                    p.repository,
+                    p.components.join(", ")
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "  published {rule}: {} -> {}:{}",
+                    p.release, p.repository, p.tag
+                )?;
+            }
         }
         if let Some(c) = &self.creating {
             writeln!(f, "  creating {c}")?;

@@ -469,16 +469,7 @@ impl Stream {
             match self.publisher.publish(&action).await {
                 Ok(outcome) => {
                     let record = outcome.publication(&action, now);
-                    report.published.push(Published {
-                        rule: action.rule.clone(),
-                        release: action.release.clone(),
-                        target: format!("{}:{}", record.repository, record.tag),
-                        digest: record.digest.clone().unwrap_or_default(),
-                        already: matches!(
-                            outcome,
-                            okd_gating::PublishOutcome::AlreadyPublished { .. }
-                        ),
-                    });
+                    report.record_publication(&action, &record, &outcome);
                     stream.published.insert(action.rule.clone(), record);
                     self.save(stream).await?;
                 }

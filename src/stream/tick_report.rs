@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use okd_gating::{RunState, Transition};
+use okd_gating::{Publication, PublishAction, PublishOutcome, RunState, Transition};
 
 use super::StreamError;
 
@@ -161,6 +161,9 @@ pub struct TickReport {
     pub removed: Vec<String>,
     /// Problems that did not stop the tick (an unreachable upstream, a failed build attempt).
     pub errors: Vec<TickError>,
+    /// Things done other than asked, said out loud (a listed component tag a published release
+    /// does not have).
+    pub warnings: Vec<String>,
     /// Runs still going after the tick.
     pub running: usize,
     /// Releases still undecided (Pending or Ready) after the tick.
@@ -173,6 +176,54 @@ pub struct TickReport {
 }
 
 impl TickReport {
+    /// Adds what publishing `action` did: one line per tag written or found in place, and a
+    /// warning (also logged) for every listed component tag the release lacks.
+    pub(crate) fn record_publication(
+        &mut self,
+        action: &PublishAction,
+        record: &Publication,
+        outcome: &PublishOutcome,
+    ) {
+        let line = |target: String, digest: String, already: bool| Published {
+            rule: action.rule.clone(),
+            release: action.release.clone(),
+            target,
+            digest,
+            already,
+        };
+        match outcome {
+            PublishOutcome::Published { .. } | PublishOutcome::AlreadyPublished { .. } => {
+                self.published.push(line(
+                    format!("{}:{}", record.repository, record.tag),
+                    record.digest.clone().unwrap_or_default(),
+                    matches!(outcome, PublishOutcome::AlreadyPublished { .. }),
+                ));
+            }
+            PublishOutcome::Components {
+                repository,
+                tags,
+                missing,
+            } => {
+                for t in tags {
+                    self.published.push(line(
+                        format!("{repository}:{}", t.name),
+                        t.digest.to_string(),
+                        !t.written,
+                    ));
+                }
+                for tag in missing {
+                    let warning = format!(
+                        "publish step {}: tag {tag} should be published from release {} to \
+                         {repository}, but the release has no component {tag}",
+                        action.rule, action.release
+                    );
+                    tracing::warn!("{warning}");
+                    self.warnings.push(warning);
+                }
+            }
+        }
+    }
+
     /// True when nothing can progress without a change from outside: no run going, and either
     /// no release undecided or the last tick could start nothing (a release kept Ready by a job
     /// that cannot run, such as an upgrade job with no source).
@@ -195,6 +246,7 @@ impl TickReport {
         self.published.extend(later.published);
         self.removed.extend(later.removed);
         self.errors.extend(later.errors);
+        self.warnings.extend(later.warnings);
         self.running = later.running;
         self.undecided = later.undecided;
         self.wake_at = later.wake_at;
@@ -248,6 +300,9 @@ impl fmt::Display for TickReport {
         }
         for e in &self.errors {
             writeln!(f, "  error      {e}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning    {w}")?;
         }
         if self.stalled && !self.undecided.is_empty() {
             // Said out loud: these stay undecided until something outside changes.

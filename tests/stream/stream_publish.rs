@@ -1,5 +1,5 @@
-//! The stream's publisher: okd-gating's publication plans carried out by tagging release images
-//! in a store, idempotently.
+//! The stream's publisher: okd-gating's publication plans carried out by tagging release images,
+//! or a release's component tags, in a store, idempotently.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::Utc;
-use okd_gating::{Error, PublishAction, PublishOutcome, Publisher};
+use okd_gating::{ComponentSelection, Error, PublishAction, PublishOutcome, Publisher};
 use okd_oci::{Digest, ManifestRef, MemoryStore, RawManifest, Store, StoreExt, media_type};
 use okd_streams::stream::StorePublisher;
 
@@ -65,6 +65,7 @@ fn action(
         pullspec: pullspec.into(),
         repository: repository.map(str::to_string),
         tag: tag.into(),
+        components: None,
     }
 }
 
@@ -181,4 +182,127 @@ async fn failures_name_the_rule_and_release() {
         matches!(err, Error::Publish { ref rule, ref target, .. } if rule == "tag" && target == "okd/scos:scos-4.19"),
         "{err}"
     );
+}
+
+/// A generated payload in `store`: release `okd/scos-release`, components `okd/scos-content`.
+async fn payload(store: &MemoryStore) -> testkit::payload::Payload {
+    let spec = testkit::payload::PayloadSpec::new()
+        .components(12)
+        .layer_size(512)
+        .base_layer_size(1024);
+    testkit::payload::generate(store, &spec).await.unwrap()
+}
+
+fn components_action(pullspec: &str, tags: &[&str], exclude: &[&str]) -> PublishAction {
+    PublishAction {
+        components: Some(ComponentSelection {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            exclude_tags: exclude.iter().map(|t| t.to_string()).collect(),
+        }),
+        ..action(
+            "stable",
+            "4.19.0-okd-scos.1",
+            pullspec,
+            Some("okd/scos-stable"),
+            "",
+        )
+    }
+}
+
+#[tokio::test]
+async fn component_tags_are_promoted_within_the_store() {
+    let store = Arc::new(MemoryStore::new());
+    let up = payload(&store).await;
+    let publisher = StorePublisher::new(store.clone(), "okd/scos");
+    let action = components_action(up.release_pullspec(), &[], &["installer"]);
+    let outcome = publisher.publish(&action).await.unwrap();
+    let PublishOutcome::Components {
+        repository,
+        tags,
+        missing,
+    } = &outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(repository, "okd/scos-stable");
+    assert!(missing.is_empty(), "{missing:?}");
+    let mut want: Vec<&str> = up.component_names();
+    want.retain(|n| *n != "installer");
+    let mut got: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+    got.sort();
+    assert_eq!(got, want);
+    for t in tags {
+        assert!(t.written, "{t:?}");
+        let component = up.component(&t.name).unwrap();
+        assert_eq!(&t.digest, &component.digest);
+        assert_eq!(
+            tagged(&store, "okd/scos-stable", &t.name).await.as_ref(),
+            Some(&component.digest)
+        );
+        // Children and blobs are there too (the multi-arch `cli` is an index).
+        testkit::integrity::assert_complete(
+            store.as_ref(),
+            "okd/scos-stable",
+            &ManifestRef::Digest(component.digest.clone()),
+        )
+        .await;
+    }
+    assert_eq!(tagged(&store, "okd/scos-stable", "installer").await, None);
+    // One store: every blob was mounted, none transferred.
+    assert!(store.stats().blobs_mounted > 0, "{:?}", store.stats());
+
+    // Again: every tag is in place, nothing written.
+    let written = store.stats().manifests_written;
+    let PublishOutcome::Components { tags, .. } = publisher.publish(&action).await.unwrap() else {
+        panic!("not a component publication")
+    };
+    assert!(tags.iter().all(|t| !t.written), "{tags:?}");
+    assert_eq!(store.stats().manifests_written, written);
+}
+
+#[tokio::test]
+async fn a_listed_tag_the_release_lacks_is_reported_not_published() {
+    let store = Arc::new(MemoryStore::new());
+    let up = payload(&store).await;
+    let publisher = StorePublisher::new(store.clone(), "okd/scos");
+    let action = components_action(up.release_pullspec(), &["cli", "nope"], &[]);
+    let outcome = publisher.publish(&action).await.unwrap();
+    let PublishOutcome::Components { tags, missing, .. } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["cli"]
+    );
+    assert_eq!(missing, &["nope"]);
+    assert_eq!(store.list_tags("okd/scos-stable").await.unwrap(), ["cli"]);
+}
+
+#[tokio::test]
+async fn a_component_nowhere_to_be_found_names_its_tag() {
+    // The release alone, without its components.
+    let full = MemoryStore::new();
+    let up = payload(&full).await;
+    let store = Arc::new(MemoryStore::new());
+    let release = up.release_pullspec().parse::<okd_oci::ImageRef>().unwrap();
+    okd_oci::copy::copy_image(
+        &full,
+        release.repository(),
+        &release.manifest_ref().unwrap(),
+        store.as_ref(),
+        release.repository(),
+        None,
+    )
+    .await
+    .unwrap();
+    let publisher = StorePublisher::new(store.clone(), "okd/scos");
+    let err = publisher
+        .publish(&components_action(up.release_pullspec(), &["etcd"], &[]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Publish { ref target, .. } if target == "okd/scos-stable:etcd"),
+        "{err}"
+    );
+    assert!(store.list_tags("okd/scos-stable").await.unwrap().is_empty());
 }

@@ -1,4 +1,5 @@
-//! Promotion planning: what to publish for the newest accepted release, once.
+//! Promotion planning: what to publish for the newest accepted release, once; which component
+//! tags an `imageStreamRef` step copies.
 //!
 //! Carrying the plans out in a store is the stream's publisher, tested with the stream.
 
@@ -6,8 +7,8 @@
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use okd_gating::{
-    CreationState, GatingPolicy, Phase, PublishOutcome, PublishRule, PublishTarget, ReleaseRecord,
-    StreamState, plan_publications,
+    ComponentSelection, ComponentTag, CreationState, GatingPolicy, Phase, PublishOutcome,
+    PublishRule, PublishTarget, ReleaseRecord, StreamState, plan_publications,
 };
 use okd_oci::Digest;
 
@@ -20,11 +21,8 @@ fn policy() -> GatingPolicy {
         .publish(PublishRule {
             name: "mirror".into(),
             disabled: false,
-            target: PublishTarget::Repository {
-                namespace: "okd".into(),
-                name: "scos-archive".into(),
-                tags: vec![],
-                exclude_tags: vec![],
+            target: PublishTarget::ReleaseCopy {
+                repository: "okd/scos-archive".into(),
             },
         })
         .publish(PublishRule {
@@ -153,4 +151,167 @@ fn a_newer_acceptance_is_planned_again() {
         (again[0].release.as_str(), again[0].tag.as_str()),
         ("r2", "scos-4.19")
     );
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A policy with one `imageStreamRef` step `stable` into `okd/scos-stable`.
+fn component_policy(tags: &[&str], exclude: &[&str]) -> GatingPolicy {
+    GatingPolicy::builder("4.19.0-0.okd-scos")
+        .target("release-scos")
+        .publish(PublishRule {
+            name: "stable".into(),
+            disabled: false,
+            target: PublishTarget::Repository {
+                namespace: "okd".into(),
+                name: "scos-stable".into(),
+                tags: strings(tags),
+                exclude_tags: strings(exclude),
+            },
+        })
+        .build()
+        .unwrap()
+}
+
+/// What a publisher reports for `action` having written `names`.
+fn components_published(names: &[&str]) -> PublishOutcome {
+    PublishOutcome::Components {
+        repository: "okd/scos-stable".into(),
+        tags: names
+            .iter()
+            .map(|n| ComponentTag {
+                name: n.to_string(),
+                digest: Digest::sha256_of(n.as_bytes()),
+                written: true,
+            })
+            .collect(),
+        missing: vec![],
+    }
+}
+
+#[test]
+fn an_image_stream_ref_plans_component_tags_not_the_release() {
+    let mut state = StreamState::default();
+    state.releases.push(accepted("r1", 0, "quay.io/x@sha256:1"));
+    let actions = plan_publications(&component_policy(&[], &["installer"]), &state);
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    let a = &actions[0];
+    assert_eq!(
+        (a.rule.as_str(), a.repository.as_deref(), a.tag.as_str()),
+        ("stable", Some("okd/scos-stable"), "")
+    );
+    assert_eq!(
+        a.components,
+        Some(ComponentSelection {
+            tags: vec![],
+            exclude_tags: strings(&["installer"]),
+        })
+    );
+}
+
+#[test]
+fn without_tags_every_component_but_the_excluded_once() {
+    let selection = ComponentSelection {
+        tags: vec![],
+        exclude_tags: strings(&["installer", "not-in-release"]),
+    };
+    let picked = selection.select(["cli", "installer", "cli", "must-gather"]);
+    assert_eq!(picked.copy, strings(&["cli", "must-gather"]));
+    // Nothing was listed, so nothing is missing; an excluded tag the release lacks is no warning.
+    assert!(picked.missing.is_empty(), "{picked:?}");
+}
+
+#[test]
+fn with_tags_only_those_and_the_missing_ones_named() {
+    let selection = ComponentSelection {
+        tags: strings(&["installer", "cli", "tests", "cli", "absent"]),
+        exclude_tags: strings(&["tests"]),
+    };
+    let picked = selection.select(["cli", "installer", "tests", "must-gather"]);
+    assert_eq!(picked.copy, strings(&["installer", "cli"]));
+    assert_eq!(picked.missing, strings(&["absent"]));
+}
+
+#[test]
+fn component_tags_are_published_once_per_release() {
+    let mut state = StreamState::default();
+    state.releases.push(accepted("r1", 0, "quay.io/x@sha256:1"));
+    let policy = component_policy(&[], &["installer"]);
+    let first = plan_publications(&policy, &state);
+    let record = components_published(&["must-gather", "cli"]).publication(&first[0], Utc::now());
+    // The record names the tags, sorted, and no single digest: there is none to sign.
+    assert_eq!(
+        (
+            record.release.as_str(),
+            record.repository.as_str(),
+            record.digest.as_deref()
+        ),
+        ("r1", "okd/scos-stable", None)
+    );
+    assert_eq!(record.components, strings(&["cli", "must-gather"]));
+    state.published.insert("stable".into(), record);
+    assert!(plan_publications(&policy, &state).is_empty());
+
+    // As the controller's source annotation: a changed excludeTags waits for the next release.
+    let widened = component_policy(&[], &[]);
+    assert!(plan_publications(&widened, &state).is_empty());
+    state.releases.push(accepted("r2", 5, "quay.io/x@sha256:2"));
+    let next = plan_publications(&widened, &state);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(next[0].release, "r2");
+}
+
+#[test]
+fn a_changed_tags_list_publishes_the_same_release_again() {
+    let mut state = StreamState::default();
+    state.releases.push(accepted("r1", 0, "quay.io/x@sha256:1"));
+    let policy = component_policy(&["cli"], &[]);
+    let first = plan_publications(&policy, &state);
+    assert_eq!(
+        first[0].components.as_ref().map(|c| c.tags.clone()),
+        Some(strings(&["cli"]))
+    );
+    let record = components_published(&["cli"]).publication(&first[0], Utc::now());
+    assert_eq!(record.selected, strings(&["cli"]));
+    state.published.insert("stable".into(), record);
+    assert!(plan_publications(&policy, &state).is_empty());
+
+    let more = component_policy(&["cli", "installer"], &[]);
+    let again = plan_publications(&more, &state);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].release, "r1");
+}
+
+#[test]
+fn a_config_written_back_keeps_image_stream_refs_and_leaves_release_copies_out() {
+    let json = br#"{"name": "4.19.0-0.okd-scos", "to": "release-scos",
+        "publish": {"stable": {"imageStreamRef": {"namespace": "okd", "name": "scos-stable",
+            "tags": ["cli"], "excludeTags": ["installer"]}}}}"#;
+    let policy = GatingPolicy::from_json(json, "c.json", okd_gating::ParseMode::Strict).unwrap();
+    assert_eq!(
+        policy.publish[0].target,
+        PublishTarget::Repository {
+            namespace: "okd".into(),
+            name: "scos-stable".into(),
+            tags: strings(&["cli"]),
+            exclude_tags: strings(&["installer"]),
+        }
+    );
+    let mut with_copy = policy.clone();
+    with_copy.publish.push(PublishRule {
+        name: "next".into(),
+        disabled: false,
+        target: PublishTarget::ReleaseCopy {
+            repository: "okd/4-scos-next".into(),
+        },
+    });
+    let config = with_copy.to_config();
+    assert_eq!(
+        config.publish.keys().collect::<Vec<_>>(),
+        ["stable"],
+        "{config:?}"
+    );
+    assert_eq!(GatingPolicy::from_config(config).publish, policy.publish);
 }

@@ -57,6 +57,8 @@ fn state_with(n: usize) -> GatingState {
             repository: "okd/scos".into(),
             tag: "scos-4.19".into(),
             digest: None,
+            components: vec![],
+            selected: vec![],
             at: t,
         },
     );

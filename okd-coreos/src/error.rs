@@ -137,6 +137,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A layer the lint refuses: the node would lose or reject what it holds.
+    #[error("layer {layer} refused on {image}:\n{findings}")]
+    LintRefused {
+        /// The image being built.
+        image: String,
+        /// The layer source.
+        layer: String,
+        /// The findings, one a line (errors first).
+        findings: String,
+    },
     /// A layering request that cannot be carried out as given.
     #[error("invalid layering request for {image}: {reason}")]
     InvalidLayering {

@@ -41,6 +41,9 @@ pub struct LayerContext {
     pub mtime: u64,
     /// How the layer is compressed.
     pub compression: Compression,
+    /// Modes made canonical (0644/0755, see [`crate::placement::canonical_mode`]) so that
+    /// the umask of a checkout never changes a digest.
+    pub canonical_modes: bool,
 }
 
 impl LayerContext {
@@ -50,6 +53,7 @@ impl LayerContext {
             temp_dir: temp_dir.into(),
             mtime: 0,
             compression: Compression::Gzip,
+            canonical_modes: false,
         }
     }
 }

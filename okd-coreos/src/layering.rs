@@ -35,15 +35,20 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use okd_oci::append::Append;
 use okd_oci::layer::{Compression, LayerInfo};
 use okd_oci::{ManifestRef, RawManifest, Store};
 
+use crate::file_tree::FileTree;
 use crate::inspect::{OsImageInfo, inspect};
 use crate::labels::{self, ComponentList};
 use crate::layer_source::{LayerContext, LayerSource};
+use crate::lint::{LintReport, lint_layer, render};
+use crate::placement::{Moved, place};
+use crate::tree_cache::{TreeCache, image_tree};
 use crate::{Architecture, Error, Variant};
 
 /// The history entry of layers whose source gives none.
@@ -60,6 +65,10 @@ pub struct LayeredOutput {
     pub layers: Vec<LayerInfo>,
     /// The labels set or removed on top of the base's (`None` = removed).
     pub labels: BTreeMap<String, Option<String>>,
+    /// The lint's warnings on the added layers (errors refuse the build).
+    pub lint: LintReport,
+    /// Entries placed elsewhere than their source said (through the base's links).
+    pub moved: Vec<Moved>,
 }
 
 /// Builds a derived OS image. See the [module docs](self).
@@ -79,6 +88,8 @@ pub struct LayeredImage<'a> {
     temp_dir: Option<PathBuf>,
     mtime: u64,
     compression: Compression,
+    canonical_modes: bool,
+    cache: Option<Arc<TreeCache>>,
 }
 
 impl fmt::Debug for LayeredImage<'_> {
@@ -118,7 +129,22 @@ impl<'a> LayeredImage<'a> {
             temp_dir: None,
             mtime: 0,
             compression: Compression::Gzip,
+            canonical_modes: false,
+            cache: None,
         }
+    }
+
+    /// Makes the modes of added entries canonical (0644, or 0755 when the owner may execute;
+    /// directories 0755), so that the same checkout gives the same digest under any umask.
+    pub fn canonical_modes(mut self) -> LayeredImage<'a> {
+        self.canonical_modes = true;
+        self
+    }
+
+    /// Where the listings of base layers are cached (default: a cache for this build only).
+    pub fn tree_cache(mut self, cache: Arc<TreeCache>) -> LayeredImage<'a> {
+        self.cache = Some(cache);
+        self
     }
 
     /// Picks the image of `arch` when the base is a multi-architecture index.
@@ -337,11 +363,9 @@ impl<'a> LayeredImage<'a> {
             temp_dir: temp.path().to_path_buf(),
             mtime: self.mtime,
             compression: self.compression,
+            canonical_modes: self.canonical_modes,
         };
-        let mut built = Vec::with_capacity(self.sources.len());
-        for source in &self.sources {
-            built.push(source.build(&ctx).await?);
-        }
+        let (built, lint, moved) = self.build_layers(&base, &ctx).await?;
         let infos: Vec<LayerInfo> = built.iter().map(|l| l.info().clone()).collect();
 
         // By digest: the image inspected above is exactly the one appended to, even if the tag
@@ -367,7 +391,62 @@ impl<'a> LayeredImage<'a> {
             base,
             layers: infos,
             labels,
+            lint,
+            moved,
         })
+    }
+
+    /// Builds every layer, places it on the tree below it and lints it; refuses the first
+    /// layer with a lint error.
+    async fn build_layers(
+        &self,
+        base: &OsImageInfo,
+        ctx: &LayerContext,
+    ) -> Result<(Vec<okd_oci::append::NewLayer>, LintReport, Vec<Moved>), Error> {
+        let mut built = Vec::with_capacity(self.sources.len());
+        let mut report = LintReport::default();
+        let mut moved = Vec::new();
+        if self.sources.is_empty() {
+            return Ok((built, report, moved));
+        }
+        let own_cache;
+        let cache = match &self.cache {
+            Some(c) => c.as_ref(),
+            None => {
+                own_cache = TreeCache::new();
+                &own_cache
+            }
+        };
+        let mut tree = Arc::new(image_tree(self.store, &self.repo, base, None, cache).await?);
+        for source in &self.sources {
+            let layer = source.build(ctx).await?;
+            let describe = source.describe();
+            let (below, ctx2, what) = (tree.clone(), ctx.clone(), describe.clone());
+            let placed = tokio::task::spawn_blocking(move || place(layer, &below, &ctx2, &what))
+                .await
+                .map_err(|e| Error::Task {
+                    what: format!("placing layer {describe}"),
+                    message: e.to_string(),
+                })??;
+            let found = lint_layer(&placed.listing, &tree);
+            if found.has_errors() {
+                return Err(Error::LintRefused {
+                    image: self.what(),
+                    layer: describe,
+                    findings: render(&found),
+                });
+            }
+            for w in found.warnings() {
+                tracing::warn!("{describe}: {w}");
+            }
+            let mut next: FileTree = (*tree).clone();
+            next.apply(&placed.listing);
+            tree = Arc::new(next);
+            report.extend(found);
+            moved.extend(placed.moved);
+            built.push(placed.layer);
+        }
+        Ok((built, report, moved))
     }
 }
 

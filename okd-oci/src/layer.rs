@@ -269,7 +269,12 @@ impl<W: Write> LayerWriter<W> {
     }
 
     /// Adds a hard link at `path` to the earlier entry `target` of the same layer.
-    pub fn add_hardlink(&mut self, path: &str, target: &str, meta: &EntryMeta) -> Result<(), Error> {
+    pub fn add_hardlink(
+        &mut self,
+        path: &str,
+        target: &str,
+        meta: &EntryMeta,
+    ) -> Result<(), Error> {
         let mut h = self.header_with(tar::EntryType::Link, 0o644, 0, meta);
         self.tar
             .append_link(&mut h, path, target)

@@ -327,8 +327,12 @@ async fn prebuilt_tarball_and_file_from_disk() {
     write_base_os(&store, "os", "base").await;
     let dir = tempfile::tempdir().unwrap();
     let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
-    w.add_dir("opt", 0o755).unwrap();
-    w.add_file("opt/tool", 0o755, b"#!/bin/sh\n").unwrap();
+    // Under /usr, and with the base's mode for `usr`: the tarball needs no placement and is
+    // used as it is.
+    w.add_dir("usr", 0o755).unwrap();
+    w.add_dir("usr/libexec", 0o755).unwrap();
+    w.add_file("usr/libexec/tool", 0o755, b"#!/bin/sh\n")
+        .unwrap();
     let (bytes, info) = w.finish().unwrap();
     let tarball = dir.path().join("layer.tar.gz");
     std::fs::write(&tarball, &bytes).unwrap();

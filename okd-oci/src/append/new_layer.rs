@@ -107,10 +107,14 @@ impl NewLayer {
     pub fn reader(&self) -> Result<Box<dyn Read + Send>, Error> {
         match &self.source {
             Source::Bytes(b) => Ok(Box::new(io::Cursor::new(b.clone()))),
-            Source::File(p) => Ok(Box::new(std::fs::File::open(p).map_err(|e| Error::io(p, e))?)),
+            Source::File(p) => Ok(Box::new(
+                std::fs::File::open(p).map_err(|e| Error::io(p, e))?,
+            )),
             Source::Temp(t) => {
                 let p: &Path = t;
-                Ok(Box::new(std::fs::File::open(p).map_err(|e| Error::io(p, e))?))
+                Ok(Box::new(
+                    std::fs::File::open(p).map_err(|e| Error::io(p, e))?,
+                ))
             }
         }
     }

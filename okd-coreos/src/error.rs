@@ -138,13 +138,13 @@ pub enum Error {
         reason: String,
     },
     /// A layer the lint refuses: the node would lose or reject what it holds.
-    #[error("layer {layer} refused on {image}:\n{findings}")]
+    #[error("layer {layer} refused on {image}: {findings}")]
     LintRefused {
         /// The image being built.
         image: String,
         /// The layer source.
         layer: String,
-        /// The findings, one a line (errors first).
+        /// The errors found, `; `-separated.
         findings: String,
     },
     /// A layering request that cannot be carried out as given.

@@ -46,7 +46,7 @@ use crate::file_tree::FileTree;
 use crate::inspect::{OsImageInfo, inspect};
 use crate::labels::{self, ComponentList};
 use crate::layer_source::{LayerContext, LayerSource};
-use crate::lint::{LintReport, lint_layer, render};
+use crate::lint::{LintReport, lint_layer};
 use crate::placement::{Moved, place};
 use crate::tree_cache::{TreeCache, image_tree};
 use crate::{Architecture, Error, Variant};
@@ -433,7 +433,11 @@ impl<'a> LayeredImage<'a> {
                 return Err(Error::LintRefused {
                     image: self.what(),
                     layer: describe,
-                    findings: render(&found),
+                    findings: found
+                        .errors()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 });
             }
             for w in found.warnings() {

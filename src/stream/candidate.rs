@@ -46,6 +46,7 @@ impl Stream {
             os_base: None,
             os_layers: Vec::new(),
             os_image: None,
+            os_lint: Vec::new(),
             overrides: Vec::new(),
             remove: Vec::new(),
         };
@@ -142,6 +143,7 @@ impl Stream {
         let (Some(os), Some((base, digest))) = (&self.os, &detected.os_base) else {
             return Ok(());
         };
+        let mut os_lint = Vec::new();
         let os_image = if os.is_plain() {
             base.with_digest(digest.clone())
         } else {
@@ -167,6 +169,12 @@ impl Stream {
                 )
                 .await
                 .map_err(|e| StreamError::candidate(name, "layering", e))?;
+            os_lint = written
+                .lint
+                .findings
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             self.target
                 .public_pullspec(&repo_name, written.manifest.digest())
                 .parse()?
@@ -184,6 +192,7 @@ impl Stream {
         detected.inputs.overrides = overrides;
         detected.inputs.remove = swap.remove;
         detected.inputs.os_image = Some(os_image);
+        detected.inputs.os_lint = os_lint;
         Ok(())
     }
 

@@ -284,3 +284,64 @@ fn var_run_must_stay_a_link() {
     let report = lint_layer(&layer, &FileTree::new());
     assert!(report.errors().any(|f| f.rule == "var-run"), "{report:?}");
 }
+
+#[tokio::test]
+async fn an_image_built_elsewhere_is_linted_layer_by_layer() {
+    use okd_coreos::image_lint::{BaseOf, lint_image};
+    use okd_coreos::tree_cache::TreeCache;
+
+    let store = MemoryStore::new();
+    let base = write_coreos_base(&store, "fcos", "stable").await;
+    // The base's layer, then two added by another builder: one dropped by the node, one in /var.
+    let mut layers = Vec::new();
+    let blob = okd_oci::StoreExt::get_blob(&store, "fcos", &base.layers[0].digest, 1 << 24)
+        .await
+        .unwrap();
+    layers.push((blob.to_vec(), base.layers[0].clone(), None));
+    for path in ["srv/data", "var/lib/okd/seed"] {
+        let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
+        w.add_file(path, 0o644, b"x").unwrap();
+        let (bytes, info) = w.finish().unwrap();
+        layers.push((bytes, info, None));
+    }
+    crate::common::write_layers(&store, "fcos", "built", layers, 1, true, &[]).await;
+    let cache = TreeCache::new();
+    let found = lint_image(&store, "fcos", &tag("built"), None, BaseOf::Labels, &cache)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(
+        found[0]
+            .report
+            .errors()
+            .any(|f| f.rule == "outside-usr-etc-var" && f.path == "srv/data")
+    );
+    assert!(found[1].report.warnings().any(|f| f.rule == "var-content"));
+    assert!(!found[1].report.has_errors());
+    let against = lint_image(
+        &store,
+        "fcos",
+        &tag("built"),
+        None,
+        BaseOf::Image(&store, "fcos", &tag("stable")),
+        &cache,
+    )
+    .await
+    .unwrap();
+    assert_eq!(against.len(), 2);
+    assert_eq!(against[0].report, found[0].report);
+    // An image not built on the base named is refused.
+    let other = MemoryStore::new();
+    crate::common::write_base_os(&other, "os", "base").await;
+    let err = lint_image(
+        &store,
+        "fcos",
+        &tag("built"),
+        None,
+        BaseOf::Image(&other, "os", &tag("base")),
+        &cache,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("not built on"), "{err}");
+}

@@ -83,6 +83,7 @@ pub async fn save_ledger(state_dir: &Path, releases: &[(&str, u32)]) {
                     os_base: None,
                     os_layers: Vec::new(),
                     os_image: None,
+                    os_lint: Vec::new(),
                     overrides: Vec::new(),
                     remove: Vec::new(),
                 },

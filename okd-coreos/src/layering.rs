@@ -46,7 +46,8 @@ use crate::file_tree::FileTree;
 use crate::inspect::{OsImageInfo, inspect};
 use crate::labels::{self, ComponentList};
 use crate::layer_source::{LayerContext, LayerSource};
-use crate::lint::{LintReport, lint_layer};
+use crate::lint::{LintReport, lint_layer, prebuilt_owners};
+use crate::owners::Accounts;
 use crate::placement::{Moved, place};
 use crate::tree_cache::{TreeCache, image_tree};
 use crate::{Architecture, Error, Variant};
@@ -364,6 +365,7 @@ impl<'a> LayeredImage<'a> {
             mtime: self.mtime,
             compression: self.compression,
             canonical_modes: self.canonical_modes,
+            accounts: None,
         };
         let (built, lint, moved) = self.build_layers(&base, &ctx).await?;
         let infos: Vec<LayerInfo> = built.iter().map(|l| l.info().clone()).collect();
@@ -418,8 +420,10 @@ impl<'a> LayeredImage<'a> {
             }
         };
         let mut tree = Arc::new(image_tree(self.store, &self.repo, base, None, cache).await?);
+        let mut ctx = ctx.clone();
         for source in &self.sources {
-            let layer = source.build(ctx).await?;
+            ctx.accounts = Some(Arc::new(Accounts::from_tree(&tree)));
+            let layer = source.build(&ctx).await?;
             let describe = source.describe();
             let (below, ctx2, what) = (tree.clone(), ctx.clone(), describe.clone());
             let placed = tokio::task::spawn_blocking(move || place(layer, &below, &ctx2, &what))
@@ -428,7 +432,10 @@ impl<'a> LayeredImage<'a> {
                     what: format!("placing layer {describe}"),
                     message: e.to_string(),
                 })??;
-            let found = lint_layer(&placed.listing, &tree);
+            let mut found = lint_layer(&placed.listing, &tree);
+            if source.is_prebuilt() {
+                found.extend(prebuilt_owners(&placed.listing));
+            }
             if found.has_errors() {
                 return Err(Error::LintRefused {
                     image: self.what(),

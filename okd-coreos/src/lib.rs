@@ -46,6 +46,7 @@ pub mod layering;
 pub mod lint;
 pub mod os_stream;
 pub mod overrides;
+pub mod owners;
 pub mod placement;
 pub mod release_index;
 pub mod rhcos_extensions;

@@ -276,6 +276,27 @@ struct KargsFile {
     match_architectures: Option<Vec<String>>,
 }
 
+/// `tarball-owner`: the non-root owners of a layer made elsewhere. They are numbers from the
+/// machine that made it, which may mean another user, or none, on the node.
+pub fn prebuilt_owners(layer: &LayerListing) -> LintReport {
+    let findings = layer
+        .entries
+        .iter()
+        .filter(|e| e.node.uid != 0 || e.node.gid != 0)
+        .map(|e| Finding {
+            rule: "tarball-owner".to_string(),
+            severity: Severity::Warning,
+            path: e.path.clone(),
+            message: format!(
+                "owned by {}:{} in the prebuilt tarball; check these ids exist on the node (or \
+                 give owners by name in a file list)",
+                e.node.uid, e.node.gid
+            ),
+        })
+        .collect();
+    LintReport { findings }
+}
+
 /// Parses a kargs.d file, or says why it does not parse.
 pub fn parse_kargs(data: &[u8]) -> Result<Vec<String>, String> {
     let text = std::str::from_utf8(data).map_err(|_| "not UTF-8".to_string())?;

@@ -127,4 +127,8 @@ impl LayerSource for SharedLayer {
     async fn build(&self, ctx: &LayerContext) -> Result<NewLayer, okd_coreos::Error> {
         self.0.build(ctx).await
     }
+
+    fn is_prebuilt(&self) -> bool {
+        self.0.is_prebuilt()
+    }
 }

@@ -8,6 +8,7 @@ mod hostile_layer_inputs;
 mod inspect;
 mod layering;
 mod lint;
+mod metadata;
 mod overrides;
 mod placement;
 mod version_props;

@@ -82,6 +82,12 @@ pub trait LayerSource: Send + Sync + fmt::Debug {
     fn is_prebuilt(&self) -> bool {
         false
     }
+
+    /// True when the layer names owners by user or group name, so that building it needs the
+    /// base's accounts ([`LayerContext::accounts`]).
+    fn uses_owner_names(&self) -> bool {
+        false
+    }
 }
 
 /// A prebuilt layer is its own source.
@@ -345,6 +351,14 @@ impl LayerSource for FileListSource {
         } else {
             format!("files {}", names.join(", "))
         }
+    }
+
+    fn uses_owner_names(&self) -> bool {
+        self.entries.iter().any(|e| {
+            e.owner
+                .as_ref()
+                .is_some_and(|(u, g)| matches!(u, Owner::Name(_)) || matches!(g, Owner::Name(_)))
+        })
     }
 
     async fn build(&self, ctx: &LayerContext) -> Result<NewLayer, Error> {

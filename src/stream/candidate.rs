@@ -68,7 +68,7 @@ impl Stream {
             let digest = resolve_digest(sources, &base).await?;
             inputs.os_base = Some(base.with_digest(digest.clone()));
             if !os.is_plain() {
-                inputs.os_layers = layer_digests(os.layers()).await?;
+                inputs.os_layers = layer_digests(sources, os, &base, &digest).await?;
             }
             os_base = Some((base, digest));
         }
@@ -118,6 +118,10 @@ impl Stream {
                 line("os-label", &format!("{k}={v}"));
             }
             line("machine-os", os.machine_os_version().unwrap_or(""));
+            // Only when set, so that the hashes of streams that never set it stay as they were.
+            if os.has_canonical_modes() {
+                line("os-canonical-modes", "true");
+            }
         }
         for (k, v) in &inputs.overrides {
             line("override", &format!("{k}={v}"));
@@ -156,6 +160,10 @@ impl Stream {
             }
             for (k, v) in os.labels() {
                 layered = layered.label(k, v);
+            }
+            layered = layered.tree_cache(os.tree_cache());
+            if os.has_canonical_modes() {
+                layered = layered.canonical_modes();
             }
             if let Some(v) = os.machine_os_version() {
                 layered = layered.machine_os(v).display_name_of(os.variant());
@@ -275,13 +283,37 @@ async fn resolve_digest(sources: &StoreMap, image: &ImageRef) -> Result<Digest, 
         })
 }
 
-/// Builds each layer in a temporary directory to learn its digest.
-async fn layer_digests(layers: &[super::os::SharedLayer]) -> Result<Vec<Digest>, StreamError> {
+/// Builds each layer in a temporary directory to learn its digest. Owners given by name are
+/// resolved against the base's accounts, read (once, then cached) only when a layer names one.
+async fn layer_digests(
+    sources: &StoreMap,
+    os: &super::OsLayering,
+    base: &ImageRef,
+    digest: &Digest,
+) -> Result<Vec<Digest>, StreamError> {
     let temp = tempfile::Builder::new()
         .prefix(".okd-streams-layers-")
         .tempdir()
         .map_err(|e| StreamError::io(std::env::temp_dir(), e))?;
-    let ctx = LayerContext::new(temp.path());
+    let mut ctx = LayerContext::new(temp.path());
+    let layers = os.layers();
+    if layers.iter().any(|l| l.uses_owner_names()) {
+        let found = sources.resolve(base, Access::Read).await?;
+        let (store, repo) = (found.store, found.repository);
+        let reference = ManifestRef::Digest(digest.clone());
+        let info = okd_coreos::inspect::inspect(store.as_ref(), &repo, &reference, None).await?;
+        let tree = okd_coreos::tree_cache::image_tree(
+            store.as_ref(),
+            &repo,
+            &info,
+            None,
+            &os.tree_cache(),
+        )
+        .await?;
+        ctx.accounts = Some(std::sync::Arc::new(
+            okd_coreos::owners::Accounts::from_tree(&tree),
+        ));
+    }
     let mut out = Vec::new();
     for l in layers {
         let built = l.build(&ctx).await?;

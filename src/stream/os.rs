@@ -24,6 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use okd_coreos::Variant;
 use okd_coreos::layer_source::{LayerContext, LayerSource};
+use okd_coreos::tree_cache::TreeCache;
 use okd_oci::ImageRef;
 use okd_oci::append::NewLayer;
 
@@ -45,6 +46,8 @@ pub struct OsLayering {
     layers: Vec<SharedLayer>,
     labels: BTreeMap<String, String>,
     machine_os: Option<String>,
+    canonical_modes: bool,
+    cache: Arc<TreeCache>,
 }
 
 impl OsLayering {
@@ -56,7 +59,26 @@ impl OsLayering {
             layers: Vec::new(),
             labels: BTreeMap::new(),
             machine_os: None,
+            canonical_modes: false,
+            cache: Arc::new(TreeCache::new()),
         }
+    }
+
+    /// Makes the modes of added entries canonical (see
+    /// [`LayeredImage::canonical_modes`](okd_coreos::layering::LayeredImage::canonical_modes)).
+    pub fn canonical_modes(mut self) -> OsLayering {
+        self.canonical_modes = true;
+        self
+    }
+
+    /// True when modes are made canonical.
+    pub fn has_canonical_modes(&self) -> bool {
+        self.canonical_modes
+    }
+
+    /// The listings of base layers, kept between rounds so that a base is read once.
+    pub fn tree_cache(&self) -> Arc<TreeCache> {
+        self.cache.clone()
     }
 
     /// Layers on `image` instead of the upstream payload's OS image.
@@ -130,5 +152,9 @@ impl LayerSource for SharedLayer {
 
     fn is_prebuilt(&self) -> bool {
         self.0.is_prebuilt()
+    }
+
+    fn uses_owner_names(&self) -> bool {
+        self.0.uses_owner_names()
     }
 }

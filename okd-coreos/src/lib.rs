@@ -33,6 +33,7 @@
 pub mod arch;
 pub mod checksum;
 pub mod cloud;
+pub mod containerfile;
 pub mod coreos_release;
 pub mod cosa_builds;
 mod error;

@@ -6,7 +6,8 @@
 //! * the checks of `bootc container lint` that need no running system: `/usr/etc` present
 //!   (`etc-usretc`), `/var/run` not a link (`var-run`), a second kernel under `/usr/lib/modules`
 //!   (`kernel`), names or link targets that are not UTF-8 (`utf8`), content in `/boot`
-//!   (`nonempty-boot`), kernel argument files of `/usr/lib/bootc/kargs.d` that do not parse
+//!   (`nonempty-boot`), empty `/etc/hostname` or `/etc/resolv.conf` left by a container build
+//!   (`buildah-injected`), kernel argument files of `/usr/lib/bootc/kargs.d` that do not parse
 //!   (`bootc-kargs`);
 //! * what the node's import of the image keeps: only `usr/`, `etc/` and `var/` (content
 //!   elsewhere is dropped, `outside-usr-etc-var`, unless the base has a transient root), never
@@ -192,6 +193,17 @@ impl Rules<'_> {
                 Severity::Error,
                 path,
                 "/usr/etc is where ostree keeps the default /etc; put configuration in /etc",
+            );
+        }
+        if matches!(path, "etc/hostname" | "etc/resolv.conf")
+            && e.node.kind == NodeKind::File
+            && e.size == 0
+        {
+            self.add(
+                "buildah-injected",
+                Severity::Warning,
+                path,
+                "an empty file a container build injects; the node's own would be masked by it",
             );
         }
         if path == "var/run" && !matches!(e.node.kind, NodeKind::Symlink(_)) {

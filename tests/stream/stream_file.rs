@@ -38,7 +38,10 @@ fn os_owners_and_canonical_modes_map_onto_the_layering() {
     let f = StreamFile::parse(&yaml, "os.yaml").unwrap();
     let os = f.os.as_ref().unwrap();
     assert!(os.canonical_modes);
-    assert_eq!(os.layers[0].files.as_ref().unwrap()[0].owner.as_deref(), Some("okd"));
+    assert_eq!(
+        os.layers[0].files.as_ref().unwrap()[0].owner.as_deref(),
+        Some("okd")
+    );
     let again = serde_yaml_ng::to_string(&f).unwrap();
     assert_eq!(StreamFile::parse(&again, "again.yaml").unwrap(), f);
     let layering = os.to_layering("os.yaml").unwrap();

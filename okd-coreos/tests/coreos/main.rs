@@ -1,6 +1,7 @@
 //! okd-coreos's integration tests, linked as one test binary: one module per concern.
 
 mod common;
+mod containerfile;
 mod coreos_base;
 
 mod documents;

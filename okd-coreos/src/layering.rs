@@ -432,7 +432,12 @@ impl<'a> LayeredImage<'a> {
                     what: format!("placing layer {describe}"),
                     message: e.to_string(),
                 })??;
-            let mut found = lint_layer(&placed.listing, &tree);
+            // A base that is not an OS image (forced) is not imported by a node: no node rules.
+            let mut found = if base.is_os_image() {
+                lint_layer(&placed.listing, &tree)
+            } else {
+                LintReport::default()
+            };
             if source.is_prebuilt() {
                 found.extend(prebuilt_owners(&placed.listing));
             }

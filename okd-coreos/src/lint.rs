@@ -219,6 +219,8 @@ impl Rules<'_> {
         }
         match top {
             "usr" | "etc" => {}
+            // Directories on the way are not reported: their files are.
+            "var" if e.node.kind == NodeKind::Dir => {}
             "var" => self.add("var-content", Severity::Warning, path,
                 "/var content reaches freshly installed nodes only, never nodes upgraded by the \
                  machine-config-operator; ship it under /usr and create it with a \

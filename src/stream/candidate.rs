@@ -45,6 +45,7 @@ impl Stream {
             upstream_version: release.version().ok().map(|v| v.to_string()),
             os_base: None,
             os_layers: Vec::new(),
+            os_build: None,
             os_image: None,
             os_lint: Vec::new(),
             overrides: Vec::new(),
@@ -69,6 +70,9 @@ impl Stream {
             inputs.os_base = Some(base.with_digest(digest.clone()));
             if !os.is_plain() {
                 inputs.os_layers = layer_digests(sources, os, &base, &digest).await?;
+            }
+            if let Some(build) = os.containerfile_build() {
+                inputs.os_build = Some(containerfile_digest(build).await?);
             }
             os_base = Some((base, digest));
         }
@@ -114,6 +118,9 @@ impl Stream {
             for d in &inputs.os_layers {
                 line("os-layer", &d.to_string());
             }
+            if let Some(d) = &inputs.os_build {
+                line("os-build", &d.to_string());
+            }
             for (k, v) in os.labels() {
                 line("os-label", &format!("{k}={v}"));
             }
@@ -148,11 +155,37 @@ impl Stream {
             return Ok(());
         };
         let mut os_lint = Vec::new();
-        let os_image = if os.is_plain() {
-            base.with_digest(digest.clone())
+        let repo_name = os.variant().payload_tags().os;
+        let found = self.sources.resolve(base, Access::Read).await?;
+        let (mut store, mut repo, mut digest) = (found.store, found.repository, digest.clone());
+        let mut built_image = None;
+        if let Some(build) = os.containerfile_build() {
+            let dest_repo = self.target.repository(&repo_name);
+            let out = build
+                .build(
+                    store.as_ref(),
+                    &repo,
+                    &ManifestRef::Digest(digest.clone()),
+                    self.store.as_ref(),
+                    &dest_repo,
+                    Some(&format!("{name}-build")),
+                )
+                .await
+                .map_err(|e| StreamError::candidate(name, "containerfile", e))?;
+            os_lint.extend(out.lint.findings.iter().map(ToString::to_string));
+            built_image = Some(
+                self.target
+                    .public_pullspec(&repo_name, &out.digest)
+                    .parse()?,
+            );
+            (store, repo, digest) = (self.store.clone(), dest_repo, out.digest);
+        }
+        let os_image = if !os.adds_layers_or_labels() {
+            match built_image {
+                Some(b) => b,
+                None => base.with_digest(digest.clone()),
+            }
         } else {
-            let found = self.sources.resolve(base, Access::Read).await?;
-            let (store, repo) = (found.store, found.repository);
             let mut layered =
                 LayeredImage::new(store.as_ref(), &repo, &ManifestRef::Digest(digest.clone()));
             for layer in os.layers() {
@@ -168,7 +201,6 @@ impl Stream {
             if let Some(v) = os.machine_os_version() {
                 layered = layered.machine_os(v).display_name_of(os.variant());
             }
-            let repo_name = os.variant().payload_tags().os;
             let written = layered
                 .write_to(
                     self.store.as_ref(),
@@ -177,12 +209,7 @@ impl Stream {
                 )
                 .await
                 .map_err(|e| StreamError::candidate(name, "layering", e))?;
-            os_lint = written
-                .lint
-                .findings
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            os_lint.extend(written.lint.findings.iter().map(ToString::to_string));
             self.target
                 .public_pullspec(&repo_name, written.manifest.digest())
                 .parse()?
@@ -281,6 +308,28 @@ async fn resolve_digest(sources: &StoreMap, image: &ImageRef) -> Result<Digest, 
             upstream: image.to_string(),
             message: "not found".to_string(),
         })
+}
+
+/// The digest of a Containerfile and its build context (the context's files as a layer), so
+/// that a change to either is a new input.
+async fn containerfile_digest(
+    build: &okd_coreos::containerfile::ContainerfileBuild,
+) -> Result<Digest, StreamError> {
+    let file = build.containerfile();
+    let bytes = tokio::fs::read(file)
+        .await
+        .map_err(|e| StreamError::io(file, e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".okd-streams-context-")
+        .tempdir()
+        .map_err(|e| StreamError::io(std::env::temp_dir(), e))?;
+    let context = okd_coreos::layer_source::DirSource::new(build.context())
+        .build(&LayerContext::new(temp.path()))
+        .await?;
+    let mut h = Sha256::new();
+    h.update(&bytes);
+    h.update(context.info().digest.to_string().as_bytes());
+    Ok(format!("sha256:{}", hex::encode(h.finalize())).parse()?)
 }
 
 /// Builds each layer in a temporary directory to learn its digest. Owners given by name are

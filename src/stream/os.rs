@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use okd_coreos::Variant;
+use okd_coreos::containerfile::ContainerfileBuild;
 use okd_coreos::layer_source::{LayerContext, LayerSource};
 use okd_coreos::tree_cache::TreeCache;
 use okd_oci::ImageRef;
@@ -48,6 +49,7 @@ pub struct OsLayering {
     machine_os: Option<String>,
     canonical_modes: bool,
     cache: Arc<TreeCache>,
+    containerfile: Option<ContainerfileBuild>,
 }
 
 impl OsLayering {
@@ -61,7 +63,26 @@ impl OsLayering {
             machine_os: None,
             canonical_modes: false,
             cache: Arc::new(TreeCache::new()),
+            containerfile: None,
         }
+    }
+
+    /// Builds `build` (RPMs, `RUN` steps) on the base first; layers and labels then go on top
+    /// of its result.
+    pub fn containerfile(mut self, build: ContainerfileBuild) -> OsLayering {
+        self.containerfile = Some(build);
+        self
+    }
+
+    /// The Containerfile build, if any.
+    pub fn containerfile_build(&self) -> Option<&ContainerfileBuild> {
+        self.containerfile.as_ref()
+    }
+
+    /// True when layers, labels or a `machine-os` version are added (on the base or on the
+    /// Containerfile's result).
+    pub fn adds_layers_or_labels(&self) -> bool {
+        !(self.layers.is_empty() && self.labels.is_empty() && self.machine_os.is_none())
     }
 
     /// Makes the modes of added entries canonical (see
@@ -130,9 +151,9 @@ impl OsLayering {
         self.machine_os.as_deref()
     }
 
-    /// True when the OS image is used as the base has it (no layer, no label).
+    /// True when the OS image is used as the base has it (no Containerfile, layer or label).
     pub fn is_plain(&self) -> bool {
-        self.layers.is_empty() && self.labels.is_empty() && self.machine_os.is_none()
+        self.containerfile.is_none() && !self.adds_layers_or_labels()
     }
 }
 

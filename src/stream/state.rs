@@ -55,6 +55,9 @@ pub struct Inputs {
     /// Digests of the layers added to the OS image, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub os_layers: Vec<Digest>,
+    /// Digest of the OS Containerfile and its build context, when the OS is built from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_build: Option<Digest>,
     /// The layered OS image (public pullspec by digest), once written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_image: Option<ImageRef>,

@@ -82,6 +82,7 @@ pub async fn save_ledger(state_dir: &Path, releases: &[(&str, u32)]) {
                     upstream_version: Some(UPSTREAM.to_string()),
                     os_base: None,
                     os_layers: Vec::new(),
+                    os_build: None,
                     os_image: None,
                     os_lint: Vec::new(),
                     overrides: Vec::new(),

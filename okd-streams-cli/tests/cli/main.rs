@@ -11,6 +11,7 @@ mod cli_release;
 mod cli_sign;
 mod stream_authfile;
 mod stream_cli;
+mod stream_containerfile;
 mod stream_demo;
 mod stream_kill;
 mod stream_registry;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use okd_coreos::containerfile::ContainerfileBuild;
 use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
 use okd_coreos::owners::Owner;
 use okd_coreos::{BaseDistro, CustomVariant, Variant};
@@ -66,6 +67,18 @@ pub struct OsFile {
     /// 0755), so that the umask of the checkout never changes a digest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub canonical_modes: bool,
+    /// A Containerfile built with buildah on the base (`FROM $BASE_IMAGE`) before `layers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerfile: Option<String>,
+    /// The Containerfile's build context (default: the Containerfile's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// buildah's storage driver (`vfs` where overlay mounts are not allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_driver: Option<String>,
+    /// buildah's isolation of `RUN` steps (`chroot` inside an unprivileged container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
 }
 
 /// One added layer: exactly one of `files`, `dir` and `tarball`.
@@ -206,6 +219,34 @@ impl OsFile {
         }
         if self.canonical_modes {
             os = os.canonical_modes();
+        }
+        match (&self.containerfile, &self.context) {
+            (Some(cf), context) => {
+                let cf = std::path::PathBuf::from(cf);
+                let context = match context {
+                    Some(c) => std::path::PathBuf::from(c),
+                    None => cf
+                        .parent()
+                        .map(std::path::Path::to_path_buf)
+                        .unwrap_or_default(),
+                };
+                let mut build = ContainerfileBuild::new(cf, context);
+                if let Some(d) = &self.storage_driver {
+                    build = build.storage_driver(d);
+                }
+                if let Some(i) = &self.isolation {
+                    build = build.isolation(i);
+                }
+                os = os.containerfile(build);
+            }
+            (None, Some(_)) => {
+                return Err(StreamError::invalid(
+                    stream,
+                    "os.context",
+                    "`context` is the build context of `containerfile`, which is not given",
+                ));
+            }
+            (None, None) => {}
         }
         Ok(os)
     }

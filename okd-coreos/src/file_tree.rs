@@ -120,7 +120,7 @@ pub struct LayerListing {
 }
 
 /// True for the files whose bytes a listing keeps: user and group databases, bootc kernel
-/// argument files and the ostree root configuration.
+/// argument files, the ostree root configuration and `os-release`.
 pub fn keeps_content(path: &str) -> bool {
     matches!(
         path,
@@ -130,6 +130,8 @@ pub fn keeps_content(path: &str) -> bool {
             | "usr/lib/group"
             | "usr/lib/ostree/prepare-root.conf"
             | "etc/ostree/prepare-root.conf"
+            | "usr/lib/os-release"
+            | "etc/os-release"
     ) || (path.starts_with("usr/lib/bootc/kargs.d/") && path.ends_with(".toml"))
 }
 
@@ -439,6 +441,24 @@ impl FileTree {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The kernel versions of the tree (`usr/lib/modules/<version>/vmlinuz`).
+    pub fn kernels(&self) -> Vec<String> {
+        self.under("usr/lib/modules")
+            .filter_map(|(p, _)| p.strip_prefix("usr/lib/modules/"))
+            .filter_map(|rest| rest.strip_suffix("/vmlinuz"))
+            .filter(|v| !v.contains('/'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The built-in variant the tree's `os-release` describes.
+    pub fn variant(&self) -> Option<crate::Variant> {
+        ["usr/lib/os-release", "etc/os-release"]
+            .iter()
+            .filter_map(|p| self.content(p))
+            .find_map(|c| crate::Variant::from_os_release(&String::from_utf8_lossy(c)))
     }
 
     /// True when the tree's ostree configuration makes `/` a transient overlay (content outside

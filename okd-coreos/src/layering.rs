@@ -91,6 +91,7 @@ pub struct LayeredImage<'a> {
     compression: Compression,
     canonical_modes: bool,
     cache: Option<Arc<TreeCache>>,
+    bootc_labels: bool,
 }
 
 impl fmt::Debug for LayeredImage<'_> {
@@ -132,7 +133,22 @@ impl<'a> LayeredImage<'a> {
             compression: Compression::Gzip,
             canonical_modes: false,
             cache: None,
+            bootc_labels: false,
         }
+    }
+
+    /// On a base that has `ostree.bootable` only, adds `containers.bootc=1` and, from the one
+    /// kernel under `/usr/lib/modules`, `ostree.linux`, so that bootc and the
+    /// machine-config-operator see the image as a bootable container.
+    pub fn add_bootc_labels(mut self) -> LayeredImage<'a> {
+        self.bootc_labels = true;
+        self
+    }
+
+    /// Sets `io.openshift.os.streamclass` (`rhel-9`, `centos-10`), which the
+    /// machine-config-operator reads from OS and extensions images.
+    pub fn stream_class(self, class: &str) -> LayeredImage<'a> {
+        self.label(labels::OS_STREAMCLASS, class)
     }
 
     /// Makes the modes of added entries canonical (0644, or 0755 when the owner may execute;
@@ -341,13 +357,14 @@ impl<'a> LayeredImage<'a> {
             && self.labels.is_empty()
             && self.machine_os.is_none()
             && self.display_name.is_none()
+            && !self.bootc_labels
         {
             return Err(Error::InvalidLayering {
                 image: self.what(),
                 reason: "nothing to add: no layer and no label".to_string(),
             });
         }
-        let labels = self.plan_labels(&base.labels)?;
+        let mut labels = self.plan_labels(&base.labels)?;
         let created = match self.created {
             Some(c) => c,
             None => base_created(&base),
@@ -367,7 +384,10 @@ impl<'a> LayeredImage<'a> {
             canonical_modes: self.canonical_modes,
             accounts: None,
         };
-        let (built, lint, moved) = self.build_layers(&base, &ctx).await?;
+        let (built, lint, moved, tree) = self.build_layers(&base, &ctx).await?;
+        if self.bootc_labels {
+            self.plan_bootc_labels(&base, &tree, &mut labels)?;
+        }
         let infos: Vec<LayerInfo> = built.iter().map(|l| l.info().clone()).collect();
 
         // By digest: the image inspected above is exactly the one appended to, even if the tag
@@ -404,12 +424,20 @@ impl<'a> LayeredImage<'a> {
         &self,
         base: &OsImageInfo,
         ctx: &LayerContext,
-    ) -> Result<(Vec<okd_oci::append::NewLayer>, LintReport, Vec<Moved>), Error> {
+    ) -> Result<
+        (
+            Vec<okd_oci::append::NewLayer>,
+            LintReport,
+            Vec<Moved>,
+            Arc<FileTree>,
+        ),
+        Error,
+    > {
         let mut built = Vec::with_capacity(self.sources.len());
         let mut report = LintReport::default();
         let mut moved = Vec::new();
-        if self.sources.is_empty() {
-            return Ok((built, report, moved));
+        if self.sources.is_empty() && !self.bootc_labels {
+            return Ok((built, report, moved, Arc::new(FileTree::new())));
         }
         let own_cache;
         let cache = match &self.cache {
@@ -462,7 +490,46 @@ impl<'a> LayeredImage<'a> {
             moved.extend(placed.moved);
             built.push(placed.layer);
         }
-        Ok((built, report, moved))
+        Ok((built, report, moved, tree))
+    }
+
+    /// `containers.bootc` and `ostree.linux`, where a bootable base lacks them.
+    fn plan_bootc_labels(
+        &self,
+        base: &OsImageInfo,
+        tree: &FileTree,
+        labels: &mut BTreeMap<String, Option<String>>,
+    ) -> Result<(), Error> {
+        if !base.ostree.bootable {
+            return Err(Error::InvalidLayering {
+                image: self.what(),
+                reason: format!(
+                    "bootc labels go on a base with {} only",
+                    labels::OSTREE_BOOTABLE
+                ),
+            });
+        }
+        if !base.ostree.bootc {
+            labels.insert(labels::CONTAINERS_BOOTC.to_string(), Some("1".to_string()));
+        }
+        if base.ostree.linux.is_none() {
+            match tree.kernels().as_slice() {
+                [one] => {
+                    labels.insert(labels::OSTREE_LINUX.to_string(), Some(one.clone()));
+                }
+                other => {
+                    return Err(Error::InvalidLayering {
+                        image: self.what(),
+                        reason: format!(
+                            "{} needs exactly one kernel under /usr/lib/modules, found {}",
+                            labels::OSTREE_LINUX,
+                            other.len()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

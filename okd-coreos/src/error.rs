@@ -137,6 +137,36 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A layer the lint refuses: the node would lose or reject what it holds.
+    #[error("layer {layer} refused on {image}: {findings}")]
+    LintRefused {
+        /// The image being built.
+        image: String,
+        /// The layer source.
+        layer: String,
+        /// The errors found, `; `-separated.
+        findings: String,
+    },
+    /// The image builder a Containerfile needs is not installed.
+    #[error(
+        "`{program}` is needed to build a Containerfile and is not on PATH (install the `{package}` package)"
+    )]
+    BuilderMissing {
+        /// The program looked for.
+        program: String,
+        /// The Debian package that has it.
+        package: String,
+    },
+    /// A Containerfile build (or the push of its result) failed.
+    #[error("{build} failed ({status}): {output}")]
+    BuildFailed {
+        /// The build, as a command line.
+        build: String,
+        /// How the builder exited.
+        status: String,
+        /// The last lines it printed on stderr.
+        output: String,
+    },
     /// A layering request that cannot be carried out as given.
     #[error("invalid layering request for {image}: {reason}")]
     InvalidLayering {

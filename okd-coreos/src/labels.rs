@@ -45,6 +45,9 @@ pub const RELEASE_OPERATOR: &str = "io.openshift.release.operator";
 pub const OS_EXTENSIONS: &str = "io.openshift.os.extensions";
 /// The component name the OS version is listed under.
 pub const MACHINE_OS: &str = "machine-os";
+/// The stream class the machine-config-operator's OS image streams read from OS and
+/// extensions images (`rhel-9`, `centos-10`).
+pub const OS_STREAMCLASS: &str = "io.openshift.os.streamclass";
 
 /// True for the labels a derived OS image inherits from its base untouched: `ostree.*` and
 /// `containers.bootc`.

@@ -24,13 +24,15 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::io::BufWriter;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use okd_oci::append::{DirLayer, NewLayer};
-use okd_oci::layer::{Compression, LayerWriter};
+use okd_oci::layer::{Compression, EntryMeta, LayerWriter};
 
 use crate::Error;
+use crate::owners::{Accounts, Owner};
 
 /// Settings every source builds its layer with.
 #[derive(Debug, Clone)]
@@ -41,6 +43,12 @@ pub struct LayerContext {
     pub mtime: u64,
     /// How the layer is compressed.
     pub compression: Compression,
+    /// Modes made canonical (0644/0755, see [`crate::placement::canonical_mode`]) so that
+    /// the umask of a checkout never changes a digest.
+    pub canonical_modes: bool,
+    /// The base image's users and groups, for owners given by name (set by
+    /// [`LayeredImage`](crate::layering::LayeredImage) from the base's tree).
+    pub accounts: Option<Arc<Accounts>>,
 }
 
 impl LayerContext {
@@ -50,6 +58,8 @@ impl LayerContext {
             temp_dir: temp_dir.into(),
             mtime: 0,
             compression: Compression::Gzip,
+            canonical_modes: false,
+            accounts: None,
         }
     }
 }
@@ -66,6 +76,18 @@ pub trait LayerSource: Send + Sync + fmt::Debug {
 
     /// Builds the layer.
     async fn build(&self, ctx: &LayerContext) -> Result<NewLayer, Error>;
+
+    /// True for a layer made elsewhere and used as it is (a tarball): its owners come from
+    /// whoever made it, and non-root ones are warned about.
+    fn is_prebuilt(&self) -> bool {
+        false
+    }
+
+    /// True when the layer names owners by user or group name, so that building it needs the
+    /// base's accounts ([`LayerContext::accounts`]).
+    fn uses_owner_names(&self) -> bool {
+        false
+    }
 }
 
 /// A prebuilt layer is its own source.
@@ -78,10 +100,15 @@ impl LayerSource for NewLayer {
     async fn build(&self, _ctx: &LayerContext) -> Result<NewLayer, Error> {
         Ok(self.clone())
     }
+
+    fn is_prebuilt(&self) -> bool {
+        true
+    }
 }
 
 /// The contents of a directory tree (not the directory itself), optionally under a prefix in
-/// the image. Symbolic links are kept as links and must stay inside the tree.
+/// the image. Symbolic links are kept as links and must stay inside the tree; file
+/// capabilities (`setcap`) are kept as PAX xattr records; owners are 0:0.
 #[derive(Debug, Clone)]
 pub struct DirSource {
     root: PathBuf,
@@ -117,7 +144,8 @@ impl LayerSource for DirSource {
         let mut layer = DirLayer::new(&self.root)
             .mtime(ctx.mtime)
             .compression(ctx.compression)
-            .temp_dir(&ctx.temp_dir);
+            .temp_dir(&ctx.temp_dir)
+            .keep_file_capabilities();
         if let Some(p) = &self.prefix {
             layer = layer.prefix(p);
         }
@@ -154,6 +182,7 @@ struct Entry {
     path: String,
     mode: u32,
     content: Content,
+    owner: Option<(Owner, Owner)>,
 }
 
 /// An explicit list of files, each with its path in the image, mode and content (a file on disk
@@ -175,6 +204,7 @@ impl FileListSource {
             path: path.to_string(),
             mode,
             content: Content::Disk(from.into()),
+            owner: None,
         });
         self
     }
@@ -185,8 +215,36 @@ impl FileListSource {
             path: path.to_string(),
             mode,
             content: Content::Bytes(data.into()),
+            owner: None,
         });
         self
+    }
+
+    /// Sets the owner and group of the file added last (default root). Names are resolved
+    /// against the base image's passwd and group files when the layer is built.
+    pub fn owned_by(mut self, user: Owner, group: Owner) -> FileListSource {
+        if let Some(e) = self.entries.last_mut() {
+            e.owner = Some((user, group));
+        }
+        self
+    }
+
+    fn owner_meta(&self, e: &Entry, ctx: &LayerContext) -> Result<EntryMeta, Error> {
+        let Some((user, group)) = &e.owner else {
+            return Ok(EntryMeta::default());
+        };
+        let bad = |reason: String| Error::InvalidLayerPath {
+            path: PathBuf::from(&e.path),
+            layer: self.describe(),
+            reason,
+        };
+        let none = Accounts::default();
+        let accounts = ctx.accounts.as_deref().unwrap_or(&none);
+        Ok(EntryMeta {
+            uid: accounts.uid(user).map_err(bad)?,
+            gid: accounts.gid(group).map_err(bad)?,
+            ..EntryMeta::default()
+        })
     }
 
     fn check_path(&self, path: &str) -> Result<String, Error> {
@@ -247,19 +305,23 @@ impl FileListSource {
                     w.add_dir(&parent, 0o755)?;
                 }
             }
+            let meta = self.owner_meta(e, ctx)?;
             match &e.content {
-                Content::Bytes(b) => w.add_file(&path, e.mode, b)?,
+                Content::Bytes(b) => {
+                    w.add_file_with(&path, e.mode, &meta, b.len() as u64, &b[..])?
+                }
                 Content::Disk(from) => {
                     let f = std::fs::File::open(from).map_err(|err| Error::io(from, err))?;
-                    let meta = f.metadata().map_err(|err| Error::io(from, err))?;
-                    if !meta.is_file() {
+                    let owner = meta.clone();
+                    let file_meta = f.metadata().map_err(|err| Error::io(from, err))?;
+                    if !file_meta.is_file() {
                         return Err(Error::InvalidLayerPath {
                             path: from.clone(),
                             layer: self.describe(),
                             reason: "not a regular file".to_string(),
                         });
                     }
-                    w.add_file_from(&path, e.mode, meta.len(), f)?;
+                    w.add_file_with(&path, e.mode, &owner, file_meta.len(), f)?;
                 }
             }
         }
@@ -289,6 +351,14 @@ impl LayerSource for FileListSource {
         } else {
             format!("files {}", names.join(", "))
         }
+    }
+
+    fn uses_owner_names(&self) -> bool {
+        self.entries.iter().any(|e| {
+            e.owner
+                .as_ref()
+                .is_some_and(|(u, g)| matches!(u, Owner::Name(_)) || matches!(g, Owner::Name(_)))
+        })
     }
 
     async fn build(&self, ctx: &LayerContext) -> Result<NewLayer, Error> {
@@ -326,5 +396,9 @@ impl LayerSource for TarballSource {
         Ok(NewLayer::from_tarball(&self.path)
             .await?
             .created_by(self.describe()))
+    }
+
+    fn is_prebuilt(&self) -> bool {
+        true
     }
 }

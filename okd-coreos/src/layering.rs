@@ -35,15 +35,21 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use okd_oci::append::Append;
 use okd_oci::layer::{Compression, LayerInfo};
 use okd_oci::{ManifestRef, RawManifest, Store};
 
+use crate::file_tree::FileTree;
 use crate::inspect::{OsImageInfo, inspect};
 use crate::labels::{self, ComponentList};
 use crate::layer_source::{LayerContext, LayerSource};
+use crate::lint::{LintReport, lint_layer, prebuilt_owners};
+use crate::owners::Accounts;
+use crate::placement::{Moved, place};
+use crate::tree_cache::{TreeCache, image_tree};
 use crate::{Architecture, Error, Variant};
 
 /// The history entry of layers whose source gives none.
@@ -60,6 +66,10 @@ pub struct LayeredOutput {
     pub layers: Vec<LayerInfo>,
     /// The labels set or removed on top of the base's (`None` = removed).
     pub labels: BTreeMap<String, Option<String>>,
+    /// The lint's warnings on the added layers (errors refuse the build).
+    pub lint: LintReport,
+    /// Entries placed elsewhere than their source said (through the base's links).
+    pub moved: Vec<Moved>,
 }
 
 /// Builds a derived OS image. See the [module docs](self).
@@ -79,6 +89,9 @@ pub struct LayeredImage<'a> {
     temp_dir: Option<PathBuf>,
     mtime: u64,
     compression: Compression,
+    canonical_modes: bool,
+    cache: Option<Arc<TreeCache>>,
+    bootc_labels: bool,
 }
 
 impl fmt::Debug for LayeredImage<'_> {
@@ -118,7 +131,37 @@ impl<'a> LayeredImage<'a> {
             temp_dir: None,
             mtime: 0,
             compression: Compression::Gzip,
+            canonical_modes: false,
+            cache: None,
+            bootc_labels: false,
         }
+    }
+
+    /// On a base that has `ostree.bootable` only, adds `containers.bootc=1` and, from the one
+    /// kernel under `/usr/lib/modules`, `ostree.linux`, so that bootc and the
+    /// machine-config-operator see the image as a bootable container.
+    pub fn add_bootc_labels(mut self) -> LayeredImage<'a> {
+        self.bootc_labels = true;
+        self
+    }
+
+    /// Sets `io.openshift.os.streamclass` (`rhel-9`, `centos-10`), which the
+    /// machine-config-operator reads from OS and extensions images.
+    pub fn stream_class(self, class: &str) -> LayeredImage<'a> {
+        self.label(labels::OS_STREAMCLASS, class)
+    }
+
+    /// Makes the modes of added entries canonical (0644, or 0755 when the owner may execute;
+    /// directories 0755), so that the same checkout gives the same digest under any umask.
+    pub fn canonical_modes(mut self) -> LayeredImage<'a> {
+        self.canonical_modes = true;
+        self
+    }
+
+    /// Where the listings of base layers are cached (default: a cache for this build only).
+    pub fn tree_cache(mut self, cache: Arc<TreeCache>) -> LayeredImage<'a> {
+        self.cache = Some(cache);
+        self
     }
 
     /// Picks the image of `arch` when the base is a multi-architecture index.
@@ -314,13 +357,14 @@ impl<'a> LayeredImage<'a> {
             && self.labels.is_empty()
             && self.machine_os.is_none()
             && self.display_name.is_none()
+            && !self.bootc_labels
         {
             return Err(Error::InvalidLayering {
                 image: self.what(),
                 reason: "nothing to add: no layer and no label".to_string(),
             });
         }
-        let labels = self.plan_labels(&base.labels)?;
+        let mut labels = self.plan_labels(&base.labels)?;
         let created = match self.created {
             Some(c) => c,
             None => base_created(&base),
@@ -337,10 +381,12 @@ impl<'a> LayeredImage<'a> {
             temp_dir: temp.path().to_path_buf(),
             mtime: self.mtime,
             compression: self.compression,
+            canonical_modes: self.canonical_modes,
+            accounts: None,
         };
-        let mut built = Vec::with_capacity(self.sources.len());
-        for source in &self.sources {
-            built.push(source.build(&ctx).await?);
+        let (built, lint, moved, tree) = self.build_layers(&base, &ctx).await?;
+        if self.bootc_labels {
+            self.plan_bootc_labels(&base, &tree, &mut labels)?;
         }
         let infos: Vec<LayerInfo> = built.iter().map(|l| l.info().clone()).collect();
 
@@ -367,7 +413,123 @@ impl<'a> LayeredImage<'a> {
             base,
             layers: infos,
             labels,
+            lint,
+            moved,
         })
+    }
+
+    /// Builds every layer, places it on the tree below it and lints it; refuses the first
+    /// layer with a lint error.
+    async fn build_layers(
+        &self,
+        base: &OsImageInfo,
+        ctx: &LayerContext,
+    ) -> Result<
+        (
+            Vec<okd_oci::append::NewLayer>,
+            LintReport,
+            Vec<Moved>,
+            Arc<FileTree>,
+        ),
+        Error,
+    > {
+        let mut built = Vec::with_capacity(self.sources.len());
+        let mut report = LintReport::default();
+        let mut moved = Vec::new();
+        if self.sources.is_empty() && !self.bootc_labels {
+            return Ok((built, report, moved, Arc::new(FileTree::new())));
+        }
+        let own_cache;
+        let cache = match &self.cache {
+            Some(c) => c.as_ref(),
+            None => {
+                own_cache = TreeCache::new();
+                &own_cache
+            }
+        };
+        let mut tree = Arc::new(image_tree(self.store, &self.repo, base, None, cache).await?);
+        let mut ctx = ctx.clone();
+        for source in &self.sources {
+            ctx.accounts = Some(Arc::new(Accounts::from_tree(&tree)));
+            let layer = source.build(&ctx).await?;
+            let describe = source.describe();
+            let (below, ctx2, what) = (tree.clone(), ctx.clone(), describe.clone());
+            let placed = tokio::task::spawn_blocking(move || place(layer, &below, &ctx2, &what))
+                .await
+                .map_err(|e| Error::Task {
+                    what: format!("placing layer {describe}"),
+                    message: e.to_string(),
+                })??;
+            // A base that is not an OS image (forced) is not imported by a node: no node rules.
+            let mut found = if base.is_os_image() {
+                lint_layer(&placed.listing, &tree)
+            } else {
+                LintReport::default()
+            };
+            if source.is_prebuilt() {
+                found.extend(prebuilt_owners(&placed.listing));
+            }
+            if found.has_errors() {
+                return Err(Error::LintRefused {
+                    image: self.what(),
+                    layer: describe,
+                    findings: found
+                        .errors()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
+            for w in found.warnings() {
+                tracing::warn!("{describe}: {w}");
+            }
+            let mut next: FileTree = (*tree).clone();
+            next.apply(&placed.listing);
+            tree = Arc::new(next);
+            report.extend(found);
+            moved.extend(placed.moved);
+            built.push(placed.layer);
+        }
+        Ok((built, report, moved, tree))
+    }
+
+    /// `containers.bootc` and `ostree.linux`, where a bootable base lacks them.
+    fn plan_bootc_labels(
+        &self,
+        base: &OsImageInfo,
+        tree: &FileTree,
+        labels: &mut BTreeMap<String, Option<String>>,
+    ) -> Result<(), Error> {
+        if !base.ostree.bootable {
+            return Err(Error::InvalidLayering {
+                image: self.what(),
+                reason: format!(
+                    "bootc labels go on a base with {} only",
+                    labels::OSTREE_BOOTABLE
+                ),
+            });
+        }
+        if !base.ostree.bootc {
+            labels.insert(labels::CONTAINERS_BOOTC.to_string(), Some("1".to_string()));
+        }
+        if base.ostree.linux.is_none() {
+            match tree.kernels().as_slice() {
+                [one] => {
+                    labels.insert(labels::OSTREE_LINUX.to_string(), Some(one.clone()));
+                }
+                other => {
+                    return Err(Error::InvalidLayering {
+                        image: self.what(),
+                        reason: format!(
+                            "{} needs exactly one kernel under /usr/lib/modules, found {}",
+                            labels::OSTREE_LINUX,
+                            other.len()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,9 @@
 //!   each chunk holds;
 //! * [`layering`]: derive an OS image from a base by appending layers ([`layer_source`]) and
 //!   setting labels, without copying the base; [`extensions`] builds an extensions image;
+//! * [`file_tree`], [`placement`], [`lint`]: the base image's file tree read from its layer
+//!   headers, added layers placed through the base's symbolic links, and the lint of what a
+//!   node's import will keep;
 //! * [`overrides`]: the `name=pullspec` overrides that put an OS image into a release payload.
 //!
 //! ```
@@ -30,20 +33,27 @@
 pub mod arch;
 pub mod checksum;
 pub mod cloud;
+pub mod containerfile;
 pub mod coreos_release;
 pub mod cosa_builds;
 mod error;
 pub mod extensions;
+pub mod file_tree;
+pub mod image_lint;
 pub mod inspect;
 pub mod labels;
 pub mod layer_source;
 pub mod layering;
+pub mod lint;
 pub mod os_stream;
 pub mod overrides;
+pub mod owners;
+pub mod placement;
 pub mod release_index;
 pub mod rhcos_extensions;
 pub mod stream;
 pub mod timestamp;
+pub mod tree_cache;
 pub mod updates;
 pub mod variant;
 pub mod version;

@@ -234,9 +234,40 @@ impl Variant {
 
     /// The built-in variant whose `machine-os` display name is `name`.
     pub fn from_display_name(name: &str) -> Option<Variant> {
+        // SCOS 10 images call themselves "CentOS Stream CoreOS 10": a major version after the
+        // name is the same variant.
         [Variant::Fcos, Variant::Scos, Variant::Rhcos]
             .into_iter()
-            .find(|v| v.display_name() == name)
+            .find(|v| {
+                let known = v.display_name();
+                name == known
+                    || name.strip_prefix(known).is_some_and(|rest| {
+                        rest.strip_prefix(' ').is_some_and(|n| {
+                            !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+                        })
+                    })
+            })
+    }
+
+    /// The built-in variant an `os-release` file describes: `VARIANT_ID=coreos` with `ID`
+    /// `fedora`, `centos` (SCOS 9 and 10) or `rhel`.
+    pub fn from_os_release(os_release: &str) -> Option<Variant> {
+        let field = |key: &str| {
+            os_release.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|v| v.strip_prefix('='))
+                    .map(|v| v.trim().trim_matches('"').to_string())
+            })
+        };
+        if field("VARIANT_ID").as_deref() != Some("coreos") {
+            return None;
+        }
+        match field("ID").as_deref() {
+            Some("fedora") => Some(Variant::Fcos),
+            Some("centos") => Some(Variant::Scos),
+            Some("rhel") => Some(Variant::Rhcos),
+            _ => None,
+        }
     }
 
     /// The variant's well-known streams.
@@ -422,6 +453,24 @@ mod tests {
             Some(Variant::Scos)
         );
         assert_eq!(Variant::from_display_name("Fedora"), None);
+        assert_eq!(
+            Variant::from_display_name("CentOS Stream CoreOS 10"),
+            Some(Variant::Scos)
+        );
+        assert_eq!(Variant::from_display_name("CentOS Stream CoreOSX"), None);
+        assert_eq!(Variant::from_display_name("CentOS Stream CoreOS "), None);
+    }
+
+    #[test]
+    fn from_os_release() {
+        let scos10 =
+            "NAME=\"CentOS Stream CoreOS\"\nID=\"centos\"\nVERSION_ID=\"10\"\nVARIANT_ID=coreos\n";
+        assert_eq!(Variant::from_os_release(scos10), Some(Variant::Scos));
+        assert_eq!(
+            Variant::from_os_release("ID=fedora\nVARIANT_ID=coreos\n"),
+            Some(Variant::Fcos)
+        );
+        assert_eq!(Variant::from_os_release("ID=centos\n"), None);
     }
 
     #[test]

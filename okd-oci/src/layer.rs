@@ -18,6 +18,7 @@
 //! # Ok::<(), okd_oci::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use flate2::write::GzEncoder;
@@ -43,6 +44,20 @@ impl Compression {
             Compression::Gzip | Compression::GzipFast => media_type::OCI_LAYER_GZIP,
         }
     }
+}
+
+/// Owner and extended attributes of one entry (the `*_with` methods of [`LayerWriter`]).
+///
+/// Owners are written as numbers only, as ostree reads them; extended attributes become PAX
+/// `SCHILY.xattr.<name>` records, the form GNU tar, Python's tarfile and ostree's import read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryMeta {
+    /// Owner user id.
+    pub uid: u64,
+    /// Owner group id.
+    pub gid: u64,
+    /// Extended attributes by name (`security.capability`), with their raw values.
+    pub xattrs: BTreeMap<String, Vec<u8>>,
 }
 
 /// What a finished layer is: the descriptor fields and its `diff_id`.
@@ -171,21 +186,98 @@ impl<W: Write> LayerWriter<W> {
     }
 
     fn header(&self, kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+        self.header_with(kind, mode, size, &EntryMeta::default())
+    }
+
+    fn header_with(
+        &self,
+        kind: tar::EntryType,
+        mode: u32,
+        size: u64,
+        meta: &EntryMeta,
+    ) -> tar::Header {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(kind);
         h.set_mode(mode);
         h.set_size(size);
         h.set_mtime(self.mtime);
-        h.set_uid(0);
-        h.set_gid(0);
+        h.set_uid(meta.uid);
+        h.set_gid(meta.gid);
         h
+    }
+
+    /// Writes the PAX extended header carrying `meta`'s xattrs, if it has any, so that it
+    /// applies to the entry written next.
+    fn pax_xattrs(&mut self, path: &str, meta: &EntryMeta) -> Result<(), Error> {
+        if meta.xattrs.is_empty() {
+            return Ok(());
+        }
+        let mut records = Vec::new();
+        for (name, value) in &meta.xattrs {
+            records.extend(pax_record(&format!("SCHILY.xattr.{name}"), value));
+        }
+        let mut h = self.header(tar::EntryType::XHeader, 0o644, records.len() as u64);
+        // The name of an extended header is informative only; keep it short and fixed.
+        self.tar
+            .append_data(&mut h, "PaxHeaders/entry", &records[..])
+            .map_err(|e| layer_err(path, e))
     }
 
     /// Adds a directory.
     pub fn add_dir(&mut self, path: &str, mode: u32) -> Result<(), Error> {
-        let mut h = self.header(tar::EntryType::Directory, mode, 0);
+        self.add_dir_with(path, mode, &EntryMeta::default())
+    }
+
+    /// Adds a directory with the given owner and extended attributes.
+    pub fn add_dir_with(&mut self, path: &str, mode: u32, meta: &EntryMeta) -> Result<(), Error> {
+        self.pax_xattrs(path, meta)?;
+        let mut h = self.header_with(tar::EntryType::Directory, mode, 0, meta);
         self.tar
             .append_data(&mut h, path, io::empty())
+            .map_err(|e| layer_err(path, e))
+    }
+
+    /// Adds a regular file of `size` bytes read from `reader`, with the given owner and
+    /// extended attributes.
+    pub fn add_file_with(
+        &mut self,
+        path: &str,
+        mode: u32,
+        meta: &EntryMeta,
+        size: u64,
+        reader: impl Read,
+    ) -> Result<(), Error> {
+        self.pax_xattrs(path, meta)?;
+        let mut h = self.header_with(tar::EntryType::Regular, mode, size, meta);
+        self.tar
+            .append_data(&mut h, path, reader.take(size))
+            .map_err(|e| layer_err(path, e))
+    }
+
+    /// Adds a symbolic link with the given owner and extended attributes.
+    pub fn add_symlink_with(
+        &mut self,
+        path: &str,
+        target: &str,
+        meta: &EntryMeta,
+    ) -> Result<(), Error> {
+        self.pax_xattrs(path, meta)?;
+        let mut h = self.header_with(tar::EntryType::Symlink, 0o777, 0, meta);
+        self.tar
+            .append_link(&mut h, path, target)
+            .map_err(|e| layer_err(path, e))
+    }
+
+    /// Adds a hard link at `path` to the earlier entry `target` of the same layer.
+    pub fn add_hardlink(
+        &mut self,
+        path: &str,
+        target: &str,
+        meta: &EntryMeta,
+    ) -> Result<(), Error> {
+        let mut h = self.header_with(tar::EntryType::Link, 0o644, 0, meta);
+        self.tar
+            .append_link(&mut h, path, target)
             .map_err(|e| layer_err(path, e))
     }
 
@@ -241,6 +333,20 @@ impl<W: Write> LayerWriter<W> {
     }
 }
 
+/// One PAX record, `"<len> <key>=<value>\n"`, where `<len>` counts the whole record including
+/// its own digits.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let rest = key.len() + value.len() + 3; // space, '=', newline
+    let mut len = rest + 1;
+    while len != rest + len.to_string().len() {
+        len = rest + len.to_string().len();
+    }
+    let mut out = format!("{len} {key}=").into_bytes();
+    out.extend_from_slice(value);
+    out.push(b'\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +366,57 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(la, lb);
         assert_eq!(la.digest, Digest::sha256_of(&a));
+    }
+
+    #[test]
+    fn pax_record_length_counts_itself() {
+        for value_len in [0usize, 1, 5, 90, 95, 990, 1000] {
+            let value = vec![b'v'; value_len];
+            let record = pax_record("SCHILY.xattr.user.x", &value);
+            let (len, _) = std::str::from_utf8(&record)
+                .unwrap()
+                .split_once(' ')
+                .unwrap();
+            assert_eq!(len.parse::<usize>().unwrap(), record.len());
+        }
+    }
+
+    #[test]
+    fn xattrs_and_owners_are_read_back() {
+        let mut w = LayerWriter::new(Vec::new(), Compression::None);
+        let mut meta = EntryMeta {
+            uid: 1000,
+            gid: 1001,
+            ..EntryMeta::default()
+        };
+        meta.xattrs
+            .insert("security.capability".to_string(), vec![1, 0, 0, 2, 0xff]);
+        w.add_file_with("usr/bin/ping", 0o755, &meta, 2, &b"hi"[..])
+            .unwrap();
+        let (bytes, _) = w.finish().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let mut entries = archive.entries().unwrap();
+        let mut e = entries.next().unwrap().unwrap();
+        assert_eq!(e.path().unwrap().to_str(), Some("usr/bin/ping"));
+        assert_eq!(e.header().uid().unwrap(), 1000);
+        assert_eq!(e.header().gid().unwrap(), 1001);
+        let pax: Vec<(String, Vec<u8>)> = e
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|x| {
+                let x = x.unwrap();
+                (x.key().unwrap().to_string(), x.value_bytes().to_vec())
+            })
+            .collect();
+        assert_eq!(
+            pax,
+            [(
+                "SCHILY.xattr.security.capability".to_string(),
+                vec![1, 0, 0, 2, 0xff]
+            )]
+        );
+        assert!(entries.next().is_none());
     }
 
     #[test]

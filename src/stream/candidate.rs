@@ -45,7 +45,9 @@ impl Stream {
             upstream_version: release.version().ok().map(|v| v.to_string()),
             os_base: None,
             os_layers: Vec::new(),
+            os_build: None,
             os_image: None,
+            os_lint: Vec::new(),
             overrides: Vec::new(),
             remove: Vec::new(),
         };
@@ -67,7 +69,10 @@ impl Stream {
             let digest = resolve_digest(sources, &base).await?;
             inputs.os_base = Some(base.with_digest(digest.clone()));
             if !os.is_plain() {
-                inputs.os_layers = layer_digests(os.layers()).await?;
+                inputs.os_layers = layer_digests(sources, os, &base, &digest).await?;
+            }
+            if let Some(build) = os.containerfile_build() {
+                inputs.os_build = Some(containerfile_digest(build).await?);
             }
             os_base = Some((base, digest));
         }
@@ -113,10 +118,17 @@ impl Stream {
             for d in &inputs.os_layers {
                 line("os-layer", &d.to_string());
             }
+            if let Some(d) = &inputs.os_build {
+                line("os-build", &d.to_string());
+            }
             for (k, v) in os.labels() {
                 line("os-label", &format!("{k}={v}"));
             }
             line("machine-os", os.machine_os_version().unwrap_or(""));
+            // Only when set, so that the hashes of streams that never set it stay as they were.
+            if os.has_canonical_modes() {
+                line("os-canonical-modes", "true");
+            }
         }
         for (k, v) in &inputs.overrides {
             line("override", &format!("{k}={v}"));
@@ -142,11 +154,38 @@ impl Stream {
         let (Some(os), Some((base, digest))) = (&self.os, &detected.os_base) else {
             return Ok(());
         };
-        let os_image = if os.is_plain() {
-            base.with_digest(digest.clone())
+        let mut os_lint = Vec::new();
+        let repo_name = os.variant().payload_tags().os;
+        let found = self.sources.resolve(base, Access::Read).await?;
+        let (mut store, mut repo, mut digest) = (found.store, found.repository, digest.clone());
+        let mut built_image = None;
+        if let Some(build) = os.containerfile_build() {
+            let dest_repo = self.target.repository(&repo_name);
+            let out = build
+                .build(
+                    store.as_ref(),
+                    &repo,
+                    &ManifestRef::Digest(digest.clone()),
+                    self.store.as_ref(),
+                    &dest_repo,
+                    Some(&format!("{name}-build")),
+                )
+                .await
+                .map_err(|e| StreamError::candidate(name, "containerfile", e))?;
+            os_lint.extend(out.lint.findings.iter().map(ToString::to_string));
+            built_image = Some(
+                self.target
+                    .public_pullspec(&repo_name, &out.digest)
+                    .parse()?,
+            );
+            (store, repo, digest) = (self.store.clone(), dest_repo, out.digest);
+        }
+        let os_image = if !os.adds_layers_or_labels() {
+            match built_image {
+                Some(b) => b,
+                None => base.with_digest(digest.clone()),
+            }
         } else {
-            let found = self.sources.resolve(base, Access::Read).await?;
-            let (store, repo) = (found.store, found.repository);
             let mut layered =
                 LayeredImage::new(store.as_ref(), &repo, &ManifestRef::Digest(digest.clone()));
             for layer in os.layers() {
@@ -155,10 +194,13 @@ impl Stream {
             for (k, v) in os.labels() {
                 layered = layered.label(k, v);
             }
+            layered = layered.tree_cache(os.tree_cache());
+            if os.has_canonical_modes() {
+                layered = layered.canonical_modes();
+            }
             if let Some(v) = os.machine_os_version() {
                 layered = layered.machine_os(v).display_name_of(os.variant());
             }
-            let repo_name = os.variant().payload_tags().os;
             let written = layered
                 .write_to(
                     self.store.as_ref(),
@@ -167,6 +209,7 @@ impl Stream {
                 )
                 .await
                 .map_err(|e| StreamError::candidate(name, "layering", e))?;
+            os_lint.extend(written.lint.findings.iter().map(ToString::to_string));
             self.target
                 .public_pullspec(&repo_name, written.manifest.digest())
                 .parse()?
@@ -184,6 +227,7 @@ impl Stream {
         detected.inputs.overrides = overrides;
         detected.inputs.remove = swap.remove;
         detected.inputs.os_image = Some(os_image);
+        detected.inputs.os_lint = os_lint;
         Ok(())
     }
 
@@ -266,13 +310,59 @@ async fn resolve_digest(sources: &StoreMap, image: &ImageRef) -> Result<Digest, 
         })
 }
 
-/// Builds each layer in a temporary directory to learn its digest.
-async fn layer_digests(layers: &[super::os::SharedLayer]) -> Result<Vec<Digest>, StreamError> {
+/// The digest of a Containerfile and its build context (the context's files as a layer), so
+/// that a change to either is a new input.
+async fn containerfile_digest(
+    build: &okd_coreos::containerfile::ContainerfileBuild,
+) -> Result<Digest, StreamError> {
+    let file = build.containerfile();
+    let bytes = tokio::fs::read(file)
+        .await
+        .map_err(|e| StreamError::io(file, e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".okd-streams-context-")
+        .tempdir()
+        .map_err(|e| StreamError::io(std::env::temp_dir(), e))?;
+    let context = okd_coreos::layer_source::DirSource::new(build.context())
+        .build(&LayerContext::new(temp.path()))
+        .await?;
+    let mut h = Sha256::new();
+    h.update(&bytes);
+    h.update(context.info().digest.to_string().as_bytes());
+    Ok(format!("sha256:{}", hex::encode(h.finalize())).parse()?)
+}
+
+/// Builds each layer in a temporary directory to learn its digest. Owners given by name are
+/// resolved against the base's accounts, read (once, then cached) only when a layer names one.
+async fn layer_digests(
+    sources: &StoreMap,
+    os: &super::OsLayering,
+    base: &ImageRef,
+    digest: &Digest,
+) -> Result<Vec<Digest>, StreamError> {
     let temp = tempfile::Builder::new()
         .prefix(".okd-streams-layers-")
         .tempdir()
         .map_err(|e| StreamError::io(std::env::temp_dir(), e))?;
-    let ctx = LayerContext::new(temp.path());
+    let mut ctx = LayerContext::new(temp.path());
+    let layers = os.layers();
+    if layers.iter().any(|l| l.uses_owner_names()) {
+        let found = sources.resolve(base, Access::Read).await?;
+        let (store, repo) = (found.store, found.repository);
+        let reference = ManifestRef::Digest(digest.clone());
+        let info = okd_coreos::inspect::inspect(store.as_ref(), &repo, &reference, None).await?;
+        let tree = okd_coreos::tree_cache::image_tree(
+            store.as_ref(),
+            &repo,
+            &info,
+            None,
+            &os.tree_cache(),
+        )
+        .await?;
+        ctx.accounts = Some(std::sync::Arc::new(
+            okd_coreos::owners::Accounts::from_tree(&tree),
+        ));
+    }
     let mut out = Vec::new();
     for l in layers {
         let built = l.build(&ctx).await?;

@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use okd_coreos::Variant;
+use okd_coreos::containerfile::ContainerfileBuild;
 use okd_coreos::layer_source::{LayerContext, LayerSource};
+use okd_coreos::tree_cache::TreeCache;
 use okd_oci::ImageRef;
 use okd_oci::append::NewLayer;
 
@@ -45,6 +47,9 @@ pub struct OsLayering {
     layers: Vec<SharedLayer>,
     labels: BTreeMap<String, String>,
     machine_os: Option<String>,
+    canonical_modes: bool,
+    cache: Arc<TreeCache>,
+    containerfile: Option<ContainerfileBuild>,
 }
 
 impl OsLayering {
@@ -56,7 +61,45 @@ impl OsLayering {
             layers: Vec::new(),
             labels: BTreeMap::new(),
             machine_os: None,
+            canonical_modes: false,
+            cache: Arc::new(TreeCache::new()),
+            containerfile: None,
         }
+    }
+
+    /// Builds `build` (RPMs, `RUN` steps) on the base first; layers and labels then go on top
+    /// of its result.
+    pub fn containerfile(mut self, build: ContainerfileBuild) -> OsLayering {
+        self.containerfile = Some(build);
+        self
+    }
+
+    /// The Containerfile build, if any.
+    pub fn containerfile_build(&self) -> Option<&ContainerfileBuild> {
+        self.containerfile.as_ref()
+    }
+
+    /// True when layers, labels or a `machine-os` version are added (on the base or on the
+    /// Containerfile's result).
+    pub fn adds_layers_or_labels(&self) -> bool {
+        !(self.layers.is_empty() && self.labels.is_empty() && self.machine_os.is_none())
+    }
+
+    /// Makes the modes of added entries canonical (see
+    /// [`LayeredImage::canonical_modes`](okd_coreos::layering::LayeredImage::canonical_modes)).
+    pub fn canonical_modes(mut self) -> OsLayering {
+        self.canonical_modes = true;
+        self
+    }
+
+    /// True when modes are made canonical.
+    pub fn has_canonical_modes(&self) -> bool {
+        self.canonical_modes
+    }
+
+    /// The listings of base layers, kept between rounds so that a base is read once.
+    pub fn tree_cache(&self) -> Arc<TreeCache> {
+        self.cache.clone()
     }
 
     /// Layers on `image` instead of the upstream payload's OS image.
@@ -108,9 +151,9 @@ impl OsLayering {
         self.machine_os.as_deref()
     }
 
-    /// True when the OS image is used as the base has it (no layer, no label).
+    /// True when the OS image is used as the base has it (no Containerfile, layer or label).
     pub fn is_plain(&self) -> bool {
-        self.layers.is_empty() && self.labels.is_empty() && self.machine_os.is_none()
+        self.containerfile.is_none() && !self.adds_layers_or_labels()
     }
 }
 
@@ -126,5 +169,13 @@ impl LayerSource for SharedLayer {
 
     async fn build(&self, ctx: &LayerContext) -> Result<NewLayer, okd_coreos::Error> {
         self.0.build(ctx).await
+    }
+
+    fn is_prebuilt(&self) -> bool {
+        self.0.is_prebuilt()
+    }
+
+    fn uses_owner_names(&self) -> bool {
+        self.0.uses_owner_names()
     }
 }

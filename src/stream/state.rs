@@ -55,9 +55,16 @@ pub struct Inputs {
     /// Digests of the layers added to the OS image, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub os_layers: Vec<Digest>,
+    /// Digest of the OS Containerfile and its build context, when the OS is built from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_build: Option<Digest>,
     /// The layered OS image (public pullspec by digest), once written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_image: Option<ImageRef>,
+    /// The lint's warnings on the added OS layers (`warning[var-content] /var/…: …`); errors
+    /// refuse the candidate instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub os_lint: Vec<String>,
     /// Payload tag overrides (`name`, pullspec by digest), OS tags included.
     #[serde(default)]
     pub overrides: Vec<(String, ImageRef)>,

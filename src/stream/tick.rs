@@ -159,6 +159,7 @@ impl Stream {
                         digest: candidate.digest.to_string(),
                         image: candidate.image.to_string(),
                         os_image: candidate.inputs.os_image.as_ref().map(ToString::to_string),
+                        os_lint: candidate.inputs.os_lint.clone(),
                         mirrored: candidate.mirrored.clone(),
                         resumed,
                     });

@@ -19,6 +19,8 @@ pub struct Created {
     pub image: String,
     /// The layered OS image, when the stream layers its OS.
     pub os_image: Option<String>,
+    /// The lint's warnings on its OS layers.
+    pub os_lint: Vec<String>,
     /// What the mirror stage reported.
     pub mirrored: Option<String>,
     /// True when it was planned by an earlier, interrupted tick.
@@ -265,6 +267,9 @@ impl fmt::Display for TickReport {
             writeln!(f, "  created    {} {}{resumed}", c.name, c.digest)?;
             if let Some(os) = &c.os_image {
                 writeln!(f, "  os image   {os}")?;
+            }
+            for w in &c.os_lint {
+                writeln!(f, "  os lint    {w}")?;
             }
             if let Some(m) = &c.mirrored {
                 writeln!(f, "  mirrored   {m}")?;

@@ -29,6 +29,27 @@ fn the_guide_example_parses_and_round_trips() {
     f.to_builder(Path::new("okd-demo.yaml")).unwrap();
 }
 
+#[test]
+fn os_owners_and_canonical_modes_map_onto_the_layering() {
+    use okd_streams::coreos::layer_source::LayerSource;
+    let yaml = format!(
+        "{BASE}os:\n  variant: scos\n  canonical_modes: true\n  layers:\n    - files:\n        - {{ path: etc/okd/token, content: t, owner: okd, group: '985' }}\n    - files:\n        - {{ path: etc/okd/plain, content: p, owner: '0' }}\n"
+    );
+    let f = StreamFile::parse(&yaml, "os.yaml").unwrap();
+    let os = f.os.as_ref().unwrap();
+    assert!(os.canonical_modes);
+    assert_eq!(
+        os.layers[0].files.as_ref().unwrap()[0].owner.as_deref(),
+        Some("okd")
+    );
+    let again = serde_yaml_ng::to_string(&f).unwrap();
+    assert_eq!(StreamFile::parse(&again, "again.yaml").unwrap(), f);
+    let layering = os.to_layering("os.yaml").unwrap();
+    assert!(layering.has_canonical_modes());
+    assert!(layering.layers()[0].uses_owner_names());
+    assert!(!layering.layers()[1].uses_owner_names());
+}
+
 fn error(yaml: &str) -> String {
     match StreamFile::parse(yaml, "bad.yaml") {
         Err(e) => e.to_string(),

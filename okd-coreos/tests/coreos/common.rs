@@ -85,10 +85,29 @@ pub async fn write_image(
     os: bool,
     extra_labels: &[(&str, &str)],
 ) -> BuiltImage {
+    let built: Vec<_> = specs
+        .iter()
+        .map(|s| {
+            let (bytes, info) = build_layer(s);
+            (bytes, info, s.components.clone())
+        })
+        .collect();
+    write_layers(store, repo, tag, built, base_count, os, extra_labels).await
+}
+
+/// Like [`write_image`], from layers already built (blob, info, `ostree.components`).
+pub async fn write_layers(
+    store: &dyn Store,
+    repo: &str,
+    tag: &str,
+    built: Vec<(Vec<u8>, LayerInfo, Option<String>)>,
+    base_count: usize,
+    os: bool,
+    extra_labels: &[(&str, &str)],
+) -> BuiltImage {
     let mut layers = Vec::new();
     let mut descriptors = Vec::new();
-    for spec in specs {
-        let (bytes, info) = build_layer(spec);
+    for (bytes, info, components) in built {
         store
             .put_blob(repo, &info.digest, Bytes::from(bytes))
             .await
@@ -98,7 +117,7 @@ pub async fn write_image(
             "digest": info.digest.to_string(),
             "size": info.size,
         });
-        if let Some(c) = &spec.components {
+        if let Some(c) = &components {
             d["annotations"] = json!({ "ostree.components": c });
         }
         descriptors.push(d);

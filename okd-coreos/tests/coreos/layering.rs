@@ -327,8 +327,12 @@ async fn prebuilt_tarball_and_file_from_disk() {
     write_base_os(&store, "os", "base").await;
     let dir = tempfile::tempdir().unwrap();
     let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
-    w.add_dir("opt", 0o755).unwrap();
-    w.add_file("opt/tool", 0o755, b"#!/bin/sh\n").unwrap();
+    // Under /usr, and with the base's mode for `usr`: the tarball needs no placement and is
+    // used as it is.
+    w.add_dir("usr", 0o755).unwrap();
+    w.add_dir("usr/libexec", 0o755).unwrap();
+    w.add_file("usr/libexec/tool", 0o755, b"#!/bin/sh\n")
+        .unwrap();
     let (bytes, info) = w.finish().unwrap();
     let tarball = dir.path().join("layer.tar.gz");
     std::fs::write(&tarball, &bytes).unwrap();
@@ -558,4 +562,50 @@ async fn layering_in_a_registry_mounts_the_base_layers() {
     let layers = inspected["Layers"].as_array().unwrap();
     assert_eq!(layers[3], base.layers[3].digest.to_string());
     assert_eq!(layers.len(), 5);
+}
+
+#[tokio::test]
+async fn bootc_labels_and_stream_class_on_a_base_with_ostree_bootable_only() {
+    use crate::coreos_base::write_coreos_base;
+    use okd_coreos::labels;
+    let store = MemoryStore::new();
+    write_coreos_base(&store, "fcos", "stable").await;
+    // The synthetic base has containers.bootc and ostree.linux; a copy without them:
+    let info = inspect(&store, "fcos", &tag("stable"), None).await.unwrap();
+    let plain = okd_oci::append::Append::new(
+        &store,
+        "fcos",
+        &ManifestRef::Digest(info.manifest_digest.clone()),
+    )
+    .remove_label(labels::CONTAINERS_BOOTC)
+    .remove_label(labels::OSTREE_LINUX)
+    .write_to(&store, "fcos", Some("bootable-only"))
+    .await
+    .unwrap();
+    let out = LayeredImage::new(&store, "fcos", &ManifestRef::Digest(plain.digest().clone()))
+        .add_bootc_labels()
+        .stream_class("rhel-9")
+        .write_to(&store, "okd/node", Some("labelled"))
+        .await
+        .unwrap();
+    let node = inspect(&store, "okd/node", &tag("labelled"), None)
+        .await
+        .unwrap();
+    assert!(node.ostree.bootc && node.ostree.bootable);
+    assert_eq!(node.ostree.linux.as_deref(), Some("6.14.0"));
+    assert_eq!(
+        node.labels.get(labels::OS_STREAMCLASS).map(String::as_str),
+        Some("rhel-9")
+    );
+    assert_eq!(
+        out.labels.get(labels::CONTAINERS_BOOTC),
+        Some(&Some("1".to_string()))
+    );
+    // A base that already has them keeps its own values.
+    let kept = LayeredImage::new(&store, "fcos", &tag("stable"))
+        .add_bootc_labels()
+        .write_to(&store, "okd/node", Some("kept"))
+        .await
+        .unwrap();
+    assert!(kept.labels.is_empty(), "{:?}", kept.labels);
 }

@@ -14,7 +14,10 @@ use std::path::{Component, Path, PathBuf};
 
 use super::NewLayer;
 use crate::Error;
-use crate::layer::{Compression, LayerWriter};
+use crate::layer::{Compression, EntryMeta, LayerWriter};
+
+/// The extended attribute holding a file's capabilities.
+const FILE_CAPABILITY: &str = "security.capability";
 
 /// Links followed while checking where one symlink leads, as Linux's `MAXSYMLINKS`.
 const MAX_LINK_HOPS: u32 = 40;
@@ -41,6 +44,7 @@ pub struct DirLayer {
     compression: Compression,
     mtime: u64,
     temp_dir: Option<PathBuf>,
+    file_capabilities: bool,
 }
 
 impl DirLayer {
@@ -53,7 +57,17 @@ impl DirLayer {
             compression: Compression::Gzip,
             mtime: 0,
             temp_dir: None,
+            file_capabilities: false,
         }
+    }
+
+    /// Keeps the file capabilities (`security.capability`, as `setcap` writes it) of regular
+    /// files, as PAX `SCHILY.xattr.security.capability` records. Other extended attributes are
+    /// never captured: SELinux labels come from the target's policy, and `user.*` attributes
+    /// of the builder's machine would change the digest from one checkout to the next.
+    pub fn keep_file_capabilities(mut self) -> DirLayer {
+        self.file_capabilities = true;
+        self
     }
 
     /// Places the contents under `prefix` inside the image (`release-manifests`); the prefix's
@@ -153,7 +167,8 @@ impl DirLayer {
                     left: meta.len(),
                     path: &full,
                 };
-                w.add_file_from(&tar_name, mode, meta.len(), exact)?;
+                let entry = self.entry_meta(&full)?;
+                w.add_file_with(&tar_name, mode, &entry, meta.len(), exact)?;
             } else if kind.is_symlink() {
                 let target = std::fs::read_link(&full).map_err(|e| Error::io(&full, e))?;
                 let parent = &rel[..rel.len() - 1];
@@ -185,6 +200,19 @@ impl DirLayer {
             }
         }
         Ok(())
+    }
+
+    /// The extended attributes kept for the file at `full`.
+    fn entry_meta(&self, full: &Path) -> Result<EntryMeta, Error> {
+        let mut meta = EntryMeta::default();
+        #[cfg(unix)]
+        if self.file_capabilities
+            && let Some(value) =
+                xattr::get(full, FILE_CAPABILITY).map_err(|e| Error::io(full, e))?
+        {
+            meta.xattrs.insert(FILE_CAPABILITY.to_string(), value);
+        }
+        Ok(meta)
     }
 
     /// The names in a directory, sorted in reverse so that popping yields them in order.

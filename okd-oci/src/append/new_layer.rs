@@ -103,6 +103,22 @@ impl NewLayer {
         &self.info
     }
 
+    /// The blob's bytes (compressed as written), read synchronously from where they are.
+    pub fn reader(&self) -> Result<Box<dyn Read + Send>, Error> {
+        match &self.source {
+            Source::Bytes(b) => Ok(Box::new(io::Cursor::new(b.clone()))),
+            Source::File(p) => Ok(Box::new(
+                std::fs::File::open(p).map_err(|e| Error::io(p, e))?,
+            )),
+            Source::Temp(t) => {
+                let p: &Path = t;
+                Ok(Box::new(
+                    std::fs::File::open(p).map_err(|e| Error::io(p, e))?,
+                ))
+            }
+        }
+    }
+
     pub(crate) fn history_created_by(&self) -> Option<&str> {
         self.created_by.as_deref()
     }

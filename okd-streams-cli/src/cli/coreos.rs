@@ -2,6 +2,7 @@
 
 mod inspect;
 mod layer;
+mod lint;
 mod stream_metadata;
 
 use clap::Subcommand;
@@ -13,6 +14,9 @@ pub enum CoreosCommand {
     /// Derives an OS image from a base OS image: adds directories and files as new layers, sets
     /// labels; the base layers are never copied or rewritten.
     Layer(Box<layer::LayerArgs>),
+    /// Lints the layers an OS image adds on its base: what a CoreOS node would lose, refuse or
+    /// apply on new installs only. Exits non-zero on errors.
+    Lint(lint::LintArgs),
     /// Shows an OS image: ostree labels, machine-os version, which layers are the base OS and
     /// which were added.
     Inspect(inspect::InspectArgs),
@@ -23,6 +27,7 @@ pub enum CoreosCommand {
 pub async fn run(c: CoreosCommand, stores: &Stores) -> Result<(), CliError> {
     match c {
         CoreosCommand::Layer(a) => layer::run(*a, stores).await,
+        CoreosCommand::Lint(a) => lint::run(a, stores).await,
         CoreosCommand::Inspect(a) => inspect::run(a, stores).await,
         CoreosCommand::StreamMetadata(a) => stream_metadata::run(a),
     }

@@ -286,3 +286,45 @@ fn stream_metadata_look_ups_on_real_streams() {
     .fails();
     assert!(e.contains("release-okd-scos-4.19.json"), "{e}");
 }
+
+#[tokio::test]
+async fn layer_warns_and_refuses_what_the_node_would_lose_and_lint_reads_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layout, _store, _p) = layout_payload(dir.path(), PayloadSpec::new().components(12)).await;
+    let base = format!("oci:{}:okd/scos-content:stream-coreos", layout.display());
+    let seed = dir.path().join("seed");
+    std::fs::write(&seed, "x").unwrap();
+    let seed_arg = |dest: &str| format!("{}:{dest}", seed.display());
+
+    // Dropped by the node's import: refused, nothing written.
+    let e = layer_add(
+        &[],
+        &base,
+        &seed_arg("/srv/seed"),
+        &format!("oci:{}:srv", layout.display()),
+    )
+    .fails();
+    assert!(e.contains("error[outside-usr-etc-var] /srv/seed"), "{e}");
+
+    // /var content reaches new installs only: written, with the warning on stderr.
+    let to = format!("oci:{}:var", layout.display());
+    let run = layer_add(&[], &base, &seed_arg("/var/lib/okd/seed"), &to);
+    let err = run.stderr();
+    run.ok();
+    assert!(
+        err.contains("warning[var-content] /var/lib/okd/seed"),
+        "{err}"
+    );
+
+    let report = okd(["coreos", "lint", &to]).ok();
+    assert!(
+        report.contains("warning[var-content] /var/lib/okd/seed"),
+        "{report}"
+    );
+    assert!(report.contains("0 error(s), 1 warning(s)"), "{report}");
+    let report = okd(["coreos", "lint", &to, "--base", &base]).ok();
+    assert!(
+        report.contains("1 added layer(s): 0 error(s), 1 warning(s)"),
+        "{report}"
+    );
+}

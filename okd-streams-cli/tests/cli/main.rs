@@ -12,6 +12,7 @@ mod cli_sign;
 mod simulate_parity;
 mod stream_authfile;
 mod stream_cli;
+mod stream_containerfile;
 mod stream_demo;
 mod stream_kill;
 mod stream_registry;

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use okd_coreos::containerfile::ContainerfileBuild;
 use okd_coreos::layer_source::{DirSource, FileListSource, TarballSource};
+use okd_coreos::owners::Owner;
 use okd_coreos::{BaseDistro, CustomVariant, Variant};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +63,22 @@ pub struct OsFile {
     /// `machine-os` version the layered image shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_os: Option<String>,
+    /// Make the modes of added entries canonical (0644, or 0755 when executable; directories
+    /// 0755), so that the umask of the checkout never changes a digest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canonical_modes: bool,
+    /// A Containerfile built with buildah on the base (`FROM $BASE_IMAGE`) before `layers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerfile: Option<String>,
+    /// The Containerfile's build context (default: the Containerfile's directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// buildah's storage driver (`vfs` where overlay mounts are not allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_driver: Option<String>,
+    /// buildah's isolation of `RUN` steps (`chroot` inside an unprivileged container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
 }
 
 /// One added layer: exactly one of `files`, `dir` and `tarball`.
@@ -95,10 +113,17 @@ pub struct FileEntry {
     /// Octal mode (default `0644`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// Owner: a user id, or a user name of the base image's passwd files (default root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Group: a group id, or a group name of the base image's group files (default root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl OsFile {
-    pub(super) fn to_layering(&self, stream: &str) -> Result<OsLayering, StreamError> {
+    /// The layering this section describes; `stream` names the stream in errors.
+    pub fn to_layering(&self, stream: &str) -> Result<OsLayering, StreamError> {
         let variant = match (self.variant, &self.custom_variant) {
             (VariantFile::Fcos, None) => Variant::Fcos,
             (VariantFile::Scos, None) => Variant::Scos,
@@ -167,6 +192,13 @@ impl OsFile {
                                 ));
                             }
                         };
+                        if f.owner.is_some() || f.group.is_some() {
+                            let id = |v: &Option<String>| match v.as_deref() {
+                                Some(v) => v.parse::<Owner>().unwrap_or(Owner::Id(0)),
+                                None => Owner::Id(0),
+                            };
+                            list = list.owned_by(id(&f.owner), id(&f.group));
+                        }
                     }
                     os.layer(list)
                 }
@@ -184,6 +216,37 @@ impl OsFile {
         }
         if let Some(m) = &self.machine_os {
             os = os.machine_os(m);
+        }
+        if self.canonical_modes {
+            os = os.canonical_modes();
+        }
+        match (&self.containerfile, &self.context) {
+            (Some(cf), context) => {
+                let cf = std::path::PathBuf::from(cf);
+                let context = match context {
+                    Some(c) => std::path::PathBuf::from(c),
+                    None => cf
+                        .parent()
+                        .map(std::path::Path::to_path_buf)
+                        .unwrap_or_default(),
+                };
+                let mut build = ContainerfileBuild::new(cf, context);
+                if let Some(d) = &self.storage_driver {
+                    build = build.storage_driver(d);
+                }
+                if let Some(i) = &self.isolation {
+                    build = build.isolation(i);
+                }
+                os = os.containerfile(build);
+            }
+            (None, Some(_)) => {
+                return Err(StreamError::invalid(
+                    stream,
+                    "os.context",
+                    "`context` is the build context of `containerfile`, which is not given",
+                ));
+            }
+            (None, None) => {}
         }
         Ok(os)
     }

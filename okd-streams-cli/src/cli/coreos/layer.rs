@@ -43,6 +43,10 @@ pub struct LayerArgs {
     /// same digest).
     #[arg(long, value_name = "TIME")]
     pub created: Option<DateTime<Utc>>,
+    /// Make added modes canonical (0644, 0755 when executable), so that the umask of the
+    /// checkout never changes the digest.
+    #[arg(long)]
+    pub canonical_modes: bool,
     /// Accept a base that is not an OS image (no ostree.bootable or containers.bootc label).
     #[arg(long)]
     pub force: bool,
@@ -116,6 +120,9 @@ pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
     if a.force {
         image = image.force_non_os_base();
     }
+    if a.canonical_modes {
+        image = image.canonical_modes();
+    }
     let dest = stores.destination(&a.to).await?;
     let out = match image
         .write_to(dest.store.as_ref(), &dest.repo, dest.tag.as_deref())
@@ -128,6 +135,10 @@ pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
         }
     };
     let digest = out.manifest.digest().clone();
+    for m in &out.moved {
+        eprintln!("placed /{} at /{} (through the base's links)", m.from, m.to);
+    }
+    eprint!("{}", okd_coreos::lint::render(&out.lint));
     tracing::info!(
         "added {} layer(s) on {} ({} base layers kept)",
         out.layers.len(),

@@ -53,6 +53,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod archive;
 mod blobs;
 mod error;
 mod execute;

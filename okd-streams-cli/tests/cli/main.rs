@@ -7,6 +7,7 @@ mod common;
 mod cli_coreos;
 mod cli_gate;
 mod cli_mirror;
+mod cli_mirror_archive;
 mod cli_release;
 mod cli_sign;
 mod stream_authfile;

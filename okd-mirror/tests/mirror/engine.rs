@@ -465,3 +465,51 @@ async fn progress_reports_every_blob_and_image() {
         })
     ));
 }
+
+#[tokio::test]
+async fn a_blob_the_destination_has_is_never_downloaded() {
+    let w = world().await;
+    execute(
+        &plan(&w, &spec(&w, Naming::Release, &[])).await,
+        &fast_options(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .check()
+    .unwrap();
+    let before = w.src.stats();
+
+    // New tags for the same images, planned without per-blob checks: every blob is a
+    // copy-if-missing, and the destination finds each present as its upload opens, before the
+    // source is asked for a byte.
+    let options = okd_mirror::MirrorOptions {
+        check_blobs: false,
+        ..fast_options()
+    };
+    let loader = StaticReleases::with(w.payload.release.clone());
+    let again = MirrorPlan::build(
+        &spec(&w, Naming::Content, &[]),
+        &w.stores,
+        &loader,
+        &options,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert!(
+        again
+            .blobs
+            .iter()
+            .flat_map(|b| &b.targets)
+            .any(|t| t.action == BlobAction::CopyIfMissing),
+        "the plan leaves the check to the uploads"
+    );
+    let report = execute(&again, &options, Arc::new(NoProgress)).await;
+    report.check().unwrap();
+    assert_eq!(report.totals.bytes_copied, 0);
+    assert_eq!(
+        w.src.stats().blobs_read,
+        before.blobs_read,
+        "no source download opened"
+    );
+}

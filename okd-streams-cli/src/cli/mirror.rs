@@ -142,7 +142,20 @@ pub struct ImageArgs {
 }
 
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
-    // One store per registry host and layout, with the global registry options.
+    let jobs = match &c {
+        MirrorCommand::Release(a) => a.jobs,
+        MirrorCommand::Image(a) => a.jobs,
+        MirrorCommand::Archive(a) => a.jobs,
+    };
+    let jobs = if jobs == 0 {
+        okd_mirror::DEFAULT_JOBS
+    } else {
+        jobs
+    };
+    // One store per registry host and layout, with the global registry options and a request
+    // cap that follows -j: with the library's default cap, copies beyond it would wait with a
+    // source download open.
+    let stores = &stores.with_request_cap(okd_mirror::request_cap(jobs));
     let set = stores.map();
     let mut signatures = None;
     let outcome = match c {

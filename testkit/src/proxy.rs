@@ -141,8 +141,6 @@ pub struct FaultStats {
     pub stalled: u64,
     /// Response bytes corrupted.
     pub corrupted: u64,
-    /// Most connections open at the same time (a client's concurrency towards the upstream).
-    pub max_open: u64,
 }
 
 impl FaultStats {
@@ -160,8 +158,6 @@ struct Counters {
     stalled: AtomicU64,
     corrupted: AtomicU64,
     planned: AtomicU64,
-    open: AtomicU64,
-    max_open: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +296,6 @@ impl FaultProxy {
             dropped: get(&c.dropped),
             stalled: get(&c.stalled),
             corrupted: get(&c.corrupted),
-            max_open: get(&c.max_open),
         }
     }
 }
@@ -324,14 +319,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
         let fault = shared.plan(n);
         let shared = shared.clone();
         let stop = stop.clone();
-        let open = shared.counters.open.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.counters.max_open.fetch_max(open, Ordering::SeqCst);
         tokio::spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = serve(client, fault, &shared) => {}
             }
-            shared.counters.open.fetch_sub(1, Ordering::SeqCst);
         });
     }
 }

@@ -116,7 +116,11 @@ pub async fn execute(
     let blob_reports: Arc<std::sync::Mutex<Vec<BlobReport>>> = Arc::default();
 
     let mut blob_done: HashMap<BlobKey, Done<BlobResult>> = HashMap::new();
-    for blob in &plan.blobs {
+    // Largest blobs first: the permits are handed out in the order tasks ask for them, and a
+    // large blob started last would be the whole tail of the run.
+    let mut by_size: Vec<&PlannedBlob> = plan.blobs.iter().collect();
+    by_size.sort_by_key(|b| std::cmp::Reverse(b.size));
+    for blob in by_size {
         let blob = Arc::new(blob.clone());
         let mut locations: Vec<&str> = blob.targets.iter().map(|t| t.location.as_str()).collect();
         locations.sort_unstable();

@@ -513,3 +513,36 @@ async fn a_blob_the_destination_has_is_never_downloaded() {
         "no source download opened"
     );
 }
+
+#[tokio::test]
+async fn the_largest_blobs_start_first() {
+    let w = world().await;
+    let p = plan(&w, &spec(&w, Naming::Release, &[])).await;
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let sink = events.clone();
+    let progress = Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone()));
+    let one_at_a_time = okd_mirror::MirrorOptions {
+        jobs: 1,
+        ..fast_options()
+    };
+    execute(&p, &one_at_a_time, progress).await.check().unwrap();
+    let started: Vec<u64> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::BlobStarted { size, .. } => Some(*size),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), unique_blobs(&w));
+    let plan_order: Vec<u64> = p.blobs.iter().map(|b| b.size).collect();
+    assert!(
+        plan_order.windows(2).any(|w| w[0] < w[1]),
+        "the plan's own order is not by size: {plan_order:?}"
+    );
+    assert!(
+        started.windows(2).all(|w| w[0] >= w[1]),
+        "started in this order: {started:?}"
+    );
+}

@@ -8,7 +8,6 @@ mod cli_coreos;
 mod cli_gate;
 mod cli_mirror;
 mod cli_mirror_archive;
-mod cli_mirror_jobs;
 mod cli_release;
 mod cli_sign;
 mod stream_authfile;

@@ -65,7 +65,7 @@ use okd_gating::{GatingPolicy, JobRunner, Publisher, StateStore};
 use okd_oci::{Store, StoreMap};
 
 pub use adopt::Adopted;
-pub use builder::{CreatedFrom, Promotion, StreamBuilder};
+pub use builder::{CreatedFrom, Promotion, RunnerAction, StreamBuilder};
 pub use checks::{Check, CheckInput, verify};
 pub use error::StreamError;
 pub use file::StreamFile;

@@ -262,7 +262,23 @@ impl Stream {
         launches: &mut Vec<(String, okd_gating::Launch)>,
     ) {
         launches.retain(|(release, launch)| {
-            if !self.unrunnable.contains(&launch.job) {
+            // Periodic and sampled runs have no runner when their prow job has none.
+            let by_prow_job = || {
+                stream.release(release).and_then(|r| {
+                    okd_gating::launch_prow_job(&self.policy, r, launch)
+                        .filter(|p| self.unrunnable.contains(p))
+                })
+            };
+            let ordinary = !matches!(
+                launch.kind,
+                okd_gating::RunKind::Periodic | okd_gating::RunKind::Sampled
+            );
+            let unrunnable = if ordinary {
+                self.unrunnable.contains(&launch.job)
+            } else {
+                by_prow_job().is_some()
+            };
+            if !unrunnable {
                 return true;
             }
             if let Some(r) = stream.release_mut(release) {

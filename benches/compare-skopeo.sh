@@ -4,8 +4,13 @@
 # re-mirror is fast and that a mirror killed at random points and run again completes without
 # copying any finished blob twice.
 #
-# okd-streams and "skopeo, 4 in parallel" run ROUNDS times, alternating, each into a fresh
-# registry, and the medians are compared, so that other load on the machine hits both alike.
+# The okd-streams binary (`okd-streams mirror release`, as users run it), the library through
+# the mirror-bench example, and "skopeo, 4 in parallel" run ROUNDS times, alternating, each into
+# a fresh registry, and the medians are compared, so that other load on the machine hits all
+# alike. The floor is the machine hashing every unique byte once (sha256sum over the source
+# registry's blob files), which is what the destination registry must do at least. Then a
+# transfer archive is written and restored through the binary, next to the same bytes pulled into
+# a layout and tarred, and untarred and pushed.
 #
 # Usage: benches/compare-skopeo.sh
 # Environment:
@@ -45,9 +50,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building the bench binary (release mode)"
-(cd "$root" && cargo build --release -q -p okd-mirror --example mirror-bench)
+echo "== building the bench binary and okd-streams (release mode)"
+(cd "$root" && cargo build --release -q -p okd-mirror --example mirror-bench &&
+    cargo build --release -q -p okd-streams-cli --bin okd-streams)
 bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/mirror-bench"
+okd="${CARGO_TARGET_DIR:-$root/target}/release/okd-streams"
+export OKD_NO_AUTH="$work/auth.json"
+echo '{"auths":{}}' >"$OKD_NO_AUTH"
+# The CLI with the bench's registries reachable over plain HTTP and no credentials.
+okd_cli() { "$okd" --insecure-registry 127.0.0.1 --authfile "$OKD_NO_AUTH" "$@"; }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -121,9 +132,25 @@ probe=$(start_registry probe)
 "$bin" mirror --from "$release" --to "$probe/okd/release" --dry-run --mapping "$work/mapping.txt" >/dev/null 2>&1
 stop_registry probe
 
+# The floor: every unique byte hashed once, from a warm page cache.
+find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + >/dev/null
+t0=$(now)
+find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + | sha256sum >/dev/null
+t_floor=$(secs "$t0" "$(now)")
+echo "   floor: ${t_floor}s to hash the registry's blob files once"
+
 : >"$work/okd.walls"
+: >"$work/cli.walls"
 : >"$work/par.walls"
 for round in $(seq "$ROUNDS"); do
+    dst=$(start_registry "cli-$round")
+    echo "== round $round: okd-streams mirror release (the binary, -j $JOBS) into $dst"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/cli-$round.time" okd_cli mirror release "$release" \
+        --to "$dst/okd/release" -j "$JOBS" --report "$work/cli-$round.json" >/dev/null 2>&1
+    awk '{ print $1 }' "$work/cli-$round.time" >>"$work/cli.walls"
+    echo "   $(awk '{ printf "%.2fs, %.1f MiB peak RSS, %.1fs CPU", $1, $2 / 1024, $3 + $4 }' "$work/cli-$round.time")"
+    stop_registry "cli-$round"
+
     dst=$(start_registry "okd-$round")
     echo "== round $round: okd-streams mirror (-j $JOBS) into $dst"
     /usr/bin/time -f "%e %M %U %S" -o "$work/okd-$round.time" "$bin" mirror --from "$release" \
@@ -144,7 +171,40 @@ for round in $(seq "$ROUNDS"); do
     stop_registry "par-$round"
 done
 t_okd=$(median <"$work/okd.walls")
+t_cli=$(median <"$work/cli.walls")
 t_par=$(median <"$work/par.walls")
+
+# Transfer archives through the binary, next to the same bytes pulled to disk and tarred, and
+# untarred and pushed.
+echo "== archive write and restore"
+tag=$(jq -r '.images[] | select(.kind == "release") | .destination' "$work/cli-1.json" | sed 's/.*://')
+t0=$(now)
+okd_cli mirror release "$release" --to "archive:$work/archive" -j "$JOBS" >/dev/null 2>&1
+t_aw=$(secs "$t0" "$(now)")
+t0=$(now)
+okd_cli mirror release "$release" --to "oci:$work/layout:okd/release" -j "$JOBS" >/dev/null 2>&1
+t_pull=$(secs "$t0" "$(now)")
+t0=$(now)
+tar -cf "$work/layout.tar" -C "$work/layout" .
+t_tar=$(secs "$t0" "$(now)")
+rm -rf "$work/layout"
+dst=$(start_registry restore)
+t0=$(now)
+okd_cli mirror archive "$work/archive" --to "$dst/okd/release" -j "$JOBS" \
+    --cluster-resources "$work/cluster-resources" >/dev/null 2>&1
+t_ar=$(secs "$t0" "$(now)")
+stop_registry restore
+rm -rf "$work/archive"
+dst=$(start_registry push)
+t0=$(now)
+mkdir "$work/untarred"
+tar -xf "$work/layout.tar" -C "$work/untarred"
+t_untar=$(secs "$t0" "$(now)")
+t0=$(now)
+okd_cli mirror release "oci:$work/untarred:okd/release:$tag" --to "$dst/okd/release" -j "$JOBS" >/dev/null 2>&1
+t_push=$(secs "$t0" "$(now)")
+stop_registry push
+rm -rf "$work/untarred" "$work/layout.tar"
 
 dst=$(start_registry seq)
 echo "== skopeo copy, one at a time, into $dst"
@@ -199,8 +259,14 @@ echo "payload: $(jq .totals.images "$last.json") images, $(mib "$unique") MiB of
 printf '%-30s %10s %12s %14s %12s\n' "registry -> registry" "wall (s)" "vs okd" "peak RSS MiB" "CPU (s)"
 printf '%-30s %10s %12s %14s %12s\n' "okd-streams -j $JOBS (median)" "$t_okd" "1.00x" \
     "$(awk '{ printf "%.1f", $2 / 1024 }' "$last.time")" "$(awk '{ printf "%.1f", $3 + $4 }' "$last.time")"
+printf '%-30s %10s %12s %14s %12s\n' "okd-streams binary (median)" "$t_cli" "$(ratio "$t_cli" "$t_okd")" \
+    "$(awk '{ printf "%.1f", $2 / 1024 }' "$work/cli-$ROUNDS.time")" "$(awk '{ printf "%.1f", $3 + $4 }' "$work/cli-$ROUNDS.time")"
+printf '%-30s %10s %12s\n' "floor: sha256 of every byte" "$t_floor" "$(ratio "$t_floor" "$t_okd")"
 printf '%-30s %10s %12s %14s %12s\n' "skopeo, 4 parallel (median)" "$t_par" "$(ratio "$t_par" "$t_okd")" "$par_rss" "$par_cpu"
 printf '%-30s %10s %12s %14s %12s\n' "skopeo, one at a time" "$t_seq" "$(ratio "$t_seq" "$t_okd")" "$seq_rss" "$seq_cpu"
+echo "binary: $(ratio "$t_cli" "$t_floor") of the floor, $(ratio "$t_cli" "$t_par") of 4 parallel skopeo"
+echo "archive write ${t_aw}s vs pull to a layout ${t_pull}s + tar ${t_tar}s: $(ratio "$t_aw" "$(awk -v a="$t_pull" -v b="$t_tar" 'BEGIN { print a + b }')")"
+echo "archive restore ${t_ar}s vs untar ${t_untar}s + push ${t_push}s: $(ratio "$t_ar" "$(awk -v a="$t_untar" -v b="$t_push" 'BEGIN { print a + b }')")"
 echo "(skopeo: peak RSS of one process, CPU summed over all; okd-streams rounds: $(tr '\n' ' ' <"$work/okd.walls")s, skopeo 4 parallel rounds: $(tr '\n' ' ' <"$work/par.walls")s)"
 echo
 echo "no-op re-mirror: ${t_noop}s median of 3 ($noop_present images already present, $noop_copied bytes copied)"

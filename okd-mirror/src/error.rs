@@ -218,6 +218,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A transfer archive, or one of its chunks, that cannot be written or used as it is:
+    /// missing, truncated, corrupt, out of order, or not an archive at all.
+    #[error("archive {path}: {reason}")]
+    Archive {
+        /// The chunk file (or the archive directory).
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An error from okd-oci with no more specific context.
     #[error(transparent)]
     Oci(Box<okd_oci::Error>),

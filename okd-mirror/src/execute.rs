@@ -55,7 +55,7 @@ fn large_streams(jobs: usize) -> usize {
 
 /// How many manifest writes may be in flight per store, next to `jobs` blob operations. Manifests
 /// are small; a few in flight keep up with the rate at which images complete.
-fn manifest_streams(jobs: usize) -> usize {
+pub(crate) fn manifest_streams(jobs: usize) -> usize {
     (jobs / 4).clamp(1, 4)
 }
 
@@ -116,7 +116,11 @@ pub async fn execute(
     let blob_reports: Arc<std::sync::Mutex<Vec<BlobReport>>> = Arc::default();
 
     let mut blob_done: HashMap<BlobKey, Done<BlobResult>> = HashMap::new();
-    for blob in &plan.blobs {
+    // Largest blobs first: the permits are handed out in the order tasks ask for them, and a
+    // large blob started last would be the whole tail of the run.
+    let mut by_size: Vec<&PlannedBlob> = plan.blobs.iter().collect();
+    by_size.sort_by_key(|b| std::cmp::Reverse(b.size));
+    for blob in by_size {
         let blob = Arc::new(blob.clone());
         let mut locations: Vec<&str> = blob.targets.iter().map(|t| t.location.as_str()).collect();
         locations.sort_unstable();
@@ -375,19 +379,7 @@ async fn transfer(
         size: blob.size,
         destination: format!("{}/{}", target.location, target.repo),
     });
-    let source = blob
-        .src
-        .read_blob_unverified(&blob.src_repo, &blob.digest)
-        .await?;
-    if source.size != blob.size {
-        return Err(okd_oci::Error::SizeMismatch {
-            what: format!("blob in {}/{}", blob.src_location, blob.src_repo),
-            digest: blob.digest.clone(),
-            expected: blob.size,
-            actual: source.size,
-        });
-    }
-    let stream = counted(source.stream, blob.digest.clone(), ctx.progress.clone());
+    let stream = counted(lazy_source(blob), blob.digest.clone(), ctx.progress.clone());
     let store = &target.store;
     // Only a blob the plan found absent skips the store's own check; a copy-if-missing, or the
     // copy after a declined mount, lets the store look first.
@@ -400,6 +392,33 @@ async fn transfer(
         BlobWrite::Written => Ok(BlobOutcome::Copied),
         BlobWrite::AlreadyPresent => Ok(BlobOutcome::Skipped),
     }
+}
+
+/// The source's bytes, opened only when the destination first asks for them: the destination
+/// has then accepted the upload (for a registry, its `POST` answered), so the download's body
+/// never waits on the destination's requests, and a blob the destination turns out to have is
+/// never downloaded at all.
+fn lazy_source(blob: &PlannedBlob) -> ByteStream {
+    let (src, repo, digest, size) = (
+        blob.src.clone(),
+        blob.src_repo.clone(),
+        blob.digest.clone(),
+        blob.size,
+    );
+    let location = blob.src_location.clone();
+    let opened = async move {
+        let source = src.read_blob_unverified(&repo, &digest).await?;
+        if source.size != size {
+            return Err(okd_oci::Error::SizeMismatch {
+                what: format!("blob in {location}/{repo}"),
+                digest,
+                expected: size,
+                actual: source.size,
+            });
+        }
+        Ok(source.stream)
+    };
+    Box::pin(futures::stream::once(opened).try_flatten())
 }
 
 /// Reports the bytes of `stream` as they pass, about every [`BYTES_EVENT_STEP`].

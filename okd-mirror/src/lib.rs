@@ -53,6 +53,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod archive;
 mod blobs;
 mod error;
 mod execute;
@@ -88,7 +89,7 @@ pub use release::{
 };
 pub use report::{BlobReport, Failure, ImageReport, ImageStatus, MirrorReport, ReportTotals};
 pub use retry::{RetryPolicy, is_retryable};
-pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror};
+pub use spec::{DEFAULT_JOBS, MirrorOptions, MirrorSpec, ReleaseMirror, request_cap};
 
 /// The engine's futures can be spawned on a multi-threaded runtime: this compiles only while
 /// each of them is `Send`.

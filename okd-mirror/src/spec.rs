@@ -74,3 +74,16 @@ impl Default for MirrorOptions {
         }
     }
 }
+
+/// The per-registry request cap a run with `jobs` operations in flight per store needs: every
+/// blob copy holds a request at its source and at its destination, and manifest writes have
+/// permits of their own next to the blob permits. With a lower cap, a copy whose source
+/// download is open can wait for a destination request, leaving the download's body unread.
+///
+/// ```
+/// assert!(okd_mirror::request_cap(16) > 16);
+/// assert!(okd_mirror::request_cap(0) >= 2);
+/// ```
+pub fn request_cap(jobs: usize) -> usize {
+    jobs.max(1) + crate::execute::manifest_streams(jobs)
+}

@@ -13,6 +13,9 @@ use okd_oci::{ImageRef, Store};
 
 use super::StreamError;
 
+/// The `to` prefix of a stage that writes a transfer archive per release.
+pub const ARCHIVE_PREFIX: &str = "archive:";
+
 /// A candidate to mirror.
 #[derive(Debug, Clone)]
 pub struct MirrorRequest<'a> {
@@ -56,11 +59,13 @@ pub struct ReleaseMirrorStage {
     include: Vec<String>,
     exclude: Vec<String>,
     idms_dir: Option<std::path::PathBuf>,
+    max_archive_size: Option<u64>,
     options: okd_oci::registry::RegistryOptions,
 }
 
 impl ReleaseMirrorStage {
-    /// Mirrors to repository `to` (`docker://HOST/REPO` or `oci:PATH:REPO`).
+    /// Mirrors to repository `to` (`docker://HOST/REPO` or `oci:PATH:REPO`), or writes a
+    /// transfer archive per release into `DIR/<version>/` for `archive:DIR`.
     pub fn new(to: &str) -> ReleaseMirrorStage {
         ReleaseMirrorStage {
             to: to.to_string(),
@@ -68,6 +73,7 @@ impl ReleaseMirrorStage {
             include: Vec::new(),
             exclude: Vec::new(),
             idms_dir: None,
+            max_archive_size: None,
             options: okd_oci::registry::RegistryOptions::default(),
         }
     }
@@ -96,6 +102,13 @@ impl ReleaseMirrorStage {
         self
     }
 
+    /// With `archive:DIR`, the size no chunk exceeds
+    /// ([`DEFAULT_CHUNK_SIZE`](okd_mirror::archive::DEFAULT_CHUNK_SIZE) otherwise).
+    pub fn max_archive_size(mut self, bytes: u64) -> Self {
+        self.max_archive_size = Some(bytes);
+        self
+    }
+
     /// Registry options for the destination.
     pub fn registry_options(mut self, options: okd_oci::registry::RegistryOptions) -> Self {
         self.options = options;
@@ -117,7 +130,12 @@ impl MirrorStage for ReleaseMirrorStage {
         // The destination is opened with the stage's registry options; the release and its
         // components are read from the stores the stream reads them from. The release is read
         // once: for the stores of its components, and as what the mirror plans from.
-        let stores = okd_oci::StoreMap::new(self.options.clone());
+        let jobs = okd_mirror::run::run_defaults().jobs;
+        let stores = okd_oci::StoreMap::new(
+            self.options
+                .clone()
+                .max_concurrent_requests(okd_mirror::request_cap(jobs)),
+        );
         stores.insert(okd_oci::StoreKey::of(request.image), request.store.clone());
         let release =
             okd_release::Release::load_image(request.store.as_ref(), request.image).await?;
@@ -129,6 +147,9 @@ impl MirrorStage for ReleaseMirrorStage {
         }
         let content =
             okd_mirror::ReleaseContent::from_release(request.image, &release).map_err(fail)?;
+        if let Some(dir) = self.to.strip_prefix(ARCHIVE_PREFIX) {
+            return self.archive(request, &stores, &content, dir).await;
+        }
         let mut run = ReleaseRun::new(okd_mirror::ReleaseMirror {
             source: request.image.clone(),
             target: okd_mirror::ReleaseTarget::parse(&self.to, self.naming).map_err(fail)?,
@@ -158,6 +179,51 @@ impl MirrorStage for ReleaseMirrorStage {
             t.bytes_copied,
             t.blobs_mounted,
             t.blobs_skipped
+        ))
+    }
+}
+
+impl ReleaseMirrorStage {
+    /// Writes the release's archive into `DIR/<version>/`. A complete archive there (its index
+    /// is written last) means an earlier round did it; anything else there is what an
+    /// interrupted round left, and is replaced.
+    async fn archive(
+        &self,
+        request: &MirrorRequest<'_>,
+        stores: &okd_oci::StoreMap,
+        content: &okd_mirror::ReleaseContent,
+        dir: &str,
+    ) -> Result<String, StreamError> {
+        let fail = |e: okd_mirror::Error| StreamError::Mirror {
+            release: request.version.to_string(),
+            source: Box::new(e),
+        };
+        let dir = std::path::Path::new(dir).join(request.version);
+        let index = dir.join(okd_mirror::archive::chunk_file_name(0));
+        if index.is_file() {
+            return Ok(format!("archive {} already written", dir.display()));
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StreamError::io(&dir, e)),
+        }
+        let mut write = okd_mirror::archive::ArchiveWrite::new(request.image.clone(), dir.clone());
+        write.filter =
+            okd_mirror::ComponentFilter::new(&self.include, &self.exclude).map_err(fail)?;
+        if let Some(size) = self.max_archive_size {
+            write.max_chunk_size = size;
+        }
+        let outcome = write
+            .run(stores, content, Arc::new(okd_mirror::progress::NoProgress))
+            .await
+            .map_err(fail)?;
+        Ok(format!(
+            "archive {}: {} images, {} chunks, {} bytes",
+            dir.display(),
+            outcome.mirror.plan.images.len(),
+            outcome.manifest.chunks.len() + 1,
+            outcome.bytes
         ))
     }
 }

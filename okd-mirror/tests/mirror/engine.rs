@@ -465,3 +465,84 @@ async fn progress_reports_every_blob_and_image() {
         })
     ));
 }
+
+#[tokio::test]
+async fn a_blob_the_destination_has_is_never_downloaded() {
+    let w = world().await;
+    execute(
+        &plan(&w, &spec(&w, Naming::Release, &[])).await,
+        &fast_options(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .check()
+    .unwrap();
+    let before = w.src.stats();
+
+    // New tags for the same images, planned without per-blob checks: every blob is a
+    // copy-if-missing, and the destination finds each present as its upload opens, before the
+    // source is asked for a byte.
+    let options = okd_mirror::MirrorOptions {
+        check_blobs: false,
+        ..fast_options()
+    };
+    let loader = StaticReleases::with(w.payload.release.clone());
+    let again = MirrorPlan::build(
+        &spec(&w, Naming::Content, &[]),
+        &w.stores,
+        &loader,
+        &options,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert!(
+        again
+            .blobs
+            .iter()
+            .flat_map(|b| &b.targets)
+            .any(|t| t.action == BlobAction::CopyIfMissing),
+        "the plan leaves the check to the uploads"
+    );
+    let report = execute(&again, &options, Arc::new(NoProgress)).await;
+    report.check().unwrap();
+    assert_eq!(report.totals.bytes_copied, 0);
+    assert_eq!(
+        w.src.stats().blobs_read,
+        before.blobs_read,
+        "no source download opened"
+    );
+}
+
+#[tokio::test]
+async fn the_largest_blobs_start_first() {
+    let w = world().await;
+    let p = plan(&w, &spec(&w, Naming::Release, &[])).await;
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let sink = events.clone();
+    let progress = Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone()));
+    let one_at_a_time = okd_mirror::MirrorOptions {
+        jobs: 1,
+        ..fast_options()
+    };
+    execute(&p, &one_at_a_time, progress).await.check().unwrap();
+    let started: Vec<u64> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::BlobStarted { size, .. } => Some(*size),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), unique_blobs(&w));
+    let plan_order: Vec<u64> = p.blobs.iter().map(|b| b.size).collect();
+    assert!(
+        plan_order.windows(2).any(|w| w[0] < w[1]),
+        "the plan's own order is not by size: {plan_order:?}"
+    );
+    assert!(
+        started.windows(2).all(|w| w[0] >= w[1]),
+        "started in this order: {started:?}"
+    );
+}

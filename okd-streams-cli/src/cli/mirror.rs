@@ -1,6 +1,7 @@
 //! `okd-streams mirror …`: okd-mirror's typed runs on the command line ([`flags`] turns the
 //! flags into them), with a progress bar on a terminal and plain log lines otherwise.
 
+mod archive;
 mod flags;
 mod progress;
 mod signatures;
@@ -21,6 +22,10 @@ pub enum MirrorCommand {
     Release(Box<ReleaseArgs>),
     /// Copies one image, with every child of a manifest list (what `skopeo copy --all` does).
     Image(ImageArgs),
+    /// Checks every chunk of a transfer archive (`mirror release … --to archive:DIR`), then
+    /// pushes its release to a registry and writes idms-oc-mirror.yaml and the signature
+    /// ConfigMap.
+    Archive(archive::ArchiveArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -50,10 +55,18 @@ pub struct ReleaseArgs {
     /// The release image.
     #[arg(value_name = "SRC")]
     pub source: String,
-    /// The repository the components (and the release) go to: HOST[:PORT]/REPO or
-    /// oci:PATH[:REPO].
+    /// The repository the components (and the release) go to: HOST[:PORT]/REPO,
+    /// oci:PATH[:REPO], or archive:DIR for a transfer archive of numbered tar chunks.
     #[arg(long, value_name = "REPO")]
     pub to: String,
+    /// With --to archive:, the size no chunk exceeds (4GiB, 500MiB, bytes).
+    #[arg(long, value_name = "SIZE", value_parser = archive::parse_size,
+          default_value_t = okd_mirror::archive::DEFAULT_CHUNK_SIZE)]
+    pub max_archive_size: u64,
+    /// With --to archive:, leave out blobs an earlier archive delivered: its directory, its
+    /// chunk 0, or its history.json.
+    #[arg(long, value_name = "ARCHIVE_OR_HISTORY")]
+    pub since: Option<PathBuf>,
     /// Where the release image goes instead (needs a tag).
     #[arg(long, value_name = "REF")]
     pub to_release_image: Option<String>,
@@ -129,11 +142,32 @@ pub struct ImageArgs {
 }
 
 pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
-    // One store per registry host and layout, with the global registry options.
+    let jobs = match &c {
+        MirrorCommand::Release(a) => a.jobs,
+        MirrorCommand::Image(a) => a.jobs,
+        MirrorCommand::Archive(a) => a.jobs,
+    };
+    let jobs = if jobs == 0 {
+        okd_mirror::DEFAULT_JOBS
+    } else {
+        jobs
+    };
+    // One store per registry host and layout, with the global registry options and a request
+    // cap that follows -j: with the library's default cap, copies beyond it would wait with a
+    // source download open.
+    let stores = &stores.with_request_cap(okd_mirror::request_cap(jobs));
     let set = stores.map();
     let mut signatures = None;
     let outcome = match c {
+        MirrorCommand::Release(a) if a.to.starts_with(archive::ARCHIVE_PREFIX) => {
+            let dir = &a.to[archive::ARCHIVE_PREFIX.len()..];
+            return archive::write(&a, dir, stores).await;
+        }
+        MirrorCommand::Archive(a) => return archive::restore(a, stores).await,
         MirrorCommand::Release(a) => {
+            if a.since.is_some() {
+                return Err("--since needs --to archive:DIR".into());
+            }
             let run = a.to_run()?;
             signatures = Some((a.source.clone(), a.signatures));
             // image-references is read from the chosen platform's image of a multi-arch release.

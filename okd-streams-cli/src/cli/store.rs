@@ -12,6 +12,7 @@ use super::{CliError, GlobalArgs};
 /// global registry options (`--insecure-registry`, `--authfile`) applied.
 #[derive(Debug)]
 pub struct Stores {
+    options: RegistryOptions,
     map: StoreMap,
 }
 
@@ -25,7 +26,18 @@ impl Stores {
             options = options.auth_file(path.clone());
         }
         Stores {
-            map: StoreMap::new(options),
+            map: StoreMap::new(options.clone()),
+            options,
+        }
+    }
+
+    /// A new set of stores with the same options and at most `cap` requests in flight per
+    /// registry (the mirror commands follow `-j`).
+    pub fn with_request_cap(&self, cap: usize) -> Stores {
+        let options = self.options.clone().max_concurrent_requests(cap);
+        Stores {
+            map: StoreMap::new(options.clone()),
+            options,
         }
     }
 

@@ -153,8 +153,12 @@ pub enum CreatedFromFile {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MirrorFile {
-    /// Destination repository (`docker://HOST/REPO` or `oci:PATH:REPO`).
+    /// Destination repository (`docker://HOST/REPO` or `oci:PATH:REPO`), or `archive:DIR` for
+    /// a transfer archive of each release in `DIR/<version>/`.
     pub to: String,
+    /// With `archive:DIR`, the size in bytes no chunk exceeds (default 4 GiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_archive_size: Option<u64>,
     /// How mirrored images are tagged: `release` (`<version>-<arch>-<component>`, default),
     /// `content` (`<version>-<component>`) or `digest_only`.
     #[serde(default)]
@@ -310,6 +314,9 @@ impl StreamFile {
             }
             if let Some(d) = &m.idms_dir {
                 stage = stage.idms_dir(d);
+            }
+            if let Some(size) = m.max_archive_size {
+                stage = stage.max_archive_size(size);
             }
             b = b.mirror_release(stage);
         }

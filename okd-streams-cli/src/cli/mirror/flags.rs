@@ -14,13 +14,18 @@ use super::{ImageArgs, InstructionsArg, NamingArg, ReleaseArgs};
 impl ReleaseArgs {
     /// The run these flags ask for.
     pub fn to_run(&self) -> Result<ReleaseRun, Error> {
+        self.to_run_with_target(&self.to)
+    }
+
+    /// The run these flags ask for, to `to` instead of `--to`.
+    pub fn to_run_with_target(&self, to: &str) -> Result<ReleaseRun, Error> {
         let source = source(&self.source)?;
         let naming = match self.naming {
             NamingArg::Release => Naming::Release,
             NamingArg::Content => Naming::Content,
             NamingArg::DigestOnly => Naming::DigestOnly,
         };
-        let mut target = ReleaseTarget::parse(&self.to, naming)?;
+        let mut target = ReleaseTarget::parse(to, naming)?;
         if let Some(r) = &self.to_release_image {
             // A bare repository would silently become `:latest`; ask for the tag instead.
             if parse_repository(r).is_ok() {
@@ -100,7 +105,7 @@ pub fn platform(p: &Option<String>) -> Result<PlatformChoice, Error> {
 
 /// `-j N` and `--retries N`, 0 meaning the library's default. A run leaves the per-blob check to
 /// the uploads; a dry run checks every blob anyway.
-fn options(jobs: usize, retries: Option<u32>) -> MirrorOptions {
+pub fn options(jobs: usize, retries: Option<u32>) -> MirrorOptions {
     let defaults = run_defaults();
     MirrorOptions {
         jobs: if jobs == 0 { DEFAULT_JOBS } else { jobs },

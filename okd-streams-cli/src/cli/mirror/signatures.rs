@@ -29,6 +29,30 @@ impl SignatureArgs {
         let Some(dir) = &self.release_image_signature_to_dir else {
             return Ok(());
         };
+        let (digest, signatures) = self.load(stores, release).await?;
+        let path = okd_sign::configmap::write_signature_config_map(dir, &digest, &signatures)?;
+        eprintln!("Configmap signature file {} created", path.display());
+        Ok(())
+    }
+
+    /// The release's signatures from the named source, or `None` when no source was named;
+    /// fails when the source has none.
+    pub async fn read(
+        &self,
+        stores: &Stores,
+        release: &str,
+    ) -> Result<Option<Vec<Vec<u8>>>, CliError> {
+        if self.signature_dir.is_none() && self.signature_store.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.load(stores, release).await?.1))
+    }
+
+    async fn load(
+        &self,
+        stores: &Stores,
+        release: &str,
+    ) -> Result<(okd_oci::Digest, Vec<Vec<u8>>), CliError> {
         let source =
             signature_source(self.signature_dir.as_ref(), self.signature_store.as_deref())?;
         let digest = crate::cli::release::load(stores, release)
@@ -44,8 +68,6 @@ impl SignatureArgs {
         if signatures.is_empty() {
             return Err(format!("no signature for {digest} in {}", source.location()).into());
         }
-        let path = okd_sign::configmap::write_signature_config_map(dir, &digest, &signatures)?;
-        eprintln!("Configmap signature file {} created", path.display());
-        Ok(())
+        Ok((digest, signatures))
     }
 }

@@ -1,0 +1,36 @@
+//! Transfer archives for air-gapped sites: a mirror written as numbered tar chunks, carried
+//! across, verified whole and then pushed to the registry on the other side.
+//!
+//! An archive directory holds `okd-mirror_000000.tar` … `okd-mirror_NNNNNN.tar`, each at most
+//! the chosen size and each a plain tar file. Extracted together, in any order, with nothing but
+//! `tar`, they give an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) with the
+//! release and its components — except for blobs larger than one chunk, which are stored as
+//! consecutive parts (`blobs/sha256/<hex>.part-0001`, …) to be concatenated.
+//!
+//! Chunk 0 is the index, written last: the [`ArchiveManifest`] (`okd-mirror/archive.json`, with
+//! its own SHA-256 next to it) lists every other chunk with its size and SHA-256 and every file
+//! in every chunk with its digest; the [`History`] (`okd-mirror/history.json`) lists every blob
+//! this archive and the earlier ones it was made [`since`](ArchiveWrite::since) delivered. An
+//! archive made since an earlier one holds only the blobs the earlier ones did not deliver (all
+//! manifests are always included: they are small, and a restore needs them to write the new
+//! tags).
+//!
+//! [`ArchiveRestore`] checks every chunk — present, of the listed size, hashing to the listed
+//! SHA-256, holding exactly the listed files in the listed order — while it extracts them into
+//! a staging layout, and pushes nothing unless all of them pass.
+
+mod format;
+mod history;
+mod pack;
+mod restore;
+mod unpack;
+mod write;
+
+pub use format::{
+    ARCHIVE_FORMAT, ArchiveEntry, ArchiveManifest, ArchiveRelease, ChunkInfo, chunk_file_name,
+};
+pub use history::{DeliveredArchive, History};
+pub use pack::{MIN_CHUNK_SIZE, PackOptions};
+pub use restore::{ArchiveRestore, IDMS_FILE, RestoreOutcome};
+pub use unpack::{Unpacked, unpack};
+pub use write::{ArchiveOutcome, ArchiveWrite, DEFAULT_CHUNK_SIZE};

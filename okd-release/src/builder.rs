@@ -40,6 +40,7 @@ use futures::{StreamExt, TryStreamExt};
 use okd_oci::{Access, ImageRef, Store, StoreMap};
 use serde_json::Value;
 
+use crate::content_mirror::ContentMirror;
 use crate::image_references::{ImageReferences, ObjectReference, TagReference};
 use crate::inspect::{InspectOptions, Inspection, inspect};
 use crate::merge::{
@@ -78,6 +79,7 @@ pub struct ReleaseBuilder {
     inspect: InspectOptions,
     verify_reproduction: bool,
     concurrency: usize,
+    mirror: Option<ContentMirror>,
 }
 
 impl Default for ReleaseBuilder {
@@ -102,6 +104,7 @@ impl Default for ReleaseBuilder {
             inspect: InspectOptions::default(),
             verify_reproduction: false,
             concurrency: 8,
+            mirror: None,
         }
     }
 }
@@ -312,8 +315,16 @@ impl ReleaseBuilder {
         self
     }
 
+    /// Copies every component into `mirror` and names it there, as `oc adm release new
+    /// --mirror` does (see [`crate::content_mirror`]); components named by tag are refused.
+    pub fn mirror(mut self, mirror: ContentMirror) -> Self {
+        self.mirror = Some(mirror);
+        self
+    }
+
     fn has_changes(&self) -> bool {
-        self.name.is_some()
+        self.mirror.is_some()
+            || self.name.is_some()
             || self.metadata.is_some()
             || self.previous.is_some()
             || self.next.is_some()
@@ -438,6 +449,9 @@ impl ReleaseBuilder {
                 })?,
         };
 
+        if self.mirror.is_some() {
+            ContentMirror::check_by_digest(&is)?;
+        }
         let inspections = self.inspect_all(stores, &is).await?;
         let mut operators = Vec::new();
         for tag in &mut is.spec.tags {
@@ -455,6 +469,11 @@ impl ReleaseBuilder {
                 });
             }
         }
+        // As `oc` does, the mirror takes every tag, before unreferenced ones are pruned.
+        let mirrored = match &self.mirror {
+            Some(m) => m.redirect(&name, &mut is)?,
+            None => Vec::new(),
+        };
         let mut include = self.include.clone();
         include.push(self.base_tag.clone());
         let pruned = prune_unreferenced(&mut is, &operators, &include)?;
@@ -486,6 +505,7 @@ impl ReleaseBuilder {
             operators: merged.operators,
             pruned,
             base_pullspec,
+            mirrored,
             warnings,
             expected_digest: expected_digest.filter(|_| self.verify_reproduction),
         })
@@ -574,6 +594,10 @@ impl ReleaseBuilder {
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
         let payload = self.assemble(stores).await?;
+        if let Some(m) = &self.mirror {
+            m.copy_all(stores, &payload.mirrored, self.concurrency)
+                .await?;
+        }
         let tag = tag.unwrap_or(&payload.name).to_string();
         if !okd_oci::is_valid_tag(&tag) {
             return Err(build_err(

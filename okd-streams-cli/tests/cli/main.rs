@@ -12,6 +12,7 @@ mod cli_release_mirror;
 mod cli_sign;
 mod stream_authfile;
 mod stream_cli;
+mod stream_content_repository;
 mod stream_demo;
 mod stream_kill;
 mod stream_registry;

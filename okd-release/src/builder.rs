@@ -80,6 +80,7 @@ pub struct ReleaseBuilder {
     verify_reproduction: bool,
     concurrency: usize,
     mirror: Option<ContentMirror>,
+    strict_lint: bool,
 }
 
 impl Default for ReleaseBuilder {
@@ -105,6 +106,7 @@ impl Default for ReleaseBuilder {
             verify_reproduction: false,
             concurrency: 8,
             mirror: None,
+            strict_lint: false,
         }
     }
 }
@@ -322,6 +324,13 @@ impl ReleaseBuilder {
         self
     }
 
+    /// Fail the build when [`crate::lint`] finds a manifest a cluster would reject or drop
+    /// (otherwise each finding is a warning).
+    pub fn strict_lint(mut self, strict: bool) -> Self {
+        self.strict_lint = strict;
+        self
+    }
+
     fn has_changes(&self) -> bool {
         self.mirror.is_some()
             || self.name.is_some()
@@ -495,6 +504,22 @@ impl ReleaseBuilder {
         }
         let files =
             with_extra_manifests(&name, merged.files, &self.extra_manifests, merged.newest)?;
+        let lint = crate::lint::lint_payload(&files, version.major);
+        if self.strict_lint && !lint.is_clean() {
+            return Err(build_err(
+                &name,
+                format!(
+                    "release lint found {} problems: {}",
+                    lint.problems.len(),
+                    lint.problem_lines().join("; ")
+                ),
+            ));
+        }
+        warnings.extend(
+            lint.problem_lines()
+                .into_iter()
+                .map(|l| format!("lint: {l}")),
+        );
         Ok(Payload {
             name,
             created,

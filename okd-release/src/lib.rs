@@ -14,6 +14,9 @@
 //! * [`ReleaseDiff`]: what `oc adm release info A B` shows;
 //! * [`ReleaseBuilder`]: what `oc adm release new` does;
 //! * [`extract`]: what `oc adm release extract` does, writing `release-manifests/` byte for byte;
+//! * [`lint`]: what the cluster-version operator will apply, per cluster profile;
+//! * [`content_mirror`]: copying a release's components into its own repository while it is
+//!   built (`oc adm release new --mirror`);
 //! * [`InfoDocument`]: the JSON document of `okd-streams release info -o json`.
 //!
 //! ```
@@ -45,6 +48,7 @@ pub mod image_references;
 pub mod info;
 pub mod inspect;
 mod layer_reader;
+pub mod lint;
 pub mod load;
 pub mod merge;
 pub mod metadata;

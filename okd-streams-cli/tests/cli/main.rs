@@ -8,6 +8,7 @@ mod cli_coreos;
 mod cli_gate;
 mod cli_mirror;
 mod cli_release;
+mod cli_release_lint;
 mod cli_release_mirror;
 mod cli_sign;
 mod stream_authfile;

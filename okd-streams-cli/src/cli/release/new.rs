@@ -75,6 +75,10 @@ pub struct NewArgs {
     /// named by digest).
     #[arg(long, value_name = "REPO")]
     pub mirror: Option<String>,
+    /// Fail when `release lint` finds a manifest a cluster would reject or drop (otherwise
+    /// each finding is a warning).
+    #[arg(long)]
+    pub strict: bool,
     /// Component images read (and mirrored) at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
@@ -122,6 +126,7 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         .base_tag(&a.to_image_base_tag)
         .allow_missing_images(a.allow_missing_images)
         .skip_manifest_check(a.skip_manifest_check)
+        .strict_lint(a.strict)
         .concurrency(a.concurrency);
     if let Some(base) = &a.to_image_base {
         builder = builder.base_image(base);

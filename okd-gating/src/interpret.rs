@@ -11,7 +11,10 @@ use crate::policy::{
     NoUpgradeSource, PublishRule, PublishTarget, SampledUpgrade,
 };
 use crate::validate::{self, ParseMode};
-use crate::{Error, Gate, GatingPolicy, GoDuration, StreamMode, UpgradeSource, VerifyJob};
+use crate::{
+    Error, Gate, GatingPolicy, GoDuration, PeriodicJob, PeriodicSchedule, StreamMode,
+    UpgradeSource, VerifyJob,
+};
 
 impl GatingPolicy {
     /// Interprets a config (already validated, or not: this never fails). Rules of the
@@ -34,7 +37,6 @@ impl GatingPolicy {
             pull_secret_name: cfg.pull_secret_name,
             mirror_prefix: cfg.mirror_prefix,
             override_cli_image: cfg.override_cli_image,
-            periodic: cfg.periodic,
             check: cfg.check,
             alternate_image_repository: cfg.alternate_image_repository,
             alternate_image_repository_secret_name: cfg.alternate_image_repository_secret_name,
@@ -105,6 +107,11 @@ impl GatingPolicy {
                 }
             })
             .collect();
+        let periodics = cfg
+            .periodic
+            .into_iter()
+            .map(|(name, p)| periodic_from_config(name, p, mode))
+            .collect();
         let sampled_upgrades = cfg
             .upgrade
             .into_iter()
@@ -127,6 +134,7 @@ impl GatingPolicy {
             jobs,
             publish,
             sampled_upgrades,
+            periodics,
             gc: GcPolicy::default(),
             extras,
             no_upgrade_source: NoUpgradeSource::default(),
@@ -236,7 +244,11 @@ impl GatingPolicy {
             override_cli_image: e.override_cli_image.clone(),
             expires: self.expires.map(GoDuration),
             verify,
-            periodic: e.periodic.clone(),
+            periodic: self
+                .periodics
+                .iter()
+                .map(|p| periodic_to_config(p, self.mode))
+                .collect(),
             publish,
             check: e.check.clone(),
             upgrade,
@@ -248,6 +260,56 @@ impl GatingPolicy {
             disable_manifest_list_mode: e.disable_manifest_list_mode,
         }
     }
+}
+
+/// A periodic's source defaults to `PreviousMinus1` (`PreviousPatch` in a Stable stream).
+fn periodic_default(mode: StreamMode) -> UpgradeSource {
+    match mode {
+        StreamMode::Integration => UpgradeSource::PreviousMinus1,
+        StreamMode::Stable => UpgradeSource::PreviousPatch,
+    }
+}
+
+fn periodic_from_config(name: String, p: config::ReleasePeriodic, mode: StreamMode) -> PeriodicJob {
+    let upgrade = p.upgrade.then(|| {
+        if p.upgrade_from.is_empty() && p.upgrade_from_release.is_none() {
+            periodic_default(mode)
+        } else {
+            source_from_config(&p.upgrade_from, p.upgrade_from_release.as_ref(), mode)
+        }
+    });
+    PeriodicJob {
+        prow_job: p.prow_job.map(|j| j.name).unwrap_or_default(),
+        schedule: PeriodicSchedule::from_config(&p.interval, &p.cron),
+        upgrade,
+        name,
+    }
+}
+
+fn periodic_to_config(p: &PeriodicJob, mode: StreamMode) -> (String, config::ReleasePeriodic) {
+    let (interval, cron) = p.schedule.to_config();
+    let (upgrade_from, upgrade_from_release) = match &p.upgrade {
+        None => (String::new(), None),
+        Some(s) if *s == periodic_default(mode) => (String::new(), None),
+        Some(s) => match source_to_config(s, mode) {
+            // The verify default is not the periodic one: name it.
+            (k, None) if k.is_empty() => (s.keyword().unwrap_or_default().to_string(), None),
+            other => other,
+        },
+    };
+    (
+        p.name.clone(),
+        config::ReleasePeriodic {
+            interval,
+            cron,
+            upgrade: p.upgrade.is_some(),
+            upgrade_from,
+            upgrade_from_release,
+            prow_job: (!p.prow_job.is_empty()).then(|| config::ProwJobVerification {
+                name: p.prow_job.clone(),
+            }),
+        },
+    )
 }
 
 fn source_from_config(

@@ -65,10 +65,12 @@ mod error;
 mod gc;
 mod graph;
 mod interpret;
+mod periodic;
 mod policy;
 mod publish;
 mod record;
 mod runner;
+mod sampled;
 mod schedule;
 mod simulate;
 mod simulation_model;
@@ -90,6 +92,7 @@ pub use gc::collect_garbage;
 pub use graph::{
     Channel, EdgeCounts, UNSUPPORTED_CHANNEL, UpgradeGraph, UpgradeRecord, UpgradeResult,
 };
+pub use periodic::{PeriodicJob, PeriodicPlan, PeriodicSchedule, plan_periodics};
 pub use policy::{
     Aggregation, ConfigExtras, DEFAULT_AGGREGATOR_JOB, DEFAULT_PASS_THRESHOLD, Gate, GatingPolicy,
     GatingPolicyBuilder, GcPolicy, NoUpgradeSource, PublishRule, PublishTarget, SampledUpgrade,
@@ -100,13 +103,14 @@ pub use record::{
     CreationState, GatingState, JobRun, NotRun, Override, OverridePhase, Phase, Publication,
     ReleaseRecord, ReleaseRef, RunEnd, RunId, RunKind, RunState, STATE_FORMAT, StreamState,
 };
-pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus};
+pub use runner::{JobHandle, JobRequest, JobResult, JobRunner, JobStatus, launch_prow_job};
+pub use sampled::{SampledRun, sample_previous, sampled_runs};
 pub use schedule::{JobPlan, Launch, plan_jobs, retry_backoff};
 pub use simulate::{JobFigures, LatencyStats, SimulationReport, simulate};
 pub use simulation_model::{JobModel, SimulationModel};
 pub use state::{FileStateStore, MemoryStateStore, StateStore, parse_state_file};
 pub use step::{StepOutcome, Transition, step};
-pub use upgrade::{AcceptedRelease, History, resolve_upgrade_source};
+pub use upgrade::{AcceptedRelease, History, UPSTREAM_STREAM, resolve_upgrade_source};
 pub use validate::{
     MAX_CONFIG_SIZE, ParseMode, check_periodic_uniqueness, load_release_config,
     parse_release_config, validate_release_config,

@@ -27,9 +27,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::Error;
 use crate::config::{self, ReleaseConfig};
 use crate::validate::{self, ParseMode, has_retry_suffix};
+use crate::{Error, PeriodicJob};
 
 /// The aggregator job the controller uses when an aggregated job names none.
 pub const DEFAULT_AGGREGATOR_JOB: &str = "release-openshift-release-analysis-aggregator";
@@ -324,8 +324,6 @@ pub struct ConfigExtras {
     pub mirror_prefix: String,
     /// `overrideCLIImage`.
     pub override_cli_image: String,
-    /// `periodic` (validated, not scheduled by okd-gating).
-    pub periodic: std::collections::BTreeMap<String, config::ReleasePeriodic>,
     /// `check`.
     pub check: std::collections::BTreeMap<String, config::ReleaseCheck>,
     /// `alternateImageRepository`.
@@ -365,6 +363,8 @@ pub struct GatingPolicy {
     pub publish: Vec<PublishRule>,
     /// Sampled upgrade jobs (Stable streams), sorted by platform.
     pub sampled_upgrades: Vec<SampledUpgrade>,
+    /// Periodic jobs, sorted by name.
+    pub periodics: Vec<PeriodicJob>,
     /// Garbage-collection limits.
     pub gc: GcPolicy,
     /// The rest of the config.
@@ -389,6 +389,7 @@ impl GatingPolicy {
                 jobs: Vec::new(),
                 publish: Vec::new(),
                 sampled_upgrades: Vec::new(),
+                periodics: Vec::new(),
                 gc: GcPolicy::default(),
                 extras: ConfigExtras::default(),
                 no_upgrade_source: NoUpgradeSource::KeepReady,
@@ -529,6 +530,22 @@ impl GatingPolicyBuilder {
         self
     }
 
+    /// Adds a periodic job.
+    pub fn periodic(mut self, periodic: PeriodicJob) -> Self {
+        self.policy.periodics.push(periodic);
+        self
+    }
+
+    /// Adds a sampled upgrade platform (Stable streams: the `upgrade` map).
+    pub fn sampled_upgrade(mut self, platform: &str, prow_job: &str) -> Self {
+        self.policy.sampled_upgrades.push(SampledUpgrade {
+            platform: platform.to_string(),
+            prow_job: prow_job.to_string(),
+            disabled: false,
+        });
+        self
+    }
+
     /// Adds a `tagRef` publish step.
     pub fn publish_tag(mut self, step: &str, tag: &str) -> Self {
         self.policy.publish.push(PublishRule {
@@ -557,6 +574,10 @@ impl GatingPolicyBuilder {
     pub fn build(mut self) -> Result<GatingPolicy, Error> {
         self.policy.jobs.sort_by(|a, b| a.name.cmp(&b.name));
         self.policy.publish.sort_by(|a, b| a.name.cmp(&b.name));
+        self.policy.periodics.sort_by(|a, b| a.name.cmp(&b.name));
+        self.policy
+            .sampled_upgrades
+            .sort_by(|a, b| a.platform.cmp(&b.platform));
         self.policy.validate()?;
         Ok(self.policy)
     }

@@ -71,6 +71,12 @@ pub enum RunKind {
     /// The aggregator of an aggregated job: it judges the analysis runs, and only its result
     /// decides the job (and only its run is an upgrade edge).
     Aggregator,
+    /// A run of a periodic job against the newest accepted release: attempt n is its n-th run
+    /// for that release. It never decides the release; an upgrade periodic is an edge.
+    Periodic,
+    /// A sampled upgrade of a Stable stream (its `upgrade` map), from one version of the
+    /// release's `previous` list; the job is `upgrade-from-<version>-<platform>`.
+    Sampled,
 }
 
 /// A release by name and pullspec.
@@ -173,6 +179,8 @@ impl RunId {
             RunKind::Verify => format!("{release}-{job}"),
             RunKind::Analysis { index } => format!("{release}-{job}-analysis-{index}"),
             RunKind::Aggregator => format!("{release}-{job}-aggregator"),
+            RunKind::Periodic => format!("{release}-{job}-periodic"),
+            RunKind::Sampled => format!("{release}-{job}"),
         };
         if *attempt > 0 {
             name.push_str(&format!("-{attempt}"));
@@ -269,6 +277,10 @@ pub struct ReleaseRecord {
     /// Jobs the last pass did not start, and why (refreshed on every pass while Ready).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub not_run: BTreeMap<String, NotRun>,
+    /// The versions the release's metadata says it upgrades from (`release-metadata`'s
+    /// `previous`): what a Stable stream's sampled upgrades sample.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<String>,
 }
 
 /// Why a job of a Ready release was not started.
@@ -316,6 +328,7 @@ impl ReleaseRecord {
             keep: false,
             upstream: None,
             not_run: BTreeMap::new(),
+            previous: Vec::new(),
         }
     }
 

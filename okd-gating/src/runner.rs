@@ -63,15 +63,17 @@ impl JobRequest {
         launch: &Launch,
         now: DateTime<Utc>,
     ) -> Option<JobRequest> {
-        let job = policy.job(&launch.job)?;
         Some(JobRequest {
             release: record.as_ref(),
-            job: job.name.clone(),
-            prow_job: job.prow_job.clone(),
+            job: launch.job.clone(),
+            prow_job: launch_prow_job(policy, record, launch)?,
             kind: launch.kind,
             attempt: launch.attempt,
             upgrade_from: launch.upgrade_from.clone(),
-            multi_job_analysis: job.multi_job_analysis,
+            multi_job_analysis: policy
+                .job(&launch.job)
+                .is_some_and(|j| j.multi_job_analysis)
+                && !matches!(launch.kind, RunKind::Periodic | RunKind::Sampled),
             started: now,
         })
     }
@@ -114,6 +116,29 @@ impl JobRequest {
             );
         }
         env
+    }
+}
+
+/// The prow job `launch` (of `record`) runs: its verify job's, its periodic's, or its sampled
+/// upgrade platform's. `None` when the policy has no such job.
+pub fn launch_prow_job(
+    policy: &GatingPolicy,
+    record: &ReleaseRecord,
+    launch: &Launch,
+) -> Option<String> {
+    match launch.kind {
+        RunKind::Periodic => policy
+            .periodics
+            .iter()
+            .find(|p| p.name == launch.job)
+            .map(|p| p.prow_job.clone()),
+        RunKind::Sampled => crate::sampled_runs(policy, record)
+            .into_iter()
+            .find(|s| s.job == launch.job)
+            .map(|s| s.prow_job),
+        RunKind::Verify | RunKind::Analysis { .. } | RunKind::Aggregator => {
+            policy.job(&launch.job).map(|j| j.prow_job.clone())
+        }
     }
 }
 

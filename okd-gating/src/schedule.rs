@@ -131,6 +131,7 @@ pub fn plan_jobs(
             Some(agg) => plan_aggregated(policy, job, agg, record, history, now, &mut plan),
         }
     }
+    crate::sampled::plan_sampled(policy, record, history, &mut plan);
     plan
 }
 

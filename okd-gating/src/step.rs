@@ -24,7 +24,9 @@ use chrono::{DateTime, Utc};
 use crate::creation::{CreationDecision, may_create, release_name, superseded_pending};
 use crate::record::{JobRun, Phase, ReleaseRecord, RunKind, StreamState};
 use crate::verdict::{aggregate, analysis_runs};
-use crate::{GatingPolicy, History, Launch, StreamMode, collect_garbage, evaluate, plan_jobs};
+use crate::{
+    GatingPolicy, History, Launch, StreamMode, collect_garbage, evaluate, plan_jobs, plan_periodics,
+};
 
 /// A phase change made by a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +160,41 @@ pub fn step(
     for (from, to, result, url) in edges {
         state.graph.record(&from, &to, result, &url);
     }
+    periodics(policy, state, &full_history, now, &mut out);
     out
+}
+
+/// Plans the periodics: skips are recorded at once, the rest launched; the ones that cannot
+/// start are noted on the release they would test.
+fn periodics(
+    policy: &GatingPolicy,
+    state: &mut StreamState,
+    history: &History,
+    now: DateTime<Utc>,
+    out: &mut StepOutcome,
+) {
+    let plan = plan_periodics(policy, state, history, now);
+    if let Some(w) = plan.wake_at {
+        out.wake_at = Some(out.wake_at.map_or(w, |x| x.min(w)));
+    }
+    let Some(latest) = state.latest_accepted().map(|r| r.name.clone()) else {
+        return;
+    };
+    if let Some(r) = state.release_mut(&latest) {
+        r.not_run
+            .retain(|job, _| !policy.periodics.iter().any(|p| &p.name == job));
+        r.not_run.extend(plan.not_run);
+    }
+    for (release, launch) in plan.launches {
+        if !launch.skip {
+            out.launches.push((release, launch));
+            continue;
+        }
+        // A skip has no source: nothing for the graph.
+        if let Some(r) = state.release_mut(&release) {
+            r.runs.push(launch.to_run(now, None));
+        }
+    }
 }
 
 /// The run of a launch that needs no runner, finished now: a skip, or an aggregator (which

@@ -196,6 +196,15 @@ impl History {
         self.upstreams.get(candidate)
     }
 
+    /// The release named `name`: an accepted release of any stream, or the upstream of one.
+    pub fn find(&self, name: &str) -> Option<ReleaseRef> {
+        self.releases
+            .iter()
+            .find(|r| r.name == name)
+            .map(AcceptedRelease::as_ref)
+            .or_else(|| self.upstreams.values().find(|u| u.name == name).cloned())
+    }
+
     /// The `skip`-th newest release of `stream` other than the candidate, newest by version
     /// (`by_version`: Stable streams and `candidate` sources) or by creation time.
     fn newest_in_stream(
@@ -241,7 +250,16 @@ pub fn resolve_upgrade_source(
     candidate: &str,
     history: &History,
 ) -> Option<ReleaseRef> {
-    let source = job.upgrade.as_ref()?;
+    resolve_source(policy, job.upgrade.as_ref()?, candidate, history)
+}
+
+/// Resolves `source` for `candidate` of `policy`'s stream.
+pub(crate) fn resolve_source(
+    policy: &GatingPolicy,
+    source: &UpgradeSource,
+    candidate: &str,
+    history: &History,
+) -> Option<ReleaseRef> {
     let same_minor_offset = |offset: u64| {
         let mut wanted = minor_of(candidate)?;
         wanted.minor = wanted.minor.checked_sub(offset)?;

@@ -84,6 +84,8 @@ pub enum JobRole {
     Aggregator,
     /// The informing analysis entry of an aggregated job.
     Analysis,
+    /// The sampled upgrade runs of one platform of a Stable stream (named after the platform).
+    Upgrade,
 }
 
 /// A job of a release with its state.
@@ -193,7 +195,9 @@ pub fn job_state(job: &VerifyJob, record: &ReleaseRecord) -> JobState {
 
 /// The job was recorded as skipped (older state files recorded such runs as passed `noop`s).
 fn is_skipped(record: &ReleaseRecord, job: &str) -> bool {
-    record.runs_of(job).any(|r| r.skipped)
+    record
+        .runs_of(job)
+        .any(|r| r.skipped && !matches!(r.kind, RunKind::Periodic | RunKind::Sampled))
 }
 
 fn analysis_state(job: &VerifyJob, agg: &Aggregation, record: &ReleaseRecord) -> JobState {
@@ -214,7 +218,8 @@ fn analysis_state(job: &VerifyJob, agg: &Aggregation, record: &ReleaseRecord) ->
 }
 
 /// Every enabled job of the policy with its state on `record` (aggregated jobs twice: the
-/// blocking aggregator, then the informing analysis entry).
+/// blocking aggregator, then the informing analysis entry), then one informing entry per
+/// platform of a Stable stream's sampled upgrades.
 pub fn job_statuses(policy: &GatingPolicy, record: &ReleaseRecord) -> Vec<JobStatus> {
     let mut out = Vec::with_capacity(policy.jobs.len());
     for job in policy.jobs.iter().filter(|j| j.is_enabled()) {
@@ -257,6 +262,7 @@ pub fn job_statuses(policy: &GatingPolicy, record: &ReleaseRecord) -> Vec<JobSta
             }),
         }
     }
+    out.extend(crate::sampled::sampled_statuses(policy, record));
     out
 }
 

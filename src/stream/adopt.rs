@@ -3,7 +3,8 @@
 //! `4-scos-stable`. [`Stream::adopt`] is that tagging: the accepted release of one stream is
 //! copied into this stream's release repository under its own name and recorded here as Ready,
 //! so that this stream's own gate (its jobs, its upgrade sources) decides it and its promotions
-//! publish it.
+//! publish it. The payload's `previous` versions are kept with the record: they are what the
+//! Stable stream's sampled upgrades (the `upgrade` map) sample.
 //!
 //! ```no_run
 //! # async fn demo(nightly: &okd_streams::stream::Stream, next: &okd_streams::stream::Stream)
@@ -90,6 +91,18 @@ impl Stream {
         adopted.creation = CreationState::Succeeded;
         adopted.phase = Phase::Ready;
         adopted.upstream = record.upstream.clone();
+        // What a Stable stream's sampled upgrades sample: the payload's own `previous` list.
+        let payload = okd_release::Release::load(
+            self.store().as_ref(),
+            &repo,
+            &ManifestRef::Digest(digest.clone()),
+        )
+        .await?;
+        adopted.previous = payload
+            .metadata
+            .as_ref()
+            .map(|m| m.previous().to_vec())
+            .unwrap_or_default();
         stream.releases.push(adopted);
         self.save(&stream).await?;
         Ok(Adopted {

@@ -39,6 +39,15 @@ enum JobAction {
     Nothing,
 }
 
+/// What runs a prow job on this machine: a built-in payload check or a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunnerAction {
+    /// A built-in payload check.
+    Check(Check),
+    /// A command.
+    Command(JobCommand),
+}
+
 /// A promotion: where accepted releases are published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Promotion {
@@ -80,6 +89,8 @@ pub struct StreamBuilder {
     min_interval: Duration,
     expires: Option<Duration>,
     jobs: Vec<(VerifyJob, JobAction)>,
+    /// What runs periodics and sampled upgrades, by prow job.
+    prow_jobs: Vec<(String, JobAction)>,
     no_upgrade_source: okd_gating::NoUpgradeSource,
     promotions: Vec<(String, Promotion)>,
     runner: Option<Arc<dyn JobRunner>>,
@@ -120,6 +131,7 @@ impl StreamBuilder {
             min_interval: Duration::ZERO,
             expires: None,
             jobs: Vec::new(),
+            prow_jobs: Vec::new(),
             no_upgrade_source: okd_gating::NoUpgradeSource::default(),
             promotions: Vec::new(),
             runner: None,
@@ -278,6 +290,25 @@ impl StreamBuilder {
     /// never started and shown as "not run: no runner".
     pub fn unrunnable_job(mut self, job: VerifyJob) -> Self {
         self.jobs.push((job, JobAction::Nothing));
+        self
+    }
+
+    /// What runs prow job `prow_job` for runs that are not verification jobs of the policy:
+    /// periodics and a Stable stream's sampled upgrades.
+    pub fn prow_job_runs(mut self, prow_job: &str, action: RunnerAction) -> Self {
+        let action = match action {
+            RunnerAction::Check(c) => JobAction::Check(c),
+            RunnerAction::Command(c) => JobAction::Command(c),
+        };
+        self.prow_jobs.push((prow_job.to_string(), action));
+        self
+    }
+
+    /// Nothing runs prow job `prow_job` here: periodics and sampled upgrades running it are
+    /// shown as "not run: no runner".
+    pub fn prow_job_unrunnable(mut self, prow_job: &str) -> Self {
+        self.prow_jobs
+            .push((prow_job.to_string(), JobAction::Nothing));
         self
     }
 
@@ -599,6 +630,25 @@ impl StreamBuilder {
                 ),
             };
             job_commands.insert(job.name.clone(), command);
+        }
+        // Periodic and sampled runs are looked up by prow job (the runner falls back to it).
+        for (prow_job, action) in &self.prow_jobs {
+            let command = match action {
+                JobAction::Command(c) => c.clone(),
+                JobAction::Check(check) => check_program.command(
+                    *check,
+                    &sources,
+                    &insecure,
+                    self.os.as_ref().map(|o| o.variant().payload_tags().os),
+                    os_images.clone(),
+                ),
+                JobAction::Runner => continue,
+                JobAction::Nothing => {
+                    unrunnable.insert(prow_job.clone());
+                    continue;
+                }
+            };
+            job_commands.entry(prow_job.clone()).or_insert(command);
         }
         let runner: Arc<dyn JobRunner> = match &self.runner {
             Some(r) => r.clone(),

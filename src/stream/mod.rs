@@ -45,6 +45,7 @@ pub mod jobs;
 pub mod mirror;
 pub mod os;
 pub mod publish;
+mod sampled_sources;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod signing;
@@ -65,7 +66,7 @@ use okd_gating::{GatingPolicy, JobRunner, Publisher, StateStore};
 use okd_oci::{Store, StoreMap};
 
 pub use adopt::Adopted;
-pub use builder::{CreatedFrom, Promotion, StreamBuilder};
+pub use builder::{CreatedFrom, Promotion, RunnerAction, StreamBuilder};
 pub use checks::{Check, CheckInput, verify};
 pub use error::StreamError;
 pub use file::StreamFile;
@@ -77,7 +78,7 @@ pub use signing::{ReleaseSigner, SigningFile};
 pub use source::{ResolvedUpstream, UpstreamSource};
 pub use stages::{JobOutcome, StageOutcome};
 pub use state::{Candidate, FileLedger, Inputs, Intent, Ledger, LedgerStore, MemoryLedger};
-pub use status::{BuiltRelease, JobLine, ReleaseStatus, StreamHistory, StreamStatus};
+pub use status::{BuiltRelease, JobLine, PeriodicLine, ReleaseStatus, StreamHistory, StreamStatus};
 pub use target::{StoreLocation, Target};
 pub use tick::{Created, Published, TickContext, TickReport};
 pub use version_scheme::VersionScheme;

@@ -125,8 +125,17 @@ impl Stream {
             let job = self.policy.job(&o.job);
             let from = job.and_then(|j| resolve_upgrade_source(&self.policy, j, release, &history));
             if job.is_some_and(|j| j.upgrade.is_some()) && from.is_none() {
-                // Nothing to upgrade from: whatever the task printed, the job did not run.
-                continue;
+                // The assemble stage handed the job no source, so it cannot have run an
+                // upgrade: a result for it is not recorded, and saying so is an error.
+                return Err(StreamError::invalid(
+                    self.name(),
+                    format!("jobs.{}", o.job),
+                    format!(
+                        "reported {:?} for {release}, but no release to upgrade from resolves \
+                         for it (the job is not run: no upgrade source); the result is not recorded",
+                        o.state
+                    ),
+                ));
             }
             record.runs.retain(|r| r.job != o.job);
             // An aggregated job's task judged its analysis runs itself: what it reports is

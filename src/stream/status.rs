@@ -4,7 +4,8 @@
 use std::fmt;
 
 use okd_gating::{
-    Channel, JobState, NotRun, Override, OverridePhase, Phase, Publication, evaluate,
+    Channel, JobState, NotRun, Override, OverridePhase, Phase, Publication, ReleaseRecord, RunKind,
+    RunState, evaluate,
 };
 use okd_release::graph::Node;
 
@@ -25,6 +26,59 @@ pub struct ReleaseStatus {
     pub image: String,
     /// Each job with its state.
     pub jobs: Vec<JobLine>,
+    /// The periodics that ran against it, or could not.
+    pub periodics: Vec<PeriodicLine>,
+}
+
+/// A periodic job's runs against one release, as `stream status` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodicLine {
+    /// The periodic.
+    pub name: String,
+    /// Its runs against the release.
+    pub runs: u32,
+    /// The state of the newest run.
+    pub last: Option<RunState>,
+    /// Why it was not started, when the last pass left it out.
+    pub not_run: Option<NotRun>,
+}
+
+impl fmt::Display for PeriodicLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.last, self.not_run) {
+            (_, Some(why)) => write!(f, "periodic {}: {why}", self.name),
+            (Some(RunState::Skipped), None) => write!(
+                f,
+                "periodic {}: Skipped (never run: no upgrade source)",
+                self.name
+            ),
+            (Some(state), None) => {
+                write!(f, "periodic {}: {state:?} ({} runs)", self.name, self.runs)
+            }
+            (None, None) => write!(f, "periodic {}: not started", self.name),
+        }
+    }
+}
+
+fn periodic_lines(policy: &okd_gating::GatingPolicy, r: &ReleaseRecord) -> Vec<PeriodicLine> {
+    policy
+        .periodics
+        .iter()
+        .filter_map(|p| {
+            let runs: Vec<_> = r
+                .runs
+                .iter()
+                .filter(|x| x.kind == RunKind::Periodic && x.job == p.name)
+                .collect();
+            let not_run = r.not_run.get(&p.name).copied();
+            (!runs.is_empty() || not_run.is_some()).then(|| PeriodicLine {
+                name: p.name.clone(),
+                runs: runs.len() as u32,
+                last: runs.iter().max_by_key(|x| x.attempt).map(|x| x.state),
+                not_run,
+            })
+        })
+        .collect()
 }
 
 /// One job of a release, as `stream status` shows it.
@@ -95,6 +149,9 @@ impl fmt::Display for StreamStatus {
             for job in &r.jobs {
                 writeln!(f, "      {job}")?;
             }
+            for p in &r.periodics {
+                writeln!(f, "      {p}")?;
+            }
         }
         for (rule, p) in &self.published {
             writeln!(
@@ -136,6 +193,7 @@ impl Stream {
                             analysis: j.role == okd_gating::JobRole::Analysis,
                         })
                         .collect(),
+                    periodics: periodic_lines(&self.policy, r),
                 }
             })
             .collect();

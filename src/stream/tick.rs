@@ -106,7 +106,8 @@ impl Stream {
     ) -> Result<(StreamState, Ledger, okd_gating::History), StreamError> {
         let all = self.state.load().await?;
         let stream = all.streams.get(self.name()).cloned().unwrap_or_default();
-        let history = okd_gating::History::from_state(&all);
+        let mut history = okd_gating::History::from_state(&all);
+        self.add_sampled_sources(&stream, &mut history).await?;
         Ok((stream, self.ledger.load().await?, history))
     }
 
@@ -262,7 +263,23 @@ impl Stream {
         launches: &mut Vec<(String, okd_gating::Launch)>,
     ) {
         launches.retain(|(release, launch)| {
-            if !self.unrunnable.contains(&launch.job) {
+            // Periodic and sampled runs have no runner when their prow job has none.
+            let by_prow_job = || {
+                stream.release(release).and_then(|r| {
+                    okd_gating::launch_prow_job(&self.policy, r, launch)
+                        .filter(|p| self.unrunnable.contains(p))
+                })
+            };
+            let ordinary = !matches!(
+                launch.kind,
+                okd_gating::RunKind::Periodic | okd_gating::RunKind::Sampled
+            );
+            let unrunnable = if ordinary {
+                self.unrunnable.contains(&launch.job)
+            } else {
+                by_prow_job().is_some()
+            };
+            if !unrunnable {
                 return true;
             }
             if let Some(r) = stream.release_mut(release) {

@@ -3,8 +3,10 @@
 mod command_runner;
 mod end_to_end;
 mod no_source;
+mod periodic;
 mod properties;
 mod publish;
+mod sampled;
 mod samples;
 mod simulate;
 mod state_machine;

@@ -208,8 +208,11 @@ async fn run_stage(stream: &Stream, args: &StageArgs, stage: &str) -> Result<(),
                 let state = match state {
                     "Succeeded" => okd_streams::gating::RunState::Succeeded,
                     "Failed" => okd_streams::gating::RunState::Failed,
-                    // An upgrade job with nothing to upgrade from: nothing to record.
-                    "NotRun" => continue,
+                    // An upgrade job with nothing to upgrade from: nothing to record, said.
+                    "NotRun" => {
+                        println!("job {job}: not run: no upgrade source (nothing recorded)");
+                        continue;
+                    }
                     other => {
                         return Err(format!(
                             "--job-result {job}: {other:?} is not Succeeded, Failed or NotRun"

@@ -223,3 +223,82 @@ async fn an_upgrade_from_upstream_tests_the_edge_into_the_first_release() {
     );
     assert!(text.contains("Succeeded"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodics_run_against_the_accepted_release_on_their_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::upstream(dir, 1).await;
+    // An hourly periodic with a runner, an upgrade periodic (PreviousMinus1: nothing before the
+    // first release) and one whose prow job nothing runs here.
+    let gating = r#"  release_controller:
+    name: s
+    to: release
+    verify: { aws: { prowJob: { name: e2e-aws } } }
+    periodic:
+      soak: { interval: 1h, prowJob: { name: periodic-soak } }
+      upgrade: { interval: 6h, upgrade: true, prowJob: { name: periodic-soak-upgrade } }
+      fips: { cron: "0 3 * * *", prowJob: { name: periodic-fips } }
+  runners:
+    e2e-aws: { check: images }
+    "periodic-soak*": { shell: "echo periodic $JOB_NAME $RELEASE_IMAGE_LATEST" }
+"#;
+    let path = stream_file(dir, "s", gating);
+    let path = path.to_str().unwrap();
+    common::run_ok(&["stream", "run", path, "--once"]);
+    let status = common::run_ok(&["stream", "status", path]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.contains("Accepted"), "{status}");
+    assert!(
+        status.contains("periodic soak: Succeeded (1 runs)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("periodic upgrade: not run: no upgrade source"),
+        "{status}"
+    );
+    // The cron periodic waits for 03:00 after the acceptance; it has no runner anyway.
+    assert!(!status.contains("periodic fips: Succeeded"), "{status}");
+    let release = status
+        .lines()
+        .find(|l| l.contains("Accepted"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let log = dir.join(format!(
+        "state/logs/{release}/{release}-soak-periodic.stdout"
+    ));
+    let log = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(log.starts_with("periodic periodic-soak "), "{log}");
+    // Another round within the hour starts nothing new.
+    common::run_ok(&["stream", "run", path, "--once"]);
+    let again = common::run_ok(&["stream", "status", path]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("periodic soak: Succeeded (1 runs)"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_periodic_with_a_bad_schedule_is_refused_at_load_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gating = r#"  release_controller:
+    name: s
+    to: release
+    verify: { aws: { optional: true, prowJob: { name: e2e-aws } } }
+    periodic: { soak: { interval: 1h, cron: "0 * * * *", prowJob: { name: p } } }
+"#;
+    let path = stream_file(dir, "s", gating);
+    let out = common::cli()
+        .args(["stream", "status", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gating.release_controller.periodic.soak"),
+        "{err}"
+    );
+}

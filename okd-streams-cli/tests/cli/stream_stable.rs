@@ -147,3 +147,82 @@ async fn nightly_to_next_to_stable() {
     let again = common::run_ok(&["stream", "promote", next, release, "--to", stable]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("(already there)"));
 }
+
+/// The upstream OCP 4.y-stable config (blocking upgrade jobs and an `upgrade` map of three
+/// platforms) on a Stable stream whose upstream is the repository releases are named in.
+fn sampled_stable_file(dir: &Path) -> PathBuf {
+    let text = format!(
+        r#"name: 4-stable
+store: oci:{dir}/store
+namespace: okd-stable
+state: {dir}/okd-stable-state
+upstream:
+  repository: oci:{dir}/upstream:okd/scos-release
+  tags: "4.19.0-okd-scos.*"
+gating:
+  release_controller: {config}
+  no_upgrade_source: skip
+  runners:
+    "*upgrade*": {{ shell: "echo $RELEASE_IMAGE_INITIAL '->' $RELEASE_IMAGE_LATEST" }}
+"#,
+        dir = dir.display(),
+        config = config("release-ocp-4.y-stable.json"),
+    );
+    let path = dir.join("stable.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stable_stream_runs_sampled_upgrades_from_its_payloads_previous_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 4.19.0-okd-scos.2 lists 4.19.0-okd-scos.1 among `previous`; the nightly built from it
+    // keeps the list.
+    let upstream = common::upstream(dir, 2).await;
+    assert_eq!(upstream.previous, ["4.19.0-okd-scos.1"]);
+    let nightly = dir.join("nightly.yaml");
+    let text = common::stream_file(dir, &format!("oci:{}/store", dir.display()))
+        .replace("label: okd-scos", "label: okd-scos-hpc");
+    std::fs::write(&nightly, text).unwrap();
+    let nightly = nightly.to_str().unwrap();
+    let stable = sampled_stable_file(dir);
+    let stable = stable.to_str().unwrap();
+    let release = "4.19.0-okd-scos-hpc.1";
+    common::run_ok(&["stream", "run", nightly, "--once"]);
+    common::run_ok(&["stream", "promote", nightly, release, "--to", stable]);
+    common::run_ok(&["stream", "run", stable, "--once"]);
+
+    let status = common::run_ok(&["stream", "status", stable]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("Accepted"), "{status}");
+    // One version to sample, three platforms in turn: aws runs it, the others have nothing.
+    assert!(status.contains("job aws: Success"), "{status}");
+    assert!(
+        status.contains("job azure: not run: no upgrade source"),
+        "{status}"
+    );
+    assert!(
+        status.contains("job gcp: not run: no upgrade source"),
+        "{status}"
+    );
+    // It upgraded from the upstream repository's tag of that version.
+    let log = dir.join(format!(
+        "okd-stable-state/logs/{release}/{release}-upgrade-from-4.19.0-okd-scos.1-aws.stdout"
+    ));
+    let log = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(
+        log.contains("/upstream:okd/scos-release:4.19.0-okd-scos.1@sha256:"),
+        "{log}"
+    );
+    // The sampled run is an edge of the graph, with its run as the result.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("okd-stable-state/gating.json")).unwrap())
+            .unwrap();
+    let edges = state["streams"]["4-stable"]["graph"].as_array().unwrap();
+    let sampled = edges
+        .iter()
+        .find(|e| e["from"] == "4.19.0-okd-scos.1" && e["to"] == release)
+        .unwrap_or_else(|| panic!("no sampled edge in {edges:?}"));
+    assert_eq!(sampled["results"][0]["state"], "Succeeded");
+}

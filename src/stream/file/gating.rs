@@ -8,7 +8,7 @@ use okd_gating::{NoUpgradeSource, UpgradeSource, VerifyJob};
 use serde::{Deserialize, Serialize};
 
 use super::release_controller::{self, ReleaseControllerFile, RunnerFile};
-use crate::stream::{Check, StreamBuilder, StreamError};
+use crate::stream::{Check, RunnerAction, StreamBuilder, StreamError};
 
 /// Gating limits and jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -235,6 +235,9 @@ impl JobFile {
             shell: self.shell.clone(),
             timeout: self.timeout.clone(),
         };
-        run.add_to(b, job, stream, &field)
+        Ok(match run.action(stream, &field)? {
+            RunnerAction::Check(c) => b.check_job(job, c),
+            RunnerAction::Command(c) => b.job(job, c),
+        })
     }
 }

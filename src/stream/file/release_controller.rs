@@ -42,11 +42,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use globset::Glob;
-use okd_gating::{Gate, GatingPolicy, JobCommand, ParseMode, VerifyJob};
+use okd_gating::{Gate, GatingPolicy, JobCommand, ParseMode};
 use serde::{Deserialize, Serialize};
 
 use super::gating::{CheckFile, duration};
-use crate::stream::{Check, StreamBuilder, StreamError};
+use crate::stream::{Check, RunnerAction, StreamBuilder, StreamError};
 
 /// Where the `ReleaseConfig` is: a JSON file, or the document itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,14 +102,15 @@ pub(super) fn load_policy(
     Ok(policy)
 }
 
-/// The runner for `job`: the key naming its Prow job name exactly, else the longest glob
-/// matching it; then the same for its verify key.
+/// The runner for a job named `name` running `prow_job`: the key naming the prow job exactly,
+/// else the longest glob matching it; then the same for `name`.
 fn runner_for<'a>(
     runners: &'a BTreeMap<String, RunnerFile>,
-    job: &VerifyJob,
+    prow_job: &str,
+    name: &str,
     stream: &str,
 ) -> Result<Option<&'a RunnerFile>, StreamError> {
-    for wanted in [job.prow_job.as_str(), job.name.as_str()] {
+    for wanted in [prow_job, name] {
         if let Some(exact) = runners.get(wanted) {
             return Ok(Some(exact));
         }
@@ -130,7 +131,8 @@ fn runner_for<'a>(
     Ok(None)
 }
 
-/// Adds the policy's jobs to `b` with their runners, and the policy itself.
+/// Adds the policy's jobs to `b` with their runners, and the policy itself. Periodics and
+/// sampled upgrades never gate on their own, so one without a runner is shown as not run.
 pub(super) fn add_to(
     mut policy: GatingPolicy,
     runners: &BTreeMap<String, RunnerFile>,
@@ -144,8 +146,11 @@ pub(super) fn add_to(
             policy.jobs.push(job);
             continue;
         }
-        b = match runner_for(runners, &job, stream)? {
-            Some(runner) => runner.add_to(b, job, stream, &field)?,
+        b = match runner_for(runners, &job.prow_job, &job.name, stream)? {
+            Some(runner) => match runner.action(stream, &field)? {
+                RunnerAction::Check(c) => b.check_job(job, c),
+                RunnerAction::Command(c) => b.job(job, c),
+            },
             None if job.gate == Gate::Blocking => {
                 return Err(StreamError::invalid(
                     stream,
@@ -159,18 +164,40 @@ pub(super) fn add_to(
             None => b.unrunnable_job(job),
         };
     }
+    let periodics = policy
+        .periodics
+        .iter()
+        .map(|p| (format!("periodic.{}", p.name), &p.prow_job, &p.name));
+    let sampled = policy
+        .sampled_upgrades
+        .iter()
+        .filter(|u| !u.disabled)
+        .map(|u| (format!("upgrade.{}", u.platform), &u.prow_job, &u.platform));
+    for (field, prow_job, name) in periodics.chain(sampled) {
+        let field = format!("gating.release_controller.{field}");
+        b = match runner_for(runners, prow_job, name, stream)? {
+            Some(runner) => b.prow_job_runs(prow_job, runner.action(stream, &field)?),
+            None => b.prow_job_unrunnable(prow_job),
+        };
+    }
+    for p in &policy.periodics {
+        if let okd_gating::PeriodicSchedule::Invalid { interval, cron } = &p.schedule {
+            return Err(StreamError::invalid(
+                stream,
+                format!("gating.release_controller.periodic.{}", p.name),
+                format!(
+                    "needs exactly one of a valid interval or cron (interval {interval:?}, cron {cron:?}); \
+                     the release-controller would never run it"
+                ),
+            ));
+        }
+    }
     Ok(b.policy(policy))
 }
 
 impl RunnerFile {
-    /// Adds `job`, run by this, to `b`; `field` names the entry in errors.
-    pub(super) fn add_to(
-        &self,
-        b: StreamBuilder,
-        job: VerifyJob,
-        stream: &str,
-        field: &str,
-    ) -> Result<StreamBuilder, StreamError> {
+    /// What this runs; `field` names the entry in errors.
+    pub(super) fn action(&self, stream: &str, field: &str) -> Result<RunnerAction, StreamError> {
         let timeout = self
             .timeout
             .as_deref()
@@ -181,7 +208,7 @@ impl RunnerFile {
             None => c,
         };
         Ok(match (&self.check, &self.command, &self.shell) {
-            (Some(c), None, None) => b.check_job(job, Check::from(*c)),
+            (Some(c), None, None) => RunnerAction::Check(Check::from(*c)),
             (None, Some(cmd), None) => {
                 let Some((program, args)) = cmd.split_first() else {
                     return Err(StreamError::invalid(
@@ -191,9 +218,11 @@ impl RunnerFile {
                     ));
                 };
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                b.job(job, with_timeout(JobCommand::new(program, &args)))
+                RunnerAction::Command(with_timeout(JobCommand::new(program, &args)))
             }
-            (None, None, Some(script)) => b.job(job, with_timeout(JobCommand::shell(script))),
+            (None, None, Some(script)) => {
+                RunnerAction::Command(with_timeout(JobCommand::shell(script)))
+            }
             _ => {
                 return Err(StreamError::invalid(
                     stream,

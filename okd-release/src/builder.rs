@@ -40,6 +40,7 @@ use futures::{StreamExt, TryStreamExt};
 use okd_oci::{Access, ImageRef, Store, StoreMap};
 use serde_json::Value;
 
+use crate::content_mirror::ContentMirror;
 use crate::image_references::{ImageReferences, ObjectReference, TagReference};
 use crate::inspect::{InspectOptions, Inspection, inspect};
 use crate::merge::{
@@ -78,6 +79,8 @@ pub struct ReleaseBuilder {
     inspect: InspectOptions,
     verify_reproduction: bool,
     concurrency: usize,
+    mirror: Option<ContentMirror>,
+    strict_lint: bool,
 }
 
 impl Default for ReleaseBuilder {
@@ -102,6 +105,8 @@ impl Default for ReleaseBuilder {
             inspect: InspectOptions::default(),
             verify_reproduction: false,
             concurrency: 8,
+            mirror: None,
+            strict_lint: false,
         }
     }
 }
@@ -312,8 +317,23 @@ impl ReleaseBuilder {
         self
     }
 
+    /// Copies every component into `mirror` and names it there, as `oc adm release new
+    /// --mirror` does (see [`crate::content_mirror`]); components named by tag are refused.
+    pub fn mirror(mut self, mirror: ContentMirror) -> Self {
+        self.mirror = Some(mirror);
+        self
+    }
+
+    /// Fail the build when [`crate::lint`] finds a manifest a cluster would reject or drop
+    /// (otherwise each finding is a warning).
+    pub fn strict_lint(mut self, strict: bool) -> Self {
+        self.strict_lint = strict;
+        self
+    }
+
     fn has_changes(&self) -> bool {
-        self.name.is_some()
+        self.mirror.is_some()
+            || self.name.is_some()
             || self.metadata.is_some()
             || self.previous.is_some()
             || self.next.is_some()
@@ -438,6 +458,9 @@ impl ReleaseBuilder {
                 })?,
         };
 
+        if self.mirror.is_some() {
+            ContentMirror::check_by_digest(&is)?;
+        }
         let inspections = self.inspect_all(stores, &is).await?;
         let mut operators = Vec::new();
         for tag in &mut is.spec.tags {
@@ -455,6 +478,11 @@ impl ReleaseBuilder {
                 });
             }
         }
+        // As `oc` does, the mirror takes every tag, before unreferenced ones are pruned.
+        let mirrored = match &self.mirror {
+            Some(m) => m.redirect(&name, &mut is)?,
+            None => Vec::new(),
+        };
         let mut include = self.include.clone();
         include.push(self.base_tag.clone());
         let pruned = prune_unreferenced(&mut is, &operators, &include)?;
@@ -476,6 +504,22 @@ impl ReleaseBuilder {
         }
         let files =
             with_extra_manifests(&name, merged.files, &self.extra_manifests, merged.newest)?;
+        let lint = crate::lint::lint_payload(&files, version.major);
+        if self.strict_lint && !lint.is_clean() {
+            return Err(build_err(
+                &name,
+                format!(
+                    "release lint found {} problems: {}",
+                    lint.problems.len(),
+                    lint.problem_lines().join("; ")
+                ),
+            ));
+        }
+        warnings.extend(
+            lint.problem_lines()
+                .into_iter()
+                .map(|l| format!("lint: {l}")),
+        );
         Ok(Payload {
             name,
             created,
@@ -486,6 +530,7 @@ impl ReleaseBuilder {
             operators: merged.operators,
             pruned,
             base_pullspec,
+            mirrored,
             warnings,
             expected_digest: expected_digest.filter(|_| self.verify_reproduction),
         })
@@ -574,6 +619,10 @@ impl ReleaseBuilder {
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
         let payload = self.assemble(stores).await?;
+        if let Some(m) = &self.mirror {
+            m.copy_all(stores, &payload.mirrored, self.concurrency)
+                .await?;
+        }
         let tag = tag.unwrap_or(&payload.name).to_string();
         if !okd_oci::is_valid_tag(&tag) {
             return Err(build_err(

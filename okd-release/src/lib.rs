@@ -14,6 +14,9 @@
 //! * [`ReleaseDiff`]: what `oc adm release info A B` shows;
 //! * [`ReleaseBuilder`]: what `oc adm release new` does;
 //! * [`extract`]: what `oc adm release extract` does, writing `release-manifests/` byte for byte;
+//! * [`lint`]: what the cluster-version operator will apply, per cluster profile;
+//! * [`content_mirror`]: copying a release's components into its own repository while it is
+//!   built (`oc adm release new --mirror`);
 //! * [`InfoDocument`]: the JSON document of `okd-streams release info -o json`.
 //!
 //! ```
@@ -32,6 +35,7 @@ pub mod annotations;
 pub mod builder;
 pub mod component_versions;
 pub mod config;
+pub mod content_mirror;
 pub mod diff;
 pub mod docker_config;
 mod error;
@@ -44,6 +48,7 @@ pub mod image_references;
 pub mod info;
 pub mod inspect;
 mod layer_reader;
+pub mod lint;
 pub mod load;
 pub mod merge;
 pub mod metadata;
@@ -57,6 +62,7 @@ pub mod version;
 pub use builder::{BuiltRelease, DEFAULT_BASE_TAG, Payload, ReleaseBuilder};
 pub use component_versions::{ALLOWED_COMPONENTS, ComponentVersion, ComponentVersions};
 pub use config::{ImageConfig, MAX_CONFIG_SIZE};
+pub use content_mirror::ContentMirror;
 pub use diff::ReleaseDiff;
 pub use error::Error;
 pub use extract::{ExtractError, Extracted};

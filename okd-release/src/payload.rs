@@ -28,6 +28,8 @@ pub struct Payload {
     pub pruned: Vec<String>,
     /// The pullspec of the image the release is built on.
     pub base_pullspec: String,
+    /// The components copied into the content mirror (none without one).
+    pub mirrored: Vec<crate::content_mirror::MirrorCopy>,
     /// Non-fatal findings.
     pub warnings: Vec<String>,
     /// The digest a rebuild of an unchanged release must reproduce.

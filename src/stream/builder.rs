@@ -103,6 +103,7 @@ pub struct StreamBuilder {
     check_program: Option<CheckProgram>,
     creation_attempts: u32,
     allow_missing_images: bool,
+    content_repository: Option<String>,
     errors: Vec<StreamError>,
 }
 
@@ -143,6 +144,7 @@ impl StreamBuilder {
             check_program: None,
             creation_attempts: 3,
             allow_missing_images: false,
+            content_repository: None,
             errors: Vec::new(),
         }
     }
@@ -398,6 +400,22 @@ impl StreamBuilder {
     /// machine-config-operator is built for the new variant.
     pub fn allow_missing_images(mut self, allow: bool) -> Self {
         self.allow_missing_images = allow;
+        self
+    }
+
+    /// Copies every component of each release into repository `name` of the stream's
+    /// namespace while the release is built, and names them there (`oc adm release new
+    /// --mirror`), so that released payloads reference the stream's own repositories. The
+    /// components must be named by digest.
+    pub fn content_repository(mut self, name: &str) -> Self {
+        if !okd_oci::is_valid_repository(name) {
+            let e = self.invalid(
+                "publish.content_repository",
+                format!("{name:?} is not a repository name"),
+            );
+            self.errors.push(e);
+        }
+        self.content_repository = Some(name.to_string());
         self
     }
 
@@ -682,6 +700,7 @@ impl StreamBuilder {
             job_commands,
             unrunnable,
             allow_missing_images: self.allow_missing_images,
+            content_repository: self.content_repository.clone(),
             log_dir,
             signer,
         })

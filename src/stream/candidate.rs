@@ -5,7 +5,7 @@ use okd_coreos::layer_source::{LayerContext, LayerSource};
 use okd_coreos::layering::LayeredImage;
 use okd_coreos::overrides::OsOverrides;
 use okd_oci::{Access, Digest, ImageRef, ManifestRef, RegistryRef, StoreMap};
-use okd_release::{Release, ReleaseBuilder};
+use okd_release::{ContentMirror, Release, ReleaseBuilder};
 use sha2::{Digest as _, Sha256};
 
 use super::{
@@ -250,6 +250,15 @@ impl Stream {
         }
         for tag in &intent.inputs.remove {
             builder = builder.exclude(tag);
+        }
+        if let Some(content) = &self.content_repository {
+            let mirror = ContentMirror::new(
+                self.store.clone(),
+                &self.target.repository(content),
+                &self.target.public_repository(content),
+            )
+            .map_err(|e| StreamError::candidate(name, "content mirror", e))?;
+            builder = builder.mirror(mirror);
         }
         let repo = self.release_repository();
         let built = builder

@@ -108,6 +108,8 @@ pub struct Stream {
     /// Informing jobs nothing runs here: never started, shown as not run.
     unrunnable: std::collections::BTreeSet<String>,
     allow_missing_images: bool,
+    /// The repository (in the namespace) releases mirror their content into.
+    content_repository: Option<String>,
     log_dir: PathBuf,
     signer: Option<Arc<ReleaseSigner>>,
 }

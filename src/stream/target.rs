@@ -189,7 +189,13 @@ impl Target {
     /// The public pullspec of `name` within the namespace at `digest`
     /// (`localhost/okd-demo/stream-coreos@sha256:…`).
     pub fn public_pullspec(&self, name: &str, digest: &Digest) -> String {
-        format!("{}/{}@{digest}", self.public_host, self.repository(name))
+        format!("{}@{digest}", self.public_repository(name))
+    }
+
+    /// The public name of repository `name` within the namespace
+    /// (`localhost/okd-demo/scos-content`).
+    pub fn public_repository(&self, name: &str) -> String {
+        format!("{}/{}", self.public_host, self.repository(name))
     }
 }
 

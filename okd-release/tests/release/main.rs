@@ -8,6 +8,7 @@ mod extra_manifests;
 mod faults_build;
 mod hostile_layers;
 mod hostile_operators;
+mod lint;
 mod load;
 mod payload;
 mod samples;

@@ -1,11 +1,11 @@
 //! `okd-streams release …`: what `oc adm release info|new|extract` do, on registries and layouts.
 
+mod extract;
+mod lint;
 mod new;
 mod sign;
 
 pub(crate) use sign::signature_source;
-
-use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use okd_release::{ImageColumns, InfoDocument, Release, ReleaseDiff};
@@ -22,7 +22,10 @@ pub enum ReleaseCommand {
     /// Builds a release image from a release and/or component images.
     New(Box<new::NewArgs>),
     /// Writes the release image's release-manifests/ files, byte for byte, into a directory.
-    Extract(ExtractArgs),
+    Extract(extract::ExtractArgs),
+    /// Reports what the cluster-version operator would reject, drop, apply and skip, per
+    /// cluster profile; exits non-zero when a manifest would be rejected or dropped.
+    Lint(lint::LintArgs),
     /// Signs a release image (simple signing, OpenPGP) into a signature store directory.
     Sign(sign::SignArgs),
     /// Checks a release image's signatures as clusters do; exits 0 only for a valid one.
@@ -66,16 +69,6 @@ pub struct DiffArgs {
     pub commits: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct ExtractArgs {
-    /// The release image.
-    #[arg(value_name = "REF")]
-    pub image: String,
-    /// Directory to write the files into (created when missing).
-    #[arg(long, value_name = "DIR")]
-    pub to: PathBuf,
-}
-
 pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
     match c {
         ReleaseCommand::Info(a) => info(a, stores).await,
@@ -84,25 +77,8 @@ pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
         ReleaseCommand::Sign(a) => sign::sign(a, stores).await,
         ReleaseCommand::Verify(a) => sign::verify(a, stores).await,
         ReleaseCommand::VerificationConfig(a) => sign::verification_config(a),
-        ReleaseCommand::Extract(a) => {
-            let source = stores.source(&a.image).await?;
-            let done =
-                okd_release::extract::extract(source.store.as_ref(), &source.image, &a.to).await?;
-            let created = done
-                .release
-                .created()
-                .map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                .unwrap_or_else(|| "an unknown time".to_string());
-            // As `oc adm release extract` does, on stderr so that stdout stays clean.
-            eprintln!(
-                "Extracted release payload {} from digest {} created at {created}: {} files, {} bytes",
-                done.release.name,
-                done.release.pull_digest(),
-                done.files,
-                done.bytes
-            );
-            Ok(())
-        }
+        ReleaseCommand::Extract(a) => extract::run(a, stores).await,
+        ReleaseCommand::Lint(a) => lint::run(a, stores).await,
     }
 }
 

@@ -100,6 +100,21 @@ pub struct StreamFile {
     /// Sign every promoted release (key, passphrase file, identity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<super::SigningFile>,
+    /// What released payloads reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishFile>,
+}
+
+/// What released payloads reference.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PublishFile {
+    /// Repository of the stream's namespace that every component is copied into while a
+    /// release is built (`<release>-<tag>` tags), and that the payload names its components
+    /// by (`oc adm release new --mirror`). Components must be named by digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_repository: Option<String>,
 }
 
 /// The upstream payload: `image`, or `repository` with `tags`.
@@ -285,6 +300,13 @@ impl StreamFile {
             b = b.override_image(name, pullspec);
         }
         b = b.allow_missing_images(self.allow_missing_images);
+        if let Some(repo) = self
+            .publish
+            .as_ref()
+            .and_then(|p| p.content_repository.as_ref())
+        {
+            b = b.content_repository(repo);
+        }
         b = b.version_scheme(match &self.version {
             VersionFile::Dated => VersionScheme::Dated,
             VersionFile::Sequence { version, label } => VersionScheme::sequence(version, label)

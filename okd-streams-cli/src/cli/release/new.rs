@@ -70,7 +70,16 @@ pub struct NewArgs {
     /// The signature store clusters read signatures from (`https://…`).
     #[arg(long, value_name = "URL", requires = "verification_key")]
     pub signature_store: Option<String>,
-    /// Component images read at once.
+    /// Copy every component to REPO:<release name>-<tag> and name it REPO@<digest> in the
+    /// payload and its manifests, as `oc adm release new --mirror` does (components must be
+    /// named by digest).
+    #[arg(long, value_name = "REPO")]
+    pub mirror: Option<String>,
+    /// Fail when `release lint` finds a manifest a cluster would reject or drop (otherwise
+    /// each finding is a warning).
+    #[arg(long)]
+    pub strict: bool,
+    /// Component images read (and mirrored) at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
 }
@@ -117,6 +126,7 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         .base_tag(&a.to_image_base_tag)
         .allow_missing_images(a.allow_missing_images)
         .skip_manifest_check(a.skip_manifest_check)
+        .strict_lint(a.strict)
         .concurrency(a.concurrency);
     if let Some(base) = &a.to_image_base {
         builder = builder.base_image(base);
@@ -129,6 +139,12 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         builder = builder.extra_manifest(okd_sign::configmap::VERIFICATION_MANIFEST_FILE, manifest);
     }
 
+    if let Some(repo) = &a.mirror {
+        let mirror = okd_release::ContentMirror::in_registry(stores.map(), repo)
+            .await
+            .map_err(|e| format!("--mirror {repo}: {e}"))?;
+        builder = builder.mirror(mirror);
+    }
     let source = stores.components(a.components_from.as_deref()).await?;
     let dest = stores.destination(&a.to_image).await?;
     let built = match builder

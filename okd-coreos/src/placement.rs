@@ -228,12 +228,13 @@ impl Placer<'_> {
         if self.canonical {
             placed.node.mode = canonical_mode(&placed.node.kind, placed.node.mode);
         }
-        if is_dir && let Some(base) = self.base.get(&placed.path) {
-            if base.kind == NodeKind::Dir {
-                placed.node.mode = base.mode;
-                placed.node.uid = base.uid;
-                placed.node.gid = base.gid;
-            }
+        if is_dir
+            && let Some(base) = self.base.get(&placed.path)
+            && base.kind == NodeKind::Dir
+        {
+            placed.node.mode = base.mode;
+            placed.node.uid = base.uid;
+            placed.node.gid = base.gid;
         }
         Ok(Some(placed))
     }

@@ -104,7 +104,7 @@ async fn buildah_runs_a_containerfile_on_the_base() {
         info.labels.get("io.okd-demo.built").map(String::as_str),
         Some("true")
     );
-    assert_eq!(info.labels.get(labels::OSTREE_FINAL_DIFFID).is_some(), true);
+    assert!(info.labels.contains_key(labels::OSTREE_FINAL_DIFFID));
     let derived: Vec<_> = info
         .layers
         .iter()

@@ -10,6 +10,7 @@ mod cli_mirror;
 mod cli_release;
 mod cli_release_lint;
 mod cli_release_mirror;
+mod cli_release_scripts;
 mod cli_sign;
 mod stream_authfile;
 mod stream_cli;

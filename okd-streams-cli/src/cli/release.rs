@@ -39,9 +39,13 @@ pub struct InfoArgs {
     /// The release image (docker://HOST/REPO:TAG, HOST/REPO@DIGEST or oci:PATH[:REF]).
     #[arg(value_name = "REF")]
     pub image: String,
-    /// Output format.
+    /// Output format: text, json, or one line per image-references tag: its name, digest or
+    /// pullspec (as `oc adm release info -o name|digest|pullspec`).
     #[arg(short, long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: InfoOutput,
+    /// Print the pullspec of this image-references tag, or fail when the release has none.
+    #[arg(long, value_name = "TAG", conflicts_with = "output")]
+    pub image_for: Option<String>,
     /// Show the source repository and commit of each image.
     #[arg(long, conflicts_with_all = ["pullspecs", "commit_urls"])]
     pub commits: bool,
@@ -51,6 +55,22 @@ pub struct InfoArgs {
     /// Show a link to the commit of each image.
     #[arg(long)]
     pub commit_urls: bool,
+}
+
+/// The `-o/--output` choices of `release info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum InfoOutput {
+    /// Text for people.
+    #[default]
+    Text,
+    /// One indented JSON document.
+    Json,
+    /// The tag names.
+    Name,
+    /// The tags' digests.
+    Digest,
+    /// The tags' pullspecs.
+    Pullspec,
 }
 
 #[derive(Debug, Args)]
@@ -90,8 +110,43 @@ pub(crate) async fn load(stores: &Stores, text: &str) -> Result<Release, CliErro
 
 async fn info(a: InfoArgs, stores: &Stores) -> Result<(), CliError> {
     let release = load(stores, &a.image).await?;
-    if a.output.is_json() {
-        return print_json(&InfoDocument::of(&release)?);
+    if let Some(tag) = &a.image_for {
+        let spec = release
+            .references
+            .tag(tag)
+            .and_then(|t| t.pullspec())
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "no image tag {tag:?} exists in the release image {}",
+                    a.image
+                )
+            })?;
+        return print_text(&format!("{spec}\n"));
+    }
+    let lines = |f: &dyn Fn(&okd_release::TagReference) -> Option<String>| {
+        let text: String = release
+            .references
+            .tags()
+            .iter()
+            .filter_map(f)
+            .map(|l| l + "\n")
+            .collect();
+        print_text(&text)
+    };
+    match a.output {
+        InfoOutput::Json => return print_json(&InfoDocument::of(&release)?),
+        InfoOutput::Name => return lines(&|t| Some(t.name.clone())),
+        InfoOutput::Pullspec => return lines(&|t| t.pullspec().map(str::to_string)),
+        InfoOutput::Digest => {
+            return lines(&|t| {
+                release
+                    .components
+                    .get(&t.name)
+                    .map(|c| c.digest.to_string())
+            });
+        }
+        InfoOutput::Text => {}
     }
     let columns = if a.commits {
         ImageColumns::Commit

@@ -30,11 +30,12 @@ pub struct NewArgs {
     /// layers are searched for manifests, as `oc` does for overrides.
     #[arg(value_name = "COMPONENT=PULLSPEC")]
     pub components: Vec<String>,
-    /// Leave a component out of the release (repeatable).
-    #[arg(long, value_name = "TAG")]
+    /// Leave components out of the release (comma-separated, repeatable, as oc's string
+    /// slices).
+    #[arg(long, value_name = "TAG,…", value_delimiter = ',')]
     pub exclude: Vec<String>,
-    /// Keep a component even when no operator refers to it (repeatable).
-    #[arg(long, value_name = "TAG")]
+    /// Keep components even when no operator refers to them (comma-separated, repeatable).
+    #[arg(long, value_name = "TAG,…", value_delimiter = ',')]
     pub include: Vec<String>,
     /// Keep every component of --from-release, even those no operator refers to (which `oc`
     /// drops).

@@ -40,12 +40,21 @@ async fn destination() -> Destination {
 }
 
 impl Destination {
+    /// `okd-streams FLAGS args…`; a `mirror archive` without `--cluster-resources` writes into
+    /// a temporary directory rather than the working directory.
     fn okd(&self, args: &[&str]) -> cli_common::Run {
-        okd(self
-            .flags
-            .iter()
-            .map(String::as_str)
-            .chain(args.iter().copied()))
+        let scratch = tempfile::tempdir().unwrap();
+        let resources = scratch
+            .path()
+            .join("cluster-resources")
+            .display()
+            .to_string();
+        let mut all: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        if args.starts_with(&["mirror", "archive"]) && !args.contains(&"--cluster-resources") {
+            all.extend(["--cluster-resources", resources.as_str()]);
+        }
+        okd(all)
     }
 
     fn repo(&self) -> String {

@@ -173,11 +173,7 @@ impl CheckReport {
                     tags,
                     exclude_tags,
                 } => {
-                    let repo = if namespace.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{namespace}/{name}")
-                    };
+                    let repo = crate::policy::stream_repository(namespace, name);
                     let which = if tags.is_empty() {
                         "component tags".to_string()
                     } else {

@@ -277,6 +277,15 @@ pub enum PublishTarget {
     Nothing,
 }
 
+/// The repository an image stream reference names: `namespace/name`, or `name` alone.
+pub(crate) fn stream_repository(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    }
+}
+
 /// A named publish step.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PublishRule {

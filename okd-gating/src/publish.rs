@@ -208,11 +208,7 @@ pub fn plan_publications(policy: &GatingPolicy, state: &StreamState) -> Vec<Publ
                 tags,
                 exclude_tags,
             } => {
-                let repo = if namespace.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{namespace}/{name}")
-                };
+                let repo = crate::policy::stream_repository(namespace, name);
                 let selection = ComponentSelection {
                     tags: tags.clone(),
                     exclude_tags: exclude_tags.clone(),

@@ -35,9 +35,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest as _, Sha256};
 
-use crate::record::{JobRun, NotRun, ReleaseRecord, RunKind, RunState};
+use crate::record::{JobRun, NotRun, ReleaseRecord, RunKind};
 use crate::schedule::JobPlan;
-use crate::verdict::{JobRole, JobState, JobStatus};
+use crate::verdict::{JobRole, JobState, JobStatus, reduce, run_outcome};
 use crate::{Gate, GatingPolicy, History, Launch, NoUpgradeSource, StreamMode};
 
 /// Versions per bucket taken from each end, and drawn from the rest.
@@ -173,11 +173,10 @@ pub(crate) fn sampled_statuses(policy: &GatingPolicy, record: &ReleaseRecord) ->
         .iter()
         .filter(|u| !u.disabled)
         .map(|u| {
-            let states: Vec<RunState> = runs
+            let states: Vec<&JobRun> = runs
                 .iter()
                 .filter(|s| s.platform == u.platform)
                 .filter_map(|s| run_of(record, &s.job))
-                .map(|r| r.state)
                 .collect();
             JobStatus {
                 name: u.platform.clone(),
@@ -191,22 +190,16 @@ pub(crate) fn sampled_statuses(policy: &GatingPolicy, record: &ReleaseRecord) ->
         .collect()
 }
 
-/// The controller's state of a job without retries, over its runs (skipped ones left out).
-fn platform_state(states: &[RunState]) -> JobState {
-    let ran: Vec<RunState> = states
+/// The controller's state of a job without retries, over its runs (skipped ones left out):
+/// the verdict's own rule with no retries.
+fn platform_state(runs: &[&JobRun]) -> JobState {
+    let ran: Vec<JobState> = runs
         .iter()
-        .copied()
-        .filter(|s| *s != RunState::Skipped)
+        .filter(|r| !r.skipped)
+        .map(|r| run_outcome(r))
         .collect();
-    if ran.contains(&RunState::Succeeded) {
-        JobState::Success
-    } else if ran.contains(&RunState::Pending) {
-        JobState::Pending
-    } else if !ran.is_empty() {
-        JobState::Failure
-    } else if !states.is_empty() {
-        JobState::Skipped
-    } else {
-        JobState::Unknown
+    if ran.is_empty() && !runs.is_empty() {
+        return JobState::Skipped;
     }
+    reduce(&ran, 0)
 }

@@ -342,7 +342,12 @@ pub fn simulate(policy: &GatingPolicy, model: &SimulationModel) -> Result<Simula
             };
             let took = sim.run_duration(m);
             let finish = add_duration(now, took);
-            let counted_until = finish.min(sim.end);
+            // A scripted run that never ends runs until the horizon.
+            let counted_until = if run_state == RunState::Pending {
+                sim.end
+            } else {
+                finish.min(sim.end)
+            };
             let hours = (counted_until - now).num_seconds().max(0) as f64 / 3600.0;
             let figures = sim.report.jobs.entry(launch.job.clone()).or_default();
             figures.runs += 1;

@@ -119,7 +119,7 @@ pub struct Evaluation {
 }
 
 /// The retry rule shared by plain jobs and aggregators, over outcomes of runs (or batches).
-fn reduce(outcomes: &[JobState], max_retries: u32) -> JobState {
+pub(crate) fn reduce(outcomes: &[JobState], max_retries: u32) -> JobState {
     if outcomes.is_empty() {
         return JobState::Unknown;
     }
@@ -135,7 +135,7 @@ fn reduce(outcomes: &[JobState], max_retries: u32) -> JobState {
     JobState::Failure
 }
 
-fn run_outcome(run: &JobRun) -> JobState {
+pub(crate) fn run_outcome(run: &JobRun) -> JobState {
     match run.state {
         RunState::Pending => JobState::Pending,
         RunState::Succeeded => JobState::Success,

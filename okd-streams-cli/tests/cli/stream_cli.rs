@@ -108,31 +108,48 @@ async fn stages_run_one_by_one_as_the_tekton_export_runs_them() {
     assert!(!dir.join("pipeline-state/logs").exists());
 
     let release = read("name");
-    common::run_ok(&[
-        "stream",
-        "run",
-        file,
-        "--once",
-        "--stage",
-        "gate",
-        "--state",
-        state,
-        "--release",
-        &release,
-        "--job-result",
-        "images=Succeeded",
-        "--job-result",
-        "manifests=Succeeded",
-        "--job-result",
-        "os=Succeeded",
-        "--job-result",
-        "upgrade=Failed",
-        "--job-attempts",
-        "upgrade=2",
-        "--result",
-        &format!("phase={}", result("phase").display()),
-    ]);
-    // The upgrade job is informing: its failure does not reject.
+    let gate = |upgrade: &str, attempts: &str| {
+        let mut args = vec![
+            "stream".to_string(),
+            "run".into(),
+            file.into(),
+            "--once".into(),
+            "--stage".into(),
+            "gate".into(),
+            "--state".into(),
+            state.into(),
+            "--release".into(),
+            release.clone(),
+        ];
+        for r in ["images=Succeeded", "manifests=Succeeded", "os=Succeeded"] {
+            args.extend(["--job-result".into(), r.into()]);
+        }
+        args.extend(["--job-result".into(), format!("upgrade={upgrade}")]);
+        args.extend(["--job-attempts".into(), format!("upgrade={attempts}")]);
+        args.extend([
+            "--result".into(),
+            format!("phase={}", result("phase").display()),
+        ]);
+        args
+    };
+    // The upgrade task had no source (the assemble result was empty), so it cannot have
+    // failed an upgrade: a Failed for it is refused and nothing is recorded.
+    let args = gate("Failed", "2");
+    let refused = common::cli().args(&args).output().unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("no upgrade source"), "{err}");
+    assert!(!result("phase").exists(), "a refused gate writes no phase");
+    // What the task writes when it has no source: NotRun after 0 attempts.
+    let args = gate("NotRun", "0");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::run_ok(&args);
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.contains("job upgrade: not run: no upgrade source"),
+        "{out}"
+    );
+    // The upgrade job is informing: not running it does not hold the release back.
     assert_eq!(read("phase"), "Accepted");
     let promote = common::run_ok(&[
         "stream", "run", file, "--once", "--stage", "promote", "--state", state,

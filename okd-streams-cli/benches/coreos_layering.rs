@@ -31,6 +31,9 @@ fn os_spec(repo: &str, layers: usize, size: u64) -> PayloadSpec {
 }
 
 fn main() {
+    if support::not_under_cargo_bench("coreos_layering") {
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(bench());
 }

@@ -14,6 +14,9 @@ const INFO_RUNS: usize = 9;
 const NEW_RUNS: usize = 5;
 
 fn main() {
+    if support::not_under_cargo_bench("release") {
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(bench());
 }

@@ -18,6 +18,9 @@ const RUNS: usize = 9;
 const FILES: usize = 900;
 
 fn main() {
+    if support::not_under_cargo_bench("release_lint") {
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(bench());
 }

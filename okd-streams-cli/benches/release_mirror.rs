@@ -13,6 +13,9 @@ use testkit::payload::{PayloadSpec, generate};
 const RUNS: usize = 5;
 
 fn main() {
+    if support::not_under_cargo_bench("release_mirror") {
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(bench());
 }

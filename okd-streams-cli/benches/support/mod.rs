@@ -116,3 +116,17 @@ impl Noise {
         }
     }
 }
+
+/// Whether this run is not `cargo bench`'s, saying so when it is not. `cargo bench` passes
+/// `--bench`; `cargo test --all-targets` runs bench binaries without it, and there the
+/// real-scale loads (a 1 GiB base, 900 manifests, 190 copies) of a debug build would take
+/// minutes and measure nothing a target is about, so the bench only reports that it did not run.
+pub fn not_under_cargo_bench(bench: &str) -> bool {
+    if std::env::args().any(|a| a == "--bench") {
+        return false;
+    }
+    println!(
+        "{bench}: not run (no --bench argument); measure with `cargo bench -p okd-streams-cli --bench {bench}`"
+    );
+    true
+}

@@ -33,6 +33,10 @@ const SYSTEM_UNITS: &str = "usr/lib/systemd/system";
 /// Where the administrator's units live.
 const ADMIN_UNITS: &str = "etc/systemd/system";
 
+/// The history `created_by` of the layer of units and removals, by which a lint of a built
+/// image knows its whiteouts were written by the removal API.
+pub const CHANGES_CREATED_BY: &str = "okd-streams units and removals";
+
 /// Top-level directories that are never removed as a whole.
 const KEPT_ROOTS: &[&str] = &["usr", "etc", "var", "boot", "sysroot"];
 
@@ -200,7 +204,7 @@ pub fn write_changes(
         .keep()
         .map_err(|e| Error::io(&ctx.temp_dir, e.error))?;
     Ok(ChangesLayer {
-        layer: NewLayer::from_file(kept, info).created_by("okd-streams units and removals"),
+        layer: NewLayer::from_file(kept, info).created_by(CHANGES_CREATED_BY),
         whiteouts: whiteouts.clone(),
     })
 }

@@ -43,7 +43,7 @@ use okd_oci::append::Append;
 use okd_oci::layer::{Compression, LayerInfo};
 use okd_oci::{ManifestRef, RawManifest, Store};
 
-use crate::changes::{Enable, whiteout_for, write_changes};
+use crate::changes::{CHANGES_CREATED_BY, Enable, whiteout_for, write_changes};
 use crate::file_tree::FileTree;
 use crate::inspect::{LayerRole, OsImageInfo, inspect};
 use crate::labels::{self, ComponentList};
@@ -619,7 +619,7 @@ impl<'a> LayeredImage<'a> {
         let (ctx2, below) = (ctx.clone(), tree.clone());
         let placed = tokio::task::spawn_blocking(move || {
             let layer = write_changes(&links, &whiteouts, &ctx2)?;
-            let placed = place(layer.layer, &below, &ctx2, "units and removals")?;
+            let placed = place(layer.layer, &below, &ctx2, CHANGES_CREATED_BY)?;
             Ok::<_, Error>((placed, layer.whiteouts))
         })
         .await

@@ -4,8 +4,10 @@
 
 use okd_coreos::Error;
 use okd_coreos::file_tree::{LayerListing, ListedEntry, NodeKind, open_layer};
+use okd_coreos::image_lint::{BaseOf, lint_image};
 use okd_coreos::layering::{LayeredImage, LayeredOutput};
 use okd_coreos::lint::Severity;
+use okd_coreos::tree_cache::TreeCache;
 use okd_oci::{MemoryStore, Store, StoreExt};
 use serde_json::Value;
 
@@ -207,6 +209,23 @@ async fn remove_writes_a_whiteout_and_warns_for_a_path_of_a_package() {
         assert_eq!(rpm[0].path, "usr/sbin/chronyd");
         assert_eq!(rpm[0].severity, Severity::Warning);
         assert!(rpm[0].message.contains("chrony"), "{}", rpm[0].message);
+
+        // The lint of the built image knows the whiteouts are the removal API's.
+        let found = lint_image(
+            &store,
+            "okd/node",
+            &tag("1"),
+            None,
+            BaseOf::Labels,
+            &TreeCache::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.len(), 2, "{what}");
+        assert!(
+            found.iter().all(|l| !l.report.has_errors()),
+            "{what}: {found:?}"
+        );
     }
 }
 

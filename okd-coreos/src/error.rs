@@ -167,6 +167,38 @@ pub enum Error {
         /// The last lines it printed on stderr.
         output: String,
     },
+    /// A unit to enable that neither the added layers nor the base have.
+    #[error(
+        "cannot enable {unit} for {target} on {image}: no /usr/lib/systemd/system/{file} or /etc/systemd/system/{file} in the added layers or the base"
+    )]
+    UnitNotFound {
+        /// The image being built.
+        image: String,
+        /// The unit as given (`okd-hello.service`, `getty@tty1.service`).
+        unit: String,
+        /// The unit file looked for (the template `getty@.service` for an instance).
+        file: String,
+        /// The target it was to be enabled for.
+        target: String,
+    },
+    /// A path to remove that the image below does not have.
+    #[error("cannot remove /{path} on {image}: {reason}")]
+    NothingToRemove {
+        /// The image being built.
+        image: String,
+        /// The path as given.
+        path: String,
+        /// Why (`the base has no /usr/bin/x`).
+        reason: String,
+    },
+    /// A MachineConfig that cannot be written as given.
+    #[error("invalid MachineConfig {name}: {reason}")]
+    InvalidMachineConfig {
+        /// Its name (`99-worker-okd-streams-os`).
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A layering request that cannot be carried out as given.
     #[error("invalid layering request for {image}: {reason}")]
     InvalidLayering {

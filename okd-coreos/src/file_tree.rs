@@ -398,6 +398,27 @@ impl FileTree {
         Ok(at.join("/"))
     }
 
+    /// Where `path` finally leads: its directories resolved as [`Self::resolve`] does, then, as
+    /// long as the entry there is a symbolic link, its target (absolute from the image root,
+    /// relative from the link's directory). The result may name an entry the tree lacks.
+    pub fn follow(&self, path: &str) -> Result<String, Unplaceable> {
+        let mut at = self.resolve(path, false)?;
+        for _ in 0..MAX_LINK_HOPS {
+            let Some(NodeKind::Symlink(target)) = self.nodes.get(&at).map(|n| &n.kind) else {
+                return Ok(at);
+            };
+            let next = match (target.starts_with('/'), at.rsplit_once('/')) {
+                (false, Some((dir, _))) => format!("{dir}/{target}"),
+                _ => target.clone(),
+            };
+            at = self.resolve(&next, false)?;
+        }
+        Err(Unplaceable {
+            path: normalize(path),
+            reason: "too many levels of symbolic links".to_string(),
+        })
+    }
+
     /// Moves `at` one component on, following a link there when `follow`.
     fn step(
         &self,

@@ -1,5 +1,8 @@
 //! The lint of an image already built: the layers it adds on its base, each checked against
-//! the tree below it (see [`lint`](crate::lint)).
+//! the tree below it (see [`lint`](crate::lint)). The whiteouts of a layer whose history says
+//! it is okd-streams' layer of units and removals
+//! ([`CHANGES_CREATED_BY`](crate::changes::CHANGES_CREATED_BY)) are accepted; any other
+//! whiteout is refused.
 //!
 //! ```
 //! # async fn demo(store: &okd_oci::MemoryStore) -> Result<(), okd_coreos::Error> {
@@ -17,8 +20,9 @@
 
 use okd_oci::{Digest, ManifestRef, Store};
 
+use crate::changes::CHANGES_CREATED_BY;
 use crate::inspect::{LayerRole, inspect};
-use crate::lint::{LintReport, lint_layer};
+use crate::lint::{LintReport, lint_layer_with_removals};
 use crate::tree_cache::{TreeCache, image_tree};
 use crate::{Architecture, Error};
 
@@ -87,7 +91,22 @@ pub async fn lint_image(
     let mut out = Vec::new();
     for layer in &info.layers[base_count..] {
         let listing = cache.listing(store, repo, &layer.digest).await?;
-        let report = lint_layer(&listing, &tree);
+        let removals = if layer.created_by.as_deref() == Some(CHANGES_CREATED_BY) {
+            listing
+                .entries
+                .iter()
+                .filter(|e| {
+                    e.path
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.starts_with(".wh."))
+                })
+                .map(|e| e.path.clone())
+                .collect()
+        } else {
+            Default::default()
+        };
+        let report = lint_layer_with_removals(&listing, &tree, &removals);
         tree.apply(&listing);
         out.push(LayerLint {
             index: layer.index,

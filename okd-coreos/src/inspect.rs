@@ -67,6 +67,8 @@ pub struct OsLayer {
     pub components: Vec<String>,
     /// All annotations of the layer descriptor.
     pub annotations: BTreeMap<String, String>,
+    /// The `created_by` of the layer's history entry, when the history has one per layer.
+    pub created_by: Option<String>,
 }
 
 /// The ostree and bootc labels of an image.
@@ -209,6 +211,17 @@ pub(crate) struct ConfigProbe {
     #[serde(default)]
     pub config: Option<ConfigSection>,
     pub rootfs: RootFs,
+    #[serde(default)]
+    pub history: Vec<HistoryProbe>,
+}
+
+/// One entry of a config's `history`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct HistoryProbe {
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub empty_layer: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -362,6 +375,14 @@ pub fn inspect_parts(
         None => None,
     };
 
+    // History entries of empty layers (ENV, LABEL) have no layer; the others are one a layer.
+    let history: Vec<Option<String>> = probe
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer)
+        .map(|h| h.created_by.clone())
+        .collect();
+    let history_fits = history.len() == diff_ids.len();
     let mut layers = Vec::with_capacity(diff_ids.len());
     for (index, (desc, diff_id)) in m.layers().iter().zip(diff_ids).enumerate() {
         let blob = okd_oci::BlobRef::from_descriptor(desc, manifest.digest())?;
@@ -395,6 +416,11 @@ pub fn inspect_parts(
             role,
             components,
             annotations,
+            created_by: if history_fits {
+                history[index].clone()
+            } else {
+                None
+            },
         });
     }
 

@@ -107,8 +107,10 @@ impl LayerSource for NewLayer {
 }
 
 /// The contents of a directory tree (not the directory itself), optionally under a prefix in
-/// the image. Symbolic links are kept as links and must stay inside the tree; file
-/// capabilities (`setcap`) are kept as PAX xattr records; owners are 0:0.
+/// the image. Symbolic links are kept as links: a relative target must stay inside the tree, an
+/// absolute one (`/usr/lib/systemd/system/x.service`) is resolved inside the image when the
+/// layer is placed (see [`lint`](crate::lint), rule `dangling-link`); file capabilities
+/// (`setcap`) are kept as PAX xattr records; owners are 0:0.
 #[derive(Debug, Clone)]
 pub struct DirSource {
     root: PathBuf,
@@ -145,7 +147,8 @@ impl LayerSource for DirSource {
             .mtime(ctx.mtime)
             .compression(ctx.compression)
             .temp_dir(&ctx.temp_dir)
-            .keep_file_capabilities();
+            .keep_file_capabilities()
+            .absolute_links();
         if let Some(p) = &self.prefix {
             layer = layer.prefix(p);
         }
@@ -166,6 +169,7 @@ impl LayerSource for DirSource {
 enum Content {
     Disk(PathBuf),
     Bytes(Bytes),
+    Symlink(String),
 }
 
 impl fmt::Debug for Content {
@@ -173,6 +177,7 @@ impl fmt::Debug for Content {
         match self {
             Content::Disk(p) => write!(f, "Disk({})", p.display()),
             Content::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Content::Symlink(t) => write!(f, "Symlink({t})"),
         }
     }
 }
@@ -186,7 +191,8 @@ struct Entry {
 }
 
 /// An explicit list of files, each with its path in the image, mode and content (a file on disk
-/// or bytes). Parent directories are added with mode 0755; entries are sorted by path.
+/// or bytes), and symbolic links. Parent directories are added with mode 0755; entries are
+/// sorted by path.
 #[derive(Debug, Clone, Default)]
 pub struct FileListSource {
     entries: Vec<Entry>,
@@ -215,6 +221,19 @@ impl FileListSource {
             path: path.to_string(),
             mode,
             content: Content::Bytes(data.into()),
+            owner: None,
+        });
+        self
+    }
+
+    /// Adds a symbolic link at `path` to `target`. An absolute target is resolved inside the
+    /// image (through the base's links) when the layer is placed; a relative one from the
+    /// link's directory, and it must not climb above the image root.
+    pub fn symlink(mut self, path: &str, target: &str) -> FileListSource {
+        self.entries.push(Entry {
+            path: path.to_string(),
+            mode: 0o777,
+            content: Content::Symlink(target.to_string()),
             owner: None,
         });
         self
@@ -310,6 +329,16 @@ impl FileListSource {
                 Content::Bytes(b) => {
                     w.add_file_with(&path, e.mode, &meta, b.len() as u64, &b[..])?
                 }
+                Content::Symlink(target) => {
+                    if climbs_out(&path, target) {
+                        return Err(Error::InvalidLayerPath {
+                            path: PathBuf::from(&e.path),
+                            layer: self.describe(),
+                            reason: format!("link target {target:?} climbs above the image root"),
+                        });
+                    }
+                    w.add_symlink_with(&path, target, &meta)?
+                }
                 Content::Disk(from) => {
                     let f = std::fs::File::open(from).map_err(|err| Error::io(from, err))?;
                     let owner = meta.clone();
@@ -334,6 +363,23 @@ impl FileListSource {
             .map_err(|err| Error::io(&ctx.temp_dir, err.error))?;
         Ok(NewLayer::from_file(kept, info).created_by(self.describe()))
     }
+}
+
+/// True when the relative `target` of a link at `path` leads above the image root.
+fn climbs_out(path: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth = path.matches('/').count();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if depth == 0 => return true,
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 #[async_trait]

@@ -5,7 +5,8 @@
 //! [`LayerSource`]s (a directory, a file list, a prebuilt tarball, or your own), sets the labels
 //! a release shows the OS by (`io.openshift.build.versions` `machine-os=…`,
 //! `io.openshift.build.version-display-names`, `org.opencontainers.image.version`), keeps the
-//! base's `ostree.*` and `containers.bootc` labels, adds one history entry per layer and writes
+//! base's `ostree.*` and `containers.bootc` labels and its manifest annotations, adds one
+//! history entry per layer and writes
 //! the new image through [`okd_oci::append`]. The base layers are never copied or rewritten:
 //! nothing moves in the same repository, they are mounted within the same store, and only what
 //! the destination lacks is streamed to another store.
@@ -42,11 +43,13 @@ use okd_oci::append::Append;
 use okd_oci::layer::{Compression, LayerInfo};
 use okd_oci::{ManifestRef, RawManifest, Store};
 
+use crate::changes::{CHANGES_CREATED_BY, Enable, whiteout_for, write_changes};
 use crate::file_tree::FileTree;
-use crate::inspect::{OsImageInfo, inspect};
+use crate::inspect::{LayerRole, OsImageInfo, inspect};
 use crate::labels::{self, ComponentList};
 use crate::layer_source::{LayerContext, LayerSource};
-use crate::lint::{LintReport, lint_layer, prebuilt_owners};
+use crate::lint::{Finding, LintReport, Severity, lint_layer_with_removals, prebuilt_owners};
+use crate::machine_config::{DEFAULT_POOL, MachineConfig};
 use crate::owners::Accounts;
 use crate::placement::{Moved, place};
 use crate::tree_cache::{TreeCache, image_tree};
@@ -70,6 +73,9 @@ pub struct LayeredOutput {
     pub lint: LintReport,
     /// Entries placed elsewhere than their source said (through the base's links).
     pub moved: Vec<Moved>,
+    /// The MachineConfig of the kernel arguments and node units asked for, if any (to write
+    /// next to the release, see [`MachineConfig::write_to_dir`]).
+    pub machine_config: Option<MachineConfig>,
 }
 
 /// Builds a derived OS image. See the [module docs](self).
@@ -92,6 +98,9 @@ pub struct LayeredImage<'a> {
     canonical_modes: bool,
     cache: Option<Arc<TreeCache>>,
     bootc_labels: bool,
+    enables: Vec<(String, String)>,
+    removals: Vec<String>,
+    machine_config: MachineConfig,
 }
 
 impl fmt::Debug for LayeredImage<'_> {
@@ -134,7 +143,58 @@ impl<'a> LayeredImage<'a> {
             canonical_modes: false,
             cache: None,
             bootc_labels: false,
+            enables: Vec::new(),
+            removals: Vec::new(),
+            machine_config: MachineConfig::new(DEFAULT_POOL),
         }
+    }
+
+    /// Enables `unit` for `target` in the image: writes the link
+    /// `usr/lib/systemd/system/<target>.wants/<unit>` to the unit file the added layers or the
+    /// base have (a unit found in neither is refused). See [`crate::changes`].
+    pub fn enable(mut self, unit: &str, target: &str) -> LayeredImage<'a> {
+        self.enables.push((unit.to_string(), target.to_string()));
+        self
+    }
+
+    /// Removes `path` of the image below (the base and the added layers) with an OCI
+    /// whiteout; a path it does not have is refused, and a path of a base chunk that names
+    /// RPM packages is warned about (`rpm-owned`). See [`crate::changes`].
+    pub fn remove(mut self, path: &str) -> LayeredImage<'a> {
+        self.removals.push(path.to_string());
+        self
+    }
+
+    /// Adds a kernel argument for the nodes of the pool, emitted as a MachineConfig
+    /// (`spec.kernelArguments`): the machine-config-operator ignores an image's `kargs.d`.
+    pub fn kernel_argument(mut self, arg: &str) -> LayeredImage<'a> {
+        self.machine_config = self.machine_config.kernel_argument(arg);
+        self
+    }
+
+    /// Adds a systemd unit that must reach running nodes, emitted as a MachineConfig
+    /// (`spec.config.systemd.units`).
+    pub fn node_unit(
+        mut self,
+        name: &str,
+        enabled: Option<bool>,
+        contents: Option<String>,
+    ) -> LayeredImage<'a> {
+        self.machine_config = self.machine_config.unit(name, enabled, contents);
+        self
+    }
+
+    /// The MachineConfig pool the kernel arguments and node units are for (default `worker`).
+    pub fn pool(mut self, pool: &str) -> LayeredImage<'a> {
+        let mut mc = MachineConfig::new(pool);
+        for a in self.machine_config.kernel_arguments() {
+            mc = mc.kernel_argument(a);
+        }
+        for u in self.machine_config.units() {
+            mc = mc.unit(&u.name, u.enabled, u.contents.clone());
+        }
+        self.machine_config = mc;
+        self
     }
 
     /// On a base that has `ostree.bootable` only, adds `containers.bootc=1` and, from the one
@@ -358,6 +418,9 @@ impl<'a> LayeredImage<'a> {
             && self.machine_os.is_none()
             && self.display_name.is_none()
             && !self.bootc_labels
+            && self.enables.is_empty()
+            && self.removals.is_empty()
+            && self.machine_config.is_empty()
         {
             return Err(Error::InvalidLayering {
                 image: self.what(),
@@ -365,6 +428,17 @@ impl<'a> LayeredImage<'a> {
             });
         }
         let mut labels = self.plan_labels(&base.labels)?;
+        let machine_config = if self.machine_config.is_empty() {
+            None
+        } else {
+            self.machine_config.validate()?;
+            Some(self.machine_config.clone())
+        };
+        let enables = self
+            .enables
+            .iter()
+            .map(|(u, t)| Enable::new(u, t))
+            .collect::<Result<Vec<_>, _>>()?;
         let created = match self.created {
             Some(c) => c,
             None => base_created(&base),
@@ -384,7 +458,7 @@ impl<'a> LayeredImage<'a> {
             canonical_modes: self.canonical_modes,
             accounts: None,
         };
-        let (built, lint, moved, tree) = self.build_layers(&base, &ctx).await?;
+        let (built, lint, moved, tree) = self.build_layers(&base, &ctx, &enables).await?;
         if self.bootc_labels {
             self.plan_bootc_labels(&base, &tree, &mut labels)?;
         }
@@ -399,7 +473,8 @@ impl<'a> LayeredImage<'a> {
         )
         .layers(built)
         .history(self.history.as_deref().unwrap_or(DEFAULT_CREATED_BY))
-        .created(created);
+        .created(created)
+        .keep_manifest_annotations();
         for (key, value) in &labels {
             append = match value {
                 Some(v) => append.label(key, v),
@@ -415,6 +490,7 @@ impl<'a> LayeredImage<'a> {
             labels,
             lint,
             moved,
+            machine_config,
         })
     }
 
@@ -424,6 +500,7 @@ impl<'a> LayeredImage<'a> {
         &self,
         base: &OsImageInfo,
         ctx: &LayerContext,
+        enables: &[Enable],
     ) -> Result<
         (
             Vec<okd_oci::append::NewLayer>,
@@ -436,7 +513,8 @@ impl<'a> LayeredImage<'a> {
         let mut built = Vec::with_capacity(self.sources.len());
         let mut report = LintReport::default();
         let mut moved = Vec::new();
-        if self.sources.is_empty() && !self.bootc_labels {
+        let changes = !enables.is_empty() || !self.removals.is_empty();
+        if self.sources.is_empty() && !self.bootc_labels && !changes {
             return Ok((built, report, moved, Arc::new(FileTree::new())));
         }
         let own_cache;
@@ -462,7 +540,7 @@ impl<'a> LayeredImage<'a> {
                 })??;
             // A base that is not an OS image (forced) is not imported by a node: no node rules.
             let mut found = if base.is_os_image() {
-                lint_layer(&placed.listing, &tree)
+                lint_layer_with_removals(&placed.listing, &tree, &Default::default())
             } else {
                 LintReport::default()
             };
@@ -490,7 +568,133 @@ impl<'a> LayeredImage<'a> {
             moved.extend(placed.moved);
             built.push(placed.layer);
         }
+        if changes {
+            let (layer, found, next) = self
+                .build_changes(base, &tree, &ctx, enables, cache)
+                .await?;
+            report.extend(found);
+            built.push(layer);
+            tree = Arc::new(next);
+        }
         Ok((built, report, moved, tree))
+    }
+
+    /// The layer of enabled units and removals, on top of `tree`; returns it, its lint and the
+    /// tree with it applied.
+    async fn build_changes(
+        &self,
+        base: &OsImageInfo,
+        tree: &Arc<FileTree>,
+        ctx: &LayerContext,
+        enables: &[Enable],
+        cache: &TreeCache,
+    ) -> Result<(okd_oci::append::NewLayer, LintReport, FileTree), Error> {
+        let mut links = Vec::with_capacity(enables.len());
+        for e in enables {
+            let file = e.find_in(tree).ok_or_else(|| Error::UnitNotFound {
+                image: self.what(),
+                unit: e.unit().to_string(),
+                file: e.unit_file(),
+                target: e.target().to_string(),
+            })?;
+            links.push((e.clone(), file));
+        }
+        let mut whiteouts = std::collections::BTreeSet::new();
+        let mut found = LintReport::default();
+        for path in &self.removals {
+            let wh = whiteout_for(tree, path).map_err(|reason| Error::NothingToRemove {
+                image: self.what(),
+                path: path.trim_start_matches('/').to_string(),
+                reason,
+            })?;
+            let removed = match wh.rsplit_once("/.wh.") {
+                Some((dir, name)) => format!("{dir}/{name}"),
+                None => wh.trim_start_matches(".wh.").to_string(),
+            };
+            found
+                .findings
+                .extend(self.rpm_owner(base, &removed, cache).await?);
+            whiteouts.insert(wh);
+        }
+        let (ctx2, below) = (ctx.clone(), tree.clone());
+        let placed = tokio::task::spawn_blocking(move || {
+            let layer = write_changes(&links, &whiteouts, &ctx2)?;
+            let placed = place(layer.layer, &below, &ctx2, CHANGES_CREATED_BY)?;
+            Ok::<_, Error>((placed, layer.whiteouts))
+        })
+        .await
+        .map_err(|e| Error::Task {
+            what: "writing the units and removals layer".to_string(),
+            message: e.to_string(),
+        })??;
+        let (placed, whiteouts) = placed;
+        let lint = lint_layer_with_removals(&placed.listing, tree, &whiteouts);
+        if lint.has_errors() {
+            return Err(Error::LintRefused {
+                image: self.what(),
+                layer: "units and removals".to_string(),
+                findings: lint
+                    .errors()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        found.extend(lint);
+        for w in found.warnings() {
+            tracing::warn!("units and removals: {w}");
+        }
+        let mut next: FileTree = (**tree).clone();
+        next.apply(&placed.listing);
+        Ok((placed.layer, found, next))
+    }
+
+    /// `rpm-owned`: the base chunk that holds `path` names RPM packages (`ostree.components`).
+    /// A base whose layers name no package is said to be unchecked.
+    async fn rpm_owner(
+        &self,
+        base: &OsImageInfo,
+        path: &str,
+        cache: &TreeCache,
+    ) -> Result<Option<Finding>, Error> {
+        let chunks: Vec<_> = base
+            .layers
+            .iter()
+            .filter(|l| l.role != LayerRole::Derived && !l.components.is_empty())
+            .collect();
+        if chunks.is_empty() {
+            return Ok(Some(Finding {
+                rule: "rpm-owned".to_string(),
+                severity: Severity::Warning,
+                path: path.to_string(),
+                message: "not checked: the base's layers name no packages (no ostree.components \
+                          annotations); if an RPM owns this path, `rpm -V` reports it missing"
+                    .to_string(),
+            }));
+        }
+        let under = format!("{path}/");
+        for layer in chunks.iter().rev() {
+            let listing = cache.listing(self.store, &self.repo, &layer.digest).await?;
+            if listing
+                .entries
+                .iter()
+                .any(|e| e.path == path || e.path.starts_with(&under))
+            {
+                return Ok(Some(Finding {
+                    rule: "rpm-owned".to_string(),
+                    severity: Severity::Warning,
+                    path: path.to_string(),
+                    message: format!(
+                        "comes from base layer {} whose packages are {}; the rpm database still \
+                         lists it (`rpm -V` reports it missing, an update of the package brings \
+                         it back)",
+                        layer.index,
+                        layer.components.join(", ")
+                    ),
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// `containers.bootc` and `ostree.linux`, where a bootable base lacks them.

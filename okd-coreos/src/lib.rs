@@ -14,6 +14,8 @@
 //! * [`file_tree`], [`placement`], [`lint`]: the base image's file tree read from its layer
 //!   headers, added layers placed through the base's symbolic links, and the lint of what a
 //!   node's import will keep;
+//! * [`changes`], [`machine_config`]: units enabled and base paths removed in the image, and the
+//!   MachineConfig of kernel arguments and units for nodes already running;
 //! * [`overrides`]: the `name=pullspec` overrides that put an OS image into a release payload.
 //!
 //! ```
@@ -31,6 +33,7 @@
 )]
 
 pub mod arch;
+pub mod changes;
 pub mod checksum;
 pub mod cloud;
 pub mod containerfile;
@@ -45,6 +48,7 @@ pub mod labels;
 pub mod layer_source;
 pub mod layering;
 pub mod lint;
+pub mod machine_config;
 pub mod os_stream;
 pub mod overrides;
 pub mod owners;

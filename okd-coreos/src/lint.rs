@@ -13,8 +13,12 @@
 //!   elsewhere is dropped, `outside-usr-etc-var`, unless the base has a transient root), never
 //!   anything under `run`, `tmp`, `proc`, `sys` or `dev` (`runtime-dirs`); `/var` content
 //!   reaches freshly installed nodes only (`var-content`, use `usr/lib/tmpfiles.d`); overlay
-//!   whiteouts (`.wh.` names) are not written by hand (`whiteout`); a hard link must name a file
-//!   of the same layer (`hardlink`).
+//!   whiteouts (`.wh.` names) are written by the removal API only
+//!   ([`LayeredImage::remove`](crate::layering::LayeredImage::remove)), never by hand
+//!   (`whiteout`); a hard link must name a file of the same layer (`hardlink`); a symbolic
+//!   link, absolute targets resolved from the image root through the image's own links, should
+//!   lead to something the image has (`dangling-link`, a warning: targets under `/run`, `/tmp`,
+//!   `/proc`, `/sys`, `/dev` and `/var` are made at runtime and not looked for).
 //!
 //! [`Severity::Error`] findings refuse a build; warnings are reported and kept.
 //!
@@ -116,14 +120,29 @@ const RUNTIME_DIRS: &[&str] = &["run", "tmp", "proc", "sys", "dev"];
 
 /// Lints one layer's entries against the tree below it. See the [module docs](self).
 pub fn lint_layer(layer: &LayerListing, below: &FileTree) -> LintReport {
+    lint_layer_with_removals(layer, below, &BTreeSet::new())
+}
+
+/// Like [`lint_layer`], for a layer whose whiteouts at the paths of `removals` (`etc/.wh.motd`)
+/// were written by the removal API: those are accepted, any other `.wh.` entry is refused.
+pub fn lint_layer_with_removals(
+    layer: &LayerListing,
+    below: &FileTree,
+    removals: &BTreeSet<String>,
+) -> LintReport {
+    let mut after = below.clone();
+    after.apply(layer);
     let mut r = Rules {
         below,
+        after: &after,
+        removals,
         transient_root: below.has_transient_root(),
         seen: BTreeSet::new(),
         report: LintReport::default(),
     };
     for e in &layer.entries {
         r.entry(e);
+        r.link(e);
         r.seen.insert(e.path.clone());
     }
     r.kernels(layer);
@@ -133,6 +152,9 @@ pub fn lint_layer(layer: &LayerListing, below: &FileTree) -> LintReport {
 
 struct Rules<'t> {
     below: &'t FileTree,
+    /// The tree with the layer applied.
+    after: &'t FileTree,
+    removals: &'t BTreeSet<String>,
     transient_root: bool,
     seen: BTreeSet<String>,
     report: LintReport,
@@ -168,6 +190,9 @@ impl Rules<'_> {
                 path,
                 "the name or link target is not UTF-8; ostree refuses it at import",
             );
+        }
+        if name.starts_with(".wh.") && self.removals.contains(path) {
+            return;
         }
         if name.starts_with(".wh.") {
             self.add("whiteout", Severity::Error, path,
@@ -239,11 +264,41 @@ impl Rules<'_> {
         }
     }
 
+    /// `dangling-link`: a symbolic link's target is in the image (after this layer).
+    fn link(&mut self, e: &ListedEntry) {
+        let NodeKind::Symlink(target) = &e.node.kind else {
+            return;
+        };
+        let from = if target.starts_with('/') {
+            target.clone()
+        } else {
+            match e.path.rsplit_once('/') {
+                Some((dir, _)) => format!("{dir}/{target}"),
+                None => target.clone(),
+            }
+        };
+        let found = match self.after.follow(&from) {
+            Ok(p) => {
+                let top = p.split('/').next().unwrap_or_default();
+                if RUNTIME_DIRS.contains(&top) || top == "var" || self.after.get(&p).is_some() {
+                    return;
+                }
+                format!("the image has no /{p}")
+            }
+            Err(u) => u.reason,
+        };
+        self.add(
+            "dangling-link",
+            Severity::Warning,
+            &e.path,
+            format!("link to {target}, which does not resolve inside the image: {found}"),
+        );
+    }
+
     /// `kernel`: one kernel per image, `usr/lib/modules/<version>/vmlinuz`.
     fn kernels(&mut self, layer: &LayerListing) {
-        let mut after = self.below.clone();
-        after.apply(layer);
-        let kernels: Vec<String> = after
+        let kernels: Vec<String> = self
+            .after
             .under("usr/lib/modules")
             .filter(|(p, _)| p.ends_with("/vmlinuz") && p.matches('/').count() == 4)
             .map(|(p, _)| p.to_string())

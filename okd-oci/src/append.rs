@@ -13,7 +13,9 @@
 //! manifest with Docker config and layer media types (Cincinnati ignores OCI release images), an
 //! OCI base an OCI manifest. Config and manifest are serialised canonically, so the same base,
 //! layers, edits and creation time always give the same manifest digest. Manifest-level
-//! annotations and `subject` of the base describe the base and are not carried over.
+//! annotations and `subject` of the base describe the base and are not carried over, unless
+//! [`Append::keep_manifest_annotations`] asks for the annotations (a derived OS image keeps
+//! what its base says of itself); `subject` never is.
 //!
 //! ```
 //! # async fn demo() -> Result<(), okd_oci::Error> {
@@ -91,6 +93,7 @@ pub struct Append<'a> {
     created_by: Option<String>,
     created: Option<DateTime<Utc>>,
     edits: Vec<ConfigEdit<'a>>,
+    keep_annotations: bool,
 }
 
 impl fmt::Debug for Append<'_> {
@@ -136,6 +139,8 @@ struct ManifestOut {
     media_type: &'static str,
     config: DescriptorOut,
     layers: Vec<DescriptorOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<BTreeMap<String, String>>,
 }
 
 /// What is written, computed before anything is.
@@ -159,7 +164,15 @@ impl<'a> Append<'a> {
             created_by: None,
             created: None,
             edits: Vec::new(),
+            keep_annotations: false,
         }
+    }
+
+    /// Keeps the base manifest's `annotations` in the new manifest (OCI manifests; a Docker
+    /// schema 2 manifest has none).
+    pub fn keep_manifest_annotations(mut self) -> Append<'a> {
+        self.keep_annotations = true;
+        self
     }
 
     /// When the base is an index or manifest list, uses its image for `os`/`architecture`
@@ -300,6 +313,8 @@ impl<'a> Append<'a> {
             config: DescriptorOut,
             #[serde(default)]
             layers: Vec<DescriptorOut>,
+            #[serde(default)]
+            annotations: Option<BTreeMap<String, String>>,
         }
         let doc: BaseDoc =
             serde_json::from_slice(base.bytes()).map_err(|e| invalid(e.to_string()))?;
@@ -380,6 +395,9 @@ impl<'a> Append<'a> {
                 rest: BTreeMap::new(),
             },
             layers,
+            annotations: doc
+                .annotations
+                .filter(|a| self.keep_annotations && family == Family::Oci && !a.is_empty()),
         };
         // Plain structs, strings and JSON values always serialise.
         let bytes =

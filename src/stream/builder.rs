@@ -568,6 +568,7 @@ impl StreamBuilder {
             };
         let log_dir = self.log_dir.clone().unwrap_or(logs);
         let signer = self.signer()?;
+        self.check_machine_config()?;
         let check_program = match self.check_program.clone() {
             Some(p) => p,
             None => CheckProgram::this_binary()?,
@@ -703,11 +704,30 @@ impl StreamBuilder {
             content_repository: self.content_repository.clone(),
             log_dir,
             signer,
+            machine_config_dir: self.state_dir.as_ref().map(|d| d.join("machine-configs")),
         })
     }
 }
 
 impl StreamBuilder {
+    /// A MachineConfig is checked, and has a state directory to be written to, before any
+    /// release is built.
+    fn check_machine_config(&self) -> Result<(), StreamError> {
+        let Some((mc, _)) = self.os.as_ref().and_then(|o| o.machine_config()) else {
+            return Ok(());
+        };
+        mc.validate()
+            .map_err(|e| StreamError::invalid(&self.name, "os.machine_config", e.to_string()))?;
+        if self.state_dir.is_none() {
+            return Err(StreamError::invalid(
+                &self.name,
+                "os.machine_config",
+                "MachineConfigs are written next to each release, in the state directory: set one",
+            ));
+        }
+        Ok(())
+    }
+
     fn signer(&self) -> Result<Option<Arc<super::ReleaseSigner>>, StreamError> {
         let Some(file) = &self.signing else {
             return Ok(None);

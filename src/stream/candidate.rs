@@ -129,6 +129,17 @@ impl Stream {
             if os.has_canonical_modes() {
                 line("os-canonical-modes", "true");
             }
+            let (enables, removals) = os.units_and_removals();
+            for (unit, target) in enables {
+                line("os-enable", &format!("{unit}:{target}"));
+            }
+            for path in removals {
+                line("os-remove", path);
+            }
+            if let Some((mc, in_payload)) = os.machine_config() {
+                let yaml = mc.to_yaml().unwrap_or_default();
+                line("os-machine-config", &format!("{in_payload} {yaml}"));
+            }
         }
         for (k, v) in &inputs.overrides {
             line("override", &format!("{k}={v}"));
@@ -201,6 +212,13 @@ impl Stream {
             if let Some(v) = os.machine_os_version() {
                 layered = layered.machine_os(v).display_name_of(os.variant());
             }
+            let (enables, removals) = os.units_and_removals();
+            for (unit, target) in enables {
+                layered = layered.enable(unit, target);
+            }
+            for path in removals {
+                layered = layered.remove(path);
+            }
             let written = layered
                 .write_to(
                     self.store.as_ref(),
@@ -251,6 +269,13 @@ impl Stream {
         for tag in &intent.inputs.remove {
             builder = builder.exclude(tag);
         }
+        let machine_config = self.os.as_ref().and_then(|os| os.machine_config());
+        if let Some((mc, true)) = machine_config {
+            let yaml = mc
+                .to_payload_yaml()
+                .map_err(|e| StreamError::candidate(name, "machine config", e))?;
+            builder = builder.extra_manifest(&payload_manifest_name(mc), yaml);
+        }
         if let Some(content) = &self.content_repository {
             let mirror = ContentMirror::new(
                 self.store.clone(),
@@ -277,6 +302,9 @@ impl Stream {
             .target
             .location
             .image(&repo, Some(name), Some(&digest))?;
+        if let Some((mc, _)) = machine_config {
+            self.write_machine_config(name, mc)?;
+        }
         let mirrored = match &self.mirror {
             Some(m) => Some(
                 m.mirror(&MirrorRequest {
@@ -297,6 +325,38 @@ impl Stream {
             inputs: intent.inputs.clone(),
             mirrored,
         })
+    }
+}
+
+/// The MachineConfig's file in `release-manifests/`: run level 80, with the
+/// machine-config-operator's own manifests, after its CRDs exist.
+fn payload_manifest_name(mc: &okd_coreos::machine_config::MachineConfig) -> String {
+    format!("0000_80_machine-config_{}", mc.file_name())
+}
+
+impl Stream {
+    /// Writes the MachineConfig of release `name` to `<state>/machine-configs/<name>/`.
+    fn write_machine_config(
+        &self,
+        name: &str,
+        mc: &okd_coreos::machine_config::MachineConfig,
+    ) -> Result<(), StreamError> {
+        let Some(dir) = &self.machine_config_dir else {
+            return Err(StreamError::invalid(
+                self.name(),
+                "os.kernel_arguments",
+                "MachineConfigs are written next to the release, in the state directory: set one",
+            ));
+        };
+        let path = mc
+            .write_to_dir(&dir.join(name))
+            .map_err(|e| StreamError::candidate(name, "machine config", e))?;
+        tracing::info!(
+            "{name}: wrote MachineConfig {} to {}",
+            mc.name(),
+            path.display()
+        );
+        Ok(())
     }
 }
 

@@ -112,6 +112,8 @@ pub struct Stream {
     content_repository: Option<String>,
     log_dir: PathBuf,
     signer: Option<Arc<ReleaseSigner>>,
+    /// Where the MachineConfig of each release is written (`<state>/machine-configs`).
+    machine_config_dir: Option<PathBuf>,
 }
 
 impl Stream {
@@ -171,6 +173,12 @@ impl Stream {
     /// The command of each job run as a local command (built-in checks included), by job name.
     pub fn job_commands(&self) -> &std::collections::BTreeMap<String, okd_gating::JobCommand> {
         &self.job_commands
+    }
+
+    /// Where the MachineConfig of each release is written, `<dir>/<release>/<name>.yaml`, when
+    /// the stream has a state directory.
+    pub fn machine_config_dir(&self) -> Option<&std::path::Path> {
+        self.machine_config_dir.as_deref()
     }
 
     /// Where local jobs write their logs.

@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use okd_coreos::Variant;
 use okd_coreos::containerfile::ContainerfileBuild;
 use okd_coreos::layer_source::{LayerContext, LayerSource};
+use okd_coreos::machine_config::{DEFAULT_POOL, MachineConfig};
 use okd_coreos::tree_cache::TreeCache;
 use okd_oci::ImageRef;
 use okd_oci::append::NewLayer;
@@ -50,6 +51,10 @@ pub struct OsLayering {
     canonical_modes: bool,
     cache: Arc<TreeCache>,
     containerfile: Option<ContainerfileBuild>,
+    enables: Vec<(String, String)>,
+    removals: Vec<String>,
+    machine_config: MachineConfig,
+    machine_config_in_payload: bool,
 }
 
 impl OsLayering {
@@ -64,7 +69,75 @@ impl OsLayering {
             canonical_modes: false,
             cache: Arc::new(TreeCache::new()),
             containerfile: None,
+            enables: Vec::new(),
+            removals: Vec::new(),
+            machine_config: MachineConfig::new(DEFAULT_POOL),
+            machine_config_in_payload: false,
         }
+    }
+
+    /// Enables `unit` for `target` in the layered image (see
+    /// [`LayeredImage::enable`](okd_coreos::layering::LayeredImage::enable)).
+    pub fn enable(mut self, unit: &str, target: &str) -> OsLayering {
+        self.enables.push((unit.to_string(), target.to_string()));
+        self
+    }
+
+    /// Removes a path of the base with a whiteout (see
+    /// [`LayeredImage::remove`](okd_coreos::layering::LayeredImage::remove)).
+    pub fn remove(mut self, path: &str) -> OsLayering {
+        self.removals.push(path.to_string());
+        self
+    }
+
+    /// The units enabled, as `(unit, target)`, and the paths removed.
+    pub fn units_and_removals(&self) -> (&[(String, String)], &[String]) {
+        (&self.enables, &self.removals)
+    }
+
+    /// Adds a kernel argument for running nodes: each release of the stream gets a
+    /// MachineConfig with it, written next to the release.
+    pub fn kernel_argument(mut self, arg: &str) -> OsLayering {
+        self.machine_config = self.machine_config.kernel_argument(arg);
+        self
+    }
+
+    /// Adds a systemd unit for running nodes to the MachineConfig.
+    pub fn node_unit(
+        mut self,
+        name: &str,
+        enabled: Option<bool>,
+        contents: Option<String>,
+    ) -> Self {
+        self.machine_config = self.machine_config.unit(name, enabled, contents);
+        self
+    }
+
+    /// The MachineConfig pool (default `worker`).
+    pub fn pool(mut self, pool: &str) -> OsLayering {
+        let mut mc = MachineConfig::new(pool);
+        for a in self.machine_config.kernel_arguments() {
+            mc = mc.kernel_argument(a);
+        }
+        for u in self.machine_config.units() {
+            mc = mc.unit(&u.name, u.enabled, u.contents.clone());
+        }
+        self.machine_config = mc;
+        self
+    }
+
+    /// Also puts the MachineConfig into each payload's `release-manifests/`, so that the
+    /// cluster-version-operator applies it.
+    pub fn machine_config_in_payload(mut self) -> OsLayering {
+        self.machine_config_in_payload = true;
+        self
+    }
+
+    /// The MachineConfig, when kernel arguments or node units are set, and whether it goes into
+    /// the payload too.
+    pub fn machine_config(&self) -> Option<(&MachineConfig, bool)> {
+        (!self.machine_config.is_empty())
+            .then_some((&self.machine_config, self.machine_config_in_payload))
     }
 
     /// Builds `build` (RPMs, `RUN` steps) on the base first; layers and labels then go on top
@@ -82,7 +155,11 @@ impl OsLayering {
     /// True when layers, labels or a `machine-os` version are added (on the base or on the
     /// Containerfile's result).
     pub fn adds_layers_or_labels(&self) -> bool {
-        !(self.layers.is_empty() && self.labels.is_empty() && self.machine_os.is_none())
+        !(self.layers.is_empty()
+            && self.labels.is_empty()
+            && self.machine_os.is_none()
+            && self.enables.is_empty()
+            && self.removals.is_empty())
     }
 
     /// Makes the modes of added entries canonical (see

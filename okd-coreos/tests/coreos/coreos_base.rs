@@ -81,6 +81,47 @@ pub async fn write_transient_base(store: &dyn Store, repo: &str, tag: &str) -> B
     write_base(store, repo, tag, true).await
 }
 
+/// The unit the chunked base ships, in its `chrony` chunk.
+pub const CHRONYD_UNIT: &str = "[Unit]\nDescription=NTP client/server\n[Service]\nExecStart=/usr/sbin/chronyd\n[Install]\nWantedBy=multi-user.target\n";
+
+/// The CoreOS-shaped base with a second layer, a chunk annotated `ostree.components: chrony`
+/// holding `usr/sbin/chronyd` and `usr/lib/systemd/system/chronyd.service`, as rpm-ostree
+/// splits a base into chunks by package.
+pub async fn write_chunked_coreos_base(store: &dyn Store, repo: &str, tag: &str) -> BuiltImage {
+    let (bytes, info) = commit_layer(false);
+    let mut w = LayerWriter::new(Vec::new(), Compression::Gzip);
+    for d in [
+        "usr",
+        "usr/lib",
+        "usr/lib/systemd",
+        "usr/lib/systemd/system",
+        "usr/sbin",
+    ] {
+        w.add_dir(d, 0o755).unwrap();
+    }
+    w.add_file("usr/sbin/chronyd", 0o755, b"chronyd").unwrap();
+    w.add_file(
+        "usr/lib/systemd/system/chronyd.service",
+        0o644,
+        CHRONYD_UNIT.as_bytes(),
+    )
+    .unwrap();
+    let (chunk, chunk_info) = w.finish().unwrap();
+    write_layers(
+        store,
+        repo,
+        tag,
+        vec![
+            (bytes, info, None),
+            (chunk, chunk_info, Some("chrony".to_string())),
+        ],
+        2,
+        true,
+        &[],
+    )
+    .await
+}
+
 async fn write_base(store: &dyn Store, repo: &str, tag: &str, transient: bool) -> BuiltImage {
     let (bytes, info) = commit_layer(transient);
     write_layers(store, repo, tag, vec![(bytes, info, None)], 1, true, &[]).await
@@ -97,7 +138,6 @@ pub enum Item<'a> {
 }
 
 /// The three sources of the same items: a directory under `temp`, a file list, a tarball.
-/// Symbolic links are left out of the file list, which holds files only.
 pub fn three_sources(temp: &Path, items: &[Item<'_>]) -> Vec<Box<dyn LayerSource>> {
     let dir = temp.join("tree");
     let mut list = FileListSource::new();
@@ -136,6 +176,7 @@ pub fn three_sources(temp: &Path, items: &[Item<'_>]) -> Vec<Box<dyn LayerSource
             }
             Item::Symlink(p, target) => {
                 std::os::unix::fs::symlink(target, &on_disk).unwrap();
+                list = list.symlink(p, target);
                 w.add_symlink(p, target).unwrap();
             }
         }

@@ -256,15 +256,22 @@ async fn refuses_a_symlink_that_escapes_the_layer_directory() {
     );
     assert_eq!(store.list_tags("os").await.unwrap(), ["base"]);
 
-    // An absolute target escapes too.
+    // An absolute target is resolved inside the image, not on the builder's machine: kept,
+    // and reported when the image does not have it.
     std::fs::remove_file(&link).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
-    let err = LayeredImage::new(&store, "os", &tag("base"))
+    let out = LayeredImage::new(&store, "os", &tag("base"))
         .layer(DirSource::new(dir.path()))
-        .write_to(&store, "os", Some("bad"))
+        .write_to(&store, "os", Some("linked"))
         .await
-        .unwrap_err();
-    assert!(matches!(err, Error::SymlinkEscapes { .. }), "{err}");
+        .unwrap();
+    assert!(
+        out.lint
+            .warnings()
+            .any(|f| f.rule == "dangling-link" && f.path == "etc/passwd-link"),
+        "{:?}",
+        out.lint
+    );
 }
 
 #[tokio::test]
@@ -608,4 +615,36 @@ async fn bootc_labels_and_stream_class_on_a_base_with_ostree_bootable_only() {
         .await
         .unwrap();
     assert!(kept.labels.is_empty(), "{:?}", kept.labels);
+}
+
+#[tokio::test]
+async fn base_manifest_annotations_are_kept() {
+    let store = MemoryStore::new();
+    write_base_os(&store, "os", "base").await;
+    let base = store.read_manifest("os", &tag("base")).await.unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(base.bytes()).unwrap();
+    doc["annotations"] = serde_json::json!({
+        "org.opencontainers.image.source": "https://github.com/coreos/fedora-coreos-config",
+        "org.opencontainers.image.revision": "8c8a0b4",
+    });
+    let annotated = okd_oci::RawManifest::new(
+        okd_oci::media_type::OCI_MANIFEST,
+        serde_json::to_vec(&doc).unwrap(),
+    )
+    .unwrap();
+    store
+        .write_manifest("os", &annotated, Some("annotated"))
+        .await
+        .unwrap();
+    let out = LayeredImage::new(&store, "os", &tag("annotated"))
+        .layer(FileListSource::new().bytes("etc/okd-release", b"4.19\n".to_vec(), 0o644))
+        .write_to(&store, "os", Some("derived"))
+        .await
+        .unwrap();
+    let written: serde_json::Value = serde_json::from_slice(out.manifest.bytes()).unwrap();
+    assert_eq!(written["annotations"], doc["annotations"], "{written}");
+    assert_eq!(
+        written["layers"].as_array().unwrap().len(),
+        doc["layers"].as_array().unwrap().len() + 1
+    );
 }

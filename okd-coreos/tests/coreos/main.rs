@@ -12,5 +12,6 @@ mod lint;
 mod metadata;
 mod overrides;
 mod placement;
+mod units_removals;
 mod version_props;
 mod versions;

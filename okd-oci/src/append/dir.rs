@@ -45,6 +45,7 @@ pub struct DirLayer {
     mtime: u64,
     temp_dir: Option<PathBuf>,
     file_capabilities: bool,
+    absolute_links: bool,
 }
 
 impl DirLayer {
@@ -58,6 +59,7 @@ impl DirLayer {
             mtime: 0,
             temp_dir: None,
             file_capabilities: false,
+            absolute_links: false,
         }
     }
 
@@ -67,6 +69,15 @@ impl DirLayer {
     /// of the builder's machine would change the digest from one checkout to the next.
     pub fn keep_file_capabilities(mut self) -> DirLayer {
         self.file_capabilities = true;
+        self
+    }
+
+    /// Stores symbolic links with an absolute target (`/usr/lib/systemd/system/x.service`) as
+    /// they are, for a caller that resolves them inside the image the layer goes into (their
+    /// target is then not looked for in the directory). Relative targets must still stay
+    /// inside the directory.
+    pub fn absolute_links(mut self) -> DirLayer {
+        self.absolute_links = true;
         self
     }
 
@@ -173,7 +184,8 @@ impl DirLayer {
                 let target = std::fs::read_link(&full).map_err(|e| Error::io(&full, e))?;
                 let parent = &rel[..rel.len() - 1];
                 let mut hops = MAX_LINK_HOPS;
-                if resolve(&self.root, parent, &target, &mut hops).is_none() {
+                let absolute_kept = self.absolute_links && target.is_absolute();
+                if !absolute_kept && resolve(&self.root, parent, &target, &mut hops).is_none() {
                     return Err(Error::SymlinkEscapes { path: full, target });
                 }
                 let text = target.to_str().ok_or_else(|| Error::Layer {

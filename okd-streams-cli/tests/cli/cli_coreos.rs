@@ -328,3 +328,92 @@ async fn layer_warns_and_refuses_what_the_node_would_lose_and_lint_reads_it_back
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn layer_enables_units_removes_base_paths_and_writes_the_machine_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layout, _store, _p) = layout_payload(dir.path(), PayloadSpec::new().components(12)).await;
+    let base = format!("oci:{}:okd/scos-content:stream-coreos", layout.display());
+    let unit = dir.path().join("okd-hello.service");
+    std::fs::write(&unit, "[Unit]\nDescription=hello\n").unwrap();
+    let node_unit = dir.path().join("okd-tune.service");
+    std::fs::write(&node_unit, "[Service]\nExecStart=/usr/bin/true\n").unwrap();
+    let mc_dir = dir.path().join("machine-configs");
+    let to = format!("oci:{}:units", layout.display());
+    let unit_add = format!(
+        "{}:/usr/lib/systemd/system/okd-hello.service",
+        unit.display()
+    );
+    let node_unit_arg = node_unit.display().to_string();
+    let mc_arg = mc_dir.display().to_string();
+    let flags = [
+        "--enable",
+        "okd-hello.service:multi-user.target",
+        "--remove",
+        "/usr/bin/kubelet",
+        "--karg",
+        "mitigations=off",
+        "--node-unit",
+        &node_unit_arg,
+        "--pool",
+        "infra",
+        "--machine-config-dir",
+        &mc_arg,
+    ];
+    let run = layer_add(&flags, &base, &unit_add, &to);
+    let err = run.stderr();
+    run.ok();
+    assert!(
+        err.contains("wrote MachineConfig 99-infra-okd-streams-os"),
+        "{err}"
+    );
+    // The kubelet comes from the node layer on top of the base's package chunks, which no
+    // `ostree.components` annotation names: nothing to warn about.
+    assert!(!err.contains("rpm-owned"), "{err}");
+
+    // GNU tar reads the last layer: the .wants link and the whiteout.
+    let manifest: Value =
+        serde_json::from_str(&tool("skopeo", &["inspect", "--raw", &to])).unwrap();
+    let last = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let blob = layout.join("blobs/sha256").join(last).display().to_string();
+    let listing = tool("tar", &["-tvzf", &blob]);
+    assert!(
+        listing.contains(
+            "usr/lib/systemd/system/multi-user.target.wants/okd-hello.service -> /usr/lib/systemd/system/okd-hello.service"
+        ),
+        "{listing}"
+    );
+    assert!(listing.contains("usr/bin/.wh.kubelet"), "{listing}");
+    // `coreos lint` accepts the whiteout the removal wrote.
+    let report = okd(["coreos", "lint", &to]).ok();
+    assert!(report.contains("0 error(s)"), "{report}");
+
+    let mc: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(mc_dir.join("99-infra-okd-streams-os.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(mc["kind"], "MachineConfig");
+    assert_eq!(
+        mc["metadata"]["labels"]["machineconfiguration.openshift.io/role"],
+        "infra"
+    );
+    assert_eq!(mc["spec"]["kernelArguments"][0], "mitigations=off");
+    let units = &mc["spec"]["config"]["systemd"]["units"];
+    assert_eq!(units[0]["name"], "okd-tune.service");
+    assert_eq!(units[0]["enabled"], true);
+    assert_eq!(units[0]["contents"], "[Service]\nExecStart=/usr/bin/true\n");
+
+    // A unit found nowhere is refused, naming it.
+    let e = layer_add(
+        &["--enable", "okd-missing.service:multi-user.target"],
+        &base,
+        &unit_add,
+        &format!("oci:{}:missing", layout.display()),
+    )
+    .fails();
+    assert!(e.contains("okd-missing.service"), "{e}");
+}

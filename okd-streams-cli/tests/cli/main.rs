@@ -21,6 +21,7 @@ mod stream_content_repository;
 mod stream_demo;
 mod stream_kill;
 mod stream_mirror_archive;
+mod stream_os_changes;
 mod stream_registry;
 mod stream_release_controller;
 mod stream_serve;

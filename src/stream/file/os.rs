@@ -79,6 +79,64 @@ pub struct OsFile {
     /// buildah's isolation of `RUN` steps (`chroot` inside an unprivileged container).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<String>,
+    /// Units enabled in the image (`usr/lib/systemd/system/<target>.wants/<unit>` links).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enable: Vec<EnableFile>,
+    /// Paths of the base removed from the image (OCI whiteouts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// Kernel arguments and units for running nodes, written as a MachineConfig next to each
+    /// release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_config: Option<MachineConfigFile>,
+}
+
+/// A unit enabled for a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnableFile {
+    /// The unit (`okd-hello.service`, `getty@tty1.service`).
+    pub unit: String,
+    /// The target that wants it (`multi-user.target`).
+    pub target: String,
+}
+
+/// The MachineConfig of a stream's releases.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MachineConfigFile {
+    /// The MachineConfig pool (default `worker`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// Kernel arguments (`spec.kernelArguments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kernel_arguments: Vec<String>,
+    /// systemd units (`spec.config.systemd.units`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<NodeUnitFile>,
+    /// Also put it into each payload's `release-manifests/` for the cluster-version-operator.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_payload: bool,
+}
+
+/// A systemd unit of a MachineConfig.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NodeUnitFile {
+    /// The unit's name (`okd-tune.service`).
+    pub name: String,
+    /// Enabled or disabled (default: as its presets say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The unit file, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contents: Option<String>,
+    /// A unit file to read instead of `contents`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// One added layer: exactly one of `files`, `dir` and `tarball`.
@@ -97,7 +155,7 @@ pub struct LayerFile {
     pub tarball: Option<String>,
 }
 
-/// A file of a `files` layer: `content` or `from`.
+/// A file of a `files` layer: `content`, `from` or `symlink`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -110,6 +168,10 @@ pub struct FileEntry {
     /// A file to copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// A symbolic link to this target instead of a file (an absolute target is resolved inside
+    /// the image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symlink: Option<String>,
     /// Octal mode (default `0644`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
@@ -181,14 +243,17 @@ impl OsFile {
                                 },
                             )?,
                         };
-                        list = match (&f.content, &f.from) {
-                            (Some(c), None) => list.bytes(&f.path, c.clone().into_bytes(), mode),
-                            (None, Some(p)) => list.file(&f.path, p, mode),
+                        list = match (&f.content, &f.from, &f.symlink) {
+                            (Some(c), None, None) => {
+                                list.bytes(&f.path, c.clone().into_bytes(), mode)
+                            }
+                            (None, Some(p), None) => list.file(&f.path, p, mode),
+                            (None, None, Some(t)) => list.symlink(&f.path, t),
                             _ => {
                                 return Err(StreamError::invalid(
                                     stream,
                                     field,
-                                    "give exactly one of `content` and `from`",
+                                    "give exactly one of `content`, `from` and `symlink`",
                                 ));
                             }
                         };
@@ -220,6 +285,15 @@ impl OsFile {
         if self.canonical_modes {
             os = os.canonical_modes();
         }
+        for e in &self.enable {
+            os = os.enable(&e.unit, &e.target);
+        }
+        for path in &self.remove {
+            os = os.remove(path);
+        }
+        if let Some(mc) = &self.machine_config {
+            os = mc.apply(os, stream)?;
+        }
         match (&self.containerfile, &self.context) {
             (Some(cf), context) => {
                 let cf = std::path::PathBuf::from(cf);
@@ -247,6 +321,43 @@ impl OsFile {
                 ));
             }
             (None, None) => {}
+        }
+        Ok(os)
+    }
+}
+
+impl MachineConfigFile {
+    /// `os` with this MachineConfig's pool, arguments and units.
+    fn apply(&self, mut os: OsLayering, stream: &str) -> Result<OsLayering, StreamError> {
+        for a in &self.kernel_arguments {
+            os = os.kernel_argument(a);
+        }
+        for (i, u) in self.units.iter().enumerate() {
+            let contents = match (&u.contents, &u.from) {
+                (Some(c), None) => Some(c.clone()),
+                (None, Some(p)) => Some(std::fs::read_to_string(p).map_err(|e| {
+                    StreamError::invalid(
+                        stream,
+                        format!("os.machine_config.units[{i}].from"),
+                        format!("{p}: {e}"),
+                    )
+                })?),
+                (None, None) => None,
+                (Some(_), Some(_)) => {
+                    return Err(StreamError::invalid(
+                        stream,
+                        format!("os.machine_config.units[{i}]"),
+                        "give at most one of `contents` and `from`",
+                    ));
+                }
+            };
+            os = os.node_unit(&u.name, u.enabled, contents);
+        }
+        if let Some(p) = &self.pool {
+            os = os.pool(p);
+        }
+        if self.in_payload {
+            os = os.machine_config_in_payload();
         }
         Ok(os)
     }

@@ -47,6 +47,27 @@ pub struct LayerArgs {
     /// checkout never changes the digest.
     #[arg(long)]
     pub canonical_modes: bool,
+    /// Enable a unit for a target: writes usr/lib/systemd/system/TARGET.wants/UNIT, a link to
+    /// the unit file the added layers or the base have (repeatable).
+    #[arg(long = "enable", value_name = "UNIT:TARGET")]
+    pub enables: Vec<String>,
+    /// Remove a path of the base with an OCI whiteout (repeatable; a path the base does not
+    /// have is refused).
+    #[arg(long = "remove", value_name = "PATH")]
+    pub removals: Vec<String>,
+    /// A kernel argument for running nodes, emitted as a MachineConfig (repeatable).
+    #[arg(long = "karg", value_name = "ARG")]
+    pub kargs: Vec<String>,
+    /// A systemd unit file for running nodes, emitted (enabled) in the MachineConfig under its
+    /// file name (repeatable).
+    #[arg(long = "node-unit", value_name = "FILE")]
+    pub node_units: Vec<PathBuf>,
+    /// The MachineConfig pool of --karg and --node-unit (default worker).
+    #[arg(long, value_name = "POOL")]
+    pub pool: Option<String>,
+    /// Where the MachineConfig of --karg and --node-unit is written (required with them).
+    #[arg(long, value_name = "DIR")]
+    pub machine_config_dir: Option<PathBuf>,
     /// Accept a base that is not an OS image (no ostree.bootable or containers.bootc label).
     #[arg(long)]
     pub force: bool,
@@ -123,6 +144,7 @@ pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
     if a.canonical_modes {
         image = image.canonical_modes();
     }
+    image = node_changes(&a, image)?;
     let dest = stores.destination(&a.to).await?;
     let out = match image
         .write_to(dest.store.as_ref(), &dest.repo, dest.tag.as_deref())
@@ -139,6 +161,10 @@ pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
         eprintln!("placed /{} at /{} (through the base's links)", m.from, m.to);
     }
     eprint!("{}", okd_coreos::lint::render(&out.lint));
+    if let (Some(mc), Some(dir)) = (&out.machine_config, &a.machine_config_dir) {
+        let path = mc.write_to_dir(dir)?;
+        eprintln!("wrote MachineConfig {} to {}", mc.name(), path.display());
+    }
     tracing::info!(
         "added {} layer(s) on {} ({} base layers kept)",
         out.layers.len(),
@@ -146,6 +172,45 @@ pub async fn run(a: LayerArgs, stores: &Stores) -> Result<(), CliError> {
         out.base.layers.len()
     );
     print_text(&format!("{digest} {}\n", dest.written_as(digest.clone())))
+}
+
+/// Units, removals, kernel arguments and node units of `a`, set on `image`.
+fn node_changes<'a>(
+    a: &LayerArgs,
+    mut image: LayeredImage<'a>,
+) -> Result<LayeredImage<'a>, CliError> {
+    for e in &a.enables {
+        let (unit, target) = e
+            .split_once(':')
+            .ok_or_else(|| format!("--enable {e:?}: expected UNIT:TARGET"))?;
+        image = image.enable(unit, target);
+    }
+    for r in &a.removals {
+        image = image.remove(r);
+    }
+    for k in &a.kargs {
+        image = image.kernel_argument(k);
+    }
+    for f in &a.node_units {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let contents =
+            std::fs::read_to_string(f).map_err(|e| format!("--node-unit {}: {e}", f.display()))?;
+        image = image.node_unit(&name, Some(true), Some(contents));
+    }
+    if let Some(p) = &a.pool {
+        image = image.pool(p);
+    }
+    let machine_config = !a.kargs.is_empty() || !a.node_units.is_empty();
+    if machine_config && a.machine_config_dir.is_none() {
+        return Err(
+            "--karg and --node-unit need --machine-config-dir, where the MachineConfig is written"
+                .into(),
+        );
+    }
+    Ok(image)
 }
 
 #[cfg(unix)]

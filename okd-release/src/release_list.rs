@@ -45,7 +45,7 @@ pub(crate) struct WrittenList {
     pub children: Vec<ListChild>,
 }
 
-/// A manifest list entry's platform, in the field order distribution writes.
+/// A manifest list entry's platform, in the field order distribution writes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PlatformSpec {
     architecture: String,
@@ -64,13 +64,13 @@ struct PlatformSpec {
     features: Vec<String>,
 }
 
-/// A manifest list entry.
+/// A manifest list entry, in the field order of the distribution (v3) `Descriptor` oc writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Entry {
     media_type: String,
-    size: u64,
     digest: String,
+    size: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -60,6 +60,37 @@ async fn keep_manifest_list_writes_a_list_of_children_with_one_release_layer() {
         .map(|c| c.platform.to_string())
         .collect();
     assert_eq!(platforms, multi.platforms);
+    // Written as distribution writes lists (three-space indent, descriptor field order); each
+    // entry keeps the base entry's platform, only its media type, digest and size change.
+    let text = std::str::from_utf8(built.manifest.bytes()).unwrap();
+    let head = format!(
+        "{{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"{}\",\n   \"manifests\": [\n      {{\n         \"mediaType\": \"{}\",\n         \"digest\": \"{}\",\n         \"size\": {},\n         \"platform\": {{\n",
+        media_type::DOCKER_MANIFEST_LIST,
+        media_type::DOCKER_MANIFEST,
+        built.children[0].digest,
+        built.children[0].size
+    );
+    assert!(text.starts_with(&head), "{text}");
+    let base_list = store
+        .read_manifest(
+            &multi.payload.content_repo,
+            &ManifestRef::Tag("cluster-version-operator".into()),
+        )
+        .await
+        .unwrap();
+    let platforms_of = |bytes: &[u8]| -> Vec<serde_json::Value> {
+        let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        doc["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["platform"].clone())
+            .collect()
+    };
+    assert_eq!(
+        platforms_of(built.manifest.bytes()),
+        platforms_of(base_list.bytes())
+    );
 
     let cvo = multi.payload.component("cluster-version-operator").unwrap();
     for (child, base) in built.children.iter().zip(&cvo.platforms) {

@@ -31,11 +31,6 @@ impl PlatformArgs {
             (None, None) => PlatformFilter::Default,
         })
     }
-
-    /// True when either flag was given.
-    pub fn is_given(&self) -> bool {
-        self.platform.is_some() || self.filter_by_os.is_some()
-    }
 }
 
 /// Loads the release image `text` names, reading the image of a manifest list `platform` picks.

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use okd_oci::{ImageRef, ManifestRef, Store};
-use okd_release::{LoadOptions, Release};
+use okd_release::{LoadOptions, PlatformFilter, Release};
 
 use crate::{Component, Error, PlatformChoice, ReleaseContent, ReleaseLoader};
 
@@ -29,9 +29,11 @@ impl ReleaseLoader for PayloadLoader {
             .unwrap_or_else(|| ManifestRef::Tag("latest".to_string()));
         let mut options = LoadOptions::default();
         if let PlatformChoice::Only(p) = &self.platform {
-            options.os = p.os.clone();
-            options.architecture = p.architecture.clone();
-            options.variant = p.variant.clone();
+            options.platform = PlatformFilter::Platform(okd_release::Platform {
+                os: p.os.clone(),
+                architecture: p.architecture.clone(),
+                variant: p.variant.clone(),
+            });
         }
         let release = Release::load_with(store, image.repository(), &reference, &options)
             .await

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
-use okd_oci::{Access, ImageRef, Store, StoreMap};
+use okd_oci::{Access, ImageRef, ManifestRef, RawManifest, Store, StoreMap};
 use serde_json::Value;
 
 use crate::content_mirror::ContentMirror;
@@ -48,7 +48,9 @@ use crate::merge::{
 };
 use crate::payload::with_extra_manifests;
 pub use crate::payload::{BuiltRelease, Payload};
+use crate::platform::{Platform, PlatformFilter};
 use crate::release_image::{NewParts, push, read_base, release_config, schema2_manifest};
+use crate::release_list::{BaseList, write_list};
 use crate::{
     ALLOWED_COMPONENTS, ComponentVersions, Error, Release, ReleaseMetadata, TIMESTAMP_FORMAT,
     annotations, gojson,
@@ -81,6 +83,7 @@ pub struct ReleaseBuilder {
     concurrency: usize,
     mirror: Option<ContentMirror>,
     strict_lint: bool,
+    keep_manifest_list: bool,
 }
 
 impl Default for ReleaseBuilder {
@@ -107,6 +110,7 @@ impl Default for ReleaseBuilder {
             concurrency: 8,
             mirror: None,
             strict_lint: false,
+            keep_manifest_list: false,
         }
     }
 }
@@ -290,11 +294,29 @@ impl ReleaseBuilder {
         self
     }
 
-    /// The platform read from manifest lists (default linux/amd64).
-    pub fn platform(mut self, os: &str, architecture: &str) -> Self {
-        self.inspect.os = os.to_string();
-        self.inspect.architecture = architecture.to_string();
+    /// The child read from manifest lists: of the component images and of the base image
+    /// (default: the only child, else linux/amd64; see [`crate::platform`]).
+    pub fn platform(mut self, platform: PlatformFilter) -> Self {
+        self.inspect.platform = platform;
         self
+    }
+
+    /// When the base image is a manifest list, append the release layer to every image of it
+    /// and write a new list (of the same media type, the children's platforms kept), as `oc adm
+    /// release new --keep-manifest-list` does. Component images are then read through their
+    /// linux/amd64 child, as `oc` reads them, whatever [`ReleaseBuilder::platform`] says.
+    pub fn keep_manifest_list(mut self, keep: bool) -> Self {
+        self.keep_manifest_list = keep;
+        self
+    }
+
+    /// The options component images are read with.
+    fn inspect_with(&self) -> InspectOptions {
+        let mut options = self.inspect.clone();
+        if self.keep_manifest_list {
+            options.platform = PlatformFilter::Platform(Platform::linux_amd64());
+        }
+        options
     }
 
     /// Limits for reading component images.
@@ -354,6 +376,9 @@ impl ReleaseBuilder {
         let mut expected_digest = None;
         let mut created = self.created;
         let mut base_pullspec = self.base_image.clone();
+        // A base-image-digest naming a child of a component's manifest list is resolved once
+        // the components are read.
+        let mut base_label = None;
         let (mut previous, mut next, mut metadata) = (None, None, None);
         if let Some(from) = &self.from {
             is = from.references.clone();
@@ -370,7 +395,11 @@ impl ReleaseBuilder {
                 );
             } else {
                 created = created.or(from.references.created());
-                expected_digest = Some(from.digest.clone());
+                expected_digest = Some(if self.keep_manifest_list {
+                    from.pull_digest().clone()
+                } else {
+                    from.digest.clone()
+                });
             }
             if base_pullspec.is_none()
                 && let Some(base_digest) = from.config.label(annotations::RELEASE_BASE_IMAGE_DIGEST)
@@ -381,14 +410,7 @@ impl ReleaseBuilder {
                     .find(|c| c.digest.to_string() == base_digest);
                 match found {
                     Some(c) => base_pullspec = Some(c.pullspec.clone()),
-                    None => {
-                        return Err(build_err(
-                            &from.name,
-                            format!(
-                                "unable to find an image within the release that matches the base image manifest {base_digest:?}; give the base image explicitly"
-                            ),
-                        ));
-                    }
+                    None => base_label = Some(base_digest.to_string()),
                 }
             }
         }
@@ -441,9 +463,10 @@ impl ReleaseBuilder {
                 "no component images defined, unable to build a release payload",
             ));
         }
-        let base_pullspec = match base_pullspec {
-            Some(p) => p,
-            None => is
+        let base_pullspec = match (base_pullspec, &base_label) {
+            (Some(p), _) => Some(p),
+            (None, Some(_)) => None,
+            (None, None) => is
                 .tag(&self.base_tag)
                 .and_then(TagReference::pullspec)
                 .map(str::to_string)
@@ -455,13 +478,27 @@ impl ReleaseBuilder {
                             self.base_tag
                         ),
                     )
-                })?,
+                })
+                .map(Some)?,
         };
 
         if self.mirror.is_some() {
             ContentMirror::check_by_digest(&is)?;
         }
         let inspections = self.inspect_all(stores, &is).await?;
+        let base_pullspec = match base_pullspec {
+            Some(p) => p,
+            None => base_by_child(&is, &inspections, base_label.as_deref().unwrap_or_default())
+                .ok_or_else(|| {
+                    build_err(
+                        &name,
+                        format!(
+                            "unable to find an image within the release that matches the base image manifest {:?}; give the base image explicitly",
+                            base_label.as_deref().unwrap_or_default()
+                        ),
+                    )
+                })?,
+        };
         let mut operators = Vec::new();
         for tag in &mut is.spec.tags {
             let Some(found) = inspections.get(&tag.name) else {
@@ -552,7 +589,7 @@ impl ReleaseBuilder {
                 .or_default()
                 .push(tag.name.clone());
         }
-        let options = &self.inspect;
+        let options = &self.inspect_with();
         let results: Vec<(Vec<String>, Inspection)> = futures::stream::iter(jobs)
             .map(|((pullspec, all_layers), tags)| async move {
                 let first = tags.first().cloned().unwrap_or_default();
@@ -648,15 +685,6 @@ impl ReleaseBuilder {
                 pullspec: payload.base_pullspec.clone(),
                 reason: "no tag or digest".to_string(),
             })?;
-        let base = read_base(
-            base_store,
-            &base_repo,
-            &reference,
-            &payload.base_pullspec,
-            &self.inspect.os,
-            &self.inspect.architecture,
-        )
-        .await?;
         let for_layer = payload.clone();
         let layer = tokio::task::spawn_blocking(move || for_layer.release_layer())
             .await
@@ -664,17 +692,38 @@ impl ReleaseBuilder {
                 what: "release layer".to_string(),
                 reason: format!("writer thread failed: {e}"),
             })??;
-        let config = release_config(&base, &payload.name, payload.created, &layer).to_json();
-        let manifest = schema2_manifest(config.as_bytes(), &base.layers, &layer)?;
-        if let Some(expected) = &payload.expected_digest
-            && expected != manifest.digest()
-        {
-            return Err(Error::NotReproduced {
-                name: payload.name.clone(),
-                expected: expected.clone(),
-                actual: manifest.digest().clone(),
+        let written_to = format!("{}/{to_repo}:{tag}", to.location());
+        let top = base_store.read_manifest(&base_repo, &reference).await?;
+        if self.keep_manifest_list && top.is_index() {
+            let base = BaseList {
+                store: base_store,
+                repo: &base_repo,
+                list: &top,
+                pullspec: &payload.base_pullspec,
+            };
+            let list = write_list(base, &payload, &layer, to, to_repo, &tag).await?;
+            return Ok(BuiltRelease {
+                digest: list.manifest.digest().clone(),
+                manifest: list.manifest,
+                config: list.config,
+                layer_digest: layer.digest.clone(),
+                layer_diff_id: layer.diff_id.clone(),
+                written_to,
+                children: list.children,
+                payload,
             });
         }
+        let base = read_base(
+            base_store,
+            &base_repo,
+            &ManifestRef::Digest(top.digest().clone()),
+            &payload.base_pullspec,
+            &self.inspect.platform,
+        )
+        .await?;
+        let config = release_config(&base, &payload.name, payload.created, &layer).to_json();
+        let manifest = schema2_manifest(config.as_bytes(), &base.layers, &layer)?;
+        check_reproduced(&payload, &manifest)?;
         let parts = NewParts {
             layer: &layer,
             config: config.as_bytes(),
@@ -687,10 +736,39 @@ impl ReleaseBuilder {
             config: bytes::Bytes::from(config),
             layer_digest: layer.digest.clone(),
             layer_diff_id: layer.diff_id.clone(),
-            written_to: format!("{}/{to_repo}:{tag}", to.location()),
+            written_to,
+            children: Vec::new(),
             payload,
         })
     }
+}
+
+/// Refuses a canonical rebuild whose image (or list) differs from the input's.
+pub(crate) fn check_reproduced(payload: &Payload, written: &RawManifest) -> Result<(), Error> {
+    match &payload.expected_digest {
+        Some(expected) if expected != written.digest() => Err(Error::NotReproduced {
+            name: payload.name.clone(),
+            expected: expected.clone(),
+            actual: written.digest().clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The pullspec (by digest) of the component whose image read — the picked child of its
+/// manifest list — is `digest`: a release appended to every child of a list records the
+/// child's digest as its base image.
+fn base_by_child(
+    is: &ImageReferences,
+    inspections: &HashMap<String, Inspection>,
+    digest: &str,
+) -> Option<String> {
+    is.spec.tags.iter().find_map(|t| {
+        inspections
+            .get(&t.name)
+            .filter(|i| i.image_digest.to_string() == digest)
+            .map(|i| i.pullspec.clone())
+    })
 }
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {

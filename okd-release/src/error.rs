@@ -106,6 +106,34 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A `--platform` or `--filter-by-os` value that does not parse.
+    #[error("invalid platform {input:?}: {reason}")]
+    InvalidPlatform {
+        /// The value as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A manifest list without a child for the platform asked for.
+    #[error("image {image} is a manifest list without a {wanted} image; it has {}", .available.join(", "))]
+    PlatformNotFound {
+        /// The list.
+        image: String,
+        /// The platform asked for.
+        wanted: String,
+        /// The platforms the list has, in list order.
+        available: Vec<String>,
+    },
+    /// A manifest list with more than one child for the platform filter given.
+    #[error("image {image} is a manifest list with several images for {wanted} ({}); choose one with --platform OS/ARCH[/VARIANT]", .matching.join(", "))]
+    AmbiguousPlatform {
+        /// The list.
+        image: String,
+        /// The filter given.
+        wanted: String,
+        /// The platforms that match it.
+        matching: Vec<String>,
+    },
     /// An operator's image-references names the same source pullspec for two tags.
     #[error(
         "the source repository {source_repository:?} is defined more than once (for {first:?} and {second:?})"

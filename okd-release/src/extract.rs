@@ -143,15 +143,18 @@ pub async fn extract(
     image: &ImageRef,
     dir: &Path,
 ) -> Result<Extracted, ExtractError> {
-    let release = Release::load_image(store, image).await?;
-    unpack_release(
-        store,
-        image.repository(),
-        release,
-        dir,
-        &LoadOptions::default(),
-    )
-    .await
+    extract_image_with(store, image, dir, &LoadOptions::default()).await
+}
+
+/// [`extract`] with explicit options: the platform read from a manifest list, the limits.
+pub async fn extract_image_with(
+    store: &dyn Store,
+    image: &ImageRef,
+    dir: &Path,
+    options: &LoadOptions,
+) -> Result<Extracted, ExtractError> {
+    let release = Release::load_image_with(store, image, options).await?;
+    unpack_release(store, image.repository(), release, dir, options).await
 }
 
 /// Extracts `release-manifests/` of the release image `reference` of repository `repo` into

@@ -10,6 +10,10 @@
 //!
 //! Pull From: quay.io/openshift-release-dev/ocp-release@sha256:2309…
 //!
+//! Manifest List: sha256:41a5…          (a manifest list only)
+//!   linux/amd64    sha256:2309… (shown)
+//!   linux/arm64/v8 sha256:9c1e…
+//!
 //! Release Metadata:
 //!   Version:  4.12.23
 //!   Upgrades: 4.11.43, 4.12.22
@@ -94,6 +98,7 @@ impl Release {
         }
         w.write("\n");
         w.write(&format!("Pull From:\t{}\n", self.pull_spec));
+        w.write(&self.describe_list());
 
         if let Some(m) = &self.metadata {
             w.write("\nRelease Metadata:\n");
@@ -185,6 +190,27 @@ impl Release {
             w.write(&section.finish());
         }
         w.write("\n");
+        w.finish()
+    }
+}
+
+impl Release {
+    /// The `Manifest List:` section: the list digest and each entry's platform and digest, the
+    /// one shown marked; empty for a single image.
+    fn describe_list(&self) -> String {
+        let Some(list) = &self.list_digest else {
+            return String::new();
+        };
+        let mut w = TabWriter::new(1);
+        w.write(&format!("\nManifest List:\t{list}\n"));
+        for child in &self.list_children {
+            let shown = if child.digest == self.digest {
+                " (shown)"
+            } else {
+                ""
+            };
+            w.write(&format!("  {}\t{}{shown}\n", child.platform, child.digest));
+        }
         w.finish()
     }
 }

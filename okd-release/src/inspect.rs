@@ -17,15 +17,14 @@ use okd_oci::{
 use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::merge::ManifestFile;
+use crate::platform::PlatformFilter;
 use crate::{Error, annotations};
 
 /// Platform and size limits for reading component images.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InspectOptions {
-    /// Operating system picked from manifest lists.
-    pub os: String,
-    /// Architecture picked from manifest lists.
-    pub architecture: String,
+    /// Which child of a manifest list is read (default: the only one, else linux/amd64).
+    pub platform: PlatformFilter,
     /// Largest compressed layer read for manifests (default 8 GiB).
     pub max_layer_size: u64,
     /// Largest uncompressed layer read for manifests (default 32 GiB).
@@ -39,8 +38,7 @@ pub struct InspectOptions {
 impl Default for InspectOptions {
     fn default() -> Self {
         InspectOptions {
-            os: "linux".to_string(),
-            architecture: "amd64".to_string(),
+            platform: PlatformFilter::Default,
             max_layer_size: 8 << 30,
             max_unpacked_size: 32 << 30,
             max_file_size: 64 << 20,
@@ -54,37 +52,14 @@ impl Default for InspectOptions {
 pub(crate) struct Inspection {
     /// The pullspec by digest (of the manifest list when the image is one).
     pub pullspec: String,
+    /// The digest of the image manifest read (the picked child of a manifest list).
+    pub image_digest: Digest,
     /// Its configuration's labels.
     pub config: ImageConfig,
     /// True when the image carries `io.openshift.release.operator`.
     pub operator: bool,
     /// The files of `/manifests` (operators only).
     pub manifests: Vec<ManifestFile>,
-}
-
-/// Picks the image manifest for `os/architecture` from an index.
-pub(crate) fn pick_from_index(
-    index: &RawManifest,
-    image: &str,
-    os: &str,
-    architecture: &str,
-) -> Result<Digest, Error> {
-    let ManifestView::Index(list) = index.view()? else {
-        return Err(Error::UnsupportedImage {
-            image: image.to_string(),
-            reason: "expected a manifest list".to_string(),
-        });
-    };
-    for d in list.manifests() {
-        let Some(p) = d.platform() else { continue };
-        if p.os().to_string() == os && p.architecture().to_string() == architecture {
-            return Ok(BlobRef::from_descriptor(d, index.digest())?.digest);
-        }
-    }
-    Err(Error::UnsupportedImage {
-        image: image.to_string(),
-        reason: format!("the manifest list has no {os}/{architecture} image"),
-    })
 }
 
 /// The image manifest of `reference` in `repo`, picked from a list when needed, and the digest of
@@ -94,15 +69,14 @@ pub(crate) async fn platform_manifest(
     repo: &str,
     reference: &ManifestRef,
     image: &str,
-    os: &str,
-    architecture: &str,
+    platform: &PlatformFilter,
 ) -> Result<(RawManifest, Digest), Error> {
     let top = store.read_manifest(repo, reference).await?;
     let top_digest = top.digest().clone();
     if top.is_index() {
-        let child = pick_from_index(&top, image, os, architecture)?;
+        let child = platform.select(&top, image)?;
         let m = store
-            .read_manifest(repo, &ManifestRef::Digest(child))
+            .read_manifest(repo, &ManifestRef::Digest(child.digest))
             .await?;
         Ok((m, top_digest))
     } else {
@@ -183,15 +157,8 @@ pub(crate) async fn inspect(
         pullspec: pullspec.to_string(),
         reason: "no tag or digest".to_string(),
     })?;
-    let (manifest, resolved) = platform_manifest(
-        store,
-        &repo,
-        &reference,
-        pullspec,
-        &options.os,
-        &options.architecture,
-    )
-    .await?;
+    let (manifest, resolved) =
+        platform_manifest(store, &repo, &reference, pullspec, &options.platform).await?;
     let by_digest = match (&image, image.digest()) {
         (_, Some(_)) => pullspec.to_string(),
         (ImageRef::Registry(r), None) => format!("{}/{}@{resolved}", r.registry, r.repository),
@@ -242,6 +209,7 @@ pub(crate) async fn inspect(
     }
     Ok(Inspection {
         pullspec: by_digest,
+        image_digest: manifest.digest().clone(),
         config,
         operator,
         manifests,

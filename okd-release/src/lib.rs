@@ -11,6 +11,7 @@
 //! * [`substitute`] and [`merge`]: operator-manifest merging with image and version substitution;
 //! * [`Release::load`]: what `oc adm release info` reads, from any [`okd_oci::Store`], and
 //!   [`Release::describe`], what it prints;
+//! * [`platform`]: which child of a manifest list is read (`--platform`, `--filter-by-os`);
 //! * [`ReleaseDiff`]: what `oc adm release info A B` shows;
 //! * [`ReleaseBuilder`]: what `oc adm release new` does;
 //! * [`extract`]: what `oc adm release extract` does, writing `release-manifests/` byte for byte;
@@ -54,7 +55,9 @@ pub mod merge;
 pub mod metadata;
 pub mod object_meta;
 pub mod payload;
+pub mod platform;
 pub mod release_image;
+mod release_list;
 pub mod substitute;
 mod tabwriter;
 pub mod version;
@@ -72,6 +75,7 @@ pub use info::{ImageColumns, InfoDocument};
 pub use inspect::InspectOptions;
 pub use load::{Component, LoadOptions, RELEASE_MANIFESTS, Release, ReleaseFile};
 pub use metadata::ReleaseMetadata;
+pub use platform::{ListChild, Platform, PlatformFilter};
 pub use release_image::{HISTORY_COMMENT, ReleaseLayer, write_release_layer};
 pub use version::{CandidateKind, Family, MajorMinor, ReleaseVersion, TIMESTAMP_FORMAT};
 

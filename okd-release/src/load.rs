@@ -7,6 +7,9 @@
 //! Every size is bounded ([`LoadOptions`]); an entry escaping `release-manifests/` (`..`) or a
 //! link is refused.
 //!
+//! A manifest list is read through one child, chosen by [`LoadOptions::platform`] with `oc`'s
+//! rules (see [`crate::platform`]); [`Release::list_children`] lists every entry of the list.
+//!
 //! ```
 //! # async fn demo(store: &okd_oci::MemoryStore) -> Result<(), okd_release::Error> {
 //! use okd_oci::ManifestRef;
@@ -23,12 +26,13 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest, Store};
+use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, Store};
 
 use crate::config::ImageConfig;
 use crate::image_references::ImageReferences;
 use crate::inspect::read_config_blob;
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
+use crate::platform::{ListChild, PlatformFilter, list_children};
 use crate::{ComponentVersions, Error, ReleaseMetadata, ReleaseVersion, annotations};
 
 /// The directory of the release layer that holds the payload.
@@ -37,12 +41,8 @@ pub const RELEASE_MANIFESTS: &str = "release-manifests";
 /// Limits and platform choice for [`Release::load_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
-    /// Operating system picked from a manifest list.
-    pub os: String,
-    /// Architecture picked from a manifest list.
-    pub architecture: String,
-    /// Variant picked from a manifest list, when it matters.
-    pub variant: Option<String>,
+    /// Which child of a manifest list is read (default: the only one, else linux/amd64).
+    pub platform: PlatformFilter,
     /// Largest compressed release layer accepted (default 512 MiB).
     pub max_layer_size: u64,
     /// Largest uncompressed release layer accepted (default 2 GiB).
@@ -54,9 +54,7 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
-            os: "linux".to_string(),
-            architecture: "amd64".to_string(),
-            variant: None,
+            platform: PlatformFilter::Default,
             max_layer_size: 512 * 1024 * 1024,
             max_unpacked_size: 2 * 1024 * 1024 * 1024,
             max_file_size: 64 * 1024 * 1024,
@@ -120,6 +118,8 @@ pub struct Release {
     pub digest: Digest,
     /// Digest of the manifest list the image manifest was picked from.
     pub list_digest: Option<Digest>,
+    /// Every entry of that manifest list, in list order (empty for a single image).
+    pub list_children: Vec<ListChild>,
     /// Media type of the image manifest.
     pub media_type: String,
     /// Digest of the image configuration.
@@ -160,10 +160,20 @@ impl Release {
 
     /// Loads the release image `image` from `store`, which must be the store `image` lives in.
     pub async fn load_image(store: &dyn Store, image: &ImageRef) -> Result<Release, Error> {
+        Self::load_image_with(store, image, &LoadOptions::default()).await
+    }
+
+    /// [`Release::load_image`] with explicit options (the platform read from a manifest list,
+    /// the limits).
+    pub async fn load_image_with(
+        store: &dyn Store,
+        image: &ImageRef,
+        options: &LoadOptions,
+    ) -> Result<Release, Error> {
         let reference = image
             .manifest_ref()
             .unwrap_or_else(|| ManifestRef::Tag("latest".to_string()));
-        let mut release = Self::load(store, image.repository(), &reference).await?;
+        let mut release = Self::load_with(store, image.repository(), &reference, options).await?;
         release.image = image.to_string();
         let by_digest = image.with_digest(
             release
@@ -190,14 +200,15 @@ impl Release {
     ) -> Result<Release, Error> {
         let image = format!("{}/{repo}{reference}", store.location());
         let top = store.read_manifest(repo, reference).await?;
-        let (manifest, list_digest) = if top.is_index() {
-            let child = pick_platform(&top, &image, options)?;
+        let (manifest, list_digest, list_children) = if top.is_index() {
+            let child = options.platform.select(&top, &image)?;
             let m = store
-                .read_manifest(repo, &ManifestRef::Digest(child))
+                .read_manifest(repo, &ManifestRef::Digest(child.digest))
                 .await?;
-            (m, Some(top.digest().clone()))
+            let children = list_children(&top, &image)?;
+            (m, Some(top.digest().clone()), children)
         } else {
-            (top, None)
+            (top, None, Vec::new())
         };
         let ManifestView::Image(view) = manifest.view()? else {
             return Err(unsupported(
@@ -229,6 +240,7 @@ impl Release {
             pull_spec,
             digest,
             list_digest,
+            list_children,
             media_type: manifest.media_type().to_string(),
             config_digest: config_ref.digest,
             config,
@@ -281,32 +293,6 @@ fn unsupported(image: &str, reason: impl Into<String>) -> Error {
         image: image.to_string(),
         reason: reason.into(),
     }
-}
-
-fn pick_platform(index: &RawManifest, image: &str, options: &LoadOptions) -> Result<Digest, Error> {
-    let ManifestView::Index(list) = index.view()? else {
-        return Err(unsupported(image, "expected a manifest list"));
-    };
-    for d in list.manifests() {
-        let Some(p) = d.platform() else { continue };
-        let variant_ok = match &options.variant {
-            Some(v) => p.variant().as_deref() == Some(v.as_str()),
-            None => true,
-        };
-        if p.os().to_string() == options.os
-            && p.architecture().to_string() == options.architecture
-            && variant_ok
-        {
-            return Ok(BlobRef::from_descriptor(d, index.digest())?.digest);
-        }
-    }
-    Err(unsupported(
-        image,
-        format!(
-            "the manifest list has no {}/{} image",
-            options.os, options.architecture
-        ),
-    ))
 }
 
 /// What the release layer held.
@@ -436,6 +422,7 @@ struct Assembly {
     pull_spec: String,
     digest: Digest,
     list_digest: Option<Digest>,
+    list_children: Vec<ListChild>,
     media_type: String,
     config_digest: Digest,
     config: ImageConfig,
@@ -548,6 +535,7 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
         pull_spec: a.pull_spec,
         digest: a.digest,
         list_digest: a.list_digest,
+        list_children: a.list_children,
         media_type: a.media_type,
         config_digest: a.config_digest,
         config: a.config,

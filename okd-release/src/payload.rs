@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use okd_oci::{Digest, RawManifest};
 
 use crate::merge::PayloadFile;
+use crate::platform::ListChild;
 use crate::release_image::{ReleaseLayer, write_release_layer};
 use crate::{Error, ImageReferences, ReleaseMetadata};
 
@@ -91,11 +92,11 @@ pub(crate) fn with_extra_manifests(
 pub struct BuiltRelease {
     /// What went into it.
     pub payload: Payload,
-    /// Its manifest digest.
+    /// Its manifest digest (the manifest list's, for a list).
     pub digest: Digest,
-    /// Its manifest.
+    /// Its manifest (the manifest list, for a list).
     pub manifest: RawManifest,
-    /// Its configuration.
+    /// Its configuration (for a list, that of its linux/amd64 image, else of its first).
     pub config: bytes::Bytes,
     /// The release layer's digest.
     pub layer_digest: Digest,
@@ -103,6 +104,9 @@ pub struct BuiltRelease {
     pub layer_diff_id: Digest,
     /// The repository and tag written.
     pub written_to: String,
+    /// For a manifest list, its images (each the base's child with the release layer
+    /// appended), in list order; empty for a single image.
+    pub children: Vec<ListChild>,
 }
 
 impl BuiltRelease {

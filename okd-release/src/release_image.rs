@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::docker_config::{DockerConfig, DockerImageConfig, History, RootFs};
 use crate::inspect::{layers, platform_manifest, read_config};
 use crate::merge::PayloadFile;
+use crate::platform::PlatformFilter;
 use crate::{Error, RELEASE_MANIFESTS, annotations, gojson, gotar};
 
 /// The comment of the release image's history entry.
@@ -128,11 +129,9 @@ pub(crate) async fn read_base(
     repo: &str,
     reference: &ManifestRef,
     pullspec: &str,
-    os: &str,
-    architecture: &str,
+    platform: &PlatformFilter,
 ) -> Result<BaseImage, Error> {
-    let (manifest, _) =
-        platform_manifest(store, repo, reference, pullspec, os, architecture).await?;
+    let (manifest, _) = platform_manifest(store, repo, reference, pullspec, platform).await?;
     let (_, data) = read_config(store, repo, &manifest).await?;
     let config = DockerImageConfig::parse(&data).map_err(|e| match e {
         Error::InvalidDocument { reason, .. } => Error::InvalidDocument {

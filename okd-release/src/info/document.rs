@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{ComponentVersions, Error, Release, ReleaseFile};
+use crate::{ComponentVersions, Error, ListChild, Release, ReleaseFile};
 
 /// What `okd-streams release info -o json` prints for one release; serialise it with serde.
 ///
@@ -34,6 +34,9 @@ pub struct InfoDocument<'a> {
     content_digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     list_digest: Option<String>,
+    /// The entries of the manifest list (platform, digest, size, media type), in list order.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    list_manifests: &'a [ListChild],
     pull_spec: &'a str,
     media_type: &'a str,
     created: Option<String>,
@@ -98,6 +101,7 @@ impl<'a> InfoDocument<'a> {
             digest: r.pull_digest().to_string(),
             content_digest: r.digest.to_string(),
             list_digest: r.list_digest.as_ref().map(ToString::to_string),
+            list_manifests: &r.list_children,
             pull_spec: &r.pull_spec,
             media_type: &r.media_type,
             created: r

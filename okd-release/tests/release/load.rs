@@ -5,8 +5,8 @@ use crate::common;
 use common::*;
 use okd_oci::{Digest, ManifestRef, MemoryStore, RawManifest, Store, media_type};
 use okd_release::{
-    Error, ImageColumns, ImageReferences, LoadOptions, Release, ReleaseMetadata, TagReference,
-    annotations,
+    Error, ImageColumns, ImageReferences, LoadOptions, PlatformFilter, Release, ReleaseMetadata,
+    TagReference, annotations,
 };
 use testkit::tampering::Tampering;
 
@@ -237,8 +237,10 @@ async fn loads_from_a_manifest_list() {
     assert_eq!(r.platform(), "multi (linux/amd64)");
     assert_eq!(r.pull_digest(), list.digest());
 
+    assert_eq!(r.list_children.len(), 2);
+    assert_eq!(&r.list_children[1].digest, amd.digest());
     let arm_options = LoadOptions {
-        architecture: "arm64".into(),
+        platform: PlatformFilter::from_arg("linux/arm64").unwrap(),
         ..LoadOptions::default()
     };
     let r = Release::load_with(
@@ -251,7 +253,7 @@ async fn loads_from_a_manifest_list() {
     .unwrap();
     assert_eq!(&r.digest, arm.digest());
     let s390x = LoadOptions {
-        architecture: "s390x".into(),
+        platform: PlatformFilter::from_arg("linux/s390x").unwrap(),
         ..LoadOptions::default()
     };
     let err = Release::load_with(
@@ -262,7 +264,10 @@ async fn loads_from_a_manifest_list() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, Error::UnsupportedImage { .. }), "{err}");
+    assert!(
+        matches!(&err, Error::PlatformNotFound { available, .. } if available.len() == 2),
+        "{err}"
+    );
 }
 
 #[tokio::test]

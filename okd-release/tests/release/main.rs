@@ -10,6 +10,7 @@ mod hostile_layers;
 mod hostile_operators;
 mod lint;
 mod load;
+mod multi_arch;
 mod payload;
 mod samples;
 mod versions;

@@ -3,6 +3,7 @@
 mod extract;
 mod lint;
 mod new;
+mod platform;
 mod sign;
 
 pub(crate) use sign::signature_source;
@@ -55,6 +56,8 @@ pub struct InfoArgs {
     /// Show a link to the commit of each image.
     #[arg(long)]
     pub commit_urls: bool,
+    #[command(flatten)]
+    pub platform: platform::PlatformArgs,
 }
 
 /// The `-o/--output` choices of `release info`.
@@ -87,6 +90,9 @@ pub struct DiffArgs {
     /// Show commit compare links of changed images.
     #[arg(long)]
     pub commits: bool,
+    /// The image of each release's manifest list that is compared.
+    #[command(flatten)]
+    pub platform: platform::PlatformArgs,
 }
 
 pub async fn run(c: ReleaseCommand, stores: &Stores) -> Result<(), CliError> {
@@ -109,7 +115,7 @@ pub(crate) async fn load(stores: &Stores, text: &str) -> Result<Release, CliErro
 }
 
 async fn info(a: InfoArgs, stores: &Stores) -> Result<(), CliError> {
-    let release = load(stores, &a.image).await?;
+    let release = platform::load_on(stores, &a.image, &a.platform.filter()?).await?;
     if let Some(tag) = &a.image_for {
         let spec = release
             .references
@@ -161,7 +167,11 @@ async fn info(a: InfoArgs, stores: &Stores) -> Result<(), CliError> {
 }
 
 async fn diff(a: DiffArgs, stores: &Stores) -> Result<(), CliError> {
-    let (from, to) = tokio::try_join!(load(stores, &a.from), load(stores, &a.to))?;
+    let filter = a.platform.filter()?;
+    let (from, to) = tokio::try_join!(
+        platform::load_on(stores, &a.from, &filter),
+        platform::load_on(stores, &a.to, &filter)
+    )?;
     let diff = ReleaseDiff::between(&from, &to);
     if a.output.is_json() {
         let mut text = diff.to_json();

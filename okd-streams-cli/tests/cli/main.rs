@@ -11,6 +11,7 @@ mod cli_mirror_archive;
 mod cli_release;
 mod cli_release_lint;
 mod cli_release_mirror;
+mod cli_release_multiarch;
 mod cli_release_scripts;
 mod cli_sign;
 mod simulate_parity;

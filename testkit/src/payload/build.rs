@@ -291,7 +291,7 @@ fn manifests_layer(
 }
 
 /// Builds one platform image of an ordinary or operator component.
-async fn build_app_image(
+pub(crate) async fn build_app_image(
     ctx: &Ctx<'_>,
     name: &str,
     recipe: &Recipe,

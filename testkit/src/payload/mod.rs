@@ -17,6 +17,9 @@
 //! are streamed through a temporary file, so payloads with gigabytes of blobs can be generated
 //! in bounded memory.
 //!
+//! [`generate_multi_arch`] makes the release image itself a manifest list (amd64 and arm64), as
+//! multi-architecture OKD releases are.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), testkit::payload::PayloadError> {
@@ -46,6 +49,7 @@ mod component;
 mod error;
 mod image;
 mod layer;
+mod multi_arch;
 mod names;
 mod next;
 mod operator;
@@ -65,6 +69,7 @@ pub use component::{
     Component, ComponentKind, ConfigBlob, ImageFormat, ManifestFile, PlatformImage,
 };
 pub use error::PayloadError;
+pub use multi_arch::{MultiArchPayload, generate_multi_arch};
 pub use next::{NextSpec, PayloadChanges};
 pub use release::{ReleaseFile, ReleaseImage};
 pub use spec::PayloadSpec;

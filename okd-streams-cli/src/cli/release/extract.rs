@@ -25,6 +25,8 @@ pub struct ExtractArgs {
     /// The cluster profile, with --included.
     #[arg(long, value_name = "PROFILE", requires = "included", value_parser = clap::builder::PossibleValuesParser::new(PROFILES))]
     pub profile: Option<String>,
+    #[command(flatten)]
+    pub platform: super::platform::PlatformArgs,
 }
 
 pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
@@ -46,8 +48,18 @@ pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
     } else {
         None
     };
+    let options = okd_release::LoadOptions {
+        platform: a.platform.filter()?,
+        ..okd_release::LoadOptions::default()
+    };
     let source = stores.source(&a.image).await?;
-    let done = okd_release::extract::extract(source.store.as_ref(), &source.image, &a.to).await?;
+    let done = okd_release::extract::extract_image_with(
+        source.store.as_ref(),
+        &source.image,
+        &a.to,
+        &options,
+    )
+    .await?;
     let created = done
         .release
         .created()

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use okd_release::ReleaseBuilder;
+use okd_release::{Platform, PlatformFilter, ReleaseBuilder};
 
 use crate::cli::output::print_text;
 use crate::cli::{CliError, store::Stores};
@@ -80,15 +80,30 @@ pub struct NewArgs {
     /// each finding is a warning).
     #[arg(long)]
     pub strict: bool,
+    /// When the base image is a manifest list, append the release layer to every image of it
+    /// and write a new list, as `oc adm release new --keep-manifest-list` does (manifests and
+    /// the input release are then read from the linux/amd64 images).
+    #[arg(long, conflicts_with_all = ["platform", "filter_by_os"])]
+    pub keep_manifest_list: bool,
+    /// The image read from manifest lists: of --from-release, the component images and the
+    /// base image.
+    #[command(flatten)]
+    pub platform: super::platform::PlatformArgs,
     /// Component images read (and mirrored) at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
 }
 
 pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
+    // As `oc` does, a list's manifests are read from its linux/amd64 image when it is kept.
+    let platform = if a.keep_manifest_list {
+        PlatformFilter::Platform(Platform::linux_amd64())
+    } else {
+        a.platform.filter()?
+    };
     let mut builder = match &a.from_release {
         Some(from) => {
-            let release = super::load(stores, from)
+            let release = super::platform::load_on(stores, from, &platform)
                 .await
                 .map_err(|e| format!("--from-release {from}: {e}"))?;
             let tags: Vec<String> = release.components.keys().cloned().collect();
@@ -128,6 +143,8 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         .allow_missing_images(a.allow_missing_images)
         .skip_manifest_check(a.skip_manifest_check)
         .strict_lint(a.strict)
+        .keep_manifest_list(a.keep_manifest_list)
+        .platform(platform)
         .concurrency(a.concurrency);
     if let Some(base) = &a.to_image_base {
         builder = builder.base_image(base);
@@ -165,6 +182,9 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
     };
     for w in &built.payload.warnings {
         eprintln!("warning: {w}");
+    }
+    for child in &built.children {
+        tracing::info!("wrote {} image {}", child.platform, child.digest);
     }
     tracing::info!(
         "wrote {} ({} components, {} operators, {} manifests)",

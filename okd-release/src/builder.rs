@@ -81,6 +81,7 @@ pub struct ReleaseBuilder {
     concurrency: usize,
     mirror: Option<ContentMirror>,
     strict_lint: bool,
+    dry_run: bool,
 }
 
 impl Default for ReleaseBuilder {
@@ -107,6 +108,7 @@ impl Default for ReleaseBuilder {
             concurrency: 8,
             mirror: None,
             strict_lint: false,
+            dry_run: false,
         }
     }
 }
@@ -331,6 +333,13 @@ impl ReleaseBuilder {
         self
     }
 
+    /// Compute everything — payload, layer, configuration, manifest and digest — but copy and
+    /// write nothing: no content mirror copy, no push ([`BuiltRelease::pushed`] is false).
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
     fn has_changes(&self) -> bool {
         self.mirror.is_some()
             || self.name.is_some()
@@ -486,6 +495,7 @@ impl ReleaseBuilder {
         let mut include = self.include.clone();
         include.push(self.base_tag.clone());
         let pruned = prune_unreferenced(&mut is, &operators, &include)?;
+        self.refuse_pruned_overrides(&name, &pruned)?;
         // Substitution runs regular expressions over every manifest: keep it off the runtime.
         let (is, merged) = {
             let merge = self.merge.clone();
@@ -619,10 +629,7 @@ impl ReleaseBuilder {
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
         let payload = self.assemble(stores).await?;
-        if let Some(m) = &self.mirror {
-            m.copy_all(stores, &payload.mirrored, self.concurrency)
-                .await?;
-        }
+        self.copy_to_mirror(stores, &payload).await?;
         let tag = tag.unwrap_or(&payload.name).to_string();
         if !okd_oci::is_valid_tag(&tag) {
             return Err(build_err(
@@ -680,7 +687,9 @@ impl ReleaseBuilder {
             config: config.as_bytes(),
             manifest: &manifest,
         };
-        push(base_store, &base, parts, to, to_repo, Some(&tag)).await?;
+        if !self.dry_run {
+            push(base_store, &base, parts, to, to_repo, Some(&tag)).await?;
+        }
         Ok(BuiltRelease {
             digest: manifest.digest().clone(),
             manifest,
@@ -688,10 +697,17 @@ impl ReleaseBuilder {
             layer_digest: layer.digest.clone(),
             layer_diff_id: layer.diff_id.clone(),
             written_to: format!("{}/{to_repo}:{tag}", to.location()),
+            pushed: !self.dry_run,
             payload,
         })
     }
 }
+
+mod overrides;
+mod to_file;
+
+pub use overrides::parse_mappings;
+pub use to_file::write_layer_file;
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(0).unwrap_or(t)

@@ -7,6 +7,17 @@
 //! Every size is bounded ([`LoadOptions`]); an entry escaping `release-manifests/` (`..`) or a
 //! link is refused.
 //!
+//! A release image someone added a layer to (a CA bundle appended with `oc image append`) has
+//! its `release-manifests/` below the top layer. When the last layer lacks `image-references`
+//! or `release-metadata`, the layers below are read in turn, top first, until both are found
+//! (only for an image labelled `io.openshift.release`, so that no other image has every layer
+//! read); a file of a higher layer wins over the same file below it, and a whiteout in a higher
+//! layer hides it. The release then carries a warning saying how many layers were read.
+//!
+//! A component that image-references names by tag rather than by digest is not in
+//! [`Release::components`]; the release loads with a warning naming it, as `oc adm release
+//! info` shows such a release.
+//!
 //! ```
 //! # async fn demo(store: &okd_oci::MemoryStore) -> Result<(), okd_release::Error> {
 //! use okd_oci::ManifestRef;
@@ -28,7 +39,9 @@ use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, RawManifest,
 use crate::config::ImageConfig;
 use crate::image_references::ImageReferences;
 use crate::inspect::read_config_blob;
-use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
+use crate::layer_reader::{
+    LayerLimits, clean_entry_name, from_io, go_entries, read_entry_data, read_layer,
+};
 use crate::{ComponentVersions, Error, ReleaseMetadata, ReleaseVersion, annotations};
 
 /// The directory of the release layer that holds the payload.
@@ -126,7 +139,11 @@ pub struct Release {
     pub config_digest: Digest,
     /// Creation time, platform and labels.
     pub config: ImageConfig,
-    /// Digest of the release layer (the last layer).
+    /// The image configuration as stored.
+    #[serde(skip)]
+    pub raw_config: bytes::Bytes,
+    /// Digest of the release layer: the last layer, or the highest one holding
+    /// `release-manifests/image-references`.
     pub layer_digest: Digest,
     /// The release name: the metadata version, else the image-references name.
     pub name: String,
@@ -208,16 +225,20 @@ impl Release {
         let config_ref = BlobRef::from_descriptor(view.config(), manifest.digest())?;
         let config_bytes = read_config_blob(store, repo, &config_ref).await?;
         let config = ImageConfig::parse(&config_bytes, &format!("config {}", config_ref.digest))?;
-        let layer = view
+        let layers = view
             .layers()
-            .last()
+            .iter()
             .map(|d| BlobRef::from_descriptor(d, manifest.digest()))
-            .transpose()?
-            .ok_or_else(|| Error::NotARelease {
-                image: image.clone(),
-                file: String::new(),
-            })?;
-        let scan = scan_release_layer(store, repo, &layer, &image, options).await?;
+            .collect::<Result<Vec<_>, _>>()?;
+        // Only an image labelled as a release is worth reading below its top layer: anything
+        // else would have every layer read before being refused.
+        let depth = if config.label(annotations::RELEASE).is_some() {
+            layers.len()
+        } else {
+            1
+        };
+        let (layer, scan) =
+            scan_layers_top_first(store, repo, &layers, depth, &image, options).await?;
         let digest = manifest.digest().clone();
         let pull_spec = format!(
             "{}/{repo}@{}",
@@ -232,7 +253,8 @@ impl Release {
             media_type: manifest.media_type().to_string(),
             config_digest: config_ref.digest,
             config,
-            layer_digest: layer.digest,
+            raw_config: config_bytes,
+            layer_digest: layer.digest.clone(),
             scan,
         })
     }
@@ -317,6 +339,90 @@ struct Scan {
     release_metadata: Option<Vec<u8>>,
     manifests: Vec<ReleaseFile>,
     others: Vec<ReleaseFile>,
+    /// Names below `release-manifests/` a whiteout of this layer hides in lower layers.
+    whiteouts: Vec<String>,
+    /// `release-manifests/` of lower layers is hidden whole (an opaque whiteout).
+    opaque: bool,
+    /// How many layers below the top one were read for the payload.
+    depth: usize,
+}
+
+impl Scan {
+    /// Adds what the layer below held: only what this (higher) scan neither has nor hides.
+    fn merge_lower(&mut self, lower: Scan) {
+        if self.opaque {
+            return;
+        }
+        let hidden = |name: &str, have: &[ReleaseFile], whiteouts: &[String]| {
+            have.iter().any(|f| f.name == name) || whiteouts.iter().any(|w| w == name)
+        };
+        self.saw_directory |= lower.saw_directory;
+        if self.image_references.is_none()
+            && !self.whiteouts.iter().any(|w| w == "image-references")
+        {
+            self.image_references = lower.image_references;
+        }
+        if self.release_metadata.is_none()
+            && !self.whiteouts.iter().any(|w| w == "release-metadata")
+        {
+            self.release_metadata = lower.release_metadata;
+        }
+        for f in lower.manifests {
+            if !hidden(&f.name, &self.manifests, &self.whiteouts) {
+                self.manifests.push(f);
+            }
+        }
+        for f in lower.others {
+            if !hidden(&f.name, &self.others, &self.whiteouts) {
+                self.others.push(f);
+            }
+        }
+        self.whiteouts.extend(lower.whiteouts);
+        self.opaque = lower.opaque;
+        self.manifests.sort_by(|a, b| a.name.cmp(&b.name));
+        self.others.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+/// Reads at most `max_layers` layers top first, down to the first by which both
+/// `release-manifests/image-references` and `release-metadata` were found (only the last one,
+/// for a release nobody added a layer to). Returns the lowest layer read and what the layers
+/// read held together.
+async fn scan_layers_top_first<'l>(
+    store: &dyn Store,
+    repo: &str,
+    layers: &'l [BlobRef],
+    max_layers: usize,
+    image: &str,
+    options: &LoadOptions,
+) -> Result<(&'l BlobRef, Scan), Error> {
+    let top = layers.last().ok_or_else(|| Error::NotARelease {
+        image: image.to_string(),
+        file: String::new(),
+    })?;
+    let mut merged: Option<(&BlobRef, Scan)> = None;
+    for (depth, layer) in layers.iter().rev().take(max_layers.max(1)).enumerate() {
+        let scan = scan_release_layer(store, repo, layer, image, options).await?;
+        let mut all = match merged.take() {
+            None => scan,
+            Some((_, mut higher)) => {
+                higher.merge_lower(scan);
+                higher
+            }
+        };
+        all.depth = depth;
+        let complete = all.image_references.is_some() && all.release_metadata.is_some();
+        if complete || all.opaque {
+            return Ok((layer, all));
+        }
+        merged = Some((layer, all));
+    }
+    match merged {
+        Some((layer, all)) if all.image_references.is_some() => Ok((layer, all)),
+        // No layer holds image-references: the top one is what `oc` reads and reports on.
+        Some((_, all)) => Ok((top, Scan { depth: 0, ..all })),
+        None => Ok((top, Scan::default())),
+    }
 }
 
 async fn scan_release_layer(
@@ -345,14 +451,11 @@ fn scan_tar(
     what: &str,
     options: &LoadOptions,
 ) -> Result<Scan, Error> {
-    let mut archive = tar::Archive::new(stream);
     let mut scan = Scan::default();
-    let entries = archive.entries().map_err(|e| from_io(e, what))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| from_io(e, what))?;
+    go_entries(stream, what, |entry| {
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Some(rel) = release_path(clean_entry_name(&raw_name)) else {
-            continue;
+            return Ok(true);
         };
         let unsafe_entry = |reason: &str| Error::UnsafeEntry {
             image: image.to_string(),
@@ -372,7 +475,7 @@ fn scan_tar(
         }
         if kind.is_dir() {
             scan.saw_directory = true;
-            continue;
+            return Ok(true);
         }
         if !(kind.is_file() || kind == tar::EntryType::Continuous) {
             return Err(unsafe_entry(
@@ -384,9 +487,16 @@ fn scan_tar(
         }
         scan.saw_directory = true;
         let name = parts.join("/");
-        if parts.last().is_some_and(|p| p.starts_with(".wh.")) {
-            // A whiteout marker, not content.
-            continue;
+        if let Some(hidden) = parts.last().and_then(|p| p.strip_prefix(".wh.")) {
+            // A whiteout marker, not content: it hides a file of the layers below.
+            if hidden == ".wh..opq" && parts.len() == 1 {
+                scan.opaque = true;
+            } else {
+                let mut hidden_path = parts[..parts.len() - 1].to_vec();
+                hidden_path.push(hidden);
+                scan.whiteouts.push(hidden_path.join("/"));
+            }
+            return Ok(true);
         }
         let size = entry.header().size().map_err(|e| from_io(e, what))?;
         if size > options.max_file_size {
@@ -396,7 +506,7 @@ fn scan_tar(
                 limit: options.max_file_size,
             });
         }
-        let data = read_entry_data(&mut entry, size, &raw_name, what)?;
+        let data = read_entry_data(entry, size, &raw_name, what)?;
         let file = ReleaseFile {
             name: name.clone(),
             size: data.len() as u64,
@@ -414,7 +524,8 @@ fn scan_tar(
                 scan.others.push(file);
             }
         }
-    }
+        Ok(true)
+    })?;
     scan.manifests.sort_by(|a, b| a.name.cmp(&b.name));
     scan.others.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(scan)
@@ -439,6 +550,7 @@ struct Assembly {
     media_type: String,
     config_digest: Digest,
     config: ImageConfig,
+    raw_config: bytes::Bytes,
     layer_digest: Digest,
     scan: Scan,
 }
@@ -470,6 +582,13 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
         .transpose()?;
 
     let mut warnings = Vec::new();
+    if scan.depth > 0 {
+        warnings.push(format!(
+            "{RELEASE_MANIFESTS}/ was read from the top {} layers of the image, down to {}: layers were added above the release layer",
+            scan.depth + 1,
+            a.layer_digest
+        ));
+    }
     let mut components = BTreeMap::new();
     for tag in references.tags() {
         let Some(pullspec) = tag.pullspec() else {
@@ -485,10 +604,12 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
                     reason: e.to_string(),
                 })?;
         let Some(digest) = image.digest().cloned() else {
-            return Err(Error::NotByDigest {
-                tag: tag.name.clone(),
-                pullspec: pullspec.to_string(),
-            });
+            // `oc` reads such a release too; mirroring it is what fails.
+            warnings.push(format!(
+                "tag {:?} does not point to a digest: {pullspec}",
+                tag.name
+            ));
+            continue;
         };
         components.insert(
             tag.name.clone(),
@@ -551,6 +672,7 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
         media_type: a.media_type,
         config_digest: a.config_digest,
         config: a.config,
+        raw_config: a.raw_config,
         layer_digest: a.layer_digest,
         name,
         metadata,

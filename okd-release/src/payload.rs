@@ -101,8 +101,10 @@ pub struct BuiltRelease {
     pub layer_digest: Digest,
     /// The release layer's uncompressed digest.
     pub layer_diff_id: Digest,
-    /// The repository and tag written.
+    /// The repository and tag written (or, for a dry run, that would have been).
     pub written_to: String,
+    /// Whether the image was written; false for a dry run.
+    pub pushed: bool,
 }
 
 impl BuiltRelease {

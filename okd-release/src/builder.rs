@@ -84,6 +84,7 @@ pub struct ReleaseBuilder {
     mirror: Option<ContentMirror>,
     strict_lint: bool,
     keep_manifest_list: bool,
+    dry_run: bool,
 }
 
 impl Default for ReleaseBuilder {
@@ -111,6 +112,7 @@ impl Default for ReleaseBuilder {
             mirror: None,
             strict_lint: false,
             keep_manifest_list: false,
+            dry_run: false,
         }
     }
 }
@@ -353,6 +355,13 @@ impl ReleaseBuilder {
         self
     }
 
+    /// Compute everything — payload, layer, configuration, manifest and digest — but copy and
+    /// write nothing: no content mirror copy, no push ([`BuiltRelease::pushed`] is false).
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
     fn has_changes(&self) -> bool {
         self.mirror.is_some()
             || self.name.is_some()
@@ -523,6 +532,7 @@ impl ReleaseBuilder {
         let mut include = self.include.clone();
         include.push(self.base_tag.clone());
         let pruned = prune_unreferenced(&mut is, &operators, &include)?;
+        self.refuse_pruned_overrides(&name, &pruned)?;
         // Substitution runs regular expressions over every manifest: keep it off the runtime.
         let (is, merged) = {
             let merge = self.merge.clone();
@@ -656,10 +666,7 @@ impl ReleaseBuilder {
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
         let payload = self.assemble(stores).await?;
-        if let Some(m) = &self.mirror {
-            m.copy_all(stores, &payload.mirrored, self.concurrency)
-                .await?;
-        }
+        self.copy_to_mirror(stores, &payload).await?;
         let tag = tag.unwrap_or(&payload.name).to_string();
         if !okd_oci::is_valid_tag(&tag) {
             return Err(build_err(
@@ -695,6 +702,14 @@ impl ReleaseBuilder {
         let written_to = format!("{}/{to_repo}:{tag}", to.location());
         let top = base_store.read_manifest(&base_repo, &reference).await?;
         if self.keep_manifest_list && top.is_index() {
+            if self.dry_run {
+                // Each child is written before the list that names it; a dry run of that
+                // sequence would report digests of children it never checked were writable.
+                return Err(build_err(
+                    &payload.name,
+                    "--dry-run cannot be combined with --keep-manifest-list: the list's images are written as they are made",
+                ));
+            }
             let base = BaseList {
                 store: base_store,
                 repo: &base_repo,
@@ -710,6 +725,7 @@ impl ReleaseBuilder {
                 layer_diff_id: layer.diff_id.clone(),
                 written_to,
                 children: list.children,
+                pushed: true,
                 payload,
             });
         }
@@ -729,7 +745,9 @@ impl ReleaseBuilder {
             config: config.as_bytes(),
             manifest: &manifest,
         };
-        push(base_store, &base, parts, to, to_repo, Some(&tag)).await?;
+        if !self.dry_run {
+            push(base_store, &base, parts, to, to_repo, Some(&tag)).await?;
+        }
         Ok(BuiltRelease {
             digest: manifest.digest().clone(),
             manifest,
@@ -738,6 +756,7 @@ impl ReleaseBuilder {
             layer_diff_id: layer.diff_id.clone(),
             written_to,
             children: Vec::new(),
+            pushed: !self.dry_run,
             payload,
         })
     }
@@ -770,6 +789,11 @@ fn base_by_child(
             .map(|i| i.pullspec.clone())
     })
 }
+mod overrides;
+mod to_file;
+
+pub use overrides::parse_mappings;
+pub use to_file::write_layer_file;
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(0).unwrap_or(t)

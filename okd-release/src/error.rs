@@ -71,7 +71,8 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
-    /// A release image whose last layer has no `release-manifests/`.
+    /// A release image whose last layer (and, for an image labelled as a release, every layer
+    /// below it) has no `release-manifests/`.
     #[error("{image} is not a release image: its last layer has no release-manifests/{file}")]
     NotARelease {
         /// The image.
@@ -183,6 +184,38 @@ pub enum Error {
         file: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A line of a mapping file (`--mapping-file`) that is not `SRC=DST` pairs.
+    #[error("mapping file {file}, line {line}: {reason}")]
+    InvalidMapping {
+        /// The file.
+        file: String,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
+    /// A `TAG=PULLSPEC` override of a tag that pruning drops: no operator refers to it and it
+    /// was not included. `oc` drops such an override without a word; okd-streams refuses it.
+    #[error(
+        "the override {tag}={pullspec} would be dropped from release {name}: no operator refers to {tag:?} and it is not included; include it to keep it (--include {tag}) or leave the override out"
+    )]
+    PrunedOverride {
+        /// The release name.
+        name: String,
+        /// The tag overridden.
+        tag: String,
+        /// The pullspec given for it.
+        pullspec: String,
+    },
+    /// Writing an output file failed.
+    #[error("writing {}: {source}", .path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// A release that cannot be assembled from what it was given.
     #[error("cannot build release {name}: {reason}")]

@@ -3,7 +3,12 @@
 //! `oc adm release extract` re-serialises manifests as YAML; [`extract`] writes the bytes the
 //! release holds, as `oc image extract --path /release-manifests/:DIR` would. The release is
 //! loaded first (which checks that the image is a release and picks the platform of a manifest
-//! list), then its release layer is streamed and its digest checked as it passes.
+//! list), then its layers are streamed, **top first** as `oc` reads them, and each one's digest
+//! checked as it passes: a file of a higher layer wins over the same file in a lower one (a
+//! release someone appended a layer to gives the appended files), and a whiteout in a higher
+//! layer hides the file below it. A lower layer compressed with zstd cannot be read here and is
+//! skipped with a warning ([`Extracted::warnings`]). [`extract_file`] gives one file's bytes, as
+//! `oc adm release extract --file` does, from the highest layer holding it.
 //!
 //! The layer comes from whoever published the image, so it is treated as hostile:
 //!
@@ -40,19 +45,23 @@ use std::path::{Component, Path, PathBuf};
 
 use okd_oci::{BlobRef, ImageRef, ManifestRef, ManifestView, Store};
 
-use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_layer};
+use crate::layer_reader::{
+    LayerLimits, clean_entry_name, from_io, go_entries, read_entry_data, read_layer,
+};
 use crate::load::release_path;
 use crate::{Error, LoadOptions, Release};
 
 /// What an extraction wrote.
 #[derive(Debug, Clone)]
 pub struct Extracted {
-    /// The release, as loaded before its layer was unpacked.
+    /// The release, as loaded before its layers were unpacked.
     pub release: Release,
-    /// Files written (a file the layer holds twice counts once).
+    /// Files written (a file the layers hold twice counts once).
     pub files: usize,
     /// Bytes written.
     pub bytes: u64,
+    /// Layers that could not be read and were skipped, each with the reason.
+    pub warnings: Vec<String>,
 }
 
 /// Why an extraction failed. Nothing was written into the target directory unless the error
@@ -104,6 +113,14 @@ pub enum ExtractError {
     NoReleaseManifests {
         /// The release layer and image.
         layer: String,
+    },
+    /// [`extract_file`] found no such file in `release-manifests/`.
+    #[error("{image} does not contain release-manifests/{file}")]
+    NoSuchFile {
+        /// The release image.
+        image: String,
+        /// The file asked for, below `release-manifests/`.
+        file: String,
     },
     /// A directory on the way to a file is a symbolic link in the target directory.
     #[error("{} is a symbolic link; not following it", .path.display())]
@@ -177,6 +194,58 @@ async fn unpack_release(
     dir: &Path,
     options: &LoadOptions,
 ) -> Result<Extracted, ExtractError> {
+    let layers = release_layers(store, repo, &release).await?;
+    let limits = Limits {
+        file: options.max_file_size,
+        total: options.max_unpacked_size,
+    };
+    let layer_limits = LayerLimits {
+        compressed: options.max_layer_size,
+        unpacked: options.max_unpacked_size,
+    };
+    let mut staged = Staged::new(dir)?;
+    let mut warnings = Vec::new();
+    for (depth, layer) in layers.iter().rev().enumerate() {
+        if staged.opaque {
+            break;
+        }
+        // The release layer must be read; a lower one this reader cannot open is said aloud.
+        if depth > 0 && layer.media_type.ends_with("zstd") {
+            warnings.push(format!(
+                "layer {} of {} is zstd-compressed and was not read",
+                layer.digest, release.image
+            ));
+            continue;
+        }
+        let what = format!("layer {} of {}", layer.digest, release.image);
+        staged = read_layer(store, repo, layer, &release.image, layer_limits, {
+            move |layer_tar| staged.add_layer(layer_tar, &what, limits)
+        })
+        .await?;
+    }
+    staged.check_found(&format!("release image {}", release.image))?;
+    // `read_layer` returns only once each whole blob matched its digest: now the files may show.
+    let target = dir.to_path_buf();
+    let (files, bytes) = tokio::task::spawn_blocking(move || staged.place(&target))
+        .await
+        .map_err(|e| Error::Layer {
+            what: format!("release-manifests/ of {}", release.image),
+            reason: format!("extraction thread failed: {e}"),
+        })??;
+    Ok(Extracted {
+        release,
+        files,
+        bytes,
+        warnings,
+    })
+}
+
+/// The layers of the image whose release was loaded, bottom first.
+async fn release_layers(
+    store: &dyn Store,
+    repo: &str,
+    release: &Release,
+) -> Result<Vec<BlobRef>, ExtractError> {
     // By digest: the image whose release was just loaded, even if its tag moved since.
     let manifest = store
         .read_manifest(repo, &ManifestRef::Digest(release.digest.clone()))
@@ -189,40 +258,130 @@ async fn unpack_release(
     let ManifestView::Image(view) = manifest.view().map_err(Error::from)? else {
         return Err(not_a_release().into());
     };
-    let layer = view
+    let layers = view
         .layers()
-        .last()
+        .iter()
         .map(|d| BlobRef::from_descriptor(d, manifest.digest()))
-        .transpose()
-        .map_err(Error::from)?
-        .ok_or_else(not_a_release)?;
-    let limits = Limits {
-        file: options.max_file_size,
-        total: options.max_unpacked_size,
-    };
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::from)?;
+    if layers.is_empty() {
+        return Err(not_a_release().into());
+    }
+    Ok(layers)
+}
+
+/// The bytes of `release-manifests/NAME` in the release image `image`, which lives in `store`:
+/// what `oc adm release extract --file NAME` prints. Layers are read top first and the first
+/// copy found wins; each layer read is checked against its digest before anything is returned.
+/// The file is bounded by the per-file limit of the default [`LoadOptions`].
+pub async fn extract_file(
+    store: &dyn Store,
+    image: &ImageRef,
+    name: &str,
+) -> Result<(Release, Vec<u8>), ExtractError> {
+    let options = LoadOptions::default();
+    let release = Release::load_image(store, image).await?;
+    let wanted = safe_parts(name)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ExtractError::NoSuchFile {
+            image: release.image.clone(),
+            file: name.to_string(),
+        })?;
+    let layers = release_layers(store, image.repository(), &release).await?;
     let layer_limits = LayerLimits {
         compressed: options.max_layer_size,
         unpacked: options.max_unpacked_size,
     };
-    let what = format!("release layer {} of {}", layer.digest, release.image);
-    let target = dir.to_path_buf();
-    let staged = read_layer(store, repo, &layer, &release.image, layer_limits, {
-        let what = what.clone();
-        move |layer_tar| stage(layer_tar, &target, &what, limits)
+    for (depth, layer) in layers.iter().rev().enumerate() {
+        if depth > 0 && layer.media_type.ends_with("zstd") {
+            continue;
+        }
+        let what = format!("layer {} of {}", layer.digest, release.image);
+        let wanted = wanted.clone();
+        let max = options.max_file_size;
+        let found = read_layer(
+            store,
+            image.repository(),
+            layer,
+            &release.image,
+            layer_limits,
+            move |layer_tar| find_file(layer_tar, &wanted, &what, max),
+        )
+        .await?;
+        match found {
+            Lookup::Found(data) => return Ok((release, data)),
+            Lookup::Hidden => break,
+            Lookup::Absent => {}
+        }
+    }
+    Err(ExtractError::NoSuchFile {
+        image: release.image,
+        file: name.to_string(),
     })
-    .await?;
-    // `read_layer` returns only once the whole blob matched its digest: now the files may show.
-    let target = dir.to_path_buf();
-    let (files, bytes) = tokio::task::spawn_blocking(move || staged.place(&target))
-        .await
-        .map_err(|e| Error::Layer {
-            what,
-            reason: format!("extraction thread failed: {e}"),
-        })??;
-    Ok(Extracted {
-        release,
-        files,
-        bytes,
+}
+
+/// What one layer says about a file.
+enum Lookup {
+    Found(Vec<u8>),
+    /// A whiteout: the file is deleted for every layer below.
+    Hidden,
+    Absent,
+}
+
+fn find_file(
+    layer_tar: &mut dyn Read,
+    wanted: &[String],
+    what: &str,
+    max: u64,
+) -> Result<Lookup, ExtractError> {
+    // A whiteout hides the file in the layers below, not a copy in its own layer.
+    let mut hidden_below = false;
+    let mut found = None;
+    go_entries(layer_tar, what, |entry| {
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let Some(parts) =
+            release_path(clean_entry_name(&raw_name)).and_then(|r| safe_parts(r).ok())
+        else {
+            return Ok(true);
+        };
+        let Some((last, parents)) = parts.split_last() else {
+            return Ok(true);
+        };
+        let hides = match last.strip_prefix(".wh.") {
+            Some(".wh..opq") => wanted.starts_with(parents) && wanted.len() > parents.len(),
+            Some(hidden) => {
+                parents == &wanted[..wanted.len() - 1] && hidden == wanted[wanted.len() - 1]
+            }
+            None => false,
+        };
+        if hides {
+            hidden_below = true;
+            return Ok(true);
+        }
+        if parts != wanted || !entry.header().entry_type().is_file() {
+            return Ok(true);
+        }
+        let size = entry.header().size().map_err(|e| from_io(e, what))?;
+        if size > max {
+            return Err(ExtractError::TooLarge {
+                layer: what.to_string(),
+                path: parts.join("/"),
+                size,
+                file_limit: max,
+                total_limit: max,
+            });
+        }
+        found = Some(read_entry_data(entry, size, &raw_name, what)?);
+        Ok(false)
+    })?;
+    if let Some(data) = found {
+        return Ok(Lookup::Found(data));
+    }
+    Ok(if hidden_below {
+        Lookup::Hidden
+    } else {
+        Lookup::Absent
     })
 }
 
@@ -260,99 +419,158 @@ fn safe_parts(rel: &str) -> Result<Vec<String>, &'static str> {
     Ok(parts)
 }
 
-/// The files of a layer written into a staging directory, not yet visible in the target.
+/// The files of the layers written into a staging directory, not yet visible in the target.
 #[derive(Debug)]
 struct Staged {
     /// Removed (with whatever is left in it) when dropped, also on error.
     staging: tempfile::TempDir,
-    /// Files in layer order; a later entry of the same name replaced an earlier one.
+    /// Files in the order they were first met, top layer first.
     written: Vec<Vec<String>>,
+    /// Paths a higher layer already gave or hid: the same path in a lower layer is skipped.
+    taken: std::collections::HashSet<Vec<String>>,
+    /// Directories a higher layer's opaque whiteout hid.
+    opaque_dirs: Vec<Vec<String>>,
+    /// `release-manifests/` itself was hidden: no lower layer counts.
+    opaque: bool,
+    total: u64,
+    saw_release_dir: bool,
 }
 
 /// Writes the `release-manifests/` files of the uncompressed tar `layer_tar` into a staging
 /// directory inside `dir`. `what` names the layer in errors.
+#[cfg(test)]
 fn stage(
     layer_tar: &mut dyn Read,
     dir: &Path,
     what: &str,
     limits: Limits,
 ) -> Result<Staged, ExtractError> {
-    fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".okd-extract-")
-        .tempdir_in(dir)
-        .map_err(io_error("creating a staging directory in", dir))?;
-    let mut archive = tar::Archive::new(layer_tar);
-    let mut written: Vec<Vec<String>> = Vec::new();
-    let mut total = 0u64;
-    let mut saw_release_dir = false;
-    for entry in archive.entries().map_err(|e| from_io(e, what))? {
-        let mut entry = entry.map_err(|e| from_io(e, what))?;
-        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(rel) = release_path(clean_entry_name(&raw_name)) else {
-            continue;
-        };
-        let refuse = |reason: &'static str| ExtractError::UnsafeEntry {
-            layer: what.to_string(),
-            entry: raw_name.clone(),
-            reason,
-        };
-        let parts = safe_parts(rel).map_err(refuse)?;
-        saw_release_dir = true;
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(refuse("links are not allowed in release-manifests/"));
-        }
-        if kind.is_dir() {
-            continue;
-        }
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            return Err(refuse("only regular files and directories are allowed"));
-        }
-        if parts.is_empty() {
-            return Err(refuse("release-manifests must be a directory"));
-        }
-        if parts.last().is_some_and(|p| p.starts_with(".wh.")) {
-            // A whiteout marker, not content.
-            continue;
-        }
-        let size = entry.header().size().map_err(|e| from_io(e, what))?;
-        total = total.saturating_add(size);
-        if size > limits.file || total > limits.total {
-            return Err(ExtractError::TooLarge {
-                layer: what.to_string(),
-                path: parts.join("/"),
-                size: size.max(total),
-                file_limit: limits.file,
-                total_limit: limits.total,
-            });
-        }
-        let path = staging.path().join(parts.iter().collect::<PathBuf>());
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io_error("creating", parent))?;
-        }
-        // The staging directory is ours and fresh: nothing in it can be a link.
-        let mut file = fs::File::create(&path).map_err(io_error("writing", &path))?;
-        let copied =
-            io::copy(&mut (&mut entry).take(size), &mut file).map_err(|e| from_io(e, what))?;
-        if copied != size {
-            return Err(ExtractError::Truncated {
-                layer: what.to_string(),
-                entry: raw_name,
-            });
-        }
-        written.retain(|p| p != &parts);
-        written.push(parts);
-    }
-    if !saw_release_dir {
-        return Err(ExtractError::NoReleaseManifests {
-            layer: what.to_string(),
-        });
-    }
-    Ok(Staged { staging, written })
+    let staged = Staged::new(dir)?.add_layer(layer_tar, what, limits)?;
+    staged.check_found(what)?;
+    Ok(staged)
 }
 
 impl Staged {
+    /// A fresh staging directory inside `dir` (created when missing).
+    fn new(dir: &Path) -> Result<Staged, ExtractError> {
+        fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".okd-extract-")
+            .tempdir_in(dir)
+            .map_err(io_error("creating a staging directory in", dir))?;
+        Ok(Staged {
+            staging,
+            written: Vec::new(),
+            taken: Default::default(),
+            opaque_dirs: Vec::new(),
+            opaque: false,
+            total: 0,
+            saw_release_dir: false,
+        })
+    }
+
+    fn hidden(&self, parts: &[String]) -> bool {
+        self.taken.contains(parts) || self.opaque_dirs.iter().any(|d| parts.starts_with(d))
+    }
+
+    /// Stages the `release-manifests/` files of one layer, below those of the layers above it.
+    fn add_layer(
+        mut self,
+        layer_tar: &mut dyn Read,
+        what: &str,
+        limits: Limits,
+    ) -> Result<Staged, ExtractError> {
+        // Whiteouts act on the layers below only, so they take effect once this layer is done.
+        let (mut whiteouts, mut opaque_dirs) = (Vec::new(), Vec::new());
+        go_entries(layer_tar, what, |entry| {
+            let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let Some(rel) = release_path(clean_entry_name(&raw_name)) else {
+                return Ok(true);
+            };
+            let refuse = |reason: &'static str| ExtractError::UnsafeEntry {
+                layer: what.to_string(),
+                entry: raw_name.clone(),
+                reason,
+            };
+            let parts = safe_parts(rel).map_err(refuse)?;
+            self.saw_release_dir = true;
+            let kind = entry.header().entry_type();
+            if kind.is_symlink() || kind.is_hard_link() {
+                return Err(refuse("links are not allowed in release-manifests/"));
+            }
+            if kind.is_dir() {
+                return Ok(true);
+            }
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                return Err(refuse("only regular files and directories are allowed"));
+            }
+            let Some((last, parents)) = parts.split_last() else {
+                return Err(refuse("release-manifests must be a directory"));
+            };
+            if let Some(hidden) = last.strip_prefix(".wh.") {
+                if hidden == ".wh..opq" {
+                    opaque_dirs.push(parents.to_vec());
+                } else {
+                    let mut path = parents.to_vec();
+                    path.push(hidden.to_string());
+                    whiteouts.push(path);
+                }
+                return Ok(true);
+            }
+            if self.hidden(&parts) {
+                return Ok(true);
+            }
+            let size = entry.header().size().map_err(|e| from_io(e, what))?;
+            let total = self.total.saturating_add(size);
+            if size > limits.file || total > limits.total {
+                return Err(ExtractError::TooLarge {
+                    layer: what.to_string(),
+                    path: parts.join("/"),
+                    size: size.max(total),
+                    file_limit: limits.file,
+                    total_limit: limits.total,
+                });
+            }
+            self.total = total;
+            let path = self.staging.path().join(parts.iter().collect::<PathBuf>());
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(io_error("creating", parent))?;
+            }
+            // The staging directory is ours and fresh: nothing in it can be a link.
+            let mut file = fs::File::create(&path).map_err(io_error("writing", &path))?;
+            let copied =
+                io::copy(&mut entry.take(size), &mut file).map_err(|e| from_io(e, what))?;
+            if copied != size {
+                return Err(ExtractError::Truncated {
+                    layer: what.to_string(),
+                    entry: raw_name,
+                });
+            }
+            // Within one layer a later entry replaces an earlier one of the same name.
+            self.written.retain(|p| p != &parts);
+            self.written.push(parts);
+            Ok(true)
+        })?;
+        for p in &self.written {
+            self.taken.insert(p.clone());
+        }
+        self.taken.extend(whiteouts);
+        self.opaque |= opaque_dirs.iter().any(Vec::is_empty);
+        self.opaque_dirs.extend(opaque_dirs);
+        Ok(self)
+    }
+
+    /// Fails when no layer read had `release-manifests/`.
+    fn check_found(&self, what: &str) -> Result<(), ExtractError> {
+        if self.saw_release_dir {
+            Ok(())
+        } else {
+            Err(ExtractError::NoReleaseManifests {
+                layer: what.to_string(),
+            })
+        }
+    }
+
     /// Moves every staged file into `dir`. Returns the number of files and their bytes.
     fn place(self, dir: &Path) -> Result<(usize, u64), ExtractError> {
         let mut bytes = 0;

@@ -29,11 +29,14 @@
 //!   agent-installer-api  sha256:…
 //! ```
 //!
-//! [`InfoDocument`] is the same information as JSON.
+//! [`ReleaseInfo`] is the JSON document `oc adm release info -o json` prints;
+//! [`InfoDocument`] is okd-streams' own, flatter one.
 
 mod document;
+mod release_info;
 
 pub use document::InfoDocument;
+pub use release_info::ReleaseInfo;
 
 use chrono::SecondsFormat;
 use serde_json::Value;

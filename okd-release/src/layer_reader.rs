@@ -193,3 +193,105 @@ pub(crate) fn clean_entry_name(name: &str) -> &str {
         }
     }
 }
+
+/// The reader under a tar archive that ends the archive where Go's `archive/tar` does.
+///
+/// Go's reader takes a stream that ends right after an entry's data — no padding to the next
+/// block, no end-of-archive blocks, as `umoci insert` 0.4 writes layers — as the end of the
+/// archive; the tar crate refuses it. Once the data of the entry just walked has been read whole
+/// (`data_end`), an end of stream is padded with the zeros the tar crate expects. An end inside
+/// an entry's data stays an error.
+pub(crate) struct GoTail<'r> {
+    inner: &'r mut dyn Read,
+    pos: u64,
+    data_end: std::rc::Rc<std::cell::Cell<u64>>,
+    zeros: u64,
+}
+
+impl Read for GoTail<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.zeros == 0 {
+            let n = self.inner.read(buf)?;
+            self.pos += n as u64;
+            if n > 0 || buf.is_empty() || self.pos < self.data_end.get() {
+                return Ok(n);
+            }
+            // Two zero blocks after the padding, then the real end.
+            self.zeros = self.pos.next_multiple_of(512) - self.pos + 1024;
+            self.data_end.set(u64::MAX);
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.zeros).unwrap_or(usize::MAX));
+        buf[..n].fill(0);
+        self.zeros -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Calls `each` on every entry of the tar `stream`, as Go's `archive/tar` walks it (see
+/// [`GoTail`]); `each` returns `false` to stop. Whatever `each` leaves of an entry's data is
+/// read before the next entry. `what` names the layer in errors.
+pub(crate) fn go_entries<E: From<Error>>(
+    stream: &mut dyn Read,
+    what: &str,
+    mut each: impl FnMut(&mut tar::Entry<'_, GoTail<'_>>) -> Result<bool, E>,
+) -> Result<(), E> {
+    let data_end = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut archive = tar::Archive::new(GoTail {
+        inner: stream,
+        pos: 0,
+        data_end: data_end.clone(),
+        zeros: 0,
+    });
+    for entry in archive.entries().map_err(|e| from_io(e, what))? {
+        let mut entry = entry.map_err(|e| from_io(e, what))?;
+        data_end.set(u64::MAX);
+        if !each(&mut entry)? {
+            return Ok(());
+        }
+        io::copy(&mut entry, &mut io::sink()).map_err(|e| from_io(e, what))?;
+        data_end.set(entry.raw_file_position().saturating_add(entry.size()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod go_tail_tests {
+    use super::*;
+
+    fn names(data: &[u8]) -> Result<Vec<String>, Error> {
+        let mut out = Vec::new();
+        go_entries(&mut &data[..], "t", |e| {
+            out.push(String::from_utf8_lossy(&e.path_bytes()).into_owned());
+            Ok::<_, Error>(true)
+        })?;
+        Ok(out)
+    }
+
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn an_archive_ending_after_the_last_data_ends_there() {
+        let full = tar_of(&[("a", b"one"), ("b", b"hi\n")]);
+        assert_eq!(names(&full).unwrap(), ["a", "b"]);
+        // What umoci 0.4 writes: no padding after the last data, no end-of-archive blocks.
+        let cut = &full[..512 + 512 + 512 + 3];
+        assert_eq!(names(cut).unwrap(), ["a", "b"]);
+    }
+
+    #[test]
+    fn an_archive_ending_inside_data_is_an_error() {
+        let full = tar_of(&[("a", &[7u8; 2000])]);
+        assert!(names(&full[..512 + 1000]).is_err());
+    }
+}

@@ -18,7 +18,9 @@
 //! * [`lint`]: what the cluster-version operator will apply, per cluster profile;
 //! * [`content_mirror`]: copying a release's components into its own repository while it is
 //!   built (`oc adm release new --mirror`);
-//! * [`InfoDocument`]: the JSON document of `okd-streams release info -o json`.
+//! * [`ReleaseInfo`]: the JSON document of `oc adm release info -o json`, which
+//!   `okd-streams release info -o json` prints, and [`InfoDocument`], okd-streams' own
+//!   (`-o okd-json`).
 //!
 //! ```
 //! use okd_release::{Family, ReleaseVersion};
@@ -71,7 +73,7 @@ pub use error::Error;
 pub use extract::{ExtractError, Extracted};
 pub use graph::Graph;
 pub use image_references::{ImageReferences, TagReference};
-pub use info::{ImageColumns, InfoDocument};
+pub use info::{ImageColumns, InfoDocument, ReleaseInfo};
 pub use inspect::InspectOptions;
 pub use load::{Component, LoadOptions, RELEASE_MANIFESTS, Release, ReleaseFile};
 pub use metadata::ReleaseMetadata;

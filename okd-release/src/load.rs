@@ -9,6 +9,16 @@
 //!
 //! A manifest list is read through one child, chosen by [`LoadOptions::platform`] with `oc`'s
 //! rules (see [`crate::platform`]); [`Release::list_children`] lists every entry of the list.
+//! A release image someone added a layer to (a CA bundle appended with `oc image append`) has
+//! its `release-manifests/` below the top layer. When the last layer lacks `image-references`
+//! or `release-metadata`, the layers below are read in turn, top first, until both are found
+//! (only for an image labelled `io.openshift.release`, so that no other image has every layer
+//! read); a file of a higher layer wins over the same file below it, and a whiteout in a higher
+//! layer hides it. The release then carries a warning saying how many layers were read.
+//!
+//! A component that image-references names by tag rather than by digest is not in
+//! [`Release::components`]; the release loads with a warning naming it, as `oc adm release
+//! info` shows such a release.
 //!
 //! ```
 //! # async fn demo(store: &okd_oci::MemoryStore) -> Result<(), okd_release::Error> {
@@ -24,15 +34,19 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use okd_oci::{BlobRef, Digest, ImageRef, ManifestRef, ManifestView, Store};
 
 use crate::config::ImageConfig;
 use crate::image_references::ImageReferences;
 use crate::inspect::read_config_blob;
-use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::platform::{ListChild, PlatformFilter, list_children};
+mod scan;
+
+use scan::{Scan, scan_layers_top_first};
+
+#[cfg(test)]
+use crate::layer_reader::clean_entry_name;
 use crate::{ComponentVersions, Error, ReleaseMetadata, ReleaseVersion, annotations};
 
 /// The directory of the release layer that holds the payload.
@@ -126,7 +140,11 @@ pub struct Release {
     pub config_digest: Digest,
     /// Creation time, platform and labels.
     pub config: ImageConfig,
-    /// Digest of the release layer (the last layer).
+    /// The image configuration as stored.
+    #[serde(skip)]
+    pub raw_config: bytes::Bytes,
+    /// Digest of the release layer: the last layer, or the highest one holding
+    /// `release-manifests/image-references`.
     pub layer_digest: Digest,
     /// The release name: the metadata version, else the image-references name.
     pub name: String,
@@ -219,16 +237,20 @@ impl Release {
         let config_ref = BlobRef::from_descriptor(view.config(), manifest.digest())?;
         let config_bytes = read_config_blob(store, repo, &config_ref).await?;
         let config = ImageConfig::parse(&config_bytes, &format!("config {}", config_ref.digest))?;
-        let layer = view
+        let layers = view
             .layers()
-            .last()
+            .iter()
             .map(|d| BlobRef::from_descriptor(d, manifest.digest()))
-            .transpose()?
-            .ok_or_else(|| Error::NotARelease {
-                image: image.clone(),
-                file: String::new(),
-            })?;
-        let scan = scan_release_layer(store, repo, &layer, &image, options).await?;
+            .collect::<Result<Vec<_>, _>>()?;
+        // Only an image labelled as a release is worth reading below its top layer: anything
+        // else would have every layer read before being refused.
+        let depth = if config.label(annotations::RELEASE).is_some() {
+            layers.len()
+        } else {
+            1
+        };
+        let (layer, scan) =
+            scan_layers_top_first(store, repo, &layers, depth, &image, options).await?;
         let digest = manifest.digest().clone();
         let pull_spec = format!(
             "{}/{repo}@{}",
@@ -244,7 +266,8 @@ impl Release {
             media_type: manifest.media_type().to_string(),
             config_digest: config_ref.digest,
             config,
-            layer_digest: layer.digest,
+            raw_config: config_bytes,
+            layer_digest: layer.digest.clone(),
             scan,
         })
     }
@@ -295,115 +318,6 @@ fn unsupported(image: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-/// What the release layer held.
-#[derive(Debug, Default)]
-struct Scan {
-    saw_directory: bool,
-    image_references: Option<Vec<u8>>,
-    release_metadata: Option<Vec<u8>>,
-    manifests: Vec<ReleaseFile>,
-    others: Vec<ReleaseFile>,
-}
-
-async fn scan_release_layer(
-    store: &dyn Store,
-    repo: &str,
-    layer: &BlobRef,
-    image: &str,
-    options: &LoadOptions,
-) -> Result<Scan, Error> {
-    let limits = LayerLimits {
-        compressed: options.max_layer_size,
-        unpacked: options.max_unpacked_size,
-    };
-    let image_name = image.to_string();
-    let what = format!("release layer {}", layer.digest);
-    let options = options.clone();
-    read_layer(store, repo, layer, image, limits, move |stream| {
-        scan_tar(stream, &image_name, &what, &options)
-    })
-    .await
-}
-
-fn scan_tar(
-    stream: &mut dyn Read,
-    image: &str,
-    what: &str,
-    options: &LoadOptions,
-) -> Result<Scan, Error> {
-    let mut archive = tar::Archive::new(stream);
-    let mut scan = Scan::default();
-    let entries = archive.entries().map_err(|e| from_io(e, what))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| from_io(e, what))?;
-        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(rel) = release_path(clean_entry_name(&raw_name)) else {
-            continue;
-        };
-        let unsafe_entry = |reason: &str| Error::UnsafeEntry {
-            image: image.to_string(),
-            entry: raw_name.clone(),
-            reason: reason.to_string(),
-        };
-        let parts: Vec<&str> = rel
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .collect();
-        if parts.contains(&"..") {
-            return Err(unsafe_entry("the path escapes release-manifests/"));
-        }
-        let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(unsafe_entry("links are not allowed in release-manifests/"));
-        }
-        if kind.is_dir() {
-            scan.saw_directory = true;
-            continue;
-        }
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            return Err(unsafe_entry(
-                "only regular files and directories are allowed",
-            ));
-        }
-        if parts.is_empty() {
-            return Err(unsafe_entry("release-manifests must be a directory"));
-        }
-        scan.saw_directory = true;
-        let name = parts.join("/");
-        if parts.last().is_some_and(|p| p.starts_with(".wh.")) {
-            // A whiteout marker, not content.
-            continue;
-        }
-        let size = entry.header().size().map_err(|e| from_io(e, what))?;
-        if size > options.max_file_size {
-            return Err(Error::TooLarge {
-                what: format!("{RELEASE_MANIFESTS}/{name} in {image}"),
-                size,
-                limit: options.max_file_size,
-            });
-        }
-        let data = read_entry_data(&mut entry, size, &raw_name, what)?;
-        let file = ReleaseFile {
-            name: name.clone(),
-            size: data.len() as u64,
-            digest: Digest::sha256_of(&data),
-        };
-        match name.as_str() {
-            "image-references" => scan.image_references = Some(data),
-            "release-metadata" => scan.release_metadata = Some(data),
-            n if [".yaml", ".yml", ".json"].iter().any(|e| n.ends_with(e)) => {
-                scan.manifests.retain(|f| f.name != name);
-                scan.manifests.push(file);
-            }
-            _ => {
-                scan.others.retain(|f| f.name != name);
-                scan.others.push(file);
-            }
-        }
-    }
-    scan.manifests.sort_by(|a, b| a.name.cmp(&b.name));
-    scan.others.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(scan)
 }
 
 /// The path below `release-manifests/` of a (cleaned) entry name, or `None` for entries
@@ -426,6 +340,7 @@ struct Assembly {
     media_type: String,
     config_digest: Digest,
     config: ImageConfig,
+    raw_config: bytes::Bytes,
     layer_digest: Digest,
     scan: Scan,
 }
@@ -457,6 +372,13 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
         .transpose()?;
 
     let mut warnings = Vec::new();
+    if scan.depth > 0 {
+        warnings.push(format!(
+            "{RELEASE_MANIFESTS}/ was read from the top {} layers of the image, down to {}: layers were added above the release layer",
+            scan.depth + 1,
+            a.layer_digest
+        ));
+    }
     let mut components = BTreeMap::new();
     for tag in references.tags() {
         let Some(pullspec) = tag.pullspec() else {
@@ -472,10 +394,12 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
                     reason: e.to_string(),
                 })?;
         let Some(digest) = image.digest().cloned() else {
-            return Err(Error::NotByDigest {
-                tag: tag.name.clone(),
-                pullspec: pullspec.to_string(),
-            });
+            // `oc` reads such a release too; mirroring it is what fails.
+            warnings.push(format!(
+                "tag {:?} does not point to a digest: {pullspec}",
+                tag.name
+            ));
+            continue;
         };
         components.insert(
             tag.name.clone(),
@@ -539,6 +463,7 @@ fn assemble(a: Assembly) -> Result<Release, Error> {
         media_type: a.media_type,
         config_digest: a.config_digest,
         config: a.config,
+        raw_config: a.raw_config,
         layer_digest: a.layer_digest,
         name,
         metadata,

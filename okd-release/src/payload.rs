@@ -102,11 +102,13 @@ pub struct BuiltRelease {
     pub layer_digest: Digest,
     /// The release layer's uncompressed digest.
     pub layer_diff_id: Digest,
-    /// The repository and tag written.
+    /// The repository and tag written (or, for a dry run, that would have been).
     pub written_to: String,
     /// For a manifest list, its images (each the base's child with the release layer
     /// appended), in list order; empty for a single image.
     pub children: Vec<ListChild>,
+    /// Whether the image was written; false for a dry run.
+    pub pushed: bool,
 }
 
 impl BuiltRelease {

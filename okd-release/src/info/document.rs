@@ -1,8 +1,11 @@
-//! The JSON document of `okd-streams release info -o json`.
+//! The JSON document of `okd-streams release info -o okd-json`: okd-streams' own view of a
+//! release, with the images as a list and the manifest files listed.
 //!
 //! Field names follow `oc adm release info -o json` where oc has the same information
-//! (`digest`, `contentDigest`, `listDigest`, `metadata`, `references`, `displayVersions`,
-//! `warnings`); the rest is okd-streams' own and only ever grows.
+//! (`contentDigest`, `listDigest`, `metadata`, `references`, `displayVersions`, `warnings`);
+//! `digest` here is the digest to pull by (the list's, for a manifest list), where oc's is the
+//! image manifest's. The rest is okd-streams' own and only ever grows. For oc's document, see
+//! [`ReleaseInfo`](super::ReleaseInfo).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +14,7 @@ use serde_json::Value;
 
 use crate::{ComponentVersions, Error, ListChild, Release, ReleaseFile};
 
-/// What `okd-streams release info -o json` prints for one release; serialise it with serde.
+/// What `okd-streams release info -o okd-json` prints for one release; serialise it with serde.
 ///
 /// ```
 /// # fn demo(release: &okd_release::Release) -> Result<(), Box<dyn std::error::Error>> {

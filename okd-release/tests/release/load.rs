@@ -296,18 +296,19 @@ async fn invalid_release_metadata_is_an_error() {
 }
 
 #[tokio::test]
-async fn component_by_tag_is_an_error() {
+async fn component_by_tag_loads_with_a_warning() {
     let mut refs = references();
     refs.spec.tags[1] = TagReference::new("hyperkube", "quay.io/okd/scos-content:hyperkube");
     let (store, _) = stored(&layer_of(&files(&refs, &metadata()))).await;
-    let err = load(&store).await.unwrap_err();
-    match &err {
-        Error::NotByDigest { tag, pullspec } => {
-            assert_eq!(tag, "hyperkube");
-            assert_eq!(pullspec, "quay.io/okd/scos-content:hyperkube");
-        }
-        other => panic!("{other}"),
-    }
+    // As `oc adm release info` reads it: the tag is kept, it just has no digest.
+    let release = load(&store).await.unwrap();
+    assert!(release.component("hyperkube").is_none());
+    assert!(release.references.tag("hyperkube").is_some());
+    assert!(release.component("stream-coreos").is_some());
+    assert_eq!(
+        release.warnings,
+        ["tag \"hyperkube\" does not point to a digest: quay.io/okd/scos-content:hyperkube"]
+    );
 }
 
 #[tokio::test]

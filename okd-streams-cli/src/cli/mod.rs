@@ -2,6 +2,7 @@
 
 mod coreos;
 mod gate;
+mod jsonpath;
 mod mirror;
 mod output;
 mod release;

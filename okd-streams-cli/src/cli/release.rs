@@ -9,7 +9,7 @@ mod sign;
 pub(crate) use sign::signature_source;
 
 use clap::{Args, Subcommand};
-use okd_release::{ImageColumns, InfoDocument, Release, ReleaseDiff};
+use okd_release::{ImageColumns, InfoDocument, Release, ReleaseDiff, ReleaseInfo};
 
 use super::output::{OutputFormat, print_json, print_text};
 use super::{CliError, store::Stores};
@@ -22,7 +22,8 @@ pub enum ReleaseCommand {
     Diff(DiffArgs),
     /// Builds a release image from a release and/or component images.
     New(Box<new::NewArgs>),
-    /// Writes the release image's release-manifests/ files, byte for byte, into a directory.
+    /// Writes the release image's release-manifests/ files, byte for byte, into a directory
+    /// (or one of them to standard output).
     Extract(extract::ExtractArgs),
     /// Reports what the cluster-version operator would reject, drop, apply and skip, per
     /// cluster profile; exits non-zero when a manifest would be rejected or dropped.
@@ -40,9 +41,11 @@ pub struct InfoArgs {
     /// The release image (docker://HOST/REPO:TAG, HOST/REPO@DIGEST or oci:PATH[:REF]).
     #[arg(value_name = "REF")]
     pub image: String,
-    /// Output format: text, json, or one line per image-references tag: its name, digest or
-    /// pullspec (as `oc adm release info -o name|digest|pullspec`).
-    #[arg(short, long, value_enum, default_value_t)]
+    /// Output format: text; json (the document `oc adm release info -o json` prints);
+    /// okd-json (okd-streams' own document); name, digest or pullspec (one line per
+    /// image-references tag); jsonpath=TEMPLATE (a Kubernetes JSONPath template over the json
+    /// document, such as `jsonpath={.digest}`).
+    #[arg(short, long, value_name = "FORMAT", default_value = "text", value_parser = InfoOutput::parse)]
     pub output: InfoOutput,
     /// Print the pullspec of this image-references tag, or fail when the release has none.
     #[arg(long, value_name = "TAG", conflicts_with = "output")]
@@ -61,19 +64,43 @@ pub struct InfoArgs {
 }
 
 /// The `-o/--output` choices of `release info`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InfoOutput {
     /// Text for people.
-    #[default]
     Text,
-    /// One indented JSON document.
+    /// oc's JSON document.
     Json,
+    /// okd-streams' JSON document.
+    OkdJson,
     /// The tag names.
     Name,
     /// The tags' digests.
     Digest,
     /// The tags' pullspecs.
     Pullspec,
+    /// A JSONPath template over oc's JSON document.
+    JsonPath(super::jsonpath::Template),
+}
+
+impl InfoOutput {
+    fn parse(text: &str) -> Result<InfoOutput, String> {
+        Ok(match text {
+            "text" => InfoOutput::Text,
+            "json" => InfoOutput::Json,
+            "okd-json" => InfoOutput::OkdJson,
+            "name" => InfoOutput::Name,
+            "digest" => InfoOutput::Digest,
+            "pullspec" => InfoOutput::Pullspec,
+            _ => match text.strip_prefix("jsonpath=") {
+                Some(t) => InfoOutput::JsonPath(super::jsonpath::Template::parse(t)?),
+                None => {
+                    return Err(format!(
+                        "{text:?}: the output format must be one of text, json, okd-json, name, digest, pullspec, jsonpath=TEMPLATE"
+                    ));
+                }
+            },
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -140,16 +167,26 @@ async fn info(a: InfoArgs, stores: &Stores) -> Result<(), CliError> {
             .collect();
         print_text(&text)
     };
-    match a.output {
-        InfoOutput::Json => return print_json(&InfoDocument::of(&release)?),
+    match &a.output {
+        InfoOutput::Json => return print_text(&(ReleaseInfo::of(&release)?.to_json() + "\n")),
+        InfoOutput::OkdJson => return print_json(&InfoDocument::of(&release)?),
+        InfoOutput::JsonPath(template) => {
+            let doc: serde_json::Value =
+                serde_json::from_str(&ReleaseInfo::of(&release)?.to_json())?;
+            return print_text(&template.render(&doc));
+        }
         InfoOutput::Name => return lines(&|t| Some(t.name.clone())),
         InfoOutput::Pullspec => return lines(&|t| t.pullspec().map(str::to_string)),
         InfoOutput::Digest => {
-            return lines(&|t| {
-                release
-                    .components
-                    .get(&t.name)
-                    .map(|c| c.digest.to_string())
+            // As `oc` does, a tag without a digest gets a line on stderr instead.
+            return lines(&|t| match release.components.get(&t.name) {
+                Some(c) => Some(c.digest.to_string()),
+                None => {
+                    if t.pullspec().is_some() {
+                        eprintln!("warning: {} does not point to a digest", t.name);
+                    }
+                    None
+                }
             });
         }
         InfoOutput::Text => {}

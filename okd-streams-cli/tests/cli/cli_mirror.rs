@@ -70,7 +70,7 @@ async fn release_to_a_layout_and_back_to_a_registry() {
 
     // The mirrored release reads back from the layout with its components intact.
     let from_layout = format!("oci:{}:okd/mirror:{release_tag}", layout.display());
-    let info = okd(["release", "info", "-o", "json", &from_layout]).json();
+    let info = okd(["release", "info", "-o", "okd-json", &from_layout]).json();
     assert_eq!(info["images"].as_array().unwrap().len(), p.components.len());
 
     // Running it again moves nothing.

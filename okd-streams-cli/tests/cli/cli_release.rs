@@ -58,7 +58,7 @@ async fn info_lists_every_component_with_its_digest() {
     );
 
     let doc = r
-        .okd(&["release", "info", "-o", "json", &r.release_ref()])
+        .okd(&["release", "info", "-o", "okd-json", &r.release_ref()])
         .json();
     assert_eq!(doc["name"], p.version.as_str());
     assert_eq!(doc["digest"], p.release_digest().to_string().as_str());
@@ -416,7 +416,9 @@ async fn bad_input_fails_with_one_clear_line_and_writes_nothing() {
         &no_cvo,
     ])
     .ok();
-    let info = r.okd(&["release", "info", "-o", "json", &no_cvo]).json();
+    let info = r
+        .okd(&["release", "info", "-o", "okd-json", &no_cvo])
+        .json();
     assert!(
         info["images"]
             .as_array()

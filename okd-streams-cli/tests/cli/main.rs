@@ -9,6 +9,7 @@ mod cli_gate;
 mod cli_mirror;
 mod cli_mirror_archive;
 mod cli_release;
+mod cli_release_layers;
 mod cli_release_lint;
 mod cli_release_mirror;
 mod cli_release_multiarch;

@@ -35,7 +35,7 @@ async fn released_payloads_name_the_streams_content_repository() {
         "release",
         "info",
         "-o",
-        "json",
+        "okd-json",
         pullspec,
     ]);
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -12,9 +12,14 @@ pub struct ExtractArgs {
     /// The release image.
     #[arg(value_name = "REF")]
     pub image: String,
-    /// Directory to write the files into (created when missing).
-    #[arg(long, value_name = "DIR")]
-    pub to: PathBuf,
+    /// Directory to write the files into (created when missing). Every layer is read, top
+    /// first: a file of a higher layer wins over the same file below it.
+    #[arg(long, value_name = "DIR", required_unless_present = "file")]
+    pub to: Option<PathBuf>,
+    /// Write only this file of release-manifests/ (as `image-references`) to standard output,
+    /// from the highest layer holding it.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["to", "included"])]
+    pub file: Option<String>,
     /// Keep only the manifests a cluster would apply (by default a self-managed cluster with
     /// the default feature set; see --install-config and --profile).
     #[arg(long)]
@@ -30,6 +35,22 @@ pub struct ExtractArgs {
 }
 
 pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
+    if let Some(name) = &a.file {
+        let source = stores.source(&a.image).await?;
+        let (_, data) =
+            okd_release::extract::extract_file(source.store.as_ref(), &source.image, name).await?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(&data).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(format!("writing to standard output: {e}").into())
+            }
+            _ => Ok(()),
+        };
+    }
+    let Some(to) = &a.to else {
+        return Err("give --to DIR or --file NAME".into());
+    };
     // Read the install-config first: a bad one writes nothing.
     let cluster = if a.included {
         let mut cluster = match &a.install_config {
@@ -56,10 +77,13 @@ pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
     let done = okd_release::extract::extract_image_with(
         source.store.as_ref(),
         &source.image,
-        &a.to,
+        to,
         &options,
     )
     .await?;
+    for w in &done.warnings {
+        eprintln!("warning: {w}");
+    }
     let created = done
         .release
         .created()
@@ -75,7 +99,7 @@ pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
     );
     if let Some(mut cluster) = cluster {
         cluster.major_version = done.release.version().ok().map(|v| v.major());
-        let f = keep_included(&a.to, &cluster)?;
+        let f = keep_included(to, &cluster)?;
         eprintln!(
             "Kept what a {} cluster applies: {} files whole, {} rewritten, {} removed",
             cluster.profile, f.kept, f.rewritten, f.removed

@@ -30,6 +30,10 @@ pub struct NewArgs {
     /// layers are searched for manifests, as `oc` does for overrides.
     #[arg(value_name = "COMPONENT=PULLSPEC")]
     pub components: Vec<String>,
+    /// Files of TAG=PULLSPEC overrides, several to a line separated by spaces, `#` starting a
+    /// comment (comma-separated, repeatable); read before the arguments.
+    #[arg(long, value_name = "FILE,…", value_delimiter = ',')]
+    pub mapping_file: Vec<std::path::PathBuf>,
     /// Leave components out of the release (comma-separated, repeatable, as oc's string
     /// slices).
     #[arg(long, value_name = "TAG,…", value_delimiter = ',')]
@@ -48,8 +52,16 @@ pub struct NewArgs {
     #[arg(long, value_name = "PULLSPEC")]
     pub to_image_base: Option<String>,
     /// Where to write the release image; its tag defaults to the release name.
-    #[arg(long, value_name = "REF")]
-    pub to_image: String,
+    #[arg(long, value_name = "REF", required_unless_present_any = ["to_file", "dry_run"])]
+    pub to_image: Option<String>,
+    /// Write the release layer (the gzip'd release-manifests/ tarball) to this file, `-` for
+    /// standard output, instead of an image: nothing is pushed and the base image is not read.
+    #[arg(long, value_name = "FILE", conflicts_with = "to_image")]
+    pub to_file: Option<std::path::PathBuf>,
+    /// Compute everything and print what would be written, but copy and push nothing (no
+    /// content mirror copy, no release image, no file).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Read every component image from this store instead of the registry its pullspec names:
     /// `oci:PATH` (a layout holding the payload) or a registry `HOST[:PORT]` (a mirror). The
     /// repository is the one the pullspec names.
@@ -129,6 +141,9 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
     if let Some(json) = &a.metadata {
         builder = builder.metadata_json(json)?;
     }
+    for file in &a.mapping_file {
+        builder = builder.mapping_file(file)?;
+    }
     for arg in &a.components {
         builder = builder.override_arg(arg)?;
     }
@@ -145,6 +160,7 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         .strict_lint(a.strict)
         .keep_manifest_list(a.keep_manifest_list)
         .platform(platform)
+        .dry_run(a.dry_run)
         .concurrency(a.concurrency);
     if let Some(base) = &a.to_image_base {
         builder = builder.base_image(base);
@@ -164,7 +180,11 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
         builder = builder.mirror(mirror);
     }
     let source = stores.components(a.components_from.as_deref()).await?;
-    let dest = stores.destination(&a.to_image).await?;
+    if a.to_file.is_some() || a.to_image.is_none() {
+        return layer_only(&builder, &source, a.to_file.as_deref(), a.dry_run).await;
+    }
+    let to_image = a.to_image.as_deref().unwrap_or_default();
+    let dest = stores.destination(to_image).await?;
     let built = match builder
         .build(
             &source,
@@ -180,18 +200,93 @@ pub async fn run(a: NewArgs, stores: &Stores) -> Result<(), CliError> {
             return Err(e.into());
         }
     };
+    if !built.pushed {
+        // A dry run: a layout this command created for it is removed again.
+        dest.discard_if_unused().await;
+    }
     for w in &built.payload.warnings {
         eprintln!("warning: {w}");
     }
     for child in &built.children {
         tracing::info!("wrote {} image {}", child.platform, child.digest);
     }
-    tracing::info!(
-        "wrote {} ({} components, {} operators, {} manifests)",
-        built.written_to,
-        built.payload.references.tags().len(),
-        built.payload.operators.len(),
-        built.payload.files.len()
-    );
+    if !built.pushed {
+        report_dry_run(&built.payload);
+        eprintln!(
+            "dry run: would write {} ({} components, {} operators, {} manifests); nothing was copied or pushed",
+            built.written_to,
+            built.payload.references.tags().len(),
+            built.payload.operators.len(),
+            built.payload.files.len()
+        );
+    } else {
+        tracing::info!(
+            "wrote {} ({} components, {} operators, {} manifests)",
+            built.written_to,
+            built.payload.references.tags().len(),
+            built.payload.operators.len(),
+            built.payload.files.len()
+        );
+    }
     print_text(&format!("{}\n", built.summary()))
+}
+
+/// `--to-file`, or `--dry-run` without `--to-image`: the release layer only, no base image read.
+async fn layer_only(
+    builder: &ReleaseBuilder,
+    source: &okd_oci::StoreMap,
+    to_file: Option<&std::path::Path>,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let (payload, layer) = builder.build_layer(source).await?;
+    for w in &payload.warnings {
+        eprintln!("warning: {w}");
+    }
+    let what = format!(
+        "the release layer {} of {} ({} bytes, {} components, {} manifests)",
+        layer.digest,
+        payload.name,
+        layer.bytes.len(),
+        payload.references.tags().len(),
+        payload.files.len()
+    );
+    match to_file {
+        _ if dry_run => {
+            report_dry_run(&payload);
+            let target = to_file.map_or("nowhere".to_string(), |p| p.display().to_string());
+            eprintln!("dry run: would write {what} to {target}; nothing was copied or written");
+            Ok(())
+        }
+        Some(path) if path.as_os_str() == "-" => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&layer.bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("writing the release layer to standard output: {e}"))?;
+            Ok(())
+        }
+        Some(path) => {
+            let shown = path.display().to_string();
+            let path = path.to_path_buf();
+            let created = payload.created;
+            tokio::task::spawn_blocking(move || {
+                okd_release::builder::write_layer_file(&layer, &path, created)
+            })
+            .await
+            .map_err(|e| format!("writing the release layer: {e}"))??;
+            eprintln!("wrote {what} to {shown}");
+            Ok(())
+        }
+        None => Err("give --to-image, --to-file or --dry-run".into()),
+    }
+}
+
+/// What a dry run would have copied into the content mirror, one line each on stderr.
+fn report_dry_run(payload: &okd_release::Payload) {
+    for copy in &payload.mirrored {
+        eprintln!(
+            "dry run: would mirror {} ({}) to the content repository as tag {}",
+            copy.source, copy.tag, copy.mirror_tag
+        );
+    }
 }

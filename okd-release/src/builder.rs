@@ -618,7 +618,7 @@ impl ReleaseBuilder {
         to_repo: &str,
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
-        let payload = self.assemble(stores).await?;
+        let mut payload = self.assemble(stores).await?;
         if let Some(m) = &self.mirror {
             m.copy_all(stores, &payload.mirrored, self.concurrency)
                 .await?;
@@ -657,6 +657,9 @@ impl ReleaseBuilder {
             &self.inspect.architecture,
         )
         .await?;
+        if let Some(w) = oci_layers_warning(&payload.base_pullspec, &base.layers) {
+            payload.warnings.push(w);
+        }
         let for_layer = payload.clone();
         let layer = tokio::task::spawn_blocking(move || for_layer.release_layer())
             .await
@@ -691,6 +694,23 @@ impl ReleaseBuilder {
             payload,
         })
     }
+}
+
+/// Base layers keep their media types, as `oc` keeps them; OCI ones inside a Docker schema 2
+/// manifest are refused by containers/image (skopeo, podman, CRI-O), which users must know.
+fn oci_layers_warning(base: &str, layers: &[okd_oci::BlobRef]) -> Option<String> {
+    let mut types: Vec<&str> = layers
+        .iter()
+        .map(|l| l.media_type.as_str())
+        .filter(|t| !t.starts_with("application/vnd.docker."))
+        .collect();
+    types.dedup();
+    (!types.is_empty()).then(|| {
+        format!(
+            "the base image {base} has layers of type {}, kept as they are in the Docker schema 2 release manifest as oc keeps them; containers/image (skopeo, podman, CRI-O) refuses to read such a manifest",
+            types.join(", ")
+        )
+    })
 }
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {

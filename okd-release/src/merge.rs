@@ -90,7 +90,8 @@ pub struct PayloadFile {
     /// Contents after substitution.
     pub data: Vec<u8>,
     /// Modification time written into the layer, seconds since the epoch: an operator file's
-    /// time rounded to the second as Go's tar writer rounds it ([`ModTime::rounded_seconds`]).
+    /// time as `oc`'s extraction leaves it ([`ModTime::as_extracted`]), rounded to the second as
+    /// Go's tar writer rounds it ([`ModTime::rounded_seconds`]).
     pub mtime: i64,
 }
 
@@ -182,7 +183,11 @@ pub fn merge_operator_manifests(
     let mut out = MergedManifests {
         newest: ordered
             .iter()
-            .flat_map(|o| o.files.iter().map(|f| f.mtime.whole_seconds()))
+            .flat_map(|o| {
+                o.files
+                    .iter()
+                    .map(|f| f.mtime.as_extracted().whole_seconds())
+            })
             .max()
             .unwrap_or(0),
         ..MergedManifests::default()
@@ -218,7 +223,7 @@ pub fn merge_operator_manifests(
             out.files.push(PayloadFile {
                 name,
                 data,
-                mtime: f.mtime.rounded_seconds(),
+                mtime: f.mtime.as_extracted().rounded_seconds(),
             });
         }
         out.operators.push(op.tag.clone());
@@ -285,6 +290,16 @@ mod tests {
         assert_eq!(times, [1_700_000_001, 1_700_000_000, 1_700_000_000]);
         // `oc` truncates the newest time instead: the directory is dated before `a.yaml`.
         assert_eq!(merged.newest, 1_700_000_000);
+
+        // Before 1970 or past 2262, `oc`'s extraction has set the file to the epoch.
+        let ops = [OperatorManifests {
+            tag: "op".into(),
+            files: vec![at("a.yaml", "-1.5"), at("b.yaml", "9999999999999")],
+        }];
+        let merged = merge_operator_manifests(&release, &ops, &MergeOptions::default()).unwrap();
+        let times: Vec<i64> = merged.files.iter().map(|f| f.mtime).collect();
+        assert_eq!(times, [0, 0]);
+        assert_eq!(merged.newest, 0);
     }
 
     const CM: &str = "apiVersion: v1\nkind: ConfigMap\n";

@@ -4,7 +4,8 @@
 //! entry's layer gave it (a PAX `mtime` record carries nanoseconds), and writes them again with
 //! Go's tar writer, which — with no format asked for — rounds every time to whole seconds
 //! (`time.Time.Round(time.Second)`: the nearest second, a half rounding up, towards the future
-//! also before 1970). The `newest` time given to the `release-manifests` directory and the two
+//! also before 1970); the extraction has already set a time outside what a count of nanoseconds
+//! since 1970 holds to 1970 itself ([`ModTime::as_extracted`]). The `newest` time given to the `release-manifests` directory and the two
 //! release documents is the largest of those times *truncated* to seconds. A [`ModTime`] keeps
 //! the nanoseconds so that both results come out as `oc`'s.
 //!
@@ -70,6 +71,19 @@ impl ModTime {
             nanos
         };
         Some(ModTime::new(secs, nanos))
+    }
+
+    /// The time a file extracted by `oc` ends up with: the Docker archive code `oc` unpacks layers
+    /// with (`pkg/system.Chtimes`) sets a time before the epoch, or after the last one a signed
+    /// 64-bit count of nanoseconds holds (2262-04-11T23:47:16.854775807Z), to the epoch.
+    pub fn as_extracted(self) -> ModTime {
+        const MAX_SECS: i64 = i64::MAX / NANOS_PER_SECOND;
+        const MAX_NANOS: u32 = (i64::MAX % NANOS_PER_SECOND) as u32;
+        if self.secs < 0 || (self.secs, self.nanos) > (MAX_SECS, MAX_NANOS) {
+            ModTime::default()
+        } else {
+            self
+        }
     }
 
     /// Seconds since the epoch, rounded as Go's tar writer rounds a header's time.
@@ -171,6 +185,21 @@ mod tests {
             ModTime::new(i64::MAX, 999_999_999).rounded_seconds(),
             i64::MAX
         );
+    }
+
+    #[test]
+    fn extraction_sets_times_outside_unix_nanoseconds_to_the_epoch() {
+        let e = |s: &str| ModTime::parse_pax(s).unwrap().as_extracted();
+        assert_eq!(e("-1"), ModTime::from_secs(0));
+        assert_eq!(e("-0.5"), ModTime::from_secs(0));
+        assert_eq!(e("0.5"), ModTime::new(0, 500_000_000));
+        assert_eq!(
+            e("9223372036.854775807"),
+            ModTime::new(9_223_372_036, 854_775_807)
+        );
+        assert_eq!(e("9223372036.854775808"), ModTime::from_secs(0));
+        // Year 2242 on is past the tar header's octal field but still a time on disk.
+        assert_eq!(e("8589934592"), ModTime::from_secs(8_589_934_592));
     }
 
     #[test]

@@ -665,7 +665,7 @@ impl ReleaseBuilder {
         to_repo: &str,
         tag: Option<&str>,
     ) -> Result<BuiltRelease, Error> {
-        let payload = self.assemble(stores).await?;
+        let mut payload = self.assemble(stores).await?;
         self.copy_to_mirror(stores, &payload).await?;
         let tag = tag.unwrap_or(&payload.name).to_string();
         if !okd_oci::is_valid_tag(&tag) {
@@ -737,6 +737,9 @@ impl ReleaseBuilder {
             &self.inspect.platform,
         )
         .await?;
+        if let Some(w) = oci_layers_warning(&payload.base_pullspec, &base.layers) {
+            payload.warnings.push(w);
+        }
         let config = release_config(&base, &payload.name, payload.created, &layer).to_json();
         let manifest = schema2_manifest(config.as_bytes(), &base.layers, &layer)?;
         check_reproduced(&payload, &manifest)?;
@@ -789,11 +792,28 @@ fn base_by_child(
             .map(|i| i.pullspec.clone())
     })
 }
+
 mod overrides;
 mod to_file;
 
 pub use overrides::parse_mappings;
 pub use to_file::write_layer_file;
+/// Base layers keep their media types, as `oc` keeps them; OCI ones inside a Docker schema 2
+/// manifest are refused by containers/image (skopeo, podman, CRI-O), which users must know.
+fn oci_layers_warning(base: &str, layers: &[okd_oci::BlobRef]) -> Option<String> {
+    let mut types: Vec<&str> = layers
+        .iter()
+        .map(|l| l.media_type.as_str())
+        .filter(|t| !t.starts_with("application/vnd.docker."))
+        .collect();
+    types.dedup();
+    (!types.is_empty()).then(|| {
+        format!(
+            "the base image {base} has layers of type {}, kept as they are in the Docker schema 2 release manifest as oc keeps them; containers/image (skopeo, podman, CRI-O) refuses to read such a manifest",
+            types.join(", ")
+        )
+    })
+}
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(0).unwrap_or(t)

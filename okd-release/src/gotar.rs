@@ -2,16 +2,24 @@
 //!
 //! `oc adm release new` writes the release layer with Go's tar writer, so writing the same bytes
 //! makes the uncompressed layer — its `diff_id` — identical to `oc`'s for the same content. Go's
-//! choices, which differ from the `tar` crate's:
+//! choices (`archive/tar` `Writer.WriteHeader`, `Header.allowedFormats`), which differ from the
+//! `tar` crate's:
 //!
 //! * USTAR headers (`ustar\0` magic, version `00`) whenever the entry fits, names over 100 bytes
 //!   split into prefix and name at a `/`;
 //! * numeric fields in zero-padded octal with a NUL terminator, including the device numbers;
 //!   the checksum as six octal digits, NUL, space;
-//! * a PAX extended header (`<dir>/PaxHeaders.0/<file>`, sorted `path`/`mtime` records) when a
-//!   name cannot be expressed in USTAR (non-ASCII, or too long to split), or an mtime is
-//!   negative;
+//! * otherwise PAX: an extended header (`<dir>/PaxHeaders.0/<file>`, records sorted by key) with
+//!   `path` when the name is not ASCII or too long to split, `mtime` when the time is before
+//!   1970 or from year 2242 on (it does not fit eleven octal digits), `size` from 8 GiB on;
+//!   then the entry's own header, in which the name field still holds the name's first 100
+//!   ASCII bytes (a `/` cut at the end becomes a NUL) and every number that does not fit is
+//!   written as zeros. Go would fall back to GNU base-256 only for values PAX cannot carry (a
+//!   mode over 21 bits), which this writer refuses instead;
 //! * owner 0:0 with empty user and group names; no padding after the two end-of-archive blocks.
+//!
+//! Times are whole seconds: Go rounds a header's time to the second before choosing the format
+//! (see [`crate::mod_time`]), so the caller gives it rounded.
 //!
 //! ```
 //! use okd_release::gotar::GoTarWriter;
@@ -25,11 +33,14 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 const BLOCK: usize = 512;
 const NAME: usize = 100;
 const PREFIX: usize = 155;
+/// Go's `maxSpecialFileSize`: the largest PAX extended header it writes.
+const MAX_PAX_DATA: usize = 1 << 20;
 
 /// Writes a tar stream in Go's layout. See the [module docs](self).
 #[derive(Debug)]
@@ -47,34 +58,35 @@ fn to_ascii(s: &str) -> String {
         .collect()
 }
 
-/// Go's `formatString`: copies and NUL-terminates when there is room; a value longer than the
-/// field is not written at all.
+/// Go's `formatString`: copies as much as fits, NUL-terminates when there is room, and when a cut
+/// value would end in `/` (which some readers take for a directory) puts the NUL after the last
+/// byte that is not a `/`.
 fn put_str(field: &mut [u8], s: &str) {
     let s = to_ascii(s);
-    if s.len() > field.len() {
-        return;
+    let b = s.as_bytes();
+    let n = b.len().min(field.len());
+    field[..n].copy_from_slice(&b[..n]);
+    if b.len() < field.len() {
+        field[b.len()] = 0;
     }
-    field[..s.len()].copy_from_slice(s.as_bytes());
-    if s.len() < field.len() {
-        field[s.len()] = 0;
+    if b.len() > field.len() && field[field.len() - 1] == b'/' {
+        let kept = s[..field.len() - 1].trim_end_matches('/').len();
+        field[kept] = 0;
     }
 }
 
-/// Go's `formatOctal`: zero-padded, leaving room for the NUL (a negative number keeps its sign
-/// after the padding, as `strconv.FormatInt` gives it).
+/// Go's `fitsInOctal`: `x` in octal with its NUL terminator fits a field `width` bytes wide.
+fn fits_in_octal(width: usize, x: i64) -> bool {
+    let bits = (width - 1) * 3;
+    x >= 0 && (width >= 22 || x < 1i64 << bits)
+}
+
+/// Go's `formatOctal`: zero-padded, leaving room for the NUL; a value that does not fit is
+/// written as zero (the PAX record carries it).
 fn put_octal(field: &mut [u8], x: i64) {
-    let digits = if x < 0 {
-        format!("-{:o}", x.unsigned_abs())
-    } else {
-        format!("{x:o}")
-    };
+    let x = if fits_in_octal(field.len(), x) { x } else { 0 };
     let width = field.len() - 1;
-    let s = if digits.len() < width {
-        format!("{}{digits}", "0".repeat(width - digits.len()))
-    } else {
-        digits
-    };
-    put_str(field, &s);
+    put_str(field, &format!("{x:0width$o}"));
 }
 
 /// Go's `splitUSTARPath`.
@@ -94,6 +106,49 @@ fn split_ustar(name: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((&name[..i], &name[i + 1..]))
+}
+
+/// Go's `path.Clean`.
+fn clean_path(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if rooted => {}
+                _ => parts.push(".."),
+            },
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+/// The name Go gives the extended header of `name`: `path.Join(dir, "PaxHeaders.0", file)` after
+/// `path.Split`, then (`writeRawFile`) ASCII only, at most 100 bytes, no trailing `/`.
+fn pax_header_name(name: &str) -> String {
+    let (dir, file) = match name.rfind('/') {
+        Some(i) => (&name[..=i], &name[i + 1..]),
+        None => ("", name),
+    };
+    let joined = [dir, "PaxHeaders.0", file]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut ascii = to_ascii(&clean_path(&joined));
+    ascii.truncate(NAME);
+    ascii.trim_end_matches('/').to_string()
 }
 
 /// Go's `formatPAXRecord`.
@@ -128,18 +183,40 @@ fn set_ustar_magic(block: &mut [u8; BLOCK]) {
     block[263..265].copy_from_slice(b"00");
 }
 
+fn invalid(reason: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, reason)
+}
+
+/// The PAX records Go's `allowedFormats` asks for, keyed and so sorted as Go sorts them; none
+/// means USTAR.
+fn pax_records(name: &str, mtime: i64, size: i64) -> BTreeMap<&'static str, String> {
+    let mut pax = BTreeMap::new();
+    let fits_name = is_ascii(name) && name.len() <= NAME;
+    if !fits_name && split_ustar(name).is_none() {
+        pax.insert("path", name.to_string());
+    }
+    if !fits_in_octal(12, mtime) {
+        pax.insert("mtime", mtime.to_string());
+    }
+    if !fits_in_octal(12, size) {
+        pax.insert("size", size.to_string());
+    }
+    pax
+}
+
 impl<W: Write> GoTarWriter<W> {
     /// A writer into `out`.
     pub fn new(out: W) -> Self {
         GoTarWriter { out }
     }
 
-    /// Adds a directory (type `5`).
+    /// Adds a directory (type `5`). `mtime` is in whole seconds since the epoch.
     pub fn append_dir(&mut self, name: &str, mode: u32, mtime: i64) -> io::Result<()> {
         self.entry(name, b'5', mode, mtime, &[])
     }
 
-    /// Adds a regular file (type `0`).
+    /// Adds a regular file (type `0`). `mtime` is in whole seconds since the epoch. A name
+    /// ending in `/` is refused, as Go refuses it.
     pub fn append_file(
         &mut self,
         name: &str,
@@ -147,6 +224,11 @@ impl<W: Write> GoTarWriter<W> {
         mtime: i64,
         data: &[u8],
     ) -> io::Result<()> {
+        if name.ends_with('/') {
+            return Err(invalid(format!(
+                "tar file name {name:?} may not have a trailing slash"
+            )));
+        }
         self.entry(name, b'0', mode, mtime, data)
     }
 
@@ -158,54 +240,34 @@ impl<W: Write> GoTarWriter<W> {
         mtime: i64,
         data: &[u8],
     ) -> io::Result<()> {
-        let mut pax: Vec<(&str, String)> = Vec::new();
-        let split = split_ustar(name);
-        let name_fits = is_ascii(name) && (name.len() <= NAME || split.is_some());
-        if !name_fits {
-            pax.push(("path", name.to_string()));
+        if name.contains('\0') {
+            return Err(invalid(format!("tar name {name:?} holds a NUL byte")));
         }
-        if mtime < 0 {
-            pax.push(("mtime", mtime.to_string()));
+        let mode = i64::from(mode);
+        if !fits_in_octal(8, mode) {
+            return Err(invalid(format!(
+                "tar mode {mode:o} of {name:?} needs the GNU format, which is not written"
+            )));
         }
-        pax.sort();
+        let size = i64::try_from(data.len()).unwrap_or(i64::MAX);
+        let pax = pax_records(name, mtime, size);
         let mut block = [0u8; BLOCK];
-        if !pax.is_empty() {
-            let records: String = pax.iter().map(|(k, v)| pax_record(k, v)).collect();
-            let (dir, file) = match name.rfind('/') {
-                Some(i) => (&name[..i], &name[i + 1..]),
-                None => ("", name),
-            };
-            let mut pax_name = if dir.is_empty() {
-                format!("PaxHeaders.0/{file}")
-            } else {
-                format!("{dir}/PaxHeaders.0/{file}")
-            };
-            pax_name = to_ascii(&pax_name);
-            pax_name.truncate(NAME);
-            let pax_name = pax_name.trim_end_matches('/');
-            let mut h = [0u8; BLOCK];
-            put_str(&mut h[0..100], pax_name);
-            put_octal(&mut h[100..108], 0);
-            put_octal(&mut h[108..116], 0);
-            put_octal(&mut h[116..124], 0);
-            put_octal(&mut h[124..136], records.len() as i64);
-            put_octal(&mut h[136..148], 0);
-            h[156] = b'x';
-            set_ustar_magic(&mut h);
-            set_checksum(&mut h);
-            self.out.write_all(&h)?;
-            self.write_padded(records.as_bytes())?;
-            put_str(&mut block[0..100], name);
-        } else if let Some((prefix, rest)) = split {
-            put_str(&mut block[0..100], rest);
-            put_str(&mut block[345..500], prefix);
+        if pax.is_empty() {
+            match split_ustar(name) {
+                Some((prefix, rest)) => {
+                    put_str(&mut block[0..100], rest);
+                    put_str(&mut block[345..500], prefix);
+                }
+                None => put_str(&mut block[0..100], name),
+            }
         } else {
+            self.write_pax_header(name, &pax)?;
             put_str(&mut block[0..100], name);
         }
-        put_octal(&mut block[100..108], i64::from(mode));
+        put_octal(&mut block[100..108], mode);
         put_octal(&mut block[108..116], 0);
         put_octal(&mut block[116..124], 0);
-        put_octal(&mut block[124..136], data.len() as i64);
+        put_octal(&mut block[124..136], size);
         put_octal(&mut block[136..148], mtime);
         block[156] = kind;
         put_octal(&mut block[329..337], 0);
@@ -214,6 +276,35 @@ impl<W: Write> GoTarWriter<W> {
         set_checksum(&mut block);
         self.out.write_all(&block)?;
         self.write_padded(data)
+    }
+
+    /// Go's `writeRawFile` of the extended header: a V7 header (no device numbers) with the
+    /// USTAR magic, then the records.
+    fn write_pax_header(
+        &mut self,
+        name: &str,
+        pax: &BTreeMap<&'static str, String>,
+    ) -> io::Result<()> {
+        let records: String = pax.iter().map(|(k, v)| pax_record(k, v)).collect();
+        if records.len() > MAX_PAX_DATA {
+            return Err(invalid(format!(
+                "the PAX header of {:?} would be {} bytes, over Go's limit",
+                to_ascii(name).chars().take(NAME).collect::<String>(),
+                records.len()
+            )));
+        }
+        let mut h = [0u8; BLOCK];
+        put_str(&mut h[0..100], &pax_header_name(name));
+        put_octal(&mut h[100..108], 0);
+        put_octal(&mut h[108..116], 0);
+        put_octal(&mut h[116..124], 0);
+        put_octal(&mut h[124..136], records.len() as i64);
+        put_octal(&mut h[136..148], 0);
+        h[156] = b'x';
+        set_ustar_magic(&mut h);
+        set_checksum(&mut h);
+        self.out.write_all(&h)?;
+        self.write_padded(records.as_bytes())
     }
 
     fn write_padded(&mut self, data: &[u8]) -> io::Result<()> {
@@ -306,13 +397,150 @@ mod tests {
         assert_eq!(pax_record("path", &"x".repeat(92)).len(), 102);
     }
 
+    /// A header block as Go's writer fills it: each field's bytes written out by hand, the
+    /// checksum (sum of the bytes, its own field counted as spaces) computed here.
+    fn go_block(fields: &[(usize, &[u8])]) -> Vec<u8> {
+        let mut b = vec![0u8; BLOCK];
+        for (at, bytes) in fields {
+            b[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        let sum: u32 = b
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u32::from(x)
+                }
+            })
+            .sum();
+        b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        b
+    }
+
+    /// Go's extended header: V7 fields, no device numbers, USTAR magic.
+    fn go_pax_block(name: &[u8], records: usize) -> Vec<u8> {
+        let size = format!("{records:011o}\0");
+        go_block(&[
+            (0, name),
+            (100, b"0000000\0"),
+            (108, b"0000000\0"),
+            (116, b"0000000\0"),
+            (124, size.as_bytes()),
+            (136, b"00000000000\0"),
+            (156, b"x"),
+            (257, b"ustar\x0000"),
+        ])
+    }
+
+    /// Go's header of a regular file, mode 0444, owner 0:0.
+    fn go_file_block(name: &[u8], size: &[u8], mtime: &[u8]) -> Vec<u8> {
+        go_block(&[
+            (0, name),
+            (100, b"0000444\0"),
+            (108, b"0000000\0"),
+            (116, b"0000000\0"),
+            (124, size),
+            (136, mtime),
+            (156, b"0"),
+            (257, b"ustar\x0000"),
+            (329, b"0000000\x000000000\0"),
+        ])
+    }
+
+    fn padded(data: &[u8]) -> Vec<u8> {
+        let mut v = data.to_vec();
+        v.resize(data.len().div_ceil(BLOCK) * BLOCK, 0);
+        v
+    }
+
     #[test]
-    fn negative_mtime_goes_to_pax() {
+    fn pax_long_name_keeps_its_first_100_bytes_in_the_ustar_name_field() {
+        // The file name alone is over 100 bytes: no USTAR split, so PAX.
+        let name = format!("release-manifests/{}.yaml", "n".repeat(150));
+        assert_eq!(name.len(), 173);
         let mut w = GoTarWriter::new(Vec::new());
-        w.append_file("a", 0o444, -5, b"").unwrap();
+        w.append_file(&name, 0o444, 1_700_000_000, b"kind: X\n")
+            .unwrap();
         let tar = w.finish().unwrap();
-        assert_eq!(tar[156], b'x');
-        assert_eq!(&tar[512..521], b"12 mtime=");
-        assert_eq!(&tar[1024 + 136..1024 + 148], b"000000000-5\0");
+
+        // 4 + 173 + 3 = 180 bytes, plus the three digits of the length itself.
+        let record = format!("183 path={name}\n");
+        assert_eq!(record.len(), 183);
+        let pax_name = format!("release-manifests/PaxHeaders.0/{}", "n".repeat(69));
+        assert_eq!(pax_name.len(), 100);
+        let mut expected = go_pax_block(pax_name.as_bytes(), 183);
+        expected.extend(padded(record.as_bytes()));
+        expected.extend(go_file_block(
+            &name.as_bytes()[..100],
+            b"00000000010\0",
+            b"14524770400\0",
+        ));
+        expected.extend(padded(b"kind: X\n"));
+        expected.extend([0u8; 2 * BLOCK]);
+        assert_eq!(tar, expected);
+    }
+
+    #[test]
+    fn cut_name_ending_in_a_slash_gets_a_nul_as_go_writes_it() {
+        // Bytes 98 and 99 of the name are `//`; the last element (120 bytes) cannot be split off.
+        let name = format!("release-manifests/{}//{}", "a".repeat(80), "b".repeat(120));
+        let mut w = GoTarWriter::new(Vec::new());
+        w.append_file(&name, 0o444, 0, b"").unwrap();
+        let tar = w.finish().unwrap();
+
+        // Go cleans the extended header's path (`path.Join`), so `//` becomes `/`.
+        let pax_name = format!("release-manifests/{}/P", "a".repeat(80));
+        // 4 + 220 + 3 = 227, plus three digits.
+        let record = format!("230 path={name}\n");
+        assert_eq!(record.len(), 230);
+        let mut ustar_name = name.as_bytes()[..100].to_vec();
+        // The first 100 bytes end in `//`: the NUL goes after the last byte that is not a `/`,
+        // the byte after it is left as it was.
+        ustar_name[98] = 0;
+        assert_eq!(ustar_name[99], b'/');
+        let mut expected = go_pax_block(pax_name.as_bytes(), 230);
+        expected.extend(padded(record.as_bytes()));
+        expected.extend(go_file_block(
+            &ustar_name,
+            b"00000000000\0",
+            b"00000000000\0",
+        ));
+        expected.extend([0u8; 2 * BLOCK]);
+        assert_eq!(tar, expected);
+    }
+
+    #[test]
+    fn out_of_range_mtimes_go_to_a_pax_record_and_zeros_in_the_header() {
+        // Before 1970, and 8^11 s (year 2242): neither fits eleven octal digits.
+        for (mtime, record) in [(-5i64, "12 mtime=-5\n"), (1 << 33, "20 mtime=8589934592\n")] {
+            let mut w = GoTarWriter::new(Vec::new());
+            w.append_file("a", 0o444, mtime, b"").unwrap();
+            let tar = w.finish().unwrap();
+            assert_eq!(record.len(), record[..2].parse::<usize>().unwrap());
+            let mut expected = go_pax_block(b"PaxHeaders.0/a", record.len());
+            expected.extend(padded(record.as_bytes()));
+            expected.extend(go_file_block(b"a", b"00000000000\0", b"00000000000\0"));
+            expected.extend([0u8; 2 * BLOCK]);
+            assert_eq!(tar, expected, "mtime {mtime}");
+        }
+        // The largest time that fits stays USTAR.
+        let mut w = GoTarWriter::new(Vec::new());
+        w.append_file("a", 0o444, (1 << 33) - 1, b"").unwrap();
+        let tar = w.finish().unwrap();
+        let mut expected = go_file_block(b"a", b"00000000000\0", b"77777777777\0");
+        expected.extend([0u8; 2 * BLOCK]);
+        assert_eq!(tar, expected);
+    }
+
+    #[test]
+    fn what_go_refuses_is_refused() {
+        let mut w = GoTarWriter::new(Vec::new());
+        for (name, mode) in [("a/", 0o444), ("a\0b", 0o444), ("a", 0o20000000)] {
+            let err = w.append_file(name, mode, 0, b"").unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{name:?}");
+        }
+        assert_eq!(w.finish().unwrap().len(), 2 * BLOCK);
     }
 }

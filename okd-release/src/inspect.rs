@@ -18,6 +18,7 @@ use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::merge::ManifestFile;
 use crate::platform::PlatformFilter;
+use crate::mod_time::ModTime;
 use crate::{Error, annotations};
 
 /// Platform and size limits for reading component images.
@@ -269,13 +270,42 @@ fn manifests_in_layer(
                 limit: max_total,
             });
         }
-        let mtime = entry.header().mtime().map_err(|e| from_io(e, what))?;
+        let mtime = entry_mtime(&mut entry, &raw, what)?;
         let data = read_entry_data(&mut entry, size, &raw, what)?;
         out.push(LayerChange::File(ManifestFile {
             name: name.to_string(),
             data,
-            mtime: i64::try_from(mtime).unwrap_or(i64::MAX),
+            mtime,
         }));
     }
     Ok(out)
+}
+
+/// An entry's time as Go's tar reader gives it (and `oc` keeps it on the file it extracts): the
+/// last PAX `mtime` record, nanoseconds and all, when there is one, else the header's seconds.
+/// A PAX time Go cannot parse fails the layer, as it fails `oc`.
+fn entry_mtime<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    raw: &str,
+    what: &str,
+) -> Result<ModTime, Error> {
+    let mut pax_mtime = None;
+    if let Some(records) = entry.pax_extensions().map_err(|e| from_io(e, what))? {
+        for record in records {
+            let record = record.map_err(|e| from_io(e, what))?;
+            if record.key_bytes() == b"mtime" {
+                pax_mtime = Some(String::from_utf8_lossy(record.value_bytes()).into_owned());
+            }
+        }
+    }
+    match pax_mtime {
+        Some(value) => ModTime::parse_pax(&value).ok_or_else(|| Error::Layer {
+            what: what.to_string(),
+            reason: format!("entry {raw:?} has PAX mtime {value:?}, which is not a time"),
+        }),
+        None => {
+            let secs = entry.header().mtime().map_err(|e| from_io(e, what))?;
+            Ok(ModTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX)))
+        }
+    }
 }

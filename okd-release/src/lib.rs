@@ -55,6 +55,7 @@ pub mod lint;
 pub mod load;
 pub mod merge;
 pub mod metadata;
+pub mod mod_time;
 pub mod object_meta;
 pub mod payload;
 pub mod platform;

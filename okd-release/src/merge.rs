@@ -10,6 +10,7 @@
 //!
 //! ```
 //! use okd_release::ImageReferences;
+//! use okd_release::mod_time::ModTime;
 //! use okd_release::merge::{ManifestFile, MergeOptions, OperatorManifests, merge_operator_manifests};
 //!
 //! let release = ImageReferences::new("4.19.0-okd-scos.1", chrono::Utc::now());
@@ -18,7 +19,7 @@
 //!     files: vec![ManifestFile {
 //!         name: "deployment.yaml".into(),
 //!         data: b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  annotations:\n    v: 0.0.1-snapshot\n".to_vec(),
-//!         mtime: 1_700_000_000,
+//!         mtime: ModTime::from_secs(1_700_000_000),
 //!     }],
 //! };
 //! let merged = merge_operator_manifests(&release, &[op], &MergeOptions::default())?;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::image_references::ImageReferences;
+use crate::mod_time::ModTime;
 use crate::substitute::OperatorTransform;
 
 /// The name of an operator's image-references file inside `/manifests`.
@@ -45,8 +47,8 @@ pub struct ManifestFile {
     pub name: String,
     /// Contents.
     pub data: Vec<u8>,
-    /// Modification time in the operator image layer, seconds since the epoch.
-    pub mtime: i64,
+    /// Modification time in the operator image layer, with the nanoseconds a PAX record gives.
+    pub mtime: ModTime,
 }
 
 /// The manifests of one operator image.
@@ -87,7 +89,9 @@ pub struct PayloadFile {
     pub name: String,
     /// Contents after substitution.
     pub data: Vec<u8>,
-    /// Modification time, seconds since the epoch.
+    /// Modification time written into the layer, seconds since the epoch: an operator file's
+    /// time as `oc`'s extraction leaves it ([`ModTime::as_extracted`]), rounded to the second as
+    /// Go's tar writer rounds it ([`ModTime::rounded_seconds`]).
     pub mtime: i64,
 }
 
@@ -98,8 +102,9 @@ pub struct MergedManifests {
     pub files: Vec<PayloadFile>,
     /// The tags that contributed (in order).
     pub operators: Vec<String>,
-    /// The newest modification time among all operator files (0 when there are none); the
-    /// `release-manifests` directory, `image-references` and `release-metadata` get it.
+    /// The newest modification time among all operator files, truncated to the second as `oc`
+    /// truncates it (0 when there are none); the `release-manifests` directory,
+    /// `image-references` and `release-metadata` get it.
     pub newest: i64,
     /// Non-fatal findings.
     pub warnings: Vec<String>,
@@ -178,7 +183,11 @@ pub fn merge_operator_manifests(
     let mut out = MergedManifests {
         newest: ordered
             .iter()
-            .flat_map(|o| o.files.iter().map(|f| f.mtime))
+            .flat_map(|o| {
+                o.files
+                    .iter()
+                    .map(|f| f.mtime.as_extracted().whole_seconds())
+            })
             .max()
             .unwrap_or(0),
         ..MergedManifests::default()
@@ -214,7 +223,7 @@ pub fn merge_operator_manifests(
             out.files.push(PayloadFile {
                 name,
                 data,
-                mtime: f.mtime,
+                mtime: f.mtime.as_extracted().rounded_seconds(),
             });
         }
         out.operators.push(op.tag.clone());
@@ -257,8 +266,40 @@ mod tests {
         ManifestFile {
             name: name.into(),
             data: data.as_bytes().to_vec(),
-            mtime,
+            mtime: ModTime::from_secs(mtime),
         }
+    }
+
+    #[test]
+    fn file_times_are_rounded_and_the_newest_truncated_as_oc_does() {
+        let release = ImageReferences::new("4.19.0", chrono::Utc::now());
+        let at = |name: &str, pax: &str| ManifestFile {
+            mtime: ModTime::parse_pax(pax).unwrap(),
+            ..file(name, CM, 0)
+        };
+        let ops = [OperatorManifests {
+            tag: "op".into(),
+            files: vec![
+                at("a.yaml", "1700000000.5"),
+                at("b.yaml", "1700000000.499999999"),
+                at("c.yaml", "1699999999.9"),
+            ],
+        }];
+        let merged = merge_operator_manifests(&release, &ops, &MergeOptions::default()).unwrap();
+        let times: Vec<i64> = merged.files.iter().map(|f| f.mtime).collect();
+        assert_eq!(times, [1_700_000_001, 1_700_000_000, 1_700_000_000]);
+        // `oc` truncates the newest time instead: the directory is dated before `a.yaml`.
+        assert_eq!(merged.newest, 1_700_000_000);
+
+        // Before 1970 or past 2262, `oc`'s extraction has set the file to the epoch.
+        let ops = [OperatorManifests {
+            tag: "op".into(),
+            files: vec![at("a.yaml", "-1.5"), at("b.yaml", "9999999999999")],
+        }];
+        let merged = merge_operator_manifests(&release, &ops, &MergeOptions::default()).unwrap();
+        let times: Vec<i64> = merged.files.iter().map(|f| f.mtime).collect();
+        assert_eq!(times, [0, 0]);
+        assert_eq!(merged.newest, 0);
     }
 
     const CM: &str = "apiVersion: v1\nkind: ConfigMap\n";

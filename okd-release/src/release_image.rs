@@ -5,7 +5,8 @@
 //! base (`cluster-version-operator`) image without copying or rewriting the base layers; the
 //! configuration is edited as `oc` edits it (labels replaced by `io.openshift.release` and
 //! `io.openshift.release.base-image-digest`, history reset, `created` set) and a Docker schema 2
-//! manifest is written. Base layers are mounted or copied into the destination repository only
+//! manifest is written, its base layer descriptors (media types included) as the base image has
+//! them. Base layers are mounted or copied into the destination repository only
 //! when it lacks them.
 //!
 //! Appending is done here rather than through a generic image-append facility so that the
@@ -226,28 +227,10 @@ struct Schema2<'a> {
     layers: Vec<Descriptor<'a>>,
 }
 
-/// The Docker media type of a base layer. An OCI base (`oc` copies its layer types as they are)
-/// gets the equivalent Docker types, so that the release is a Docker schema 2 image throughout;
-/// the bytes, and so the digests, are the same. zstd has no Docker equivalent.
-fn docker_layer_type<'a>(media_type: &'a str, digest: &Digest) -> Result<&'a str, Error> {
-    Ok(match media_type {
-        media_type::OCI_LAYER_GZIP => media_type::DOCKER_LAYER_GZIP,
-        media_type::OCI_LAYER_TAR => DOCKER_LAYER_TAR,
-        media_type::OCI_LAYER_ZSTD => {
-            return Err(Error::UnsupportedImage {
-                image: digest.to_string(),
-                reason: "a zstd base layer cannot be part of a Docker schema 2 release image"
-                    .to_string(),
-            });
-        }
-        other => other,
-    })
-}
-
-/// Docker's media type for an uncompressed layer.
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
-
 /// The Docker schema 2 manifest as distribution writes it (`json.MarshalIndent`, three spaces).
+/// The base layers keep their media types, as `oc` keeps the base image's descriptors: an OCI
+/// base (gzip, zstd or plain tar layers) stays OCI-typed inside the Docker manifest, since the
+/// type describes bytes that are not rewritten.
 pub(crate) fn schema2_manifest(
     config: &[u8],
     base_layers: &[BlobRef],
@@ -255,14 +238,12 @@ pub(crate) fn schema2_manifest(
 ) -> Result<RawManifest, Error> {
     let mut layers: Vec<Descriptor<'_>> = base_layers
         .iter()
-        .map(|l| {
-            Ok(Descriptor {
-                media_type: docker_layer_type(&l.media_type, &l.digest)?,
-                size: l.size,
-                digest: l.digest.to_string(),
-            })
+        .map(|l| Descriptor {
+            media_type: &l.media_type,
+            size: l.size,
+            digest: l.digest.to_string(),
         })
-        .collect::<Result<_, Error>>()?;
+        .collect();
     layers.push(Descriptor {
         media_type: media_type::DOCKER_LAYER_GZIP,
         size: layer.size(),
@@ -342,7 +323,7 @@ mod tests {
         let m = schema2_manifest(
             b"{}",
             &[
-                blob(media_type::OCI_LAYER_GZIP, 1),
+                blob(media_type::DOCKER_LAYER_GZIP, 1),
                 blob(media_type::DOCKER_LAYER_GZIP, 2),
             ],
             &layer,
@@ -361,9 +342,34 @@ mod tests {
             3,
             "{text}"
         );
-        assert!(!text.contains("oci"), "{text}");
-        let err =
-            schema2_manifest(b"{}", &[blob(media_type::OCI_LAYER_ZSTD, 3)], &layer).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedImage { .. }), "{err}");
+    }
+
+    #[test]
+    fn oci_base_layer_media_types_are_kept_as_oc_keeps_them() {
+        let layer = write_release_layer(b"{}", b"{}", &[], 0).unwrap();
+        let base = [
+            blob(media_type::OCI_LAYER_GZIP, 1),
+            blob(media_type::OCI_LAYER_ZSTD, 2),
+            blob(media_type::OCI_LAYER_TAR, 3),
+        ];
+        let m = schema2_manifest(b"{}", &base, &layer).unwrap();
+        assert_eq!(m.media_type(), media_type::DOCKER_MANIFEST);
+        let v: serde_json::Value = serde_json::from_slice(m.bytes()).unwrap();
+        let types: Vec<&str> = v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["mediaType"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                media_type::OCI_LAYER_GZIP,
+                media_type::OCI_LAYER_ZSTD,
+                media_type::OCI_LAYER_TAR,
+                media_type::DOCKER_LAYER_GZIP,
+            ]
+        );
+        assert_eq!(v["config"]["mediaType"], media_type::DOCKER_CONFIG);
     }
 }

@@ -6,6 +6,7 @@ mod build;
 mod diff;
 mod extra_manifests;
 mod faults_build;
+mod fidelity;
 mod hostile_layers;
 mod hostile_operators;
 mod lint;

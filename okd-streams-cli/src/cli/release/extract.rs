@@ -25,9 +25,14 @@ pub struct ExtractArgs {
     /// The cluster profile, with --included.
     #[arg(long, value_name = "PROFILE", requires = "included", value_parser = clap::builder::PossibleValuesParser::new(PROFILES))]
     pub profile: Option<String>,
+    #[command(flatten)]
+    pub tools: super::extract_tools::ToolsArgs,
 }
 
 pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
+    if let Some(mode) = a.tools.mode()? {
+        return super::extract_tools::run(&a, mode, stores).await;
+    }
     // Read the install-config first: a bad one writes nothing.
     let cluster = if a.included {
         let mut cluster = match &a.install_config {

@@ -38,6 +38,16 @@
 //! assert!(dir.path().join("image-references").is_file());
 //! # Ok(()) }
 //! ```
+//!
+//! The binaries of a release (`--command`, `--tools`) are in [`command`], its credentials
+//! requests (`--credentials-requests`) in [`credentials_requests`].
+
+pub mod archive;
+pub mod command;
+pub mod credentials_requests;
+pub mod markers;
+pub mod targets;
+pub mod tools;
 
 use std::fs;
 use std::io::{self, Read};

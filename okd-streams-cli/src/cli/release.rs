@@ -1,6 +1,7 @@
 //! `okd-streams release …`: what `oc adm release info|new|extract` do, on registries and layouts.
 
 mod extract;
+mod extract_tools;
 mod lint;
 mod new;
 mod platform;
@@ -22,8 +23,9 @@ pub enum ReleaseCommand {
     Diff(DiffArgs),
     /// Builds a release image from a release and/or component images.
     New(Box<new::NewArgs>),
-    /// Writes the release image's release-manifests/ files, byte for byte, into a directory
-    /// (or one of them to standard output).
+    /// Writes the release image's release-manifests/ files, byte for byte, into a directory;
+    /// or its `oc` / `openshift-install` with the release written into them (--command,
+    /// --tools), or its CredentialsRequests (--credentials-requests).
     Extract(extract::ExtractArgs),
     /// Reports what the cluster-version operator would reject, drop, apply and skip, per
     /// cluster profile; exits non-zero when a manifest would be rejected or dropped.

@@ -14,6 +14,7 @@ mod cli_release_lint;
 mod cli_release_mirror;
 mod cli_release_multiarch;
 mod cli_release_scripts;
+mod cli_release_tools;
 mod cli_sign;
 mod simulate_parity;
 mod stream_authfile;

@@ -262,6 +262,37 @@ fn own_layers(spec: &PayloadSpec, name: &str, recipe: &Recipe, arch: Arch) -> Ve
         .collect()
 }
 
+/// The layer of the files [`PayloadSpec::file`] put into `name`, with their directories.
+fn files_layer(spec: &PayloadSpec, name: &str, recipe: &Recipe) -> Option<LayerPlan> {
+    let files = spec.files.get(name)?;
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, _) in files {
+        let mut at = path.as_str();
+        while let Some(i) = at.rfind('/') {
+            at = &at[..i];
+            dirs.insert(at.to_string());
+        }
+    }
+    let mut entries: Vec<Entry> = dirs.into_iter().map(Entry::dir).collect();
+    let mut sorted: Vec<&(String, Vec<u8>)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.extend(
+        sorted
+            .into_iter()
+            .map(|(path, data)| Entry::File(path.clone(), 0o755, data.clone())),
+    );
+    let compression = match recipe.format {
+        ImageFormat::Oci => spec.compression,
+        ImageFormat::Docker => layer::gzip_only(spec.compression),
+    };
+    Some(LayerPlan {
+        what: format!("{name} files layer"),
+        entries,
+        mtime: recipe.created as u64,
+        compression,
+    })
+}
+
 fn manifests_layer(
     name: &str,
     recipe: &Recipe,
@@ -312,6 +343,14 @@ pub(crate) async fn build_app_image(
                 "/bin/sh -c #(nop) COPY file:{} in /usr/bin/{name} ",
                 info.diff_id.hex()
             ),
+        ));
+        layers.push(info);
+    }
+    if let Some(plan) = files_layer(spec, name, recipe) {
+        let info = layer::build_and_write(ctx.store, repo, plan).await?;
+        history.push(History::layer(
+            &created,
+            format!("/bin/sh -c #(nop) COPY dir:{} in / ", info.diff_id.hex()),
         ));
         layers.push(info);
     }

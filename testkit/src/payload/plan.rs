@@ -278,5 +278,23 @@ pub(crate) fn plan(spec: &PayloadSpec) -> Vec<Planned> {
         let refs = synthetic_refs(following, &present);
         out.push(synthetic(spec, named.len() + j + 1, is_op[j], refs));
     }
+    // Components that only exist to carry the files a test put in them.
+    let extra: Vec<&String> = spec
+        .files
+        .keys()
+        .filter(|name| !present.contains(*name))
+        .collect();
+    for (k, name) in extra.into_iter().enumerate() {
+        let r = recipe(
+            spec,
+            n + k + 1,
+            name,
+            name,
+            ComponentKind::Image,
+            Vec::new(),
+            0,
+        );
+        out.push((name.clone(), r));
+    }
     out
 }

@@ -276,6 +276,14 @@ pub(crate) fn release_files(
             });
         }
     }
+    out.extend(
+        spec.release_manifests
+            .iter()
+            .map(|(name, content)| ReleaseFile {
+                name: name.clone(),
+                content: content.clone(),
+            }),
+    );
     Ok(out)
 }
 

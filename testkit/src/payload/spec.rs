@@ -50,6 +50,10 @@ pub struct PayloadSpec {
     pub(crate) kernel: String,
     pub(crate) kubernetes_version: String,
     pub(crate) concurrency: usize,
+    /// Files added to a component image in a layer of their own, by component.
+    pub(crate) files: BTreeMap<String, Vec<(String, Vec<u8>)>>,
+    /// Files added to `release-manifests/` after the operators' ones.
+    pub(crate) release_manifests: Vec<(String, String)>,
 }
 
 impl Default for PayloadSpec {
@@ -78,6 +82,8 @@ impl Default for PayloadSpec {
             kernel: "5.14.0-580.el9".to_string(),
             kubernetes_version: "1.32.5".to_string(),
             concurrency: 4,
+            files: BTreeMap::new(),
+            release_manifests: Vec::new(),
         }
     }
 }
@@ -242,6 +248,30 @@ impl PayloadSpec {
     /// How many images are generated at once (default 4).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
+        self
+    }
+
+    /// Adds the file `path` (mode 0755, no leading `/`) holding `data` to the image of
+    /// `component`, in a layer of its own above the component's other layers (below an
+    /// operator's `manifests/` layer). A component the payload would not have (`cli-artifacts`,
+    /// `cloud-credential-operator`) is added as an ordinary image. Files given twice for one
+    /// path keep the last data.
+    pub fn file(
+        mut self,
+        component: impl Into<String>,
+        path: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        let files = self.files.entry(component.into()).or_default();
+        let path = path.into();
+        files.retain(|(p, _)| *p != path);
+        files.push((path, data.into()));
+        self
+    }
+
+    /// Adds the file `name` with `content` to `release-manifests/`, after the operators' files.
+    pub fn release_manifest(mut self, name: impl Into<String>, content: impl Into<String>) -> Self {
+        self.release_manifests.push((name.into(), content.into()));
         self
     }
 

@@ -32,9 +32,17 @@ pub struct ExtractArgs {
     pub profile: Option<String>,
     #[command(flatten)]
     pub platform: super::platform::PlatformArgs,
+    #[command(flatten)]
+    pub tools: super::extract_tools::ToolsArgs,
 }
 
 pub async fn run(a: ExtractArgs, stores: &Stores) -> Result<(), CliError> {
+    if let Some(mode) = a.tools.mode()? {
+        let Some(to) = &a.to else {
+            return Err("--command, --tools and --credentials-requests write into --to DIR".into());
+        };
+        return super::extract_tools::run(&a, to, mode, stores).await;
+    }
     if let Some(name) = &a.file {
         let source = stores.source(&a.image).await?;
         let (_, data) =

@@ -53,8 +53,9 @@ use std::path::{Path, PathBuf};
 use okd_oci::{Access, BlobRef, ImageRef, ManifestRef, ManifestView, RawManifest, Store, StoreMap};
 
 use super::archive::{Member, Packer};
+use super::markers::Marker;
 use super::markers::{MarkerError, Replaced, Replacement, copy_and_replace};
-use super::targets::{CommandOs, Target, TargetError, select};
+use super::targets::{CommandOs, Entry, Target, TargetError, select};
 use super::tools::{Hashing, readme, release_txt, sha256sum_txt};
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_layer};
 use crate::{Error, Release};
@@ -194,19 +195,10 @@ pub async fn extract_command(
         .prefix(".okd-extract-")
         .tempdir_in(dir)
         .map_err(io_err("creating a staging directory in", dir))?;
-    let replacements = vec![
-        (
-            crate::extract::markers::Marker::ReleaseImage,
-            release.pull_spec.clone(),
-        ),
-        (
-            crate::extract::markers::Marker::ReleaseVersion,
-            release.name.clone(),
-        ),
-        (
-            crate::extract::markers::Marker::ReleaseArchitecture,
-            release.platform(),
-        ),
+    let replacements = [
+        (Marker::ReleaseImage, release.pull_spec.clone()),
+        (Marker::ReleaseVersion, release.name.clone()),
+        (Marker::ReleaseArchitecture, release.platform()),
     ];
     let limits = LayerLimits {
         compressed: options.max_layer_size,
@@ -228,7 +220,7 @@ pub async fn extract_command(
             replacements: wanted,
         };
         match extract_one(&release, components, limits, job).await? {
-            None => not_found.push(entry.path),
+            None => not_found.push(entry),
             Some((file, replaced)) => {
                 if let Some(w) = replaced.warning(entry.binary_name()) {
                     unreplaced.push(format!("{}: {}", file.name, names(&replaced)));
@@ -289,14 +281,11 @@ fn names(r: &Replaced) -> String {
 
 /// `oc`'s rule for binaries not found: newer entries may be absent, and so may the RHEL 8/9
 /// builds when every tool is extracted.
-fn check_found(not_found: &[&str], all_tools: bool) -> Result<(), CommandError> {
+fn check_found(not_found: &[&Entry], all_tools: bool) -> Result<(), CommandError> {
     let mut missing: Vec<&str> = Vec::new();
-    for path in not_found {
-        let entry = super::targets::TABLE.iter().find(|e| e.path == *path);
-        if entry.is_some_and(|e| e.new_arch) {
-            continue;
-        }
-        if all_tools && (path.contains("rhel9") || path.contains("rhel8")) {
+    for entry in not_found {
+        let path = entry.path;
+        if entry.new_arch || (all_tools && (path.contains("rhel9") || path.contains("rhel8"))) {
             continue;
         }
         missing.push(path);

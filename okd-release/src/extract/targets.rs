@@ -117,12 +117,20 @@ const fn from(image: &'static str, path: &'static str, archive: &'static str) ->
     }
 }
 
+/// What a kind of binary gets: its markers, README and links.
+#[derive(Clone, Copy)]
+struct Kind {
+    markers: &'static [Marker],
+    readme: Readme,
+    links: &'static [&'static str],
+}
+
 const fn entry(
     os: &'static str,
     arch: TargetArch,
     command: &'static str,
     from: Source,
-    kind: (&'static [Marker], Readme, &'static [&'static str]),
+    kind: Kind,
 ) -> Entry {
     Entry {
         os,
@@ -130,21 +138,37 @@ const fn entry(
         command,
         optional: false,
         new_arch: false,
-        markers: kind.0,
+        markers: kind.markers,
         image: from.image,
         path: from.path,
         archive: from.archive,
-        readme: kind.1,
-        links: kind.2,
+        readme: kind.readme,
+        links: kind.links,
         file_command: None,
         signed_macho: false,
     }
 }
 
-const UNIX_CLIENT: (&[Marker], Readme, &[&str]) = (CLIENT, Readme::ClientUnix, &["kubectl"]);
-const WINDOWS_CLIENT: (&[Marker], Readme, &[&str]) = (CLIENT, Readme::ClientWindows, &[]);
-const INSTALL: (&[Marker], Readme, &[&str]) = (INSTALLER, Readme::Installer, &[]);
-const CCOCTL: (&[Marker], Readme, &[&str]) = (&[], Readme::Ccoctl, &[]);
+const UNIX_CLIENT: Kind = Kind {
+    markers: CLIENT,
+    readme: Readme::ClientUnix,
+    links: &["kubectl"],
+};
+const WINDOWS_CLIENT: Kind = Kind {
+    markers: CLIENT,
+    readme: Readme::ClientWindows,
+    links: &[],
+};
+const INSTALL: Kind = Kind {
+    markers: INSTALLER,
+    readme: Readme::Installer,
+    links: &[],
+};
+const CCOCTL: Kind = Kind {
+    markers: &[],
+    readme: Readme::Ccoctl,
+    links: &[],
+};
 
 impl Entry {
     const fn newer(mut self) -> Entry {

@@ -318,8 +318,6 @@ fn unsupported(image: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-}
-
 /// The path below `release-manifests/` of a (cleaned) entry name, or `None` for entries
 /// elsewhere.
 pub(crate) fn release_path(name: &str) -> Option<&str> {

@@ -17,8 +17,8 @@ use okd_oci::{
 use crate::config::{ImageConfig, MAX_CONFIG_SIZE};
 use crate::layer_reader::{LayerLimits, clean_entry_name, from_io, read_entry_data, read_layer};
 use crate::merge::ManifestFile;
-use crate::platform::PlatformFilter;
 use crate::mod_time::ModTime;
+use crate::platform::PlatformFilter;
 use crate::{Error, annotations};
 
 /// Platform and size limits for reading component images.

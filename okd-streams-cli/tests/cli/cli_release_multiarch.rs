@@ -207,7 +207,9 @@ async fn info_and_extract_read_the_platform_asked_for() {
     let release = r.release_ref();
     let (amd, arm) = (&multi.children[0], &multi.children[1]);
 
-    let doc = r.okd(&["release", "info", &release, "-o", "json"]).json();
+    let doc = r
+        .okd(&["release", "info", &release, "-o", "okd-json"])
+        .json();
     assert_eq!(doc["contentDigest"], amd.digest.to_string());
     assert_eq!(doc["listDigest"], multi.list_digest.to_string());
     let listed: Vec<(String, String)> = doc["listManifests"]
@@ -236,7 +238,7 @@ async fn info_and_extract_read_the_platform_asked_for() {
     ] {
         let doc = r
             .okd(&[
-                "release", "info", &release, "-o", "json", flags[0], flags[1],
+                "release", "info", &release, "-o", "okd-json", flags[0], flags[1],
             ])
             .json();
         assert_eq!(doc["contentDigest"], arm.digest.to_string(), "{flags:?}");
@@ -343,7 +345,7 @@ async fn a_one_child_list_of_any_architecture_loads_without_a_flag() {
     let info = r.okd(&["release", "info", &image]).ok();
     assert!(info.contains("multi (linux/arm64)"), "{info}");
     assert!(info.contains(&list.digest().to_string()), "{info}");
-    let doc = r.okd(&["release", "info", &image, "-o", "json"]).json();
+    let doc = r.okd(&["release", "info", &image, "-o", "okd-json"]).json();
     assert_eq!(doc["contentDigest"], arm.digest.to_string());
 
     // Asking for another platform explicitly still fails, naming the one the list has.

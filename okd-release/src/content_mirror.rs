@@ -196,15 +196,27 @@ impl ContentMirror {
                     reason: e.to_string(),
                 })?;
         let found = sources.resolve(&image, Access::Read).await?;
-        let (top, stats) = okd_oci::copy::copy_image(
-            found.store.as_ref(),
-            &found.repository,
-            &ManifestRef::Digest(c.digest.clone()),
-            self.store.as_ref(),
-            &self.repository,
-            Some(&c.mirror_tag),
-        )
-        .await?;
+        let copy = || {
+            okd_oci::copy::copy_image(
+                found.store.as_ref(),
+                &found.repository,
+                &ManifestRef::Digest(c.digest.clone()),
+                self.store.as_ref(),
+                &self.repository,
+                Some(&c.mirror_tag),
+            )
+        };
+        // Components share blobs and are copied into one repository at once. A registry may
+        // refuse a manifest for a blob that a concurrent copy of the same digest is still
+        // committing; copying the image again (present blobs are skipped) settles it, and a
+        // second refusal is the error.
+        let (top, stats) = match copy().await {
+            Err(okd_oci::Error::MissingReference { missing, .. }) => {
+                tracing::debug!(component = %c.tag, %missing, "manifest refused for a missing blob; copying again");
+                copy().await?
+            }
+            other => other?,
+        };
         if top.digest() != &c.digest {
             return Err(okd_oci::Error::DigestMismatch {
                 what: format!("component {} at {}", c.tag, c.source),

@@ -196,11 +196,12 @@ impl ContentMirror {
                     reason: e.to_string(),
                 })?;
         let found = sources.resolve(&image, Access::Read).await?;
+        let reference = ManifestRef::Digest(c.digest.clone());
         let copy = || {
             okd_oci::copy::copy_image(
                 found.store.as_ref(),
                 &found.repository,
-                &ManifestRef::Digest(c.digest.clone()),
+                &reference,
                 self.store.as_ref(),
                 &self.repository,
                 Some(&c.mirror_tag),

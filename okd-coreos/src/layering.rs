@@ -186,14 +186,7 @@ impl<'a> LayeredImage<'a> {
 
     /// The MachineConfig pool the kernel arguments and node units are for (default `worker`).
     pub fn pool(mut self, pool: &str) -> LayeredImage<'a> {
-        let mut mc = MachineConfig::new(pool);
-        for a in self.machine_config.kernel_arguments() {
-            mc = mc.kernel_argument(a);
-        }
-        for u in self.machine_config.units() {
-            mc = mc.unit(&u.name, u.enabled, u.contents.clone());
-        }
-        self.machine_config = mc;
+        self.machine_config = self.machine_config.in_pool(pool);
         self
     }
 

@@ -115,6 +115,12 @@ impl MachineConfig {
         self
     }
 
+    /// The same kernel arguments and units for another pool.
+    pub fn in_pool(mut self, pool: &str) -> MachineConfig {
+        self.pool = pool.to_string();
+        self
+    }
+
     /// The pool.
     pub fn pool(&self) -> &str {
         &self.pool

@@ -84,6 +84,7 @@ pub struct ReleaseBuilder {
     mirror: Option<ContentMirror>,
     strict_lint: bool,
     keep_manifest_list: bool,
+    list_architectures: Option<BTreeSet<String>>,
     dry_run: bool,
 }
 
@@ -112,6 +113,7 @@ impl Default for ReleaseBuilder {
             mirror: None,
             strict_lint: false,
             keep_manifest_list: false,
+            list_architectures: None,
             dry_run: false,
         }
     }
@@ -309,6 +311,19 @@ impl ReleaseBuilder {
     /// linux/amd64 child, as `oc` reads them, whatever [`ReleaseBuilder::platform`] says.
     pub fn keep_manifest_list(mut self, keep: bool) -> Self {
         self.keep_manifest_list = keep;
+        self
+    }
+
+    /// With [`ReleaseBuilder::keep_manifest_list`], only the images of the base list whose
+    /// architecture (Go name: `amd64`, `arm64`) is in `architectures` become images of the new
+    /// list, in the base list's order; an architecture the base list lacks fails the build
+    /// before anything is written.
+    pub fn keep_architectures<I, S>(mut self, architectures: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.list_architectures = Some(architectures.into_iter().map(Into::into).collect());
         self
     }
 
@@ -716,7 +731,8 @@ impl ReleaseBuilder {
                 list: &top,
                 pullspec: &payload.base_pullspec,
             };
-            let list = write_list(base, &payload, &layer, to, to_repo, &tag).await?;
+            let keep = self.list_architectures.as_ref();
+            let list = write_list(base, keep, &payload, &layer, to, to_repo, &tag).await?;
             return Ok(BuiltRelease {
                 digest: list.manifest.digest().clone(),
                 manifest: list.manifest,

@@ -10,6 +10,8 @@
 //! change. Everything is computed before anything is written; the children are written untagged
 //! and the list is tagged last, so a failure leaves no tag pointing at a partial release.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use okd_oci::{ManifestRef, RawManifest, Store};
 use serde::{Deserialize, Serialize};
@@ -97,10 +99,11 @@ struct Child {
     platform: Platform,
 }
 
-/// Appends `layer` to every image of `base`, then writes the new images and the new list
-/// (tagged `tag`) into `to_repo` of `to`.
+/// Appends `layer` to every image of `base` (to those of the architectures in `keep` when
+/// given), then writes the new images and the new list (tagged `tag`) into `to_repo` of `to`.
 pub(crate) async fn write_list(
     base: BaseList<'_>,
+    keep: Option<&BTreeSet<String>>,
     payload: &Payload,
     layer: &ReleaseLayer,
     to: &dyn Store,
@@ -117,6 +120,8 @@ pub(crate) async fn write_list(
     if doc.manifests.is_empty() {
         return Err(invalid("the manifest list is empty".to_string()));
     }
+    let (entries, platforms) = keep_only(keep, doc.manifests, platforms, base.pullspec)?;
+    doc.manifests = entries;
     let mut children = Vec::with_capacity(platforms.len());
     for listed in &platforms {
         let what = format!("{} ({})", base.pullspec, listed.platform);
@@ -178,4 +183,32 @@ pub(crate) async fn write_list(
             })
             .collect(),
     })
+}
+
+/// The entries (and their children) of the architectures in `keep`, in list order; every
+/// architecture of `keep` must be there.
+fn keep_only(
+    keep: Option<&BTreeSet<String>>,
+    entries: Vec<Entry>,
+    children: Vec<ListChild>,
+    pullspec: &str,
+) -> Result<(Vec<Entry>, Vec<ListChild>), Error> {
+    let Some(keep) = keep else {
+        return Ok((entries, children));
+    };
+    if let Some(missing) = keep
+        .iter()
+        .find(|a| !children.iter().any(|c| &c.platform.architecture == *a))
+    {
+        return Err(Error::PlatformNotFound {
+            image: pullspec.to_string(),
+            wanted: format!("linux/{missing}"),
+            available: children.iter().map(|c| c.platform.to_string()).collect(),
+        });
+    }
+    Ok(entries
+        .into_iter()
+        .zip(children)
+        .filter(|(_, c)| keep.contains(&c.platform.architecture))
+        .unzip())
 }

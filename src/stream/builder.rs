@@ -14,8 +14,9 @@ use okd_oci::{Access, ImageRef, Store, StoreKey, StoreMap};
 
 use super::jobs::{CheckProgram, REGISTRY_AUTH_FILE};
 use super::{
-    Check, FileLedger, LedgerStore, MemoryLedger, MirrorStage, OsLayering, ReleaseFormat,
-    StoreLocation, StorePublisher, Stream, StreamError, Target, UpstreamSource, VersionScheme,
+    Check, FileLedger, LedgerStore, MemoryLedger, MirrorStage, OsLayering, ReleaseArch,
+    ReleaseFormat, StoreLocation, StorePublisher, Stream, StreamError, Target, UpstreamSource,
+    VersionScheme,
 };
 
 /// Which time is written into a candidate release image.
@@ -74,6 +75,7 @@ pub struct StreamBuilder {
     name: String,
     upstream: Option<UpstreamSource>,
     os: Option<OsLayering>,
+    arch: super::ReleaseArch,
     overrides: Vec<Override>,
     scheme: VersionScheme,
     created_from: CreatedFrom,
@@ -114,6 +116,7 @@ impl StreamBuilder {
             name: name.to_string(),
             upstream: None,
             os: None,
+            arch: super::ReleaseArch::Single,
             overrides: Vec::new(),
             scheme: VersionScheme::Dated,
             created_from: CreatedFrom::Tick,
@@ -180,6 +183,13 @@ impl StreamBuilder {
     /// The operating system: variant and layering.
     pub fn os(mut self, os: OsLayering) -> Self {
         self.os = Some(os);
+        self
+    }
+
+    /// The architectures releases are built for (default: single-arch, see
+    /// [`super::arch`]).
+    pub fn arch(mut self, arch: super::ReleaseArch) -> Self {
+        self.arch = arch;
         self
     }
 
@@ -569,6 +579,7 @@ impl StreamBuilder {
         let log_dir = self.log_dir.clone().unwrap_or(logs);
         let signer = self.signer()?;
         self.check_machine_config()?;
+        self.check_arch()?;
         let check_program = match self.check_program.clone() {
             Some(p) => p,
             None => CheckProgram::this_binary()?,
@@ -676,6 +687,7 @@ impl StreamBuilder {
             policy,
             upstream,
             os: self.os.take(),
+            arch: self.arch.clone(),
             overrides: std::mem::take(&mut self.overrides),
             scheme: self.scheme.clone(),
             created_from: self.created_from,
@@ -723,6 +735,28 @@ impl StreamBuilder {
                 &self.name,
                 "os.machine_config",
                 "MachineConfigs are written next to each release, in the state directory: set one",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A multi-arch stream layers each architecture's OS image itself; a Containerfile build
+    /// runs on one architecture only.
+    fn check_arch(&self) -> Result<(), StreamError> {
+        if let ReleaseArch::Only(list) = &self.arch
+            && list.is_empty()
+        {
+            return Err(self.invalid("arch", "name at least one architecture"));
+        }
+        if self.arch.is_multi()
+            && self
+                .os
+                .as_ref()
+                .is_some_and(|o| o.containerfile_build().is_some())
+        {
+            return Err(self.invalid(
+                "os.containerfile",
+                "a Containerfile build runs on one architecture; a multi-arch stream cannot use one",
             ));
         }
         Ok(())

@@ -23,6 +23,8 @@ pub(crate) struct Detected {
     pub os_base: Option<(ImageRef, Digest)>,
     /// Tags the upstream payload has.
     pub upstream_tags: Vec<String>,
+    /// The architectures (Go names) of a multi-arch release.
+    pub archs: Option<Vec<String>>,
 }
 
 fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -34,6 +36,9 @@ impl Stream {
     pub(crate) async fn detect(&self) -> Result<Detected, StreamError> {
         let upstream = self.upstream.resolve(self.upstream_store.as_ref()).await?;
         let release = Release::load_image(self.upstream_store.as_ref(), &upstream.image).await?;
+        // A multi-arch stream checks its upstream has every architecture before anything is
+        // written.
+        let archs = self.check_upstream_arch(&upstream.image, &release).await?;
         let mut override_refs = Vec::new();
         for o in &self.overrides {
             override_refs.push(o.pullspec.parse::<ImageRef>()?);
@@ -68,8 +73,14 @@ impl Stream {
             };
             let digest = resolve_digest(sources, &base).await?;
             inputs.os_base = Some(base.with_digest(digest.clone()));
+            // Layers are the same on every architecture; owner names are read from the first.
+            let children = match &archs {
+                Some(a) => self.list_children_of(&base, &digest, a).await?,
+                None => Vec::new(),
+            };
+            let layer_base = children.first().map_or(&digest, |c| &c.digest).clone();
             if !os.is_plain() {
-                inputs.os_layers = layer_digests(sources, os, &base, &digest).await?;
+                inputs.os_layers = layer_digests(sources, os, &base, &layer_base).await?;
             }
             if let Some(build) = os.containerfile_build() {
                 inputs.os_build = Some(containerfile_digest(build).await?);
@@ -97,6 +108,7 @@ impl Stream {
             hash,
             os_base,
             upstream_tags: release.components.keys().cloned().collect(),
+            archs,
         })
     }
 
@@ -111,6 +123,10 @@ impl Stream {
         // The upstream by digest only: the same payload under another tag is the same input.
         let upstream = inputs.upstream.to_string();
         line("upstream", upstream.rsplit('@').next().unwrap_or(""));
+        // Only for multi-arch streams, so that single-arch hashes stay as they were.
+        if self.arch.is_multi() {
+            line("arch", &self.arch.to_string());
+        }
         if let Some(os) = &self.os {
             line("variant", os.variant().name());
             let os_base = inputs.os_base.as_ref().map(ToString::to_string);
@@ -191,34 +207,21 @@ impl Stream {
             );
             (store, repo, digest) = (self.store.clone(), dest_repo, out.digest);
         }
-        let os_image = if !os.adds_layers_or_labels() {
+        let os_image = if let (Some(archs), true) = (&detected.archs, os.adds_layers_or_labels()) {
+            let (image, lint) = self
+                .layer_each_arch(name, os, (base, &digest), archs)
+                .await?;
+            os_lint.extend(lint);
+            image
+        } else if !os.adds_layers_or_labels() {
             match built_image {
                 Some(b) => b,
                 None => base.with_digest(digest.clone()),
             }
         } else {
-            let mut layered =
+            let layered =
                 LayeredImage::new(store.as_ref(), &repo, &ManifestRef::Digest(digest.clone()));
-            for layer in os.layers() {
-                layered = layered.layer(layer.clone());
-            }
-            for (k, v) in os.labels() {
-                layered = layered.label(k, v);
-            }
-            layered = layered.tree_cache(os.tree_cache());
-            if os.has_canonical_modes() {
-                layered = layered.canonical_modes();
-            }
-            if let Some(v) = os.machine_os_version() {
-                layered = layered.machine_os(v).display_name_of(os.variant());
-            }
-            let (enables, removals) = os.units_and_removals();
-            for (unit, target) in enables {
-                layered = layered.enable(unit, target);
-            }
-            for path in removals {
-                layered = layered.remove(path);
-            }
+            let layered = configure_layering(os, layered);
             let written = layered
                 .write_to(
                     self.store.as_ref(),
@@ -256,10 +259,17 @@ impl Stream {
         let upstream = &intent.inputs.upstream;
         let release = Release::load_image(self.upstream_store.as_ref(), upstream).await?;
         let sources = &self.sources;
+        let list_metadata = self.arch.is_multi().then(|| multi_metadata(&release));
         let mut builder = ReleaseBuilder::from_release(release)
             .name(name)
             .created(intent.image_created)
             .allow_missing_images(self.allow_missing_images);
+        if let Some(metadata) = list_metadata {
+            builder = builder.keep_manifest_list(true).metadata(metadata);
+            if let Some(archs) = self.arch.go_names() {
+                builder = builder.keep_architectures(archs);
+            }
+        }
         for (tag, pullspec) in &intent.inputs.overrides {
             // An override is wanted in the payload even when no operator names it.
             builder = builder
@@ -292,6 +302,13 @@ impl Stream {
             .map_err(|e| StreamError::candidate(name, "build", e))?;
         let digest = match self.format {
             super::ReleaseFormat::Docker => built.digest.clone(),
+            super::ReleaseFormat::Oci if built.manifest.is_index() => {
+                let store = self.store.as_ref();
+                super::format::to_oci_list(store, &repo, &built.manifest, name)
+                    .await?
+                    .digest()
+                    .clone()
+            }
             super::ReleaseFormat::Oci => {
                 let oci = super::format::to_oci(&built.manifest)?;
                 self.store.write_manifest(&repo, &oci, Some(name)).await?;
@@ -326,6 +343,49 @@ impl Stream {
             mirrored,
         })
     }
+}
+
+/// The upstream's `release-metadata` metadata with the architecture `multi`, as multi payloads
+/// carry it.
+fn multi_metadata(release: &Release) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut metadata = release
+        .metadata
+        .as_ref()
+        .map(|m| m.metadata.clone())
+        .unwrap_or_default();
+    metadata.insert(
+        super::arch::ARCHITECTURE_METADATA.to_string(),
+        serde_json::Value::from("multi"),
+    );
+    metadata
+}
+
+/// `layered` with the layers, labels, units and removals of `os`.
+pub(crate) fn configure_layering<'a>(
+    os: &'a super::OsLayering,
+    mut layered: LayeredImage<'a>,
+) -> LayeredImage<'a> {
+    for layer in os.layers() {
+        layered = layered.layer(layer.clone());
+    }
+    for (k, v) in os.labels() {
+        layered = layered.label(k, v);
+    }
+    layered = layered.tree_cache(os.tree_cache());
+    if os.has_canonical_modes() {
+        layered = layered.canonical_modes();
+    }
+    if let Some(v) = os.machine_os_version() {
+        layered = layered.machine_os(v).display_name_of(os.variant());
+    }
+    let (enables, removals) = os.units_and_removals();
+    for (unit, target) in enables {
+        layered = layered.enable(unit, target);
+    }
+    for path in removals {
+        layered = layered.remove(path);
+    }
+    layered
 }
 
 /// The MachineConfig's file in `release-manifests/`: run level 80, with the

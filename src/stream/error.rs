@@ -84,6 +84,26 @@ pub enum StreamError {
         /// What failed.
         message: String,
     },
+    /// A multi-arch stream whose upstream (or OS base) lacks an architecture asked for.
+    #[error("{image} has no image for {}; it has {}", missing.join(", "), available.join(", "))]
+    MissingArchitecture {
+        /// The manifest list.
+        image: String,
+        /// The architectures asked for that it lacks (Go names).
+        missing: Vec<String>,
+        /// The platforms it has, in list order.
+        available: Vec<String>,
+    },
+    /// A multi-arch stream whose upstream (or OS base) is a single image.
+    #[error(
+        "{image} is a single image, not a manifest list: a {wanted} release needs one image per architecture"
+    )]
+    NotMultiArch {
+        /// The image.
+        image: String,
+        /// The architectures asked for (`multi`, `amd64,arm64`).
+        wanted: String,
+    },
     /// A manifest the stream cannot convert or read.
     #[error("manifest {digest}: {message}")]
     Manifest {

@@ -85,6 +85,30 @@ pub fn to_oci(docker: &RawManifest) -> Result<RawManifest, StreamError> {
     Ok(RawManifest::new(media_type::OCI_MANIFEST, bytes)?)
 }
 
+/// Writes the OCI form of the release list `list` (in `repo` of `store`, its images there):
+/// each image as an OCI manifest, untagged, then an OCI index of them tagged `tag`.
+pub(crate) async fn to_oci_list(
+    store: &dyn okd_oci::Store,
+    repo: &str,
+    list: &RawManifest,
+    tag: &str,
+) -> Result<RawManifest, StreamError> {
+    let children = okd_release::platform::list_children(list, &list.digest().to_string())?;
+    let mut images = Vec::with_capacity(children.len());
+    for child in children {
+        let docker = store
+            .read_manifest(repo, &okd_oci::ManifestRef::Digest(child.digest.clone()))
+            .await?;
+        let oci = to_oci(&docker)?;
+        store.write_manifest(repo, &oci, None).await?;
+        images.push(super::manifest_list::ListImage {
+            platform: child.platform,
+            manifest: oci,
+        });
+    }
+    super::manifest_list::write_list(store, repo, &images, Some(tag)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod adopt;
+pub mod arch;
 pub mod builder;
 mod candidate;
 pub mod checks;
@@ -42,7 +43,9 @@ pub mod export;
 pub mod file;
 pub mod format;
 pub mod jobs;
+mod manifest_list;
 pub mod mirror;
+mod multi_arch;
 pub mod os;
 pub mod publish;
 mod publish_components;
@@ -67,6 +70,7 @@ use okd_gating::{GatingPolicy, JobRunner, Publisher, StateStore};
 use okd_oci::{Store, StoreMap};
 
 pub use adopt::Adopted;
+pub use arch::ReleaseArch;
 pub use builder::{CreatedFrom, Promotion, RunnerAction, StreamBuilder};
 pub use checks::{Check, CheckInput, verify};
 pub use error::StreamError;
@@ -90,6 +94,7 @@ pub struct Stream {
     policy: GatingPolicy,
     upstream: UpstreamSource,
     os: Option<OsLayering>,
+    arch: ReleaseArch,
     overrides: Vec<Override>,
     scheme: VersionScheme,
     created_from: CreatedFrom,
@@ -158,6 +163,11 @@ impl Stream {
             .as_ref()
             .filter(|o| !o.is_plain())
             .map(|o| self.target.repository(&o.variant().payload_tags().os))
+    }
+
+    /// The architectures releases are built for.
+    pub fn arch(&self) -> &ReleaseArch {
+        &self.arch
     }
 
     /// The version scheme.

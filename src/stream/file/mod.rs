@@ -68,6 +68,11 @@ pub struct StreamFile {
     /// The operating system: CoreOS variant and layering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<OsFile>,
+    /// Architectures of the releases: `multi` (a manifest list of every architecture of the
+    /// upstream list), a list of Go names (`[amd64, arm64]`, that subset), or `single` (the
+    /// default: one image, linux/amd64 read from lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<ArchFile>,
     /// Let operator manifests name payload tags the release lacks (after an OS variant swap).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_missing_images: bool,
@@ -115,6 +120,48 @@ pub struct PublishFile {
     /// by (`oc adm release new --mirror`). Components must be named by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_repository: Option<String>,
+}
+
+/// The architectures of a stream's releases: a keyword or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum ArchFile {
+    /// `multi` or `single`.
+    Keyword(ArchKeyword),
+    /// These architectures (`amd64`, `arm64`, `ppc64le`, `s390x`; `x86_64` and `aarch64` are
+    /// accepted too).
+    List(Vec<String>),
+}
+
+/// `multi` or `single`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ArchKeyword {
+    /// Every architecture of the upstream list.
+    Multi,
+    /// One image (the default).
+    Single,
+}
+
+impl ArchFile {
+    fn to_arch(&self, stream: &str) -> Result<super::ReleaseArch, StreamError> {
+        Ok(match self {
+            ArchFile::Keyword(ArchKeyword::Multi) => super::ReleaseArch::Multi,
+            ArchFile::Keyword(ArchKeyword::Single) => super::ReleaseArch::Single,
+            ArchFile::List(names) => {
+                let mut list = Vec::with_capacity(names.len());
+                for (i, n) in names.iter().enumerate() {
+                    let a = n.parse::<okd_coreos::Architecture>().map_err(|e| {
+                        StreamError::invalid(stream, format!("arch[{i}]"), e.to_string())
+                    })?;
+                    list.push(a);
+                }
+                super::ReleaseArch::only(list)
+            }
+        })
+    }
 }
 
 /// The upstream payload: `image`, or `repository` with `tags`.
@@ -288,6 +335,9 @@ impl StreamFile {
         }
         if let Some(os) = &self.os {
             b = b.os(os.to_layering(n)?);
+        }
+        if let Some(arch) = &self.arch {
+            b = b.arch(arch.to_arch(n)?);
         }
         for (i, o) in self.overrides.iter().enumerate() {
             let (name, pullspec) = o.split_once('=').ok_or_else(|| {

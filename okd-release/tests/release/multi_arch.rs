@@ -184,3 +184,57 @@ async fn without_keep_manifest_list_one_image_of_the_platform_is_built() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn keep_architectures_cuts_the_list_and_refuses_a_missing_one_before_writing() {
+    let (store, multi) = multi().await;
+    let repo = &multi.payload.release.repo;
+    let from = load(
+        &store,
+        repo,
+        &multi.payload.version,
+        PlatformFilter::Default,
+    )
+    .await;
+    let components = StoreMap::offline().with_fallback(store.clone());
+    let built = ReleaseBuilder::from_release(from.clone())
+        .name(NAME)
+        .keep_manifest_list(true)
+        .keep_architectures(["arm64"])
+        .build(&components, store.as_ref(), "okd/arm-only", None)
+        .await
+        .unwrap();
+    let platforms: Vec<String> = built
+        .children
+        .iter()
+        .map(|c| c.platform.to_string())
+        .collect();
+    assert_eq!(platforms, ["linux/arm64/v8"]);
+    let top = store
+        .read_manifest("okd/arm-only", &ManifestRef::Tag(NAME.into()))
+        .await
+        .unwrap();
+    let ManifestView::Index(list) = top.view().unwrap() else {
+        panic!("not a list");
+    };
+    assert_eq!(list.manifests().len(), 1);
+
+    let err = ReleaseBuilder::from_release(from)
+        .name(NAME)
+        .keep_manifest_list(true)
+        .keep_architectures(["amd64", "s390x"])
+        .build(&components, store.as_ref(), "okd/s390x", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::PlatformNotFound { wanted, .. } if wanted == "linux/s390x"),
+        "{err}"
+    );
+    assert!(
+        store
+            .list_tags("okd/s390x")
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}

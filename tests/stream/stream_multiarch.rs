@@ -1,11 +1,12 @@
 //! Multi-arch streams against a docker-registry: a testkit upstream whose release and
 //! `cluster-version-operator` are amd64 + arm64 lists, and an OS base list of the two
 //! architectures. The stream's release must be a list whose images carry the same release
-//! layer, the OS image must be layered on each architecture's base, and mirror and promotion
-//! must keep the list. skopeo is the independent reader.
+//! layer, the OS image must be layered on each architecture's base, and mirror, promotion and
+//! signing must keep to the list's digest. skopeo and gpg are the independent readers.
 
 #![allow(clippy::unwrap_used)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use okd_streams::coreos::Variant;
@@ -15,10 +16,11 @@ use okd_streams::oci::{Digest, ImageRef, ManifestRef, RawManifest, Store, media_
 use okd_streams::release::{LoadOptions, PlatformFilter, Release};
 use okd_streams::stream::mirror::ReleaseMirrorStage;
 use okd_streams::stream::{
-    CreatedFrom, OsLayering, Promotion, ReleaseArch, StreamBuilder, StreamError, StreamFile,
-    TickContext,
+    CreatedFrom, OsLayering, Promotion, ReleaseArch, SigningFile, StreamBuilder, StreamError,
+    StreamFile, TickContext,
 };
 use serde_json::{Value, json};
+use testkit::gpg::GpgHome;
 use testkit::payload::{MultiArchPayload, PayloadSpec, generate_multi_arch};
 
 const STREAM: &str = "4.19.0-0.okd-scos";
@@ -138,6 +140,10 @@ async fn a_multi_arch_stream_builds_a_list_with_an_os_image_layered_per_architec
     let host = registry.host();
     let dir = tempfile::tempdir().unwrap();
     let (multi, os_list, amd_os, arm_os) = upstream(&registry, dir.path()).await;
+    let gpg = GpgHome::new();
+    let fpr = gpg.generate("okd-multi <releases@example.invalid>", "ed25519", None);
+    let key = gpg.write("release.key", &gpg.export_secret(&fpr, None, true));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let stream = StreamBuilder::new(STREAM)
         .upstream_image(&format!(
             "docker://{host}/okd/scos-release:{}",
@@ -154,6 +160,11 @@ async fn a_multi_arch_stream_builds_a_list_with_an_os_image_layered_per_architec
             "docker://{host}/mirror/release"
         )))
         .promote("next", Promotion::Repository("4-scos-next".into()))
+        .signing(SigningFile {
+            key: key.display().to_string(),
+            passphrase_file: None,
+            identity: None,
+        })
         .state_dir(dir.path().join("state"))
         .build()
         .await
@@ -245,6 +256,23 @@ async fn a_multi_arch_stream_builds_a_list_with_an_os_image_layered_per_architec
         created.name
     ));
     assert_eq!(promoted.to_string(), created.digest);
+
+    // The published release is signed by the list's digest, the one clusters pull by.
+    let hex = created.digest.strip_prefix("sha256:").unwrap();
+    let signature = dir
+        .path()
+        .join(format!("state/signatures/sha256={hex}/signature-1"));
+    let out = gpg.output(&["--decrypt", &signature.display().to_string()]);
+    assert!(
+        out.status.success(),
+        "gpg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let claim: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        claim["critical"]["image"]["docker-manifest-digest"],
+        created.digest.as_str()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,10 +9,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use okd_streams::coreos::Variant;
 use okd_streams::coreos::layer_source::{FileListSource, LayerContext, LayerSource};
+use okd_streams::coreos::{Architecture, Variant};
 use okd_streams::oci::append::Append;
-use okd_streams::oci::{Digest, ImageRef, ManifestRef, RawManifest, Store, media_type};
+use okd_streams::oci::{
+    Digest, ImageRef, LayoutStore, ManifestRef, RawManifest, Store, media_type,
+};
 use okd_streams::release::{LoadOptions, PlatformFilter, Release};
 use okd_streams::stream::mirror::ReleaseMirrorStage;
 use okd_streams::stream::{
@@ -352,4 +354,71 @@ fn the_stream_file_takes_multi_or_a_list_of_architectures() {
     assert!(bad.to_string().contains("arch[1]"), "{bad}");
     let keyword = file("every").unwrap_err();
     assert!(keyword.to_string().contains("arch"), "{keyword}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_layout_a_multi_arch_release_is_an_oci_index_of_oci_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = LayoutStore::open_or_create(dir.path().join("upstream"))
+        .await
+        .unwrap();
+    let spec = PayloadSpec::new().components(12).layer_size(512);
+    let multi = generate_multi_arch(&upstream, &spec).await.unwrap();
+    let stream = StreamBuilder::new(STREAM)
+        .upstream_image(&format!(
+            "oci:{}:okd/scos-release:{}",
+            dir.path().join("upstream").display(),
+            multi.payload.version
+        ))
+        .arch(ReleaseArch::only([
+            Architecture::Aarch64,
+            Architecture::X86_64,
+        ]))
+        .store(&format!("oci:{}", dir.path().join("out").display()))
+        .build()
+        .await
+        .unwrap();
+    let report = stream.run_until_idle(&TickContext::now()).await.unwrap();
+    assert!(report.errors.is_empty(), "{report}");
+    let created = report.created.clone().expect("a release was created");
+    let store = stream.store();
+    let repo = stream.release_repository();
+    let top = store
+        .read_manifest(&repo, &ManifestRef::Tag(created.name.clone()))
+        .await
+        .unwrap();
+    assert_eq!(top.media_type(), media_type::OCI_INDEX);
+    assert_eq!(top.digest().to_string(), created.digest);
+    // skopeo reads the same index from the layout.
+    let layout = format!(
+        "oci:{}:{repo}:{}",
+        dir.path().join("out").display(),
+        created.name
+    );
+    let bytes = testkit::tools::skopeo(&["inspect", "--raw", &layout]);
+    assert_eq!(Digest::sha256_of(&bytes).to_string(), created.digest);
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    let children = entries(&doc);
+    let archs: Vec<&str> = children.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(archs, ["amd64", "arm64"], "in the upstream list's order");
+    for (_, digest) in &children {
+        let child = store
+            .read_manifest(&repo, &ManifestRef::Digest(digest.parse().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(child.media_type(), media_type::OCI_MANIFEST);
+    }
+    let arm = Release::load_with(
+        store.as_ref(),
+        &repo,
+        &ManifestRef::Tag(created.name.clone()),
+        &LoadOptions {
+            platform: PlatformFilter::from_arg("linux/arm64").unwrap(),
+            ..LoadOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(arm.config.architecture, "arm64");
+    assert_eq!(arm.name, created.name);
 }

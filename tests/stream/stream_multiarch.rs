@@ -422,3 +422,30 @@ async fn in_a_layout_a_multi_arch_release_is_an_oci_index_of_oci_images() {
     assert_eq!(arm.config.architecture, "arm64");
     assert_eq!(arm.name, created.name);
 }
+
+#[tokio::test]
+async fn a_containerfile_build_is_refused_in_a_multi_arch_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "name: {STREAM}
+store: oci:{out}
+state: {out}.state
+upstream: {{ image: 'quay.io/okd/scos-release:4.19.0-okd-scos.1' }}
+arch: multi
+os: {{ variant: scos, containerfile: Containerfile }}
+",
+        out = dir.path().join("out").display()
+    );
+    let path = dir.path().join("s.yaml");
+    let err = StreamFile::parse(&yaml, &path)
+        .unwrap()
+        .to_builder(&path)
+        .unwrap()
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StreamError::Invalid { field, .. } if field == "os.containerfile"),
+        "{err}"
+    );
+}

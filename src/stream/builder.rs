@@ -1,4 +1,4 @@
-//! [`StreamBuilder`]: composing a [`Stream`] in code.
+//! [`StreamBuilder`]: composing a [`Stream`](super::Stream) in code.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,17 +6,19 @@ use std::time::Duration;
 
 use okd_coreos::overrides::Override;
 use okd_gating::{
-    CommandJobRunner, FileStateStore, GatingPolicy, JobCommand, JobRunner, MemoryStateStore,
-    PublishRule, PublishTarget, Publisher, StateStore, VerifyJob,
+    GatingPolicy, JobCommand, JobRunner, PublishRule, PublishTarget, Publisher, VerifyJob,
 };
+use okd_oci::Store;
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{Access, ImageRef, Store, StoreKey, StoreMap};
 
-use super::jobs::{CheckProgram, REGISTRY_AUTH_FILE};
+mod build;
+
+pub use build::open_location;
+
+use super::jobs::CheckProgram;
 use super::{
-    Check, FileLedger, LedgerStore, MemoryLedger, MirrorStage, OsLayering, ReleaseArch,
-    ReleaseFormat, StoreLocation, StorePublisher, Stream, StreamError, Target, UpstreamSource,
-    VersionScheme,
+    Check, MirrorStage, OsLayering, ReleaseFormat, StoreLocation, StreamError, Target,
+    UpstreamSource, VersionScheme,
 };
 
 /// Which time is written into a candidate release image.
@@ -59,7 +61,7 @@ pub enum Promotion {
     Repository(String),
 }
 
-/// Builds a [`Stream`]. Only the name and the upstream are required.
+/// Builds a [`Stream`](super::Stream). Only the name and the upstream are required.
 ///
 /// Defaults: an OCI layout at `target/okd-streams` as store, namespace `okd`, the dated version
 /// scheme, no OS layering, no mirror, no jobs (every release is accepted once created), state
@@ -513,283 +515,4 @@ impl StreamBuilder {
     pub fn state_directory(&self) -> Option<&std::path::Path> {
         self.state_dir.as_deref()
     }
-
-    /// Opens the stores and state and returns the stream. Fails on the first invalid setting.
-    pub async fn build(mut self) -> Result<Stream, StreamError> {
-        let first = self.errors.drain(..).next();
-        if let Some(e) = first {
-            return Err(match e {
-                StreamError::Invalid { field, message, .. } => self.invalid(field, message),
-                other => other,
-            });
-        }
-        let upstream = self
-            .upstream
-            .clone()
-            .ok_or_else(|| self.invalid("upstream", "no upstream payload given"))?;
-        if self.namespace.is_empty() || !okd_oci::is_valid_repository(&self.namespace) {
-            return Err(self.invalid(
-                "namespace",
-                format!("{:?} is not a valid repository path", self.namespace),
-            ));
-        }
-        let map = StoreMap::new(self.registry_options.clone());
-        let mut target = Target::new(self.location.clone(), &self.namespace);
-        if let Some(h) = &self.public_host {
-            target.public_host = h.clone();
-        }
-        let store: Arc<dyn Store> = match &self.store {
-            Some(s) => s.clone(),
-            None => open_location(&map, &self.location, Access::Write).await?,
-        };
-        let upstream_store = map.store(upstream.reference(), Access::Read).await?;
-
-        // Candidates name their images by the public host: read them from the target store.
-        map.alias(&target.public_host, store.clone());
-        if let StoreLocation::Layout { path } = &self.location {
-            map.insert(StoreKey::layout(path), store.clone());
-        }
-        let sources = match upstream.reference() {
-            ImageRef::Registry(r) => {
-                map.alias(&r.registry, upstream_store.clone());
-                map
-            }
-            // A layout holding the upstream payload acts as a mirror of every registry.
-            ImageRef::Layout(_) => map.with_fallback(upstream_store.clone()),
-        };
-
-        let release_repo = target.repository("release");
-        let policy = self.policy_for(&release_repo, &target)?;
-        let (state, ledger, logs): (Arc<dyn StateStore>, Arc<dyn LedgerStore>, PathBuf) =
-            match &self.state_dir {
-                Some(dir) => {
-                    std::fs::create_dir_all(dir).map_err(|e| StreamError::io(dir, e))?;
-                    (
-                        Arc::new(FileStateStore::open(dir.join("gating.json"))?),
-                        Arc::new(FileLedger::new(dir.join("ledger.json"))),
-                        dir.join("logs"),
-                    )
-                }
-                None => (
-                    Arc::new(MemoryStateStore::new()),
-                    Arc::new(MemoryLedger::default()),
-                    std::env::temp_dir().join(format!("okd-streams-logs-{}", std::process::id())),
-                ),
-            };
-        let log_dir = self.log_dir.clone().unwrap_or(logs);
-        let signer = self.signer()?;
-        self.check_machine_config()?;
-        self.check_arch()?;
-        let check_program = match self.check_program.clone() {
-            Some(p) => p,
-            None => CheckProgram::this_binary()?,
-        };
-        // Check jobs reach the same registries: pass on which of them are insecure.
-        let mut insecure = self.insecure.clone();
-        let hosts = [
-            self.location.host().map(str::to_string),
-            match upstream.reference() {
-                ImageRef::Registry(r) => Some(r.registry.clone()),
-                ImageRef::Layout(_) => None,
-            },
-            Some(target.public_host.clone()),
-        ];
-        for h in hosts.into_iter().flatten() {
-            if self.registry_options.is_insecure(&h) && !insecure.contains(&h) {
-                insecure.push(h);
-            }
-        }
-        let os_images_repo = self
-            .os
-            .as_ref()
-            .filter(|o| !o.is_plain())
-            .map(|o| target.repository(&o.variant().payload_tags().os));
-        let os_images = os_images_repo
-            .as_deref()
-            .map(|repo| self.location.image(repo, None, None))
-            .transpose()?;
-        let mut job_commands = std::collections::BTreeMap::new();
-        let mut unrunnable = std::collections::BTreeSet::new();
-        for (job, action) in &self.jobs {
-            let command = match action {
-                JobAction::Runner if self.runner.is_none() => {
-                    return Err(self.invalid(
-                        format!("jobs.{}", job.name),
-                        "a runner job needs a runner (StreamBuilder::runner)",
-                    ));
-                }
-                JobAction::Runner => continue,
-                JobAction::Nothing if job.gate == okd_gating::Gate::Blocking => {
-                    return Err(self.invalid(
-                        format!("jobs.{}", job.name),
-                        "a blocking job needs something to run it",
-                    ));
-                }
-                JobAction::Nothing => {
-                    unrunnable.insert(job.name.clone());
-                    continue;
-                }
-                JobAction::Command(c) => c.clone(),
-                JobAction::Check(check) => check_program.command(
-                    *check,
-                    &sources,
-                    &insecure,
-                    self.os.as_ref().map(|o| o.variant().payload_tags().os),
-                    os_images.clone(),
-                ),
-            };
-            job_commands.insert(job.name.clone(), command);
-        }
-        // Periodic and sampled runs are looked up by prow job (the runner falls back to it).
-        for (prow_job, action) in &self.prow_jobs {
-            let command = match action {
-                JobAction::Command(c) => c.clone(),
-                JobAction::Check(check) => check_program.command(
-                    *check,
-                    &sources,
-                    &insecure,
-                    self.os.as_ref().map(|o| o.variant().payload_tags().os),
-                    os_images.clone(),
-                ),
-                JobAction::Runner => continue,
-                JobAction::Nothing => {
-                    unrunnable.insert(prow_job.clone());
-                    continue;
-                }
-            };
-            job_commands.entry(prow_job.clone()).or_insert(command);
-        }
-        let runner: Arc<dyn JobRunner> = match &self.runner {
-            Some(r) => r.clone(),
-            None => {
-                let mut runner = CommandJobRunner::new(&log_dir);
-                // Jobs pulling from a private registry need the credentials the stream uses;
-                // absolute because a job may run in another directory. A command's own
-                // REGISTRY_AUTH_FILE wins over this one.
-                if let Some(path) = self.registry_options.auth_file_path() {
-                    let path = std::path::absolute(path).map_err(|e| StreamError::io(path, e))?;
-                    runner = runner.with_env(REGISTRY_AUTH_FILE, path);
-                }
-                Arc::new(
-                    job_commands
-                        .iter()
-                        .fold(runner, |r, (name, c)| r.with_command(name, c.clone())),
-                )
-            }
-        };
-        let publisher: Arc<dyn Publisher> = match &self.publisher {
-            Some(p) => p.clone(),
-            None => Arc::new(
-                StorePublisher::new(store.clone(), &release_repo).with_sources(sources.clone()),
-            ),
-        };
-        Ok(Stream {
-            policy,
-            upstream,
-            os: self.os.take(),
-            arch: self.arch.clone(),
-            overrides: std::mem::take(&mut self.overrides),
-            scheme: self.scheme.clone(),
-            created_from: self.created_from,
-            format: self
-                .format
-                .unwrap_or_else(|| ReleaseFormat::default_for(&self.location)),
-            target,
-            store,
-            upstream_store,
-            sources,
-            mirror: match &self.release_mirror {
-                Some(m) => Some(
-                    Arc::new(m.clone().registry_options(self.registry_options.clone()))
-                        as Arc<dyn MirrorStage>,
-                ),
-                None => self.mirror.clone(),
-            },
-            runner,
-            state,
-            ledger,
-            publisher,
-            creation_attempts: self.creation_attempts,
-            job_commands,
-            unrunnable,
-            allow_missing_images: self.allow_missing_images,
-            content_repository: self.content_repository.clone(),
-            log_dir,
-            signer,
-            machine_config_dir: self.state_dir.as_ref().map(|d| d.join("machine-configs")),
-        })
-    }
-}
-
-impl StreamBuilder {
-    /// A MachineConfig is checked, and has a state directory to be written to, before any
-    /// release is built.
-    fn check_machine_config(&self) -> Result<(), StreamError> {
-        let Some((mc, _)) = self.os.as_ref().and_then(|o| o.machine_config()) else {
-            return Ok(());
-        };
-        mc.validate()
-            .map_err(|e| StreamError::invalid(&self.name, "os.machine_config", e.to_string()))?;
-        if self.state_dir.is_none() {
-            return Err(StreamError::invalid(
-                &self.name,
-                "os.machine_config",
-                "MachineConfigs are written next to each release, in the state directory: set one",
-            ));
-        }
-        Ok(())
-    }
-
-    /// A multi-arch stream layers each architecture's OS image itself; a Containerfile build
-    /// runs on one architecture only.
-    fn check_arch(&self) -> Result<(), StreamError> {
-        if let ReleaseArch::Only(list) = &self.arch
-            && list.is_empty()
-        {
-            return Err(self.invalid("arch", "name at least one architecture"));
-        }
-        if self.arch.is_multi()
-            && self
-                .os
-                .as_ref()
-                .is_some_and(|o| o.containerfile_build().is_some())
-        {
-            return Err(self.invalid(
-                "os.containerfile",
-                "a Containerfile build runs on one architecture; a multi-arch stream cannot use one",
-            ));
-        }
-        Ok(())
-    }
-
-    fn signer(&self) -> Result<Option<Arc<super::ReleaseSigner>>, StreamError> {
-        let Some(file) = &self.signing else {
-            return Ok(None);
-        };
-        let Some(state) = &self.state_dir else {
-            return Err(StreamError::invalid(
-                &self.name,
-                "signing",
-                "signing keeps its signatures in the state directory: set one",
-            ));
-        };
-        let dir = super::signing::signature_dir(state);
-        Ok(Some(Arc::new(super::ReleaseSigner::new(
-            &self.name, file, dir,
-        )?)))
-    }
-}
-
-/// Opens the store a location names through `map` (a layout is created for
-/// [`Access::Write`]).
-pub async fn open_location(
-    map: &StoreMap,
-    location: &StoreLocation,
-    access: Access,
-) -> Result<Arc<dyn Store>, StreamError> {
-    let key = match location {
-        StoreLocation::Layout { path } => StoreKey::layout(path),
-        StoreLocation::Registry { host, .. } => StoreKey::Registry(host.clone()),
-    };
-    Ok(map.store_at(&key, access).await?)
 }

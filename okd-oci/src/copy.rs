@@ -23,6 +23,10 @@
 //! # Ok(()) }
 //! ```
 
+mod shared;
+
+pub use shared::SharedBlobs;
+
 use crate::{BlobWrite, Digest, Error, ManifestRef, RawManifest, Store};
 
 /// What copying one blob did.
@@ -116,19 +120,73 @@ pub async fn copy_image(
     dst_repo: &str,
     tag: Option<&str>,
 ) -> Result<(RawManifest, CopyStats), Error> {
+    let blobs = Blobs::Own;
+    copy_image_with(src, src_repo, reference, (dst, dst_repo), tag, &blobs).await
+}
+
+/// [`copy_image`] for one of many concurrent copies into `dst`: blobs are checked and copied
+/// through `shared` (see [`SharedBlobs`]), so a blob several images hold is checked and
+/// transferred once. Every copy sharing `shared` must write to the same `dst` store.
+pub async fn copy_image_sharing(
+    src: &dyn Store,
+    src_repo: &str,
+    reference: &ManifestRef,
+    dst: &dyn Store,
+    dst_repo: &str,
+    tag: Option<&str>,
+    shared: &SharedBlobs,
+) -> Result<(RawManifest, CopyStats), Error> {
+    let blobs = Blobs::Shared(shared);
+    copy_image_with(src, src_repo, reference, (dst, dst_repo), tag, &blobs).await
+}
+
+/// How an image copy makes its blobs present: on its own, or through a record shared with
+/// concurrent copies into the same store.
+enum Blobs<'a> {
+    Own,
+    Shared(&'a SharedBlobs),
+}
+
+impl Blobs<'_> {
+    async fn copy(
+        &self,
+        (src, src_repo): (&dyn Store, &str),
+        (dst, dst_repo): (&dyn Store, &str),
+        digest: &Digest,
+        size: u64,
+    ) -> Result<BlobCopy, Error> {
+        match self {
+            Blobs::Own => copy_blob(src, src_repo, dst, dst_repo, digest, size).await,
+            Blobs::Shared(s) => {
+                s.copy_blob(src, src_repo, dst, dst_repo, digest, size)
+                    .await
+            }
+        }
+    }
+}
+
+async fn copy_image_with(
+    src: &dyn Store,
+    src_repo: &str,
+    reference: &ManifestRef,
+    (dst, dst_repo): (&dyn Store, &str),
+    tag: Option<&str>,
+    blobs: &Blobs<'_>,
+) -> Result<(RawManifest, CopyStats), Error> {
     let top = src.read_manifest(src_repo, reference).await?;
     let mut stats = CopyStats::default();
+    let (from, to) = ((src, src_repo), (dst, dst_repo));
     if top.is_index() {
         for child in top.references()? {
             let m = src
                 .read_manifest(src_repo, &ManifestRef::Digest(child.digest.clone()))
                 .await?;
-            copy_manifest_content(src, src_repo, dst, dst_repo, &m, &mut stats).await?;
+            copy_manifest_content(from, to, &m, blobs, &mut stats).await?;
             dst.write_manifest(dst_repo, &m, None).await?;
             stats.manifests_written += 1;
         }
     } else {
-        copy_manifest_content(src, src_repo, dst, dst_repo, &top, &mut stats).await?;
+        copy_manifest_content(from, to, &top, blobs, &mut stats).await?;
     }
     dst.write_manifest(dst_repo, &top, tag).await?;
     stats.manifests_written += 1;
@@ -136,15 +194,14 @@ pub async fn copy_image(
 }
 
 async fn copy_manifest_content(
-    src: &dyn Store,
-    src_repo: &str,
-    dst: &dyn Store,
-    dst_repo: &str,
+    from: (&dyn Store, &str),
+    to: (&dyn Store, &str),
     manifest: &RawManifest,
+    blobs: &Blobs<'_>,
     stats: &mut CopyStats,
 ) -> Result<(), Error> {
     for blob in manifest.references()? {
-        let c = copy_blob(src, src_repo, dst, dst_repo, &blob.digest, blob.size).await?;
+        let c = blobs.copy(from, to, &blob.digest, blob.size).await?;
         stats.record(c);
     }
     Ok(())
@@ -209,7 +266,8 @@ async fn make_present(
     stats: &mut CopyStats,
 ) -> Result<(), Error> {
     if !manifest.is_index() {
-        return copy_manifest_content(store, from_repo, store, to_repo, manifest, stats).await;
+        let (from, to) = ((store, from_repo), (store, to_repo));
+        return copy_manifest_content(from, to, manifest, &Blobs::Own, stats).await;
     }
     for child in manifest.references()? {
         let by_digest = ManifestRef::Digest(child.digest.clone());

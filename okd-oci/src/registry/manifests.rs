@@ -1,5 +1,5 @@
 //! Manifests and tags: read with a size limit and digest check, pushed as exact bytes (by
-//! digest, then by tag), listed page by page.
+//! tag when tagged, else by digest), listed page by page.
 
 use bytes::Bytes;
 use oci_client::{Reference, RegistryOperation};
@@ -204,27 +204,25 @@ impl RegistryStore {
                 media_type: manifest.media_type().to_string(),
             }
         })?;
-        let digest = manifest.digest();
-        let by_digest = Reference::with_digest(
-            self.endpoint().to_string(),
-            repo.to_string(),
-            digest.to_string(),
-        );
-        // Content first: a tag must never point at something the registry does not have.
-        self.push_manifest_to(
-            repo,
-            manifest,
-            by_digest,
-            &format!("@{digest}"),
-            &content_type,
-        )
-        .await?;
-        if let Some(t) = tag {
-            let by_tag =
-                Reference::with_tag(self.endpoint().to_string(), repo.to_string(), t.to_string());
-            self.push_manifest_to(repo, manifest, by_tag, &format!(":{t}"), &content_type)
-                .await?;
-        }
+        // One PUT: a registry stores a manifest pushed by tag under its digest too, and writes
+        // the tag only once the manifest and everything it names are accepted, so the tag never
+        // points at content the registry does not have. containers/image pushes the same way;
+        // a PUT by digest first would be a second request for every tagged image.
+        let (reference, shown) = match tag {
+            Some(t) => (
+                Reference::with_tag(self.endpoint().to_string(), repo.to_string(), t.to_string()),
+                format!(":{t}"),
+            ),
+            None => {
+                let digest = manifest.digest().to_string();
+                let shown = format!("@{digest}");
+                let by_digest =
+                    Reference::with_digest(self.endpoint().to_string(), repo.to_string(), digest);
+                (by_digest, shown)
+            }
+        };
+        self.push_manifest_to(repo, manifest, reference, &shown, &content_type)
+            .await?;
         StoreCounters::bump(&self.counters.manifests_written);
         Ok(())
     }

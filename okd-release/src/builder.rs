@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
-use okd_oci::{Access, ImageRef, ManifestRef, RawManifest, Store, StoreMap};
+use okd_oci::{RawManifest, StoreMap};
 use serde_json::Value;
 
 use crate::content_mirror::ContentMirror;
@@ -49,8 +49,6 @@ use crate::merge::{
 use crate::payload::with_extra_manifests;
 pub use crate::payload::{BuiltRelease, Payload};
 use crate::platform::{Platform, PlatformFilter};
-use crate::release_image::{NewParts, push, read_base, release_config, schema2_manifest};
-use crate::release_list::{BaseList, write_list};
 use crate::{
     ALLOWED_COMPONENTS, ComponentVersions, Error, Release, ReleaseMetadata, TIMESTAMP_FORMAT,
     annotations, gojson,
@@ -669,116 +667,6 @@ impl ReleaseBuilder {
         }
         Ok(())
     }
-
-    /// Assembles the payload and writes the release image to `to_repo` of `to`, tagged `tag`
-    /// (default: the release name). The base image is read through `stores`; its layers are
-    /// mounted or copied, never rewritten.
-    pub async fn build(
-        &self,
-        stores: &StoreMap,
-        to: &dyn Store,
-        to_repo: &str,
-        tag: Option<&str>,
-    ) -> Result<BuiltRelease, Error> {
-        let mut payload = self.assemble(stores).await?;
-        self.copy_to_mirror(stores, &payload).await?;
-        let tag = tag.unwrap_or(&payload.name).to_string();
-        if !okd_oci::is_valid_tag(&tag) {
-            return Err(build_err(
-                &payload.name,
-                format!("{tag:?} is not a valid tag; give a tag explicitly"),
-            ));
-        }
-        let base_ref: ImageRef =
-            payload
-                .base_pullspec
-                .parse()
-                .map_err(|e: okd_oci::Error| Error::InvalidPullspec {
-                    tag: self.base_tag.clone(),
-                    pullspec: payload.base_pullspec.clone(),
-                    reason: e.to_string(),
-                })?;
-        let base_found = stores.resolve(&base_ref, Access::Read).await?;
-        let (base_store, base_repo) = (base_found.store.as_ref(), base_found.repository);
-        let reference = base_ref
-            .manifest_ref()
-            .ok_or_else(|| Error::InvalidPullspec {
-                tag: self.base_tag.clone(),
-                pullspec: payload.base_pullspec.clone(),
-                reason: "no tag or digest".to_string(),
-            })?;
-        let for_layer = payload.clone();
-        let layer = tokio::task::spawn_blocking(move || for_layer.release_layer())
-            .await
-            .map_err(|e| Error::Layer {
-                what: "release layer".to_string(),
-                reason: format!("writer thread failed: {e}"),
-            })??;
-        let written_to = format!("{}/{to_repo}:{tag}", to.location());
-        let top = base_store.read_manifest(&base_repo, &reference).await?;
-        if self.keep_manifest_list && top.is_index() {
-            if self.dry_run {
-                // Each child is written before the list that names it; a dry run of that
-                // sequence would report digests of children it never checked were writable.
-                return Err(build_err(
-                    &payload.name,
-                    "--dry-run cannot be combined with --keep-manifest-list: the list's images are written as they are made",
-                ));
-            }
-            let base = BaseList {
-                store: base_store,
-                repo: &base_repo,
-                list: &top,
-                pullspec: &payload.base_pullspec,
-            };
-            let keep = self.list_architectures.as_ref();
-            let list = write_list(base, keep, &payload, &layer, to, to_repo, &tag).await?;
-            return Ok(BuiltRelease {
-                digest: list.manifest.digest().clone(),
-                manifest: list.manifest,
-                config: list.config,
-                layer_digest: layer.digest.clone(),
-                layer_diff_id: layer.diff_id.clone(),
-                written_to,
-                children: list.children,
-                pushed: true,
-                payload,
-            });
-        }
-        let base = read_base(
-            base_store,
-            &base_repo,
-            &ManifestRef::Digest(top.digest().clone()),
-            &payload.base_pullspec,
-            &self.inspect.platform,
-        )
-        .await?;
-        if let Some(w) = oci_layers_warning(&payload.base_pullspec, &base.layers) {
-            payload.warnings.push(w);
-        }
-        let config = release_config(&base, &payload.name, payload.created, &layer).to_json();
-        let manifest = schema2_manifest(config.as_bytes(), &base.layers, &layer)?;
-        check_reproduced(&payload, &manifest)?;
-        let parts = NewParts {
-            layer: &layer,
-            config: config.as_bytes(),
-            manifest: &manifest,
-        };
-        if !self.dry_run {
-            push(base_store, &base, parts, to, to_repo, Some(&tag)).await?;
-        }
-        Ok(BuiltRelease {
-            digest: manifest.digest().clone(),
-            manifest,
-            config: bytes::Bytes::from(config),
-            layer_digest: layer.digest.clone(),
-            layer_diff_id: layer.diff_id.clone(),
-            written_to,
-            children: Vec::new(),
-            pushed: !self.dry_run,
-            payload,
-        })
-    }
 }
 
 /// Refuses a canonical rebuild whose image (or list) differs from the input's.
@@ -809,6 +697,7 @@ fn base_by_child(
     })
 }
 
+mod build;
 mod overrides;
 mod to_file;
 

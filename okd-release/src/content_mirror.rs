@@ -172,8 +172,10 @@ impl ContentMirror {
         copies: &[MirrorCopy],
         concurrency: usize,
     ) -> Result<okd_oci::copy::CopyStats, Error> {
+        // The components share most blobs: each is checked and copied once for all of them.
+        let shared = okd_oci::copy::SharedBlobs::new();
         let stats: Vec<okd_oci::copy::CopyStats> = futures::stream::iter(copies)
-            .map(|c| self.copy_one(sources, c))
+            .map(|c| self.copy_one(sources, c, &shared))
             .buffer_unordered(concurrency.max(1))
             .try_collect()
             .await?;
@@ -186,6 +188,7 @@ impl ContentMirror {
         &self,
         sources: &StoreMap,
         c: &MirrorCopy,
+        shared: &okd_oci::copy::SharedBlobs,
     ) -> Result<okd_oci::copy::CopyStats, Error> {
         let image: ImageRef =
             c.source
@@ -198,19 +201,20 @@ impl ContentMirror {
         let found = sources.resolve(&image, Access::Read).await?;
         let reference = ManifestRef::Digest(c.digest.clone());
         let copy = || {
-            okd_oci::copy::copy_image(
+            okd_oci::copy::copy_image_sharing(
                 found.store.as_ref(),
                 &found.repository,
                 &reference,
                 self.store.as_ref(),
                 &self.repository,
                 Some(&c.mirror_tag),
+                shared,
             )
         };
-        // Components share blobs and are copied into one repository at once. A registry may
-        // refuse a manifest for a blob that a concurrent copy of the same digest is still
-        // committing; copying the image again (present blobs are skipped) settles it, and a
-        // second refusal is the error.
+        // Shared blobs are committed before any copy that needs them writes its manifest, but a
+        // registry may still answer a manifest PUT for a just-committed blob as missing;
+        // copying the image again (present blobs are skipped) settles it, and a second refusal
+        // is the error.
         let (top, stats) = match copy().await {
             Err(okd_oci::Error::MissingReference { missing, .. }) => {
                 tracing::debug!(component = %c.tag, %missing, "manifest refused for a missing blob; copying again");

@@ -41,14 +41,10 @@ impl ReleaseBuilder {
     /// [`ReleaseBuilder::build`] (not in a dry run).
     pub async fn build_layer(&self, stores: &StoreMap) -> Result<(Payload, ReleaseLayer), Error> {
         let payload = self.assemble(stores).await?;
-        self.copy_to_mirror(stores, &payload).await?;
-        let for_layer = payload.clone();
-        let layer = tokio::task::spawn_blocking(move || for_layer.release_layer())
-            .await
-            .map_err(|e| Error::Layer {
-                what: "release layer".to_string(),
-                reason: format!("writer thread failed: {e}"),
-            })??;
+        let (layer, ()) = tokio::try_join!(
+            super::build::release_layer(&payload),
+            self.copy_to_mirror(stores, &payload)
+        )?;
         Ok((payload, layer))
     }
 }

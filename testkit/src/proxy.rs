@@ -41,8 +41,10 @@ use tokio_util::sync::CancellationToken;
 pub struct FaultConfig {
     /// Seed of the per-connection draws.
     pub seed: u64,
-    /// Share of connections answered with a canned 503.
+    /// Share of connections answered with a canned error.
     pub reject_rate: f64,
+    /// Status of the canned error (503 unless set).
+    pub reject_status: u16,
     /// Share of connections closed part-way.
     pub drop_rate: f64,
     /// How many relayed bytes a dropped connection carries before it is closed; also where in
@@ -72,6 +74,7 @@ impl FaultConfig {
         FaultConfig {
             seed,
             reject_rate: 0.0,
+            reject_status: 503,
             drop_rate: 0.0,
             drop_after: 0..64 * 1024,
             stall_rate: 0.0,
@@ -85,6 +88,13 @@ impl FaultConfig {
     /// Answers this share of connections with `503 Service Unavailable`.
     pub fn reject(mut self, rate: f64) -> Self {
         self.reject_rate = rate;
+        self
+    }
+
+    /// Answers rejected connections with `status` instead of 503, as a registry that refuses a
+    /// request (401, 403, 404 to a mount) would.
+    pub fn reject_status(mut self, status: u16) -> Self {
+        self.reject_status = status;
         self
     }
 
@@ -356,7 +366,7 @@ async fn serve(mut client: TcpStream, fault: Fault, shared: &Shared) -> io::Resu
     }
     if fault == Fault::Reject {
         shared.counters.rejected.fetch_add(1, Ordering::SeqCst);
-        return reject(client, first).await;
+        return reject(client, first, shared.config.reject_status).await;
     }
     let upstream = TcpStream::connect(shared.upstream).await?;
     let _ = client.set_nodelay(true);
@@ -393,8 +403,8 @@ async fn serve(mut client: TcpStream, fault: Fault, shared: &Shared) -> io::Resu
     Ok(())
 }
 
-/// Reads the request head, answers 503 and closes.
-async fn reject(mut client: TcpStream, first: Vec<u8>) -> io::Result<()> {
+/// Reads the request head, answers `status` and closes.
+async fn reject(mut client: TcpStream, first: Vec<u8>, status: u16) -> io::Result<()> {
     let mut head = first;
     let mut buf = [0u8; 4096];
     // Bounded: a client that speaks TLS to this plain-HTTP proxy never sends a blank line.
@@ -407,10 +417,18 @@ async fn reject(mut client: TcpStream, first: Vec<u8>) -> io::Result<()> {
         }
     })
     .await;
+    let body = if status == 503 {
+        CANNED_503.to_string()
+    } else {
+        format!(
+            "{{\"errors\":[{{\"code\":\"DENIED\",\"message\":\"refused with {status} (injected fault)\"}}]}}"
+        )
+    };
+    // The reason phrase is optional to clients; a fixed one keeps the canned answer simple.
     let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{CANNED_503}",
-        CANNED_503.len()
+        "HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     client.write_all(response.as_bytes()).await?;
     client.shutdown().await?;

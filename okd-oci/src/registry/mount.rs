@@ -6,6 +6,12 @@
 //! error and leaves the session open; here it means "not mounted", and the session is
 //! cancelled with `DELETE` so that no half-open upload is left behind. The token covers
 //! `pull,push` on the target and `pull` on the source, which a one-repository token lacks.
+//!
+//! Any other 4xx answer to the mount (401 or 403 from a registry or token server that will not
+//! grant `pull` on the source, 404 for an unknown source repository, 405 from a registry that
+//! does not mount) also means "not mounted": the caller then uploads the blob as usual, and a
+//! real lack of push rights shows up there, on the upload that needs them. 429 is not a
+//! refusal but a request to wait, and stays with the retry policy.
 
 use reqwest::Method;
 
@@ -30,7 +36,14 @@ impl RegistryStore {
                 let _slot = self.permit().await?;
                 self.open_upload(repo, digest, Some(from)).await
             })
-            .await?;
+            .await;
+        let session = match session {
+            Err(e) if declined(&e) => {
+                tracing::debug!(registry = %self.host, error = %e, "mount refused, uploading instead");
+                return Ok(false);
+            }
+            other => other?,
+        };
         match session {
             Session::Present => {
                 StoreCounters::bump(&self.counters.blobs_mounted);
@@ -60,5 +73,17 @@ impl RegistryStore {
                 tracing::debug!(registry = %self.host, error = %e, "upload session not cancelled")
             }
         }
+    }
+}
+
+/// True for an answer that refuses the mount itself rather than the registry failing.
+fn declined(e: &Error) -> bool {
+    match e {
+        Error::Auth { .. } => true,
+        Error::Registry {
+            status: Some(status),
+            ..
+        } => (400..500).contains(status) && *status != 429,
+        _ => false,
     }
 }

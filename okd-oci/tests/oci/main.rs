@@ -9,5 +9,6 @@ mod registry;
 mod registry_auth;
 mod registry_faults;
 mod registry_interop;
+mod registry_mount;
 mod registry_token;
 mod retag;

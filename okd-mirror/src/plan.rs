@@ -181,9 +181,11 @@ impl MirrorPlan {
         plan_jobs(jobs, platform, stores, options, progress).await
     }
 
-    /// The mappings of the plan, in order (for a mapping file).
+    /// The mappings of the plan, in order (for a mapping file): group by group, and within a
+    /// group the release line first, as `oc adm release mirror --to-mirror` prints them. The
+    /// plan itself keeps the release last, since it is written last.
     pub fn mappings(&self) -> Vec<ImageMapping> {
-        self.images.iter().map(|i| i.mapping.clone()).collect()
+        ordered_mappings(&self.images)
     }
 
     /// The source → mirrors sets for mirror configuration (IDMS, ICSP), merged and sorted.
@@ -489,6 +491,14 @@ fn totals(images: &[PlannedImage], blobs: &[PlannedBlob]) -> PlanTotals {
         }
     }
     t
+}
+
+/// The mappings of `images` in mapping-file order; the sort is stable, so components keep the
+/// order of the release's `image-references`.
+fn ordered_mappings(images: &[PlannedImage]) -> Vec<ImageMapping> {
+    let mut ordered: Vec<&PlannedImage> = images.iter().collect();
+    ordered.sort_by_key(|i| (i.group, !i.is_release()));
+    ordered.into_iter().map(|i| i.mapping.clone()).collect()
 }
 
 impl PlannedImage {

@@ -125,19 +125,20 @@ async fn release_mirror_prints_what_oc_printed_for_4_5_4() {
     );
     assert!(read("install-config.yaml").starts_with("imageDigestSources:\n"));
 
-    // The mapping file lists every image in `oc image mirror -f` form, release last.
+    // The mapping file lists every image in `oc image mirror -f` form, release first as oc
+    // prints it, then the components in `image-references` order.
     let lines = read("mapping.txt");
     let parsed = mapping::parse(&lines, "mapping.txt").unwrap();
     assert_eq!(parsed.len(), 4);
     assert_eq!(
-        lines.lines().next().unwrap(),
+        lines.lines().nth(1).unwrap(),
         format!(
             "quay.io/openshift-release-dev/ocp-v4.0-art-dev@{} localhost:5000/ocp4/openshift4:4.5.4-x86_64-cli",
             p.components[0].1.digest()
         )
     );
     assert_eq!(
-        lines.lines().last().unwrap(),
+        lines.lines().next().unwrap(),
         "quay.io/openshift-release-dev/ocp-release:4.5.4-x86_64 localhost:5000/ocp4/openshift4:4.5.4-x86_64"
     );
 

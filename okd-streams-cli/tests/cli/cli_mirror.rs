@@ -61,6 +61,9 @@ async fn release_to_a_layout_and_back_to_a_registry() {
     );
     let lines = std::fs::read_to_string(&mapping).unwrap();
     assert_eq!(lines.lines().count(), p.components.len() + 1, "{lines}");
+    // The release line first, as `oc adm release mirror --to-mirror` prints it.
+    let first = lines.lines().next().unwrap();
+    assert!(first.ends_with(&format!(":{release_tag}")), "{lines}");
     // A layout is not something a cluster pulls from: no mirror sets.
     let sets = std::fs::read_to_string(&idms).unwrap();
     assert!(sets.contains("imageDigestMirrors: []"), "{sets}");

@@ -29,6 +29,9 @@ use tokio::sync::OnceCell;
 use super::{BlobCopy, copy_blob};
 use crate::{Digest, Error, Store};
 
+/// One cell per `(repository, blob)`, filled once the blob is present there.
+type Cells = HashMap<(String, Digest), Arc<OnceCell<()>>>;
+
 /// The blobs that copies into one destination store have made present, by repository.
 ///
 /// One record serves one destination store: the copies that share it must all write to the
@@ -36,7 +39,7 @@ use crate::{Digest, Error, Store};
 /// recorded, so the next copy that needs it tries again.
 #[derive(Debug, Default)]
 pub struct SharedBlobs {
-    cells: Mutex<HashMap<(String, Digest), Arc<OnceCell<()>>>>,
+    cells: Mutex<Cells>,
 }
 
 impl SharedBlobs {
@@ -55,7 +58,7 @@ impl SharedBlobs {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Digest), Arc<OnceCell<()>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cells> {
         // The map holds no invariant a panicking holder could break half-way.
         self.cells
             .lock()

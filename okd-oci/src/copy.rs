@@ -120,8 +120,9 @@ pub async fn copy_image(
     dst_repo: &str,
     tag: Option<&str>,
 ) -> Result<(RawManifest, CopyStats), Error> {
-    let blobs = Blobs::Own;
-    copy_image_with(src, src_repo, reference, (dst, dst_repo), tag, &blobs).await
+    // A record of its own: a blob the image names twice is still checked once.
+    let blobs = SharedBlobs::new();
+    copy_image_sharing(src, src_repo, reference, dst, dst_repo, tag, &blobs).await
 }
 
 /// [`copy_image`] for one of many concurrent copies into `dst`: blobs are checked and copied
@@ -134,44 +135,7 @@ pub async fn copy_image_sharing(
     dst: &dyn Store,
     dst_repo: &str,
     tag: Option<&str>,
-    shared: &SharedBlobs,
-) -> Result<(RawManifest, CopyStats), Error> {
-    let blobs = Blobs::Shared(shared);
-    copy_image_with(src, src_repo, reference, (dst, dst_repo), tag, &blobs).await
-}
-
-/// How an image copy makes its blobs present: on its own, or through a record shared with
-/// concurrent copies into the same store.
-enum Blobs<'a> {
-    Own,
-    Shared(&'a SharedBlobs),
-}
-
-impl Blobs<'_> {
-    async fn copy(
-        &self,
-        (src, src_repo): (&dyn Store, &str),
-        (dst, dst_repo): (&dyn Store, &str),
-        digest: &Digest,
-        size: u64,
-    ) -> Result<BlobCopy, Error> {
-        match self {
-            Blobs::Own => copy_blob(src, src_repo, dst, dst_repo, digest, size).await,
-            Blobs::Shared(s) => {
-                s.copy_blob(src, src_repo, dst, dst_repo, digest, size)
-                    .await
-            }
-        }
-    }
-}
-
-async fn copy_image_with(
-    src: &dyn Store,
-    src_repo: &str,
-    reference: &ManifestRef,
-    (dst, dst_repo): (&dyn Store, &str),
-    tag: Option<&str>,
-    blobs: &Blobs<'_>,
+    blobs: &SharedBlobs,
 ) -> Result<(RawManifest, CopyStats), Error> {
     let top = src.read_manifest(src_repo, reference).await?;
     let mut stats = CopyStats::default();
@@ -197,11 +161,11 @@ async fn copy_manifest_content(
     from: (&dyn Store, &str),
     to: (&dyn Store, &str),
     manifest: &RawManifest,
-    blobs: &Blobs<'_>,
+    blobs: &SharedBlobs,
     stats: &mut CopyStats,
 ) -> Result<(), Error> {
     for blob in manifest.references()? {
-        let c = blobs.copy(from, to, &blob.digest, blob.size).await?;
+        let c = blobs.copy_blob(from, to, &blob.digest, blob.size).await?;
         stats.record(c);
     }
     Ok(())
@@ -267,7 +231,7 @@ async fn make_present(
 ) -> Result<(), Error> {
     if !manifest.is_index() {
         let (from, to) = ((store, from_repo), (store, to_repo));
-        return copy_manifest_content(from, to, manifest, &Blobs::Own, stats).await;
+        return copy_manifest_content(from, to, manifest, &SharedBlobs::new(), stats).await;
     }
     for child in manifest.references()? {
         let by_digest = ManifestRef::Digest(child.digest.clone());

@@ -77,10 +77,8 @@ impl SharedBlobs {
     /// [`BlobCopy::Skipped`].
     pub(super) async fn copy_blob(
         &self,
-        src: &dyn Store,
-        src_repo: &str,
-        dst: &dyn Store,
-        dst_repo: &str,
+        (src, src_repo): (&dyn Store, &str),
+        (dst, dst_repo): (&dyn Store, &str),
         digest: &Digest,
         size: u64,
     ) -> Result<BlobCopy, Error> {
@@ -110,7 +108,7 @@ mod tests {
         let shared = SharedBlobs::new();
         let size = data.len() as u64;
         let copies = futures::future::join_all(
-            (0..8).map(|_| shared.copy_blob(&a, "src", &b, "dst", &d, size)),
+            (0..8).map(|_| shared.copy_blob((&a, "src"), (&b, "dst"), &d, size)),
         )
         .await;
         let copied = copies
@@ -132,13 +130,13 @@ mod tests {
         let size = data.len() as u64;
         assert!(
             shared
-                .copy_blob(&a, "src", &b, "dst", &d, size)
+                .copy_blob((&a, "src"), (&b, "dst"), &d, size)
                 .await
                 .is_err()
         );
         assert!(shared.is_empty());
         a.put_blob("src", &d, data).await.unwrap();
-        let again = shared.copy_blob(&a, "src", &b, "dst", &d, size).await;
+        let again = shared.copy_blob((&a, "src"), (&b, "dst"), &d, size).await;
         assert_eq!(again.unwrap(), BlobCopy::Copied(size));
     }
 }

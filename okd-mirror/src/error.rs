@@ -20,6 +20,32 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A `blockedImages` entry that is not a valid regular expression.
+    #[error("blocked image {pattern:?}: invalid regular expression: {reason}")]
+    InvalidBlockedPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An ImageSetConfiguration that cannot be read or holds what okd-streams cannot mirror.
+    #[error("image set configuration {origin}: {reason}")]
+    InvalidImageSet {
+        /// The file (or other origin) it was read from.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A release channel of an image set that the upgrade graph cannot satisfy.
+    #[error("release channel {channel:?} ({graph}): {reason}")]
+    Channel {
+        /// The channel name.
+        channel: String,
+        /// Where its graph came from.
+        graph: String,
+        /// What is missing.
+        reason: String,
+    },
     /// A destination that cannot be used the way it was given.
     #[error("invalid destination {destination:?}: {reason}")]
     InvalidDestination {

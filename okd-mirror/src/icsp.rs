@@ -78,9 +78,7 @@ impl ImageContentSourcePolicy {
         ImageContentSourcePolicy {
             api_version: API_VERSION.to_string(),
             kind: KIND.to_string(),
-            metadata: ObjectMeta {
-                name: name.to_string(),
-            },
+            metadata: ObjectMeta::named(name),
             spec: ImageContentSourcePolicySpec {
                 repository_digest_mirrors: sets.iter().map(Into::into).collect(),
             },

@@ -14,6 +14,8 @@
 //! # Ok::<(), okd_mirror::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -38,11 +40,24 @@ pub struct ImageDigestMirrorSet {
     pub spec: ImageDigestMirrorSetSpec,
 }
 
-/// The metadata written: only a name.
+/// The metadata written: a name, and annotations when there are any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectMeta {
+    /// Annotations (oc-mirror's outputs carry who created them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     /// Object name.
     pub name: String,
+}
+
+impl ObjectMeta {
+    /// Metadata with only a name.
+    pub fn named(name: &str) -> ObjectMeta {
+        ObjectMeta {
+            annotations: BTreeMap::new(),
+            name: name.to_string(),
+        }
+    }
 }
 
 /// `spec` of an ImageDigestMirrorSet.
@@ -89,9 +104,7 @@ impl ImageDigestMirrorSet {
         ImageDigestMirrorSet {
             api_version: API_VERSION.to_string(),
             kind: KIND.to_string(),
-            metadata: ObjectMeta {
-                name: name.to_string(),
-            },
+            metadata: ObjectMeta::named(name),
             spec: ImageDigestMirrorSetSpec {
                 image_digest_mirrors: sets.iter().map(Into::into).collect(),
             },

@@ -55,12 +55,15 @@
 
 pub mod archive;
 mod blobs;
+mod blocked;
 mod error;
 mod execute;
 mod filter;
 pub mod icsp;
 pub mod idms;
+pub mod imageset;
 pub mod instructions;
+pub mod itms;
 mod limits;
 mod loader;
 pub mod mapping;
@@ -76,6 +79,7 @@ mod source;
 mod spec;
 
 pub use blobs::{BlobAction, BlobKey, BlobTarget, PlannedBlob};
+pub use blocked::BlockedImages;
 pub use error::Error;
 pub use execute::execute;
 pub use filter::ComponentFilter;

@@ -120,6 +120,14 @@ pub struct ReleaseTarget {
     pub template: Option<String>,
     /// Where the release image goes instead of the naming policy's choice (`--to-release-image`).
     pub release_image: Option<ImageRef>,
+    /// The repository the release image goes to, tagged as the naming policy tags it, instead
+    /// of [`repository`](Self::repository) (oc-mirror's `openshift/release-images`);
+    /// [`release_image`](Self::release_image) wins over it.
+    pub release_repository: Option<ImageRef>,
+    /// A release kept as a whole manifest list is tagged `-multi` (oc's `--keep-manifest-list`).
+    /// When false, its tags name the architecture its manifests were read from, as
+    /// `oc adm release mirror` names them without that flag; the list is copied whole either way.
+    pub multi_suffix: bool,
     /// The `--to` value as given, for messages and mirror instructions.
     pub to: String,
 }
@@ -160,6 +168,8 @@ impl ReleaseTarget {
                 naming,
                 template: Some(template.to_string()),
                 release_image: None,
+                release_repository: None,
+                multi_suffix: true,
                 to: to.to_string(),
             });
         }
@@ -168,6 +178,8 @@ impl ReleaseTarget {
             naming,
             template: None,
             release_image: None,
+            release_repository: None,
+            multi_suffix: true,
             to: to.to_string(),
         })
     }
@@ -189,7 +201,12 @@ impl ReleaseTarget {
         if let Some(r) = &self.release_image {
             return Ok(r.clone());
         }
-        self.tagged(version, arch, None)
+        let tagged = self.tagged(version, arch, None)?;
+        Ok(match (&self.release_repository, tagged.tag()) {
+            (Some(repo), Some(tag)) => repo.with_tag(tag),
+            (Some(repo), None) => repo.clone(),
+            (None, _) => tagged,
+        })
     }
 
     fn tagged(

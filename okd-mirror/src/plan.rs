@@ -120,6 +120,17 @@ struct Resolved {
     blobs: Vec<BlobRef>,
 }
 
+/// The warning naming every image `blockedImages` left out of `what`.
+fn blocked_warning(what: &str, dropped: Vec<String>) -> Option<String> {
+    (!dropped.is_empty()).then(|| {
+        format!(
+            "{what}: {} image(s) left out by blockedImages: {}",
+            dropped.len(),
+            dropped.join(", ")
+        )
+    })
+}
+
 impl MirrorPlan {
     /// Plans `spec`: loads each release with `loader`, expands it, and plans every image.
     pub async fn build(
@@ -134,8 +145,12 @@ impl MirrorPlan {
         for (group, r) in spec.releases.iter().enumerate() {
             let store = stores.store(&r.source, Access::Read).await?;
             let content = loader.load(store.as_ref(), &r.source).await?;
-            let x = expand_release(&content, &r.target, &spec.filter, &spec.platform)?;
+            let mut x = expand_release(&content, &r.target, &spec.filter, &spec.platform)?;
             warnings.extend(x.warnings);
+            warnings.extend(blocked_warning(
+                &content.version,
+                spec.blocked.retain(&mut x.mappings),
+            ));
             let read_from = localize_components(&r.source, store.as_ref(), &x.mappings).await?;
             for (mapping, read_from) in x.mappings.into_iter().zip(read_from) {
                 jobs.push(Job {
@@ -145,7 +160,9 @@ impl MirrorPlan {
                 });
             }
         }
-        for (i, m) in spec.images.iter().enumerate() {
+        let mut images = spec.images.clone();
+        warnings.extend(blocked_warning("images", spec.blocked.retain(&mut images)));
+        for (i, m) in images.iter().enumerate() {
             jobs.push(Job {
                 read_from: m.source.clone(),
                 mapping: m.clone(),

@@ -80,13 +80,18 @@ pub struct Expansion {
     pub warnings: Vec<String>,
 }
 
-/// The arch part of `oc`-style tags for a release: `multi` for a list kept whole, else the
-/// suffix of the selected or configured architecture; empty when unknown.
-pub fn release_arch(release: &ReleaseContent, platform: &PlatformChoice) -> String {
+/// The arch part of `oc`-style tags for a release: `multi` for a list kept whole when
+/// `multi_suffix` is set (oc's `--keep-manifest-list`), else the suffix of the selected
+/// architecture or of the image the manifests were read from; empty when unknown.
+pub fn release_arch(
+    release: &ReleaseContent,
+    platform: &PlatformChoice,
+    multi_suffix: bool,
+) -> String {
     match (release.manifest_list, platform) {
-        (true, PlatformChoice::All) => "multi".to_string(),
+        (true, PlatformChoice::All) if multi_suffix => "multi".to_string(),
         (true, PlatformChoice::Only(p)) => arch_suffix(&p.architecture).to_string(),
-        (false, _) => release
+        _ => release
             .architecture
             .as_deref()
             .map(|a| arch_suffix(a).to_string())
@@ -102,7 +107,7 @@ pub fn expand_release(
     filter: &ComponentFilter,
     platform: &PlatformChoice,
 ) -> Result<Expansion, Error> {
-    let arch = release_arch(release, platform);
+    let arch = release_arch(release, platform, target.multi_suffix);
     let mut x = Expansion::default();
     for c in &release.components {
         if c.image.digest().is_none() || c.image.tag().is_some() {
@@ -247,6 +252,22 @@ mod tests {
         assert_eq!(
             x.mappings[4].destination.tag(),
             Some("4.19.0-okd-scos.19-x86_64")
+        );
+        // Without --keep-manifest-list, oc names a whole list after the image it read.
+        let oc = ReleaseTarget {
+            multi_suffix: false,
+            ..t
+        };
+        let x = expand_release(
+            &release(true),
+            &oc,
+            &ComponentFilter::all(),
+            &PlatformChoice::All,
+        )
+        .unwrap();
+        assert_eq!(
+            x.mappings[4].destination.tag(),
+            Some("4.19.0-okd-scos.19-aarch64")
         );
     }
 

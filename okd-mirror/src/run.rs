@@ -131,6 +131,7 @@ impl ReleaseRun {
             images: Vec::new(),
             filter: self.filter.clone(),
             platform: self.platform.clone(),
+            blocked: Default::default(),
         };
         let options = run_options(&self.options, self.dry_run);
         let started = std::time::Instant::now();
@@ -239,7 +240,7 @@ pub fn run_defaults() -> MirrorOptions {
 }
 
 /// A dry run reports exact bytes, so it asks for every blob while planning.
-fn run_options(options: &MirrorOptions, dry_run: bool) -> MirrorOptions {
+pub(crate) fn run_options(options: &MirrorOptions, dry_run: bool) -> MirrorOptions {
     MirrorOptions {
         check_blobs: options.check_blobs || dry_run,
         ..*options
@@ -247,7 +248,7 @@ fn run_options(options: &MirrorOptions, dry_run: bool) -> MirrorOptions {
 }
 
 /// Executes `plan` (or reports it, for a dry run), with the planning time since `started`.
-async fn report(
+pub(crate) async fn report(
     plan: &MirrorPlan,
     started: std::time::Instant,
     dry_run: bool,

@@ -21,7 +21,9 @@
 
 use okd_oci::ImageRef;
 
-use crate::{ComponentFilter, ImageMapping, PlatformChoice, ReleaseTarget, RetryPolicy};
+use crate::{
+    BlockedImages, ComponentFilter, ImageMapping, PlatformChoice, ReleaseTarget, RetryPolicy,
+};
 
 /// A release image to mirror with its components.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct MirrorSpec {
     pub filter: ComponentFilter,
     /// Keep manifest lists whole, or pick one platform.
     pub platform: PlatformChoice,
+    /// Images never mirrored (oc-mirror's `blockedImages`), release components included.
+    pub blocked: BlockedImages,
 }
 
 /// Knobs of a run.

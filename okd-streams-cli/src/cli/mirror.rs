@@ -3,6 +3,7 @@
 
 mod archive;
 mod flags;
+mod imageset;
 mod progress;
 mod signatures;
 
@@ -14,6 +15,16 @@ use okd_mirror::run::MirrorOutcome;
 
 use super::output::print_text;
 use super::{CliError, store::Stores};
+
+/// `okd-streams mirror`: a subcommand, or an ImageSetConfiguration with `--config`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct MirrorArgs {
+    #[command(subcommand)]
+    pub command: Option<MirrorCommand>,
+    #[command(flatten)]
+    pub config: imageset::ConfigArgs,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
@@ -103,6 +114,11 @@ pub struct ReleaseArgs {
     /// Mirror only this child of manifest lists (OS/ARCH[/VARIANT]).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Tag a multi-arch release `-multi`, as oc does with this flag. Without it, a release
+    /// list is still copied whole, and its tags name the architecture its manifests were read
+    /// from (`-x86_64`), as `oc adm release mirror` names them.
+    #[arg(long)]
+    pub keep_manifest_list: bool,
     /// Which mirror configuration to print after a successful mirror.
     #[arg(long, value_enum, default_value_t)]
     pub print_mirror_instructions: InstructionsArg,
@@ -141,7 +157,17 @@ pub struct ImageArgs {
     pub retries: Option<u32>,
 }
 
-pub async fn run(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
+pub async fn run(a: MirrorArgs, stores: &Stores) -> Result<(), CliError> {
+    match a.command {
+        Some(c) => run_command(c, stores).await,
+        None => {
+            let cap = okd_mirror::request_cap(a.config.jobs.max(1));
+            imageset::run(&a.config, &stores.with_request_cap(cap)).await
+        }
+    }
+}
+
+async fn run_command(c: MirrorCommand, stores: &Stores) -> Result<(), CliError> {
     let jobs = match &c {
         MirrorCommand::Release(a) => a.jobs,
         MirrorCommand::Image(a) => a.jobs,

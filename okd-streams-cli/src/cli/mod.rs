@@ -47,9 +47,9 @@ pub enum Command {
     /// Release payloads: info, diff, new, extract (what `oc adm release` does).
     #[command(subcommand)]
     Release(release::ReleaseCommand),
-    /// Mirror release payloads and images between registries and disk.
-    #[command(subcommand)]
-    Mirror(mirror::MirrorCommand),
+    /// Mirror release payloads and images between registries and disk, or an oc-mirror
+    /// ImageSetConfiguration (`mirror --config isc.yaml --to DEST`).
+    Mirror(mirror::MirrorArgs),
     /// CoreOS: layered OS images, inspection, stream metadata.
     #[command(subcommand)]
     Coreos(coreos::CoreosCommand),

@@ -26,6 +26,7 @@ impl ReleaseArgs {
             NamingArg::DigestOnly => Naming::DigestOnly,
         };
         let mut target = ReleaseTarget::parse(to, naming)?;
+        target.multi_suffix = self.keep_manifest_list;
         if let Some(r) = &self.to_release_image {
             // A bare repository would silently become `:latest`; ask for the tag instead.
             if parse_repository(r).is_ok() {
@@ -131,7 +132,7 @@ mod tests {
     fn mirror(args: &[&str]) -> MirrorCommand {
         let argv = ["okd-streams", "mirror"].iter().chain(args);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Mirror(m) => m,
+            Command::Mirror(m) => m.command.expect("a mirror subcommand"),
             other => panic!("not a mirror command: {other:?}"),
         }
     }
@@ -176,6 +177,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("ftp://x"), "{e}");
+    }
+
+    #[test]
+    fn multi_suffix_follows_keep_manifest_list_as_in_oc() {
+        assert!(!release(&[]).unwrap().release.target.multi_suffix);
+        let kept = release(&["--keep-manifest-list"]).unwrap();
+        assert!(kept.release.target.multi_suffix);
     }
 
     #[test]

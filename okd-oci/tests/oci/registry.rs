@@ -91,6 +91,35 @@ async fn manifest_lists_and_indexes_round_trip_byte_exact() {
     }
 }
 
+/// Why a `--platform` mirror replaces a list by the chosen image instead of pushing the original
+/// list with only that child present (oc-mirror's sparse lists): Debian's docker-registry
+/// (distribution 2.8) refuses an index whose children are not all in the repository, and so
+/// would every registry that keeps distribution's default validation.
+#[tokio::test]
+async fn docker_registry_refuses_a_list_whose_child_is_missing() {
+    let (_registry, store) = spawn().await;
+    let amd = image(Flavor::Oci, 20, 1);
+    let arm = image(Flavor::Oci, 21, 1);
+    push(&store, "okd/sparse", &amd, None).await;
+    let list = index(Flavor::Oci, &[&amd.manifest, &arm.manifest]);
+    let err = store
+        .write_manifest("okd/sparse", &list, Some("sparse"))
+        .await
+        .expect_err("a list with a missing child is refused");
+    // The registry's 400 MANIFEST_BLOB_UNKNOWN, naming the child it lacks.
+    assert!(
+        matches!(&err, okd_oci::Error::MissingReference { missing, .. } if missing == arm.manifest.digest()),
+        "{err}"
+    );
+    assert_eq!(
+        store
+            .manifest_digest("okd/sparse", &tag("sparse"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn head_skips_present_blobs_and_mounts_across_repositories() {
     let (_registry, store) = spawn().await;

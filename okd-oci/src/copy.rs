@@ -4,7 +4,10 @@
 //! then the index, and the tag last, so a tag never points at content that is not all there.
 //! A blob the destination already has is skipped (a `HEAD`), a blob in another repository of the
 //! same store is mounted, and everything else is streamed with constant memory. The bytes are
-//! hashed once, by the destination, which verifies every blob before it becomes visible.
+//! hashed once, by the destination, which verifies every blob before it becomes visible. A blob
+//! the destination refuses as too large for one request (HTTP 413) is read from the source again
+//! once: the registry store has switched to chunked uploads, and the refused attempt consumed
+//! the stream.
 //!
 //! [`retag`] is the promotion of an image between two repositories of one store (an accepted
 //! release tagged for its users): the same order, with every blob mounted, and nothing written

@@ -290,7 +290,12 @@ impl RegistryStore {
                 // A body refused as too large switched this store to chunked uploads; a source
                 // that can be replayed is sent again at once, in chunks. Once only: a chunked
                 // upload refused at its smallest chunk size fails for good.
-                Err(e) if e.is_body_too_large() && !resent && replayable() => {
+                Err(e)
+                    if e.is_body_too_large()
+                        && self.chunk_size().is_some()
+                        && !resent
+                        && replayable() =>
+                {
                     tracing::debug!(registry = %self.host, operation, error = %e, "sending again in chunks");
                     resent = true;
                 }

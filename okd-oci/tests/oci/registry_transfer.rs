@@ -93,6 +93,38 @@ async fn a_body_limit_sends_blobs_in_patch_chunks() {
 }
 
 #[tokio::test]
+async fn a_reopening_upload_goes_in_chunks_after_a_413() {
+    let registry = Registry::spawn().await.expect("registry");
+    let proxy = FaultProxy::spawn(&registry.host(), FaultConfig::new(7).max_body(MIB as u64))
+        .await
+        .expect("proxy");
+    let dst = via(&registry, &proxy);
+    let data = random_bytes(7, 2 * MIB + 123);
+    let digest = Digest::sha256_of(&data);
+    let opened = std::sync::atomic::AtomicU32::new(0);
+    let written = dst
+        .write_blob_reopening("okd/reopen", &digest, data.len() as u64, || {
+            opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let data = data.clone();
+            async move {
+                Ok(Box::pin(futures::stream::once(async move { Ok(data) })) as okd_oci::ByteStream)
+            }
+        })
+        .await
+        .expect("upload after a 413");
+    assert_eq!(written, okd_oci::BlobWrite::Written);
+    // Opened for the refused PUT, then once more for the chunks.
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let http = proxy.http_stats();
+    assert!(http.count("PATCH") >= 3, "{http:?}");
+    let back = store(&registry)
+        .get_blob("okd/reopen", &digest, 8 << 20)
+        .await
+        .unwrap();
+    assert_eq!(back, data);
+}
+
+#[tokio::test]
 async fn chunks_refused_at_the_smallest_size_fail_naming_registry_repository_and_blob() {
     let registry = Registry::spawn().await.expect("registry");
     let direct = store(&registry);

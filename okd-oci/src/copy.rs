@@ -4,7 +4,10 @@
 //! then the index, and the tag last, so a tag never points at content that is not all there.
 //! A blob the destination already has is skipped (a `HEAD`), a blob in another repository of the
 //! same store is mounted, and everything else is streamed with constant memory. The bytes are
-//! hashed once, by the destination, which verifies every blob before it becomes visible.
+//! hashed once, by the destination, which verifies every blob before it becomes visible. A blob
+//! the destination refuses as too large for one request (HTTP 413) is read from the source again
+//! once: the registry store has switched to chunked uploads, and the refused attempt consumed
+//! the stream.
 //!
 //! [`retag`] is the promotion of an image between two repositories of one store (an accepted
 //! release tagged for its users): the same order, with every blob mounted, and nothing written
@@ -62,6 +65,30 @@ pub async fn copy_blob(
     if same_store(src, dst) && dst.mount_blob(dst_repo, src_repo, digest).await? {
         return Ok(BlobCopy::Mounted);
     }
+    let from = (src, src_repo);
+    let written = match transfer_blob(from, dst, dst_repo, digest, size).await {
+        // The destination refused the body as too large and now writes in chunks; the refused
+        // attempt consumed the source's stream, so the blob is read again, once.
+        Err(e) if e.is_body_too_large() => {
+            tracing::debug!(blob = %digest, error = %e, "sending the blob again in chunks");
+            transfer_blob(from, dst, dst_repo, digest, size).await?
+        }
+        other => other?,
+    };
+    match written {
+        BlobWrite::Written => Ok(BlobCopy::Copied(size)),
+        BlobWrite::AlreadyPresent => Ok(BlobCopy::Skipped),
+    }
+}
+
+/// Streams one blob from `src` into `dst`.
+async fn transfer_blob(
+    (src, src_repo): (&dyn Store, &str),
+    dst: &dyn Store,
+    dst_repo: &str,
+    digest: &Digest,
+    size: u64,
+) -> Result<BlobWrite, Error> {
     // The destination verifies what it stores, so the bytes are hashed there and only there.
     let blob = src.read_blob_unverified(src_repo, digest).await?;
     if blob.size != size {
@@ -72,13 +99,8 @@ pub async fn copy_blob(
             actual: blob.size,
         });
     }
-    match dst
-        .write_absent_blob(dst_repo, digest, size, blob.stream)
-        .await?
-    {
-        BlobWrite::Written => Ok(BlobCopy::Copied(size)),
-        BlobWrite::AlreadyPresent => Ok(BlobCopy::Skipped),
-    }
+    dst.write_absent_blob(dst_repo, digest, size, blob.stream)
+        .await
 }
 
 /// Totals of an image copy.

@@ -315,6 +315,19 @@ impl Error {
         }
     }
 
+    /// True for a request body a store refused as too large (HTTP 413, as a proxy with a
+    /// body-size limit answers a monolithic blob upload). A registry store that got one sends
+    /// later blobs in chunks, so the blob can be written again from a fresh source.
+    pub fn is_body_too_large(&self) -> bool {
+        match self {
+            Error::Registry {
+                status: Some(413), ..
+            } => true,
+            Error::RetriesExhausted { last, .. } => last.is_body_too_large(),
+            _ => false,
+        }
+    }
+
     /// True for a missing blob or manifest.
     pub fn is_not_found(&self) -> bool {
         matches!(

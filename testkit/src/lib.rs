@@ -12,7 +12,7 @@ pub mod stores;
 pub mod tampering;
 pub mod tools;
 
-pub use proxy::{FaultConfig, FaultProxy, FaultStats};
+pub use proxy::{FaultConfig, FaultProxy, FaultStats, HttpStats};
 pub use registry::{Registry, RegistryBuilder, RegistryError};
 
 // The README's examples are compiled with the doc tests.

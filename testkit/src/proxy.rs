@@ -10,6 +10,11 @@
 //! * **stall**: the response stops for a while at some offset, then continues;
 //! * **corrupt**: one byte of the first response body is flipped.
 //!
+//! With an HTTP fault configured (a body-size limit answered `413`, throttling answered `429` with
+//! `Retry-After`, blob downloads cut at a share of their body), the proxy reads every request
+//! instead, counts requests by method and blob bytes served ([`FaultProxy::http_stats`]); see
+//! [`http`] for the details.
+//!
 //! The proxy only connects to loopback addresses, counts what it injected, can be switched off
 //! and on, and stops when dropped.
 //!
@@ -36,6 +41,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+pub mod http;
+
+pub use http::HttpStats;
+
 /// What the proxy does to connections, and how often.
 #[derive(Debug, Clone)]
 pub struct FaultConfig {
@@ -60,6 +69,14 @@ pub struct FaultConfig {
     pub max_faults: Option<u64>,
     /// Only connections whose first request starts with this (`"POST "`) get faults.
     pub matching: Option<String>,
+    /// Requests with a `Content-Length` over this are answered `413 Payload Too Large`.
+    pub max_body: Option<u64>,
+    /// Requests are answered `429 Too Many Requests` with this `Retry-After` (whole seconds).
+    pub too_many_requests: Option<Duration>,
+    /// Blob downloads are cut after this share of their body.
+    pub cut_fraction: Option<f64>,
+    /// `Range` headers are removed from requests, as by a server without range support.
+    pub ignore_range: bool,
 }
 
 impl Default for FaultConfig {
@@ -82,6 +99,10 @@ impl FaultConfig {
             corrupt_rate: 0.0,
             max_faults: None,
             matching: None,
+            max_body: None,
+            too_many_requests: None,
+            cut_fraction: None,
+            ignore_range: false,
         }
     }
 
@@ -136,6 +157,46 @@ impl FaultConfig {
         self.max_faults = Some(n);
         self
     }
+
+    /// Answers every request whose `Content-Length` is over `bytes` with
+    /// `413 Payload Too Large`, as a reverse proxy with a body-size limit does. Turns on the
+    /// HTTP mode (see [`http`]).
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = Some(bytes);
+        self
+    }
+
+    /// Answers requests with `429 Too Many Requests` and `Retry-After: <retry_after seconds>`
+    /// (limit them with [`max_faults`](Self::max_faults), pick them with
+    /// [`matching`](Self::matching)). Turns on the HTTP mode.
+    pub fn too_many_requests(mut self, retry_after: Duration) -> Self {
+        self.too_many_requests = Some(retry_after);
+        self
+    }
+
+    /// Cuts the response to a blob `GET` without `Range` after `fraction` of its body (0.9:
+    /// nine tenths), closing the connection; a resumed download (with `Range`) is not cut.
+    /// Turns on the HTTP mode.
+    pub fn cut_at_fraction(mut self, fraction: f64) -> Self {
+        self.cut_fraction = Some(fraction);
+        self
+    }
+
+    /// Removes `Range` from requests before they reach the upstream, which then answers `200`
+    /// with the whole body, as a server without range support does (the request still counts
+    /// as a range request). Turns on the HTTP mode.
+    pub fn ignore_range(mut self) -> Self {
+        self.ignore_range = true;
+        self
+    }
+
+    /// True when an HTTP-level fault is configured.
+    fn http_mode(&self) -> bool {
+        self.max_body.is_some()
+            || self.too_many_requests.is_some()
+            || self.cut_fraction.is_some()
+            || self.ignore_range
+    }
 }
 
 /// Counts of what the proxy did.
@@ -168,6 +229,7 @@ struct Counters {
     stalled: AtomicU64,
     corrupted: AtomicU64,
     planned: AtomicU64,
+    http: http::HttpCounters,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +358,11 @@ impl FaultProxy {
         self.stats().faults()
     }
 
+    /// What the proxy saw at the HTTP level so far (empty unless an HTTP fault is configured).
+    pub fn http_stats(&self) -> HttpStats {
+        self.shared.counters.http.snapshot()
+    }
+
     /// What the proxy did so far.
     pub fn stats(&self) -> FaultStats {
         let c = &self.shared.counters;
@@ -341,6 +408,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
 const CANNED_503: &str = "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"service unavailable (injected fault)\"}]}";
 
 async fn serve(mut client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<()> {
+    if shared.config.http_mode() {
+        return http::serve(client, shared).await;
+    }
     let mut fault = fault;
     let mut first = Vec::new();
     if fault != Fault::None

@@ -2,12 +2,13 @@
 
 use std::future::Future;
 
-use futures::TryStreamExt;
 use reqwest::header::CONTENT_LENGTH;
 
 use super::RegistryStore;
 use super::auth::Scope;
-use super::response::{Failure, is_transient, transport_error};
+use super::response::{Failure, is_transient};
+use super::resume::{Resumer, resuming};
+use super::retry_after;
 use super::upload::{Session, UploadSource};
 use crate::store::{Blob, BlobWrite, ByteStream, StoreCounters};
 use crate::{Digest, Error, verify_stream};
@@ -49,8 +50,8 @@ impl RegistryStore {
     }
 
     /// Opens a blob with a plain `GET`. With `verify`, the stream is hashed and fails at its end
-    /// unless the bytes match `digest`; without, only the transport's own length check applies
-    /// (for copies into a store that verifies what it is given).
+    /// unless the bytes match `digest`; without, only the length is checked (for copies into a
+    /// store that verifies what it is given). A body that breaks is resumed with `Range`.
     pub(super) async fn open_blob(
         &self,
         repo: &str,
@@ -91,12 +92,24 @@ impl RegistryStore {
                 })?,
         };
         StoreCounters::bump(&self.counters.blobs_read);
-        let host = self.host.clone();
-        let stream: ByteStream = Box::pin(
-            response
-                .bytes_stream()
-                .map_err(move |e| transport_error(&host, &op, &e)),
-        );
+        let conn = self.connection().await?;
+        let resumer = Resumer {
+            http: conn.http.clone(),
+            base: conn.base.clone(),
+            // The registry's own URL, not where it redirected to: credentials go only to it,
+            // and a redirect is followed again (a signed storage URL may have expired).
+            url: Self::url(&conn.base, repo, &format!("blobs/{digest}")),
+            repo: repo.to_string(),
+            auth: self.authenticator(repo).await?,
+            permits: self.permits.clone(),
+            policy: self.options.retry,
+            host: self.host.clone(),
+            op,
+            digest: digest.clone(),
+            size,
+        };
+        // A body that breaks half-way continues from where it broke (see `resume`).
+        let stream: ByteStream = resuming(resumer, response);
         let stream = if verify {
             let what = format!("blob {digest} from {}/{repo}", self.host);
             verify_stream(digest.clone(), size, what, stream)
@@ -184,7 +197,12 @@ impl RegistryStore {
                 });
             }
         };
-        let response = match self.send_upload(repo, digest, size, location, source).await {
+        let chunked = self.chunk_size().is_some();
+        let sent = match chunked {
+            true => self.send_chunked(repo, digest, location, source).await,
+            false => self.send_upload(repo, digest, size, location, source).await,
+        };
+        let response = match sent {
             Ok(r) => r,
             Err(e) => {
                 // Our own check of the bytes explains a failure better than the broken request.
@@ -193,6 +211,15 @@ impl RegistryStore {
         };
         if let Some(ours) = source.failure() {
             return Err(ours);
+        }
+        if response.status().as_u16() == 413 && !chunked {
+            // The bytes are spent; the next attempt, from a fresh source, goes in chunks.
+            self.switch_to_chunks(size);
+            let mut e = Failure::read(response).await.into_error(&self.host, &op);
+            if let Error::Registry { message, .. } = &mut e {
+                message.push_str(" (later uploads to this registry are sent in chunks)");
+            }
+            return Err(e);
         }
         if response.status().as_u16() != 201 {
             let e = Failure::read(response).await.into_error(&self.host, &op);
@@ -256,8 +283,22 @@ impl RegistryStore {
     {
         let policy = self.options.retry;
         let mut n = 1;
+        let mut resent = false;
         loop {
-            match attempt().await {
+            let (outcome, retry_after) = retry_after::capture(attempt()).await;
+            match outcome {
+                // A body refused as too large switched this store to chunked uploads; a source
+                // that can be replayed is sent again at once, in chunks. Once only: a chunked
+                // upload refused at its smallest chunk size fails for good.
+                Err(e)
+                    if e.is_body_too_large()
+                        && self.chunk_size().is_some()
+                        && !resent
+                        && replayable() =>
+                {
+                    tracing::debug!(registry = %self.host, operation, error = %e, "sending again in chunks");
+                    resent = true;
+                }
                 Err(e) if is_transient(&e) && replayable() => {
                     if n >= policy.attempts {
                         if policy.attempts == 1 {
@@ -272,7 +313,8 @@ impl RegistryStore {
                     }
                     tracing::debug!(registry = %self.host, operation, attempt = n, error = %e, "retrying");
                     StoreCounters::bump(&self.counters.retries);
-                    tokio::time::sleep(policy.delay(n)).await;
+                    // The registry's own Retry-After, when it gave one, beats the backoff.
+                    tokio::time::sleep(policy.wait(n, retry_after)).await;
                     n += 1;
                 }
                 other => return other,

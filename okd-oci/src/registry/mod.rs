@@ -6,14 +6,18 @@
 //! * [`credentials`]: containers `auth.json` / docker `config.json` lookup, most specific key
 //!   first, and credential helpers;
 //! * `auth`: bearer tokens covering several repositories (a mount needs `pull` on its source);
-//! * [`retry`]: exponential backoff with jitter on 429, 5xx, broken connections and timeouts;
+//! * [`retry`]: exponential backoff with jitter on 429, 5xx, broken connections and timeouts, or
+//!   the wait a 429 or 503 asks for with `Retry-After` (`retry_after`);
 //! * `mount`: a cross-repository mount that treats the spec-legal `202` as "not mounted" and
 //!   cancels the upload session it opened;
 //! * `upload`: `HEAD` before upload, and an upload whose source stream is untouched until the
 //!   session is open, so opening it can be retried; the bytes are counted, not hashed, since the
 //!   registry verifies `?digest=` itself;
+//! * `chunked`: a blob whose monolithic `PUT` is refused `413 Payload Too Large` (a proxy's body
+//!   limit) is sent again in `PATCH` chunks, and so are later blobs to that registry;
 //! * blob downloads with a plain `GET`, hashed once by okd-streams (or not at all for a copy into
-//!   a store that verifies what it is given);
+//!   a store that verifies what it is given), resumed with `Range` where the body broke
+//!   (`resume`);
 //! * manifests read with a size limit checked before the body, tags listed page by page;
 //! * `untag`: tags deleted, on registries that delete manifests by digest only as well (when no
 //!   other tag points at the manifest).
@@ -53,6 +57,8 @@ mod auth;
 #[cfg(feature = "registry")]
 mod blobs;
 #[cfg(feature = "registry")]
+mod chunked;
+#[cfg(feature = "registry")]
 mod manifests;
 #[cfg(feature = "registry")]
 mod mount;
@@ -60,6 +66,10 @@ mod mount;
 mod pool;
 #[cfg(feature = "registry")]
 mod response;
+#[cfg(feature = "registry")]
+mod resume;
+#[cfg(feature = "registry")]
+mod retry_after;
 #[cfg(feature = "registry")]
 mod tls;
 #[cfg(feature = "registry")]
@@ -86,11 +96,12 @@ use {
     oci_client::token_cache::{RegistryToken, RegistryTokenType},
     oci_client::{Reference, RegistryOperation},
     reqwest::header::AUTHORIZATION,
-    response::transport_error,
+    response::{in_operation, transport_error},
     std::collections::HashMap,
     std::fmt,
     std::future::Future,
     std::sync::Arc,
+    std::sync::atomic::AtomicU64,
     tokio::sync::{Mutex, OnceCell, OwnedSemaphorePermit, Semaphore},
 };
 
@@ -105,6 +116,9 @@ pub struct RegistryStore {
     /// Authenticators by credential identity; repositories map onto them.
     authenticators: Mutex<HashMap<Option<Credentials>, Arc<Authenticator>>>,
     repo_auth: Mutex<HashMap<String, Arc<Authenticator>>>,
+    /// Bytes per `PATCH` once a body was refused as too large (`413`); 0 while monolithic
+    /// uploads work (see `chunked`).
+    chunk_size: AtomicU64,
 }
 
 #[cfg(feature = "registry")]
@@ -151,6 +165,7 @@ impl RegistryStore {
             counters: StoreCounters::default(),
             authenticators: Mutex::new(HashMap::new()),
             repo_auth: Mutex::new(HashMap::new()),
+            chunk_size: AtomicU64::new(0),
         })
     }
 
@@ -352,10 +367,16 @@ impl RegistryStore {
         timeout: Option<std::time::Duration>,
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
-        let conn = self.connection().await?;
+        let conn = self
+            .connection()
+            .await
+            .map_err(|e| in_operation(e, operation))?;
         let mut renewed = false;
         loop {
-            let (grant, auth) = self.grant(repo, scopes).await?;
+            let (grant, auth) = self
+                .grant(repo, scopes)
+                .await
+                .map_err(|e| in_operation(e, operation))?;
             let mut request = build(&conn.http, &conn.base);
             if let Some(t) = timeout {
                 request = request.timeout(t);

@@ -41,8 +41,10 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Reads the body of a failed response.
+    /// Reads the body of a failed response. A 429 or 503 hands its `Retry-After` to the retry
+    /// loop of the attempt that read it.
     pub async fn read(response: reqwest::Response) -> Failure {
+        super::retry_after::note(&response);
         let status = response.status().as_u16();
         let body = read_prefix(response, MAX_ERROR_BODY).await;
         Failure::from_parts(status, &body)
@@ -188,7 +190,7 @@ pub fn transport_error(registry: &str, operation: &str, e: &reqwest::Error) -> E
     {
         return Error::Tls {
             registry: registry.to_string(),
-            message: chain,
+            message: format!("{operation}: {chain}"),
         };
     }
     if let Some(status) = e.status() {
@@ -203,6 +205,43 @@ pub fn transport_error(registry: &str, operation: &str, e: &reqwest::Error) -> E
         registry: registry.to_string(),
         operation: operation.to_string(),
         message: chain,
+    }
+}
+
+/// Names `operation` (which names the repository and blob or manifest) in an error that a step
+/// shared by all operations raised without it: connecting, the `/v2/` probe and its TLS
+/// handshake, a token request.
+pub fn in_operation(e: Error, operation: &str) -> Error {
+    match e {
+        Error::Auth { registry, message } if !message.starts_with(operation) => Error::Auth {
+            registry,
+            message: format!("{operation}: {message}"),
+        },
+        Error::Tls { registry, message } if !message.starts_with(operation) => Error::Tls {
+            registry,
+            message: format!("{operation}: {message}"),
+        },
+        Error::Transport {
+            registry,
+            operation: step,
+            message,
+        } if step != operation => Error::Transport {
+            registry,
+            operation: format!("{operation}: {step}"),
+            message,
+        },
+        Error::Registry {
+            registry,
+            operation: step,
+            status,
+            message,
+        } if step != operation => Error::Registry {
+            registry,
+            operation: format!("{operation}: {step}"),
+            status,
+            message,
+        },
+        other => other,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Retrying transient registry failures with exponential backoff and jitter.
 //!
 //! What is retried: HTTP 429, 5xx,
-//! connection failures, resets and timeouts. Authentication failures, 4xx answers, digest
+//! connection failures, resets and timeouts. A 429 or 503 that carries `Retry-After` is retried
+//! after the wait it asks for (capped at [`MAX_RETRY_AFTER`]) instead of the backoff. Authentication failures, 4xx answers, digest
 //! mismatches and TLS failures are not: another attempt would fail the same way.
 //!
 //! Retries happen at the level of one registry operation whose inputs can be replayed: a `HEAD`,
@@ -14,6 +15,12 @@
 use std::time::Duration;
 
 use rand::Rng;
+
+/// The longest wait a registry's `Retry-After` can impose before one retry. A minute is longer
+/// than any throttling window of the public registries (they ask for seconds), and short enough
+/// that a copy told to wait for hours is not left looking hung; after it the retry is made, and a
+/// registry still throttling answers with a new `Retry-After`.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// How often and how patiently to retry.
 ///
@@ -69,5 +76,25 @@ impl RetryPolicy {
         }
         let nanos = rand::rng().random_range(cap.as_nanos() as u64 / 2..=cap.as_nanos() as u64);
         Duration::from_nanos(nanos)
+    }
+
+    /// The wait after failed attempt number `attempt`: the registry's `Retry-After` when it gave
+    /// one (at most [`MAX_RETRY_AFTER`], and not bounded by `max_delay`: the registry asked for
+    /// it), else [`delay`](Self::delay).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use okd_oci::registry::RetryPolicy;
+    ///
+    /// let p = RetryPolicy::new(5, Duration::from_millis(10), Duration::from_millis(100));
+    /// assert_eq!(p.wait(1, Some(Duration::from_secs(2))), Duration::from_secs(2));
+    /// assert_eq!(p.wait(1, Some(Duration::from_secs(3600))), Duration::from_secs(60));
+    /// assert!(p.wait(1, None) <= Duration::from_millis(10));
+    /// ```
+    pub fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(asked) => asked.min(MAX_RETRY_AFTER),
+            None => self.delay(attempt),
+        }
     }
 }

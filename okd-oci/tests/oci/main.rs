@@ -11,4 +11,5 @@ mod registry_faults;
 mod registry_interop;
 mod registry_mount;
 mod registry_token;
+mod registry_transfer;
 mod retag;

@@ -183,3 +183,45 @@ async fn proxy_refuses_non_loopback_upstream() {
         .expect_err("non-loopback upstream");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn proxy_http_faults_limit_bodies_throttle_once_and_count_by_method() {
+    let registry = Registry::spawn().await.expect("registry");
+    let proxy = FaultProxy::spawn(
+        &registry.host(),
+        FaultConfig::new(3)
+            .max_body(1000)
+            .too_many_requests(Duration::from_secs(2))
+            .matching("GET /v2/")
+            .max_faults(1),
+    )
+    .await
+    .expect("proxy");
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/v2/", proxy.host());
+    let r = client.get(&url).send().await.expect("a 429 answer");
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    let r = client.get(&url).send().await.expect("passes through");
+    assert_eq!(r.status(), 200);
+    let uploads = format!("http://{}/v2/okd/x/blobs/uploads/", proxy.host());
+    let r = client
+        .post(&uploads)
+        .body(vec![0u8; 5000])
+        .send()
+        .await
+        .expect("a 413 answer");
+    assert_eq!(r.status(), 413);
+    let r = client
+        .post(&uploads)
+        .send()
+        .await
+        .expect("an upload session");
+    assert_eq!(r.status(), 202);
+    let http = proxy.http_stats();
+    assert_eq!((http.count("GET"), http.count("POST")), (2, 2), "{http:?}");
+    assert_eq!((http.throttled, http.too_large), (1, 1), "{http:?}");
+}

@@ -88,7 +88,8 @@ impl RetryPolicy {
     }
 }
 
-/// True for failures a later attempt may not hit: connection and server errors, throttling,
+/// True for failures a later attempt may not hit: connection and server errors, throttling, a
+/// body refused as too large (the registry store switches to chunked uploads),
 /// content that arrived damaged (a digest or size mismatch, or a registry refusing an upload
 /// whose digest did not match), and a store's own retries of such a failure running out.
 pub fn is_retryable(e: &okd_oci::Error) -> bool {
@@ -99,6 +100,9 @@ pub fn is_retryable(e: &okd_oci::Error) -> bool {
         } => match status {
             None => true,
             Some(408 | 429) => true,
+            // A body-size limit: the store now sends blobs in chunks, so the copy succeeds
+            // when it is made again from a fresh source.
+            Some(413) => true,
             Some(s) if *s >= 500 => true,
             Some(400) => {
                 message.contains("DIGEST_INVALID")
@@ -129,6 +133,18 @@ mod tests {
             status: Some(503),
             message: "unavailable".into(),
         }
+    }
+
+    #[test]
+    fn a_body_size_limit_is_retried_and_a_refusal_is_not() {
+        let with = |status| okd_oci::Error::Registry {
+            registry: "r".into(),
+            operation: "PUT blob".into(),
+            status: Some(status),
+            message: String::new(),
+        };
+        assert!(is_retryable(&with(413)));
+        assert!(!is_retryable(&with(403)));
     }
 
     fn fast(attempts: u32) -> RetryPolicy {

@@ -19,13 +19,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt};
 use okd_oci::{
     Access, BlobRef, Digest, ImageRef, ManifestRef, RawManifest, Store, StoreKey, StoreMap,
 };
 use serde::Serialize;
 
 use crate::blobs::{BlobSet, assign_actions, check_presence};
+use crate::execute::{Early, Ends};
 use crate::limits::Limits;
 use crate::progress::{Event, Progress};
 use crate::{
@@ -140,6 +141,19 @@ impl MirrorPlan {
         options: &MirrorOptions,
         progress: &dyn Progress,
     ) -> Result<MirrorPlan, Error> {
+        MirrorPlan::build_copying(spec, stores, loader, options, progress, None).await
+    }
+
+    /// Plans `spec` as [`build`](Self::build) does; with `early`, each image's blobs start
+    /// moving as soon as the image is resolved (see `execute::early`).
+    pub(crate) async fn build_copying(
+        spec: &MirrorSpec,
+        stores: &StoreMap,
+        loader: &dyn ReleaseLoader,
+        options: &MirrorOptions,
+        progress: &dyn Progress,
+        early: Option<&Early>,
+    ) -> Result<MirrorPlan, Error> {
         let mut jobs = Vec::new();
         let mut warnings = Vec::new();
         for (group, r) in spec.releases.iter().enumerate() {
@@ -169,7 +183,7 @@ impl MirrorPlan {
                 group: spec.releases.len() + i,
             });
         }
-        let mut plan = plan_jobs(jobs, &spec.platform, stores, options, progress).await?;
+        let mut plan = plan_jobs(jobs, &spec.platform, stores, options, progress, early).await?;
         warnings.append(&mut plan.warnings);
         plan.warnings = warnings;
         Ok(plan)
@@ -195,7 +209,7 @@ impl MirrorPlan {
                 })
             })
             .collect();
-        plan_jobs(jobs, platform, stores, options, progress).await
+        plan_jobs(jobs, platform, stores, options, progress, None).await
     }
 
     /// The mappings of the plan, in order (for a mapping file): group by group, and within a
@@ -231,6 +245,7 @@ async fn plan_jobs(
     stores: &StoreMap,
     options: &MirrorOptions,
     progress: &dyn Progress,
+    early: Option<&Early>,
 ) -> Result<MirrorPlan, Error> {
     progress.event(&Event::Planning { images: jobs.len() });
     check_unique_destinations(&jobs)?;
@@ -249,12 +264,25 @@ async fn plan_jobs(
     let resolving: Vec<_> = jobs
         .iter()
         .zip(&opened)
-        .map(|(j, (src, dst))| resolve(j, src.as_ref(), dst.as_ref(), platform, options, &limits))
+        .enumerate()
+        .map(|(i, (j, (src, dst)))| {
+            resolve(j, src.as_ref(), dst.as_ref(), platform, options, &limits).map(move |r| (i, r))
+        })
         .collect();
-    let resolved: Vec<Resolved> = futures::stream::iter(resolving)
-        .buffered(width)
-        .try_collect()
-        .await?;
+    // Taken as they complete, so that an image slow to resolve holds back no other's copy.
+    let mut slots: Vec<Option<Resolved>> = (0..jobs.len()).map(|_| None).collect();
+    let mut completing = futures::stream::iter(resolving).buffer_unordered(width);
+    while let Some((i, r)) = completing.next().await {
+        let r = r?;
+        if let Some(early) = early
+            && !r.present
+        {
+            early.start(&ends(&jobs[i], &opened[i]), &r.blobs);
+        }
+        slots[i] = Some(r);
+    }
+    drop(completing);
+    let resolved: Vec<Resolved> = slots.into_iter().flatten().collect();
 
     let mut blobs = BlobSet::default();
     let mut images = Vec::with_capacity(jobs.len());
@@ -306,6 +334,22 @@ async fn plan_jobs(
         warnings: Vec::new(),
         totals,
     })
+}
+
+/// The stores, locations and repositories an image's blobs move between.
+fn ends<'a>(job: &'a Job, (src, dst): &'a (Arc<dyn Store>, Arc<dyn Store>)) -> Ends<'a> {
+    Ends {
+        src: (
+            src,
+            StoreKey::of(&job.read_from).to_string(),
+            job.read_from.repository(),
+        ),
+        dst: (
+            dst,
+            StoreKey::of(&job.mapping.destination).to_string(),
+            job.mapping.destination.repository(),
+        ),
+    }
 }
 
 fn check_unique_destinations(jobs: &[Job]) -> Result<(), Error> {

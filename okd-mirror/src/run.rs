@@ -35,6 +35,7 @@ use std::sync::Arc;
 use okd_oci::{ImageRef, StoreMap};
 use serde::{Deserialize, Serialize};
 
+use crate::execute::{Early, execute_after};
 use crate::icsp::ImageContentSourcePolicy;
 use crate::idms::ImageDigestMirrorSet;
 use crate::instructions::success_text;
@@ -134,9 +135,8 @@ impl ReleaseRun {
             blocked: Default::default(),
         };
         let options = run_options(&self.options, self.dry_run);
-        let started = std::time::Instant::now();
-        let plan = MirrorPlan::build(&spec, stores, loader, &options, progress.as_ref()).await?;
-        let report = report(&plan, started, self.dry_run, &options, progress).await;
+        let (plan, report) =
+            plan_and_copy(&spec, stores, loader, &options, self.dry_run, progress).await?;
         let sets = write_outputs(&plan, &report, &self.outputs)?;
 
         let target = &self.release.target;
@@ -245,6 +245,39 @@ pub(crate) fn run_options(options: &MirrorOptions, dry_run: bool) -> MirrorOptio
         check_blobs: options.check_blobs || dry_run,
         ..*options
     }
+}
+
+/// Plans `spec` and carries it out (or only reports it, for a dry run). Unless every blob is
+/// checked while planning, copies start as soon as each image is resolved, so planning and
+/// copying overlap; the report's `planning` is then the time until the plan was complete.
+pub(crate) async fn plan_and_copy(
+    spec: &MirrorSpec,
+    stores: &StoreMap,
+    loader: &dyn ReleaseLoader,
+    options: &MirrorOptions,
+    dry_run: bool,
+    progress: Arc<dyn Progress>,
+) -> Result<(MirrorPlan, MirrorReport), Error> {
+    let started = std::time::Instant::now();
+    if dry_run || options.check_blobs {
+        let plan = MirrorPlan::build(spec, stores, loader, options, progress.as_ref()).await?;
+        let report = report(&plan, started, dry_run, options, progress).await;
+        return Ok((plan, report));
+    }
+    let early = Early::new(options, progress.clone());
+    let plan = MirrorPlan::build_copying(
+        spec,
+        stores,
+        loader,
+        options,
+        progress.as_ref(),
+        Some(&early),
+    )
+    .await?;
+    let planning = started.elapsed();
+    let mut report = execute_after(&plan, early).await;
+    report.planning = planning;
+    Ok((plan, report))
 }
 
 /// Executes `plan` (or reports it, for a dry run), with the planning time since `started`.

@@ -23,7 +23,7 @@ use okd_release::graph::Graph;
 use super::resources::ClusterResources;
 use super::set::ImageSet;
 use crate::progress::Progress;
-use crate::run::{report, run_defaults, run_options, write_atomic};
+use crate::run::{plan_and_copy, run_defaults, run_options, write_atomic};
 use crate::{
     ComponentFilter, Error, MirrorOptions, MirrorPlan, MirrorReport, MirrorSpec, PlatformChoice,
     ReleaseLoader,
@@ -91,9 +91,8 @@ impl ImageSetRun {
             blocked: self.set.blocked.clone(),
         };
         let options = run_options(&self.options, self.dry_run);
-        let started = std::time::Instant::now();
-        let plan = MirrorPlan::build(&spec, stores, loader, &options, progress.as_ref()).await?;
-        let report = report(&plan, started, self.dry_run, &options, progress).await;
+        let (plan, report) =
+            plan_and_copy(&spec, stores, loader, &options, self.dry_run, progress).await?;
         if let Some(path) = &self.report {
             write_atomic(path, report.to_json()?.as_bytes())?;
         }

@@ -7,4 +7,5 @@ mod engine;
 mod faults_mirror;
 mod layout;
 mod outputs;
+mod overlap;
 mod registry;

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use okd_mirror::progress::{BlobOutcome, Event, Progress};
@@ -23,6 +23,9 @@ enum Sink {
         bar: ProgressBar,
         images: AtomicUsize,
         done: AtomicUsize,
+        /// Bytes of blobs found present; copies start while planning, so some are found
+        /// before the plan (and the bar's length) is known.
+        skipped: AtomicU64,
     },
     Log,
 }
@@ -43,6 +46,7 @@ impl Display {
                 bar,
                 images: AtomicUsize::new(0),
                 done: AtomicUsize::new(0),
+                skipped: AtomicU64::new(0),
             }
         } else {
             Sink::Log
@@ -69,7 +73,12 @@ impl Progress for Sink {
     fn event(&self, event: &Event) {
         match self {
             Sink::Log => log_line(event),
-            Sink::Bar { bar, images, done } => {
+            Sink::Bar {
+                bar,
+                images,
+                done,
+                skipped,
+            } => {
                 let images_msg = |done: usize, total: usize| format!("{done}/{total} images");
                 match event {
                     Event::Planned {
@@ -80,7 +89,8 @@ impl Progress for Sink {
                     } => {
                         images.store(*n, Ordering::Relaxed);
                         done.store(n - pending_images, Ordering::Relaxed);
-                        bar.set_length(*bytes_to_copy);
+                        let left = bytes_to_copy.saturating_sub(skipped.load(Ordering::Relaxed));
+                        bar.set_length(left.max(bar.position()));
                         bar.set_message(images_msg(n - pending_images, *n));
                     }
                     Event::BlobBytes { bytes, .. } => bar.inc(*bytes),
@@ -90,6 +100,7 @@ impl Progress for Sink {
                         outcome: BlobOutcome::Skipped,
                         ..
                     } => {
+                        skipped.fetch_add(*size, Ordering::Relaxed);
                         let left = bar.length().unwrap_or(0).saturating_sub(*size);
                         bar.set_length(left.max(bar.position()));
                     }

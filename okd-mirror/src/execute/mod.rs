@@ -27,10 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
-use futures::{StreamExt, TryStreamExt};
-use okd_oci::{BlobWrite, ByteStream, Digest};
+use okd_oci::Digest;
 use tokio::sync::oneshot;
-use tokio::task::JoinSet;
 
 use crate::limits::Limits;
 use crate::plan::PlannedImage;
@@ -38,6 +36,11 @@ use crate::progress::{BlobOutcome, Event, Progress};
 use crate::report::{BlobReport, Failure, ImageReport, ImageStatus, MirrorReport, totals};
 use crate::{BlobAction, BlobKey, BlobTarget, PlannedBlob};
 use crate::{Error, MirrorOptions, MirrorPlan};
+
+mod early;
+mod transfer;
+pub(crate) use early::{Early, Ends};
+use transfer::{copy, mount};
 
 /// Progress events for streamed bytes are batched to about this many bytes.
 const BYTES_EVENT_STEP: u64 = 1 << 20;
@@ -96,6 +99,20 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    fn new(options: &MirrorOptions, progress: Arc<dyn Progress>) -> Arc<Ctx> {
+        Arc::new(Ctx {
+            limits: Limits::new(options.jobs),
+            manifest_limits: Limits::new(manifest_streams(options.jobs)),
+            large: tokio::sync::Semaphore::new(large_streams(options.jobs)),
+            options: *options,
+            progress,
+            retries: AtomicU64::new(0),
+            start: Instant::now(),
+        })
+    }
+}
+
 /// Executes `plan` and reports what happened. Failures of single images are in the report
 /// (see [`MirrorReport::check`]); the other images are still mirrored.
 pub async fn execute(
@@ -103,18 +120,21 @@ pub async fn execute(
     options: &MirrorOptions,
     progress: Arc<dyn Progress>,
 ) -> MirrorReport {
-    let ctx = Arc::new(Ctx {
-        limits: Limits::new(options.jobs),
-        manifest_limits: Limits::new(manifest_streams(options.jobs)),
-        large: tokio::sync::Semaphore::new(large_streams(options.jobs)),
-        options: *options,
-        progress,
-        retries: AtomicU64::new(0),
-        start: Instant::now(),
-    });
-    let mut tasks: JoinSet<()> = JoinSet::new();
-    let blob_reports: Arc<std::sync::Mutex<Vec<BlobReport>>> = Arc::default();
+    execute_after(plan, Early::new(options, progress)).await
+}
 
+/// Executes `plan`, taking over the blob copies `early` started while it was planned: those
+/// blobs are not copied again, and the other repositories of their store mount them once the
+/// early copy finished.
+pub(crate) async fn execute_after(plan: &MirrorPlan, early: Early) -> MirrorReport {
+    let Early {
+        ctx,
+        reports: blob_reports,
+        started,
+        tasks,
+    } = early;
+    let started = started.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut tasks = tasks.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut blob_done: HashMap<BlobKey, Done<BlobResult>> = HashMap::new();
     // Largest blobs first: the permits are handed out in the order tasks ask for them, and a
     // large blob started last would be the whole tail of the run.
@@ -127,12 +147,23 @@ pub async fn execute(
         locations.dedup();
         for loc in locations {
             let mut work = Vec::new();
+            let early = started.get(&(blob.digest.clone(), loc.to_string()));
             // Copies first, so that mounts in the same store find the blob.
-            let mut targets: Vec<&BlobTarget> =
-                blob.targets.iter().filter(|t| t.location == loc).collect();
+            let mut targets: Vec<BlobTarget> = blob
+                .targets
+                .iter()
+                .filter(|t| t.location == loc)
+                .map(|t| early_adjusted(t, early))
+                .collect();
             targets.sort_by_key(|t| !matches!(t.action, BlobAction::Copy));
-            for t in targets {
+            for t in &targets {
                 let key = t.key(&blob.digest);
+                if let Some((repo, done)) = early
+                    && *repo == t.repo
+                {
+                    blob_done.insert(key, done.clone());
+                    continue;
+                }
                 if t.action == BlobAction::Present {
                     let done = BlobDone {
                         outcome: BlobOutcome::Skipped,
@@ -156,7 +187,8 @@ pub async fn execute(
             }
             if !work.is_empty() {
                 let (ctx, blob, reports) = (ctx.clone(), blob.clone(), blob_reports.clone());
-                tasks.spawn(async move { blob_group(&ctx, &blob, work, &reports).await });
+                let after = early.map(|(_, done)| done.clone());
+                tasks.spawn(async move { blob_group(&ctx, &blob, work, &reports, after).await });
             }
         }
     }
@@ -250,13 +282,32 @@ pub async fn execute(
     }
 }
 
-/// Makes one blob present in every repository of one store that needs it.
+/// A target of a blob whose store got an early copy into another repository: that copy is
+/// the one copy of the store, so the target mounts from it.
+fn early_adjusted(t: &BlobTarget, early: Option<&early::EarlyCopy>) -> BlobTarget {
+    let mut t = t.clone();
+    if let Some((repo, _)) = early
+        && *repo != t.repo
+        && matches!(t.action, BlobAction::Copy | BlobAction::CopyIfMissing)
+    {
+        t.action = BlobAction::Mount { from: repo.clone() };
+    }
+    t
+}
+
+/// Makes one blob present in every repository of one store that needs it, once `after` (the
+/// store's early copy, when there is one) is done.
 async fn blob_group(
     ctx: &Ctx,
     blob: &PlannedBlob,
     work: Vec<(BlobTarget, oneshot::Sender<BlobResult>)>,
     reports: &std::sync::Mutex<Vec<BlobReport>>,
+    after: Option<Done<BlobResult>>,
 ) {
+    if let Some(copy) = after {
+        // A failed early copy leaves the mounts to fall back to copies of their own.
+        let _ = copy.await;
+    }
     for (target, tx) in work {
         let started = Instant::now();
         let key = target.key(&blob.digest);
@@ -316,141 +367,6 @@ async fn blob_group(
         };
         let _ = tx.send(sent);
     }
-}
-
-async fn mount(
-    ctx: &Ctx,
-    blob: &PlannedBlob,
-    target: &BlobTarget,
-    from: &str,
-) -> Result<bool, okd_oci::Error> {
-    let what = format!(
-        "mount {} into {}/{}",
-        blob.digest, target.location, target.repo
-    );
-    ctx.options
-        .retry
-        .run(
-            || async {
-                let _p = ctx.limits.acquire(&[&target.location]).await;
-                target
-                    .store
-                    .mount_blob(&target.repo, from, &blob.digest)
-                    .await
-            },
-            ctx.on_retry(what.clone()),
-        )
-        .await
-}
-
-async fn copy(
-    ctx: &Ctx,
-    blob: &PlannedBlob,
-    target: &BlobTarget,
-) -> Result<BlobOutcome, okd_oci::Error> {
-    let what = format!(
-        "blob {} into {}/{}",
-        blob.digest, target.location, target.repo
-    );
-    ctx.options
-        .retry
-        .run(|| transfer(ctx, blob, target), ctx.on_retry(what.clone()))
-        .await
-}
-
-/// One attempt at streaming a blob from its source into `target`.
-async fn transfer(
-    ctx: &Ctx,
-    blob: &PlannedBlob,
-    target: &BlobTarget,
-) -> Result<BlobOutcome, okd_oci::Error> {
-    // Taken before the store permits, always in this order, so waits cannot form a cycle.
-    let _large = if blob.size >= LARGE_BLOB {
-        ctx.large.acquire().await.ok()
-    } else {
-        None
-    };
-    let _p = ctx
-        .limits
-        .acquire(&[&blob.src_location, &target.location])
-        .await;
-    ctx.progress.event(&Event::BlobStarted {
-        digest: blob.digest.clone(),
-        size: blob.size,
-        destination: format!("{}/{}", target.location, target.repo),
-    });
-    let stream = counted(lazy_source(blob), blob.digest.clone(), ctx.progress.clone());
-    let store = &target.store;
-    // Only a blob the plan found absent skips the store's own check; a copy-if-missing, or the
-    // copy after a declined mount, lets the store look first.
-    let written = if target.action != BlobAction::Copy {
-        store.write_blob(&target.repo, &blob.digest, blob.size, stream)
-    } else {
-        store.write_absent_blob(&target.repo, &blob.digest, blob.size, stream)
-    };
-    match written.await? {
-        BlobWrite::Written => Ok(BlobOutcome::Copied),
-        BlobWrite::AlreadyPresent => Ok(BlobOutcome::Skipped),
-    }
-}
-
-/// The source's bytes, opened only when the destination first asks for them: the destination
-/// has then accepted the upload (for a registry, its `POST` answered), so the download's body
-/// never waits on the destination's requests, and a blob the destination turns out to have is
-/// never downloaded at all.
-fn lazy_source(blob: &PlannedBlob) -> ByteStream {
-    let (src, repo, digest, size) = (
-        blob.src.clone(),
-        blob.src_repo.clone(),
-        blob.digest.clone(),
-        blob.size,
-    );
-    let location = blob.src_location.clone();
-    let opened = async move {
-        let source = src.read_blob_unverified(&repo, &digest).await?;
-        if source.size != size {
-            return Err(okd_oci::Error::SizeMismatch {
-                what: format!("blob in {location}/{repo}"),
-                digest,
-                expected: size,
-                actual: source.size,
-            });
-        }
-        Ok(source.stream)
-    };
-    Box::pin(futures::stream::once(opened).try_flatten())
-}
-
-/// Reports the bytes of `stream` as they pass, about every [`BYTES_EVENT_STEP`].
-fn counted(stream: ByteStream, digest: Digest, progress: Arc<dyn Progress>) -> ByteStream {
-    let mut pending = 0u64;
-    let marked = stream
-        .map_ok(Some)
-        .chain(futures::stream::once(async { Ok(None) }));
-    Box::pin(marked.try_filter_map(move |chunk| {
-        let out = match chunk {
-            Some(c) => {
-                pending += c.len() as u64;
-                if pending >= BYTES_EVENT_STEP {
-                    progress.event(&Event::BlobBytes {
-                        digest: digest.clone(),
-                        bytes: std::mem::take(&mut pending),
-                    });
-                }
-                Some(c)
-            }
-            None => {
-                if pending > 0 {
-                    progress.event(&Event::BlobBytes {
-                        digest: digest.clone(),
-                        bytes: std::mem::take(&mut pending),
-                    });
-                }
-                None
-            }
-        };
-        futures::future::ready(Ok(out))
-    }))
 }
 
 async fn image_task(

@@ -39,12 +39,18 @@
 
 // Options, credentials and retry policy are plain data and file parsing: they stay available
 // without the `registry` feature, so programs configure registries the same way either way.
+mod certs_d;
 pub mod credentials;
 mod options;
+pub mod registries_conf;
 pub mod retry;
 
+pub use certs_d::default_certs_d_roots;
 pub use credentials::{AuthFile, Credentials, FoundCredentials, default_auth_files};
 pub use options::RegistryOptions;
+pub use registries_conf::{
+    ConfSearch, Mirror, PullFromMirror, PullSource, RegistriesConf, RegistryEntry,
+};
 pub use retry::RetryPolicy;
 
 // Everything below speaks HTTP and TLS, and is compiled with the `registry` feature only.
@@ -180,6 +186,14 @@ impl RegistryStore {
         tls::install_tls_provider();
         let insecure = self.options.is_insecure(&self.host);
         let mut pems = Vec::new();
+        let cert_dir = self.cert_dir_contents().await?;
+        for (path, pem) in &cert_dir.cas {
+            reqwest::Certificate::from_pem(pem).map_err(|e| Error::CertDir {
+                dir: path.parent().unwrap_or(path).to_path_buf(),
+                reason: format!("CA certificate {}: {e}", path.display()),
+            })?;
+        }
+        pems.extend(cert_dir.cas.iter().map(|(_, pem)| pem.clone()));
         for path in &self.options.ca_certificates {
             let pem = tokio::fs::read(path)
                 .await
@@ -207,6 +221,9 @@ impl RegistryStore {
             }
         }
         builder = builder.tls_certs_merge(roots);
+        if let Some(identity) = self.client_identity(&cert_dir).await? {
+            builder = builder.identity(identity);
+        }
         let http = builder.build().map_err(|e| Error::Tls {
             registry: self.host.clone(),
             message: format!("building the HTTP client: {e}"),
@@ -263,6 +280,13 @@ impl RegistryStore {
             http,
             oci,
         })
+    }
+
+    /// Refuses `repo` (shown with `suffix`: `:tag`, `@digest` or nothing) when registries.conf
+    /// blocks it.
+    fn refuse_blocked(&self, repo: &str, suffix: &str) -> Result<(), Error> {
+        self.options
+            .check_not_blocked(&format!("{}/{repo}{suffix}", self.host))
     }
 
     /// The authenticator for `repo`, looking its credentials up the first time.
@@ -459,14 +483,17 @@ impl Store for RegistryStore {
     }
 
     async fn blob_size(&self, repo: &str, digest: &Digest) -> Result<Option<u64>, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.head_blob(repo, digest).await
     }
 
     async fn read_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.open_blob(repo, digest, true).await
     }
 
     async fn read_blob_unverified(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.open_blob(repo, digest, false).await
     }
 
@@ -477,6 +504,7 @@ impl Store for RegistryStore {
         size: u64,
         data: ByteStream,
     ) -> Result<BlobWrite, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.upload_blob(repo, digest, size, data, true).await
     }
 
@@ -487,6 +515,7 @@ impl Store for RegistryStore {
         size: u64,
         data: ByteStream,
     ) -> Result<BlobWrite, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.upload_blob(repo, digest, size, data, false).await
     }
 
@@ -496,6 +525,8 @@ impl Store for RegistryStore {
         from_repo: &str,
         digest: &Digest,
     ) -> Result<bool, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
+        self.refuse_blocked(from_repo, &format!("@{digest}"))?;
         self.mount(repo, from_repo, digest).await
     }
 
@@ -504,6 +535,7 @@ impl Store for RegistryStore {
         repo: &str,
         reference: &ManifestRef,
     ) -> Result<RawManifest, Error> {
+        self.refuse_blocked(repo, &reference.to_string())?;
         self.get_manifest(repo, reference).await
     }
 
@@ -512,6 +544,7 @@ impl Store for RegistryStore {
         repo: &str,
         reference: &ManifestRef,
     ) -> Result<Option<Digest>, Error> {
+        self.refuse_blocked(repo, &reference.to_string())?;
         self.head_manifest(repo, reference).await
     }
 
@@ -521,14 +554,18 @@ impl Store for RegistryStore {
         manifest: &RawManifest,
         tag: Option<&str>,
     ) -> Result<(), Error> {
+        let suffix = tag.map(|t| format!(":{t}")).unwrap_or_default();
+        self.refuse_blocked(repo, &suffix)?;
         self.put_manifest(repo, manifest, tag).await
     }
 
     async fn list_tags(&self, repo: &str) -> Result<Vec<String>, Error> {
+        self.refuse_blocked(repo, "")?;
         self.tags(repo).await
     }
 
     async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), Error> {
+        self.refuse_blocked(repo, &format!(":{tag}"))?;
         self.untag(repo, tag).await
     }
 

@@ -243,7 +243,8 @@ fn invalid_files_are_refused_naming_the_file() {
             "[registries.block]\nregistries = [\"a\"]\n[[registry]]\nlocation = \"b\"\n",
             "mixes",
         ),
-        ("[[registry]\nlocation = 1", "registries.conf"),
+        ("[[registry]\nlocation = 1", "line 1, column 12"),
+        ("[[registry]]\nlocation = 1\n", "line 2, column 12"),
     ] {
         let err = RegistriesConf::parse(conf, file).unwrap_err();
         let text = err.to_string();
@@ -251,5 +252,7 @@ fn invalid_files_are_refused_naming_the_file() {
             text.contains(says) && text.contains("/etc/containers/registries.conf"),
             "{conf}: {text}"
         );
+        // One line, for the command line's one `error:` line.
+        assert!(!text.contains('\n'), "{text}");
     }
 }

@@ -210,7 +210,7 @@ fn parse_file(text: &str, file: &Path, drop_in: bool) -> Result<Parsed, Error> {
         path: file.to_path_buf(),
         reason,
     };
-    let wire: WireConf = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let wire: WireConf = toml::from_str(text).map_err(|e| invalid(toml_error(text, &e)))?;
     let v1 = wire.registries;
     let v2_set = wire.registry.as_ref().is_some_and(|r| !r.is_empty())
         || wire
@@ -259,6 +259,19 @@ fn parse_file(text: &str, file: &Path, drop_in: bool) -> Result<Parsed, Error> {
         },
         search_set,
     })
+}
+
+/// A TOML error on one line (`line L, column C: message`): toml's own rendering spans several
+/// lines with the source quoted.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    let Some(span) = e.span() else {
+        return message.to_string();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 fn v1_set(v1: &WireV1) -> bool {

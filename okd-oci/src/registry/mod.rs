@@ -18,8 +18,14 @@
 //! * `untag`: tags deleted, on registries that delete manifests by digest only as well (when no
 //!   other tag points at the manifest).
 //!
+//! * `mirrors`: manifest and blob reads through the mirrors of a
+//!   [`RegistriesConf`] (registries.conf), whose blocked prefixes are refused before any
+//!   request.
+//!
 //! TLS is verified unless the host is marked insecure with
-//! [`RegistryOptions::insecure_registry`], which also allows plain HTTP for that host only.
+//! [`RegistryOptions::insecure_registry`] (or by registries.conf), which also allows plain HTTP
+//! for that host only; CA and client certificates come from the host's certs.d directory
+//! ([`RegistryOptions::cert_dir_for`]).
 //! Requests in flight per registry are bounded by
 //! [`RegistryOptions::max_concurrent_requests`]; a download holds its slot only until its
 //! response starts, so a copy inside one registry cannot deadlock on its own downloads.
@@ -60,6 +66,8 @@ mod auth;
 mod blobs;
 #[cfg(feature = "registry")]
 mod manifests;
+#[cfg(feature = "registry")]
+mod mirrors;
 #[cfg(feature = "registry")]
 mod mount;
 #[cfg(feature = "registry")]
@@ -111,6 +119,8 @@ pub struct RegistryStore {
     /// Authenticators by credential identity; repositories map onto them.
     authenticators: Mutex<HashMap<Option<Credentials>, Arc<Authenticator>>>,
     repo_auth: Mutex<HashMap<String, Arc<Authenticator>>>,
+    /// The stores of registries.conf mirrors, by host, opened on first use.
+    mirrors: std::sync::Mutex<HashMap<String, Arc<RegistryStore>>>,
 }
 
 #[cfg(feature = "registry")]
@@ -157,6 +167,7 @@ impl RegistryStore {
             counters: StoreCounters::default(),
             authenticators: Mutex::new(HashMap::new()),
             repo_auth: Mutex::new(HashMap::new()),
+            mirrors: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -489,12 +500,12 @@ impl Store for RegistryStore {
 
     async fn read_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
         self.refuse_blocked(repo, &format!("@{digest}"))?;
-        self.open_blob(repo, digest, true).await
+        self.pulled_blob(repo, digest, true).await
     }
 
     async fn read_blob_unverified(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
         self.refuse_blocked(repo, &format!("@{digest}"))?;
-        self.open_blob(repo, digest, false).await
+        self.pulled_blob(repo, digest, false).await
     }
 
     async fn write_blob(
@@ -536,7 +547,7 @@ impl Store for RegistryStore {
         reference: &ManifestRef,
     ) -> Result<RawManifest, Error> {
         self.refuse_blocked(repo, &reference.to_string())?;
-        self.get_manifest(repo, reference).await
+        self.pulled_manifest(repo, reference).await
     }
 
     async fn manifest_digest(

@@ -34,6 +34,9 @@ pub struct RegistryOptions {
     pub(super) cert_dir: Option<PathBuf>,
     pub(super) certs_d_roots: Option<Vec<PathBuf>>,
     pub(super) registries_conf: Option<Arc<RegistriesConf>>,
+    /// False for the stores of mirrors, which do not follow mirrors of their own.
+    #[cfg_attr(not(feature = "registry"), allow(dead_code))]
+    pub(super) follow_mirrors: bool,
     pub(super) auth_file: Option<PathBuf>,
     pub(super) credentials: BTreeMap<String, Credentials>,
     pub(super) max_concurrent_requests: usize,
@@ -60,6 +63,7 @@ impl Default for RegistryOptions {
             cert_dir: None,
             certs_d_roots: None,
             registries_conf: None,
+            follow_mirrors: true,
             auth_file: None,
             credentials: BTreeMap::new(),
             max_concurrent_requests: 6,
@@ -102,8 +106,9 @@ impl RegistryOptions {
         self
     }
 
-    /// Applies a registries.conf: its insecure locations and mirrors are insecure, and pulls and
-    /// pushes under its blocked prefixes are refused with [`Error::Blocked`].
+    /// Applies a registries.conf: its insecure locations and mirrors are insecure, pulls and
+    /// pushes under its blocked prefixes are refused with [`Error::Blocked`], and pulls try its
+    /// mirrors first.
     pub fn registries_conf(mut self, conf: RegistriesConf) -> Self {
         self.registries_conf = Some(Arc::new(conf));
         self

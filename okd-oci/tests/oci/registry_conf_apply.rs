@@ -114,3 +114,79 @@ async fn a_blocked_prefix_refuses_pulls_and_pushes() {
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(store.list_tags("okd/open").await.unwrap(), vec!["v1"]);
 }
+
+#[tokio::test]
+async fn pulls_go_to_mirrors_first_by_the_pull_from_mirror_rules() {
+    let primary = Registry::spawn().await.expect("docker-registry");
+    let mirror = Registry::spawn().await.expect("docker-registry");
+    let (p, m) = (primary.host(), mirror.host());
+    // The image is only on the mirror, under the mirror's own namespace.
+    let img = image(Flavor::Oci, 83, 2);
+    let on_mirror = testkit::stores::plain_store(&mirror);
+    push(&on_mirror, "copies/okd/app", &img, Some("v1")).await;
+    let digest = img.manifest.digest().clone();
+    let (layer_digest, layer) = &img.blobs[1];
+
+    let options = |pull_from_mirror: &str| {
+        let (conf, _) = conf(
+            &primary,
+            &format!(
+                "[[registry]]\nprefix = \"{p}/okd\"\nlocation = \"{p}/okd\"\ninsecure = true\n\
+                 [[registry.mirror]]\nlocation = \"{m}/copies/okd\"\ninsecure = true\n\
+                 {pull_from_mirror}\n"
+            ),
+        );
+        no_machine_credentials(&primary).registries_conf(conf)
+    };
+
+    // Default (`all`): by digest and by tag from the mirror; blobs too.
+    let store = RegistryStore::new(&p, options("")).unwrap();
+    let by_digest = store
+        .read_manifest("okd/app", &ManifestRef::Digest(digest.clone()))
+        .await
+        .expect("by digest through the mirror");
+    assert_eq!(by_digest, img.manifest);
+    let by_tag = store
+        .read_manifest("okd/app", &ManifestRef::Tag("v1".into()))
+        .await
+        .expect("by tag through the mirror");
+    assert_eq!(by_tag, img.manifest);
+    let blob = store
+        .get_blob("okd/app", layer_digest, 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(&blob, layer);
+    // Existence checks and writes are this registry's own: it has nothing.
+    assert_eq!(
+        store.blob_size("okd/app", layer_digest).await.unwrap(),
+        None
+    );
+    // Outside the prefix, no mirror.
+    let err = store
+        .read_manifest("other/app", &ManifestRef::Tag("v1".into()))
+        .await
+        .expect_err("not mirrored");
+    assert!(err.is_not_found(), "{err:?}");
+
+    // digest-only: a pull by tag goes to the primary, which lacks it.
+    let store = RegistryStore::new(&p, options("pull-from-mirror = \"digest-only\"")).unwrap();
+    let err = store
+        .read_manifest("okd/app", &ManifestRef::Tag("v1".into()))
+        .await
+        .expect_err("tags are not pulled from a digest-only mirror");
+    assert!(err.is_not_found(), "{err:?}");
+    store
+        .read_manifest("okd/app", &ManifestRef::Digest(digest))
+        .await
+        .expect("by digest through the digest-only mirror");
+
+    // Once the primary has the image, a mirror that lacks a tag falls through to it.
+    let on_primary = testkit::stores::plain_store(&primary);
+    push(&on_primary, "okd/app", &img, Some("v2")).await;
+    let store = RegistryStore::new(&p, options("")).unwrap();
+    let v2 = store
+        .read_manifest("okd/app", &ManifestRef::Tag("v2".into()))
+        .await
+        .expect("from the primary when the mirror lacks the tag");
+    assert_eq!(v2, img.manifest);
+}

@@ -17,7 +17,8 @@
 //!   [`Error::Blocked`](crate::Error::Blocked), naming the file ([`RegistriesConf::blocked`]);
 //! * mirrors: [`RegistriesConf::pull_sources`] gives the ordered places to pull a reference
 //!   from (mirrors first, by the `pull-from-mirror` and `mirror-by-digest-only` rules, then the
-//!   primary location).
+//!   primary location); a [`RegistryStore`](super::RegistryStore) reads manifests and blobs
+//!   from the mirrors first, then from itself (not the entry's `location`).
 //!
 //! Where the files are read from is in [`RegistriesConf::load`].
 

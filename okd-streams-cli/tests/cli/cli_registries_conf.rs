@@ -88,3 +88,33 @@ fn help_documents_the_certificate_and_registries_conf_flags() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn cert_dir_trusts_a_tls_registry_for_the_command() {
+    let registry = testkit::Registry::builder()
+        .tls(true)
+        .spawn()
+        .await
+        .expect("docker-registry with TLS (apt-get install docker-registry)");
+    let auth = testkit::stores::empty_auth_file(registry.dir());
+    let certs = registry.dir().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    std::fs::copy(registry.ca_pem().unwrap(), certs.join("testkit-ca.crt")).unwrap();
+    let image = format!("{}/okd/scos-release:4.19.0", registry.host());
+    let args = |cert_dir: Option<&str>| {
+        let mut args = vec!["--authfile", auth.to_str().unwrap()];
+        if let Some(dir) = cert_dir {
+            args.extend(["--cert-dir", dir]);
+        }
+        args.extend(["release", "info", image.as_str()]);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+
+    // Its CA is nobody's: a TLS error, pointing at certs.d (after the verifier's own log line).
+    let line = okd(args(None)).fails_after_log();
+    assert!(line.contains("TLS") && line.contains("certs.d"), "{line}");
+    // With the CA in --cert-dir the registry answers: the image is simply not there.
+    let line = okd(args(Some(certs.to_str().unwrap()))).fails();
+    assert!(!line.contains("TLS"), "{line}");
+    assert!(line.contains("not found"), "{line}");
+}

@@ -141,6 +141,8 @@ struct Connection {
     base: String,
     http: reqwest::Client,
     oci: oci_client::Client,
+    /// A client certificate is presented (by `http` only: oci-client cannot).
+    client_certificate: bool,
 }
 
 #[cfg(feature = "registry")]
@@ -232,7 +234,9 @@ impl RegistryStore {
             }
         }
         builder = builder.tls_certs_merge(roots);
-        if let Some(identity) = self.client_identity(&cert_dir).await? {
+        let identity = self.client_identity(&cert_dir).await?;
+        let client_certificate = identity.is_some();
+        if let Some(identity) = identity {
             builder = builder.identity(identity);
         }
         let http = builder.build().map_err(|e| Error::Tls {
@@ -290,6 +294,7 @@ impl RegistryStore {
             base: format!("{scheme}://{endpoint}"),
             http,
             oci,
+            client_certificate,
         })
     }
 

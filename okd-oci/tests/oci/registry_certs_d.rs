@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use okd_oci::registry::{RegistryOptions, RegistryStore};
-use okd_oci::{Error, ManifestRef, Store};
+use okd_oci::{Error, ManifestRef, Store, StoreExt};
 use testkit::Registry;
 
 use crate::registry_support::{Flavor, base_options, image, push};
@@ -123,5 +123,67 @@ async fn a_client_certificate_without_its_key_is_named() {
             && text.contains("robot.key")
             && text.contains(&host.display().to_string()),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_certificate_pair_is_presented_to_a_registry_that_requires_one() {
+    let registry = Registry::builder()
+        .require_client_certificate(true)
+        .spawn()
+        .await
+        .expect("docker-registry requiring client certificates");
+    let root = tempfile::tempdir().unwrap();
+    let host = host_dir(&registry, root.path(), "ca.crt");
+
+    // The CA alone: the registry refuses a client without a certificate.
+    let store = RegistryStore::new(
+        &registry.host(),
+        options(&registry, vec![root.path().into()]),
+    )
+    .unwrap();
+    store
+        .list_tags("okd/x")
+        .await
+        .expect_err("no client certificate");
+
+    // NAME.cert with NAME.key beside the CA: accepted.
+    let (cert, key) = registry.client_certificate().expect("client certificate");
+    std::fs::copy(cert, host.join("robot.cert")).unwrap();
+    std::fs::copy(key, host.join("robot.key")).unwrap();
+    let store = RegistryStore::new(
+        &registry.host(),
+        options(&registry, vec![root.path().into()]),
+    )
+    .unwrap();
+    assert!(store.list_tags("okd/none").await.unwrap().is_empty());
+    let img = image(Flavor::Oci, 72, 1);
+    let (digest, data) = &img.blobs[1];
+    store
+        .put_blob("okd/mtls", digest, data.clone())
+        .await
+        .expect("blob upload with the client certificate");
+    assert_eq!(
+        store.blob_size("okd/mtls", digest).await.unwrap(),
+        Some(data.len() as u64)
+    );
+    // A whole image, manifest included, and back.
+    push(&store, "okd/mtls", &img, Some("v1")).await;
+    let back = store
+        .read_manifest("okd/mtls", &ManifestRef::Tag("v1".into()))
+        .await
+        .expect("manifest read with the client certificate");
+    assert_eq!(back, img.manifest);
+    let untagged = image(Flavor::Docker, 73, 1);
+    push(&store, "okd/mtls", &untagged, None).await;
+    assert_eq!(
+        store
+            .manifest_digest(
+                "okd/mtls",
+                &ManifestRef::Digest(untagged.manifest.digest().clone())
+            )
+            .await
+            .unwrap(),
+        Some(untagged.manifest.digest().clone())
     );
 }

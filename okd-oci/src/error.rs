@@ -217,8 +217,9 @@ pub enum Error {
     },
     /// A registry's TLS certificate was not accepted.
     #[error(
-        "{registry}: TLS handshake failed: {message} (add its CA certificate, or mark it insecure \
-         with --insecure-registry {registry})"
+        "{registry}: TLS handshake failed: {message} (add its CA certificate as a .crt file in \
+         /etc/containers/certs.d/{registry}/ or a --cert-dir, or mark it insecure with \
+         --insecure-registry {registry})"
     )]
     Tls {
         /// The registry host.
@@ -260,6 +261,33 @@ pub enum Error {
         path: std::path::PathBuf,
         /// What is wrong with it (never its secrets).
         reason: String,
+    },
+    /// A registry certificate directory (`certs.d/HOST[:PORT]`, `--cert-dir`) whose files
+    /// cannot be used.
+    #[error("certificate directory {dir}: {reason}")]
+    CertDir {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// What is wrong, naming the file (never a key's content).
+        reason: String,
+    },
+    /// A `registries.conf` file that cannot be used.
+    #[error("registries configuration {path}: {reason}")]
+    RegistriesConf {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A pull or push refused because `registries.conf` blocks the reference.
+    #[error("{reference}: blocked by the [[registry]] prefix {prefix:?} in {config}")]
+    Blocked {
+        /// The reference (`host/repository[:tag|@digest]`).
+        reference: String,
+        /// The prefix of the blocking entry.
+        prefix: String,
+        /// The registries.conf file the entry comes from.
+        config: std::path::PathBuf,
     },
     /// A symbolic link in a layer's source directory whose target leaves that directory.
     #[error("symlink {path} points to {target}, outside the layer directory")]

@@ -96,6 +96,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
 pub struct RegistryBuilder {
     htpasswd: Option<(String, String)>,
     tls: bool,
+    client_certificates: bool,
     binary: Option<PathBuf>,
 }
 
@@ -104,6 +105,7 @@ impl fmt::Debug for RegistryBuilder {
         f.debug_struct("RegistryBuilder")
             .field("user", &self.htpasswd.as_ref().map(|(u, _)| u))
             .field("tls", &self.tls)
+            .field("client_certificates", &self.client_certificates)
             .field("binary", &self.binary)
             .finish()
     }
@@ -120,6 +122,14 @@ impl RegistryBuilder {
     /// Serves HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a fresh CA.
     pub fn tls(mut self, on: bool) -> Self {
         self.tls = on;
+        self
+    }
+
+    /// Serves HTTPS (as [`tls`](Self::tls)) and requires a client certificate signed by a second
+    /// fresh CA; [`Registry::client_certificate`] gives a certificate and key it accepts.
+    pub fn require_client_certificate(mut self, on: bool) -> Self {
+        self.client_certificates = on;
+        self.tls |= on;
         self
     }
 
@@ -145,7 +155,7 @@ impl RegistryBuilder {
             .tempdir()
             .map_err(io_err(Path::new("temporary directory")))?;
         let tls = if self.tls {
-            Some(TlsFiles::generate(dir.path())?)
+            Some(TlsFiles::generate(dir.path(), self.client_certificates)?)
         } else {
             None
         };
@@ -227,6 +237,12 @@ impl RegistryBuilder {
                 yaml_str(&tls.cert),
                 yaml_str(&tls.key)
             ));
+            if let Some(client) = &tls.client {
+                config.push_str(&format!(
+                    "    clientcas:\n      - {}\n",
+                    yaml_str(&client.ca)
+                ));
+            }
         }
         if self.htpasswd.is_some() {
             config.push_str(&format!(
@@ -252,10 +268,19 @@ struct TlsFiles {
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
+    /// The client CA the registry requires, and a certificate it signed.
+    client: Option<ClientFiles>,
+}
+
+#[derive(Clone, Debug)]
+struct ClientFiles {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
 }
 
 impl TlsFiles {
-    fn generate(dir: &Path) -> Result<TlsFiles, RegistryError> {
+    fn generate(dir: &Path, client: bool) -> Result<TlsFiles, RegistryError> {
         use rcgen::{
             BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
             KeyPair, KeyUsagePurpose,
@@ -282,10 +307,56 @@ impl TlsFiles {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.signed_by(&key, &issuer).map_err(cert_err)?;
 
+        let client = if client {
+            Some(ClientFiles::generate(dir)?)
+        } else {
+            None
+        };
         let files = TlsFiles {
             ca: dir.join("ca.pem"),
             cert: dir.join("cert.pem"),
             key: dir.join("key.pem"),
+            client,
+        };
+        for (path, pem) in [
+            (&files.ca, ca_cert.pem()),
+            (&files.cert, cert.pem()),
+            (&files.key, key.serialize_pem()),
+        ] {
+            std::fs::write(path, pem).map_err(io_err(path))?;
+        }
+        Ok(files)
+    }
+}
+
+impl ClientFiles {
+    /// A client CA and a client certificate (`CN=okd-streams testkit client`) it signed.
+    fn generate(dir: &Path) -> Result<ClientFiles, RegistryError> {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let cert_err = |e: rcgen::Error| RegistryError::Certificate(e.to_string());
+        let ca_key = KeyPair::generate().map_err(cert_err)?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "okd-streams testkit client CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca_params.self_signed(&ca_key).map_err(cert_err)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().map_err(cert_err)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "okd-streams testkit client");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &issuer).map_err(cert_err)?;
+        let files = ClientFiles {
+            ca: dir.join("client-ca.pem"),
+            cert: dir.join("client-cert.pem"),
+            key: dir.join("client-key.pem"),
         };
         for (path, pem) in [
             (&files.ca, ca_cert.pem()),
@@ -355,6 +426,13 @@ impl Registry {
     /// The PEM file of the CA that signed its certificate, when it serves HTTPS.
     pub fn ca_pem(&self) -> Option<&Path> {
         self.tls.as_ref().map(|t| t.ca.as_path())
+    }
+
+    /// The client certificate and key (PEM files) it accepts, when it requires one
+    /// ([`RegistryBuilder::require_client_certificate`]).
+    pub fn client_certificate(&self) -> Option<(&Path, &Path)> {
+        let client = self.tls.as_ref()?.client.as_ref()?;
+        Some((client.cert.as_path(), client.key.as_path()))
     }
 
     /// The user and password it requires, when it has htpasswd authentication.
@@ -443,6 +521,13 @@ async fn wait_ready(
         let ca = reqwest::Certificate::from_pem(&pem)
             .map_err(|e| RegistryError::Certificate(e.to_string()))?;
         client = client.tls_certs_merge([ca]);
+        if let Some(files) = &tls.client {
+            let mut pem = std::fs::read(&files.key).map_err(io_err(&files.key))?;
+            pem.extend(std::fs::read(&files.cert).map_err(io_err(&files.cert))?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| RegistryError::Certificate(e.to_string()))?;
+            client = client.identity(identity);
+        }
         scheme = "https";
     }
     let client = client

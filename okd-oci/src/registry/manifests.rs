@@ -239,6 +239,13 @@ impl RegistryStore {
         self.retrying(&op, || async {
             let _slot = self.permit().await?;
             let conn = self.connection().await?;
+            if conn.client_certificate {
+                // oci-client cannot present a client certificate; the reqwest client does.
+                let target = reference.tag().or(reference.digest()).unwrap_or_default();
+                return self
+                    .put_manifest_directly(repo, manifest, target, &op, content_type)
+                    .await;
+            }
             self.authorize_oci(conn, repo, RegistryOperation::Push)
                 .await?;
             let pushed = conn
@@ -254,6 +261,30 @@ impl RegistryStore {
             }
         })
         .await
+    }
+
+    /// `PUT /v2/<repo>/manifests/<target>` with the HTTP client, for registries reached with a
+    /// client certificate.
+    async fn put_manifest_directly(
+        &self,
+        repo: &str,
+        manifest: &RawManifest,
+        target: &str,
+        op: &str,
+        content_type: &HeaderValue,
+    ) -> Result<(), Error> {
+        let response = self
+            .send(op, repo, &[Scope::push(repo)], |http, base| {
+                http.put(Self::url(base, repo, &format!("manifests/{target}")))
+                    .header(CONTENT_TYPE, content_type.clone())
+                    .body(manifest.bytes().clone())
+            })
+            .await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        let failure = Failure::read(response).await.into_error(&self.host, op);
+        Err(self.missing_reference(failure, repo, manifest))
     }
 
     /// `MANIFEST_BLOB_UNKNOWN` (or an unknown child manifest) names what the manifest lacks.

@@ -22,8 +22,14 @@
 //! * `untag`: tags deleted, on registries that delete manifests by digest only as well (when no
 //!   other tag points at the manifest).
 //!
+//! * `mirrors`: manifest and blob reads through the mirrors of a
+//!   [`RegistriesConf`] (registries.conf), whose blocked prefixes are refused before any
+//!   request.
+//!
 //! TLS is verified unless the host is marked insecure with
-//! [`RegistryOptions::insecure_registry`], which also allows plain HTTP for that host only.
+//! [`RegistryOptions::insecure_registry`] (or by registries.conf), which also allows plain HTTP
+//! for that host only; CA and client certificates come from the host's certs.d directory
+//! ([`RegistryOptions::cert_dir_for`]).
 //! Requests in flight per registry are bounded by
 //! [`RegistryOptions::max_concurrent_requests`]; a download holds its slot only until its
 //! response starts, so a copy inside one registry cannot deadlock on its own downloads.
@@ -43,12 +49,18 @@
 
 // Options, credentials and retry policy are plain data and file parsing: they stay available
 // without the `registry` feature, so programs configure registries the same way either way.
+mod certs_d;
 pub mod credentials;
 mod options;
+pub mod registries_conf;
 pub mod retry;
 
+pub use certs_d::default_certs_d_roots;
 pub use credentials::{AuthFile, Credentials, FoundCredentials, default_auth_files};
 pub use options::RegistryOptions;
+pub use registries_conf::{
+    ConfSearch, Mirror, PullFromMirror, PullSource, RegistriesConf, RegistryEntry,
+};
 pub use retry::RetryPolicy;
 
 // Everything below speaks HTTP and TLS, and is compiled with the `registry` feature only.
@@ -60,6 +72,8 @@ mod blobs;
 mod chunked;
 #[cfg(feature = "registry")]
 mod manifests;
+#[cfg(feature = "registry")]
+mod mirrors;
 #[cfg(feature = "registry")]
 mod mount;
 #[cfg(feature = "registry")]
@@ -119,6 +133,8 @@ pub struct RegistryStore {
     /// Bytes per `PATCH` once a body was refused as too large (`413`); 0 while monolithic
     /// uploads work (see `chunked`).
     chunk_size: AtomicU64,
+    /// The stores of registries.conf mirrors, by host, opened on first use.
+    mirrors: std::sync::Mutex<HashMap<String, Arc<RegistryStore>>>,
 }
 
 #[cfg(feature = "registry")]
@@ -139,6 +155,8 @@ struct Connection {
     base: String,
     http: reqwest::Client,
     oci: oci_client::Client,
+    /// A client certificate is presented (by `http` only: oci-client cannot).
+    client_certificate: bool,
 }
 
 #[cfg(feature = "registry")]
@@ -166,6 +184,7 @@ impl RegistryStore {
             authenticators: Mutex::new(HashMap::new()),
             repo_auth: Mutex::new(HashMap::new()),
             chunk_size: AtomicU64::new(0),
+            mirrors: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -195,6 +214,14 @@ impl RegistryStore {
         tls::install_tls_provider();
         let insecure = self.options.is_insecure(&self.host);
         let mut pems = Vec::new();
+        let cert_dir = self.cert_dir_contents().await?;
+        for (path, pem) in &cert_dir.cas {
+            reqwest::Certificate::from_pem(pem).map_err(|e| Error::CertDir {
+                dir: path.parent().unwrap_or(path).to_path_buf(),
+                reason: format!("CA certificate {}: {e}", path.display()),
+            })?;
+        }
+        pems.extend(cert_dir.cas.iter().map(|(_, pem)| pem.clone()));
         for path in &self.options.ca_certificates {
             let pem = tokio::fs::read(path)
                 .await
@@ -222,6 +249,11 @@ impl RegistryStore {
             }
         }
         builder = builder.tls_certs_merge(roots);
+        let identity = self.client_identity(&cert_dir).await?;
+        let client_certificate = identity.is_some();
+        if let Some(identity) = identity {
+            builder = builder.identity(identity);
+        }
         let http = builder.build().map_err(|e| Error::Tls {
             registry: self.host.clone(),
             message: format!("building the HTTP client: {e}"),
@@ -277,7 +309,15 @@ impl RegistryStore {
             base: format!("{scheme}://{endpoint}"),
             http,
             oci,
+            client_certificate,
         })
+    }
+
+    /// Refuses `repo` (shown with `suffix`: `:tag`, `@digest` or nothing) when registries.conf
+    /// blocks it.
+    fn refuse_blocked(&self, repo: &str, suffix: &str) -> Result<(), Error> {
+        self.options
+            .check_not_blocked(&format!("{}/{repo}{suffix}", self.host))
     }
 
     /// The authenticator for `repo`, looking its credentials up the first time.
@@ -480,15 +520,18 @@ impl Store for RegistryStore {
     }
 
     async fn blob_size(&self, repo: &str, digest: &Digest) -> Result<Option<u64>, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.head_blob(repo, digest).await
     }
 
     async fn read_blob(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
-        self.open_blob(repo, digest, true).await
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
+        self.pulled_blob(repo, digest, true).await
     }
 
     async fn read_blob_unverified(&self, repo: &str, digest: &Digest) -> Result<Blob, Error> {
-        self.open_blob(repo, digest, false).await
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
+        self.pulled_blob(repo, digest, false).await
     }
 
     async fn write_blob(
@@ -498,6 +541,7 @@ impl Store for RegistryStore {
         size: u64,
         data: ByteStream,
     ) -> Result<BlobWrite, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.upload_blob(repo, digest, size, data, true).await
     }
 
@@ -508,6 +552,7 @@ impl Store for RegistryStore {
         size: u64,
         data: ByteStream,
     ) -> Result<BlobWrite, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
         self.upload_blob(repo, digest, size, data, false).await
     }
 
@@ -517,6 +562,8 @@ impl Store for RegistryStore {
         from_repo: &str,
         digest: &Digest,
     ) -> Result<bool, Error> {
+        self.refuse_blocked(repo, &format!("@{digest}"))?;
+        self.refuse_blocked(from_repo, &format!("@{digest}"))?;
         self.mount(repo, from_repo, digest).await
     }
 
@@ -525,7 +572,8 @@ impl Store for RegistryStore {
         repo: &str,
         reference: &ManifestRef,
     ) -> Result<RawManifest, Error> {
-        self.get_manifest(repo, reference).await
+        self.refuse_blocked(repo, &reference.to_string())?;
+        self.pulled_manifest(repo, reference).await
     }
 
     async fn manifest_digest(
@@ -533,6 +581,7 @@ impl Store for RegistryStore {
         repo: &str,
         reference: &ManifestRef,
     ) -> Result<Option<Digest>, Error> {
+        self.refuse_blocked(repo, &reference.to_string())?;
         self.head_manifest(repo, reference).await
     }
 
@@ -542,14 +591,18 @@ impl Store for RegistryStore {
         manifest: &RawManifest,
         tag: Option<&str>,
     ) -> Result<(), Error> {
+        let suffix = tag.map(|t| format!(":{t}")).unwrap_or_default();
+        self.refuse_blocked(repo, &suffix)?;
         self.put_manifest(repo, manifest, tag).await
     }
 
     async fn list_tags(&self, repo: &str) -> Result<Vec<String>, Error> {
+        self.refuse_blocked(repo, "")?;
         self.tags(repo).await
     }
 
     async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), Error> {
+        self.refuse_blocked(repo, &format!(":{tag}"))?;
         self.untag(repo, tag).await
     }
 

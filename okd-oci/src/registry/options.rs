@@ -3,10 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::certs_d;
 use super::credentials::Credentials;
+use super::registries_conf::RegistriesConf;
 use super::retry::RetryPolicy;
+use crate::Error;
 
 /// Options shared by the registry stores of a program.
 ///
@@ -27,6 +31,12 @@ use super::retry::RetryPolicy;
 pub struct RegistryOptions {
     pub(super) insecure: Vec<String>,
     pub(super) ca_certificates: Vec<PathBuf>,
+    pub(super) cert_dir: Option<PathBuf>,
+    pub(super) certs_d_roots: Option<Vec<PathBuf>>,
+    pub(super) registries_conf: Option<Arc<RegistriesConf>>,
+    /// False for the stores of mirrors, which do not follow mirrors of their own.
+    #[cfg_attr(not(feature = "registry"), allow(dead_code))]
+    pub(super) follow_mirrors: bool,
     pub(super) auth_file: Option<PathBuf>,
     pub(super) credentials: BTreeMap<String, Credentials>,
     pub(super) max_concurrent_requests: usize,
@@ -41,7 +51,8 @@ pub struct RegistryOptions {
 }
 
 impl Default for RegistryOptions {
-    /// TLS verified against the system roots, credentials from the standard auth files, six
+    /// TLS verified against the system roots and the certs.d directories of the containers
+    /// tools, no registries.conf (see [`RegistryOptions::registries_conf`]), credentials from the standard auth files, six
     /// concurrent requests per registry (what `oc adm release mirror` uses), the default
     /// [`RetryPolicy`], 30 s to connect, 60 s of silence on a connection, 5 min for a request
     /// that moves no blob.
@@ -49,6 +60,10 @@ impl Default for RegistryOptions {
         RegistryOptions {
             insecure: Vec::new(),
             ca_certificates: Vec::new(),
+            cert_dir: None,
+            certs_d_roots: None,
+            registries_conf: None,
+            follow_mirrors: true,
             auth_file: None,
             credentials: BTreeMap::new(),
             max_concurrent_requests: 6,
@@ -75,6 +90,73 @@ impl RegistryOptions {
     pub fn ca_certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
         self.ca_certificates.push(pem_file.into());
         self
+    }
+
+    /// Reads every registry's certificates from `dir` (`*.crt` CAs, `NAME.cert` + `NAME.key`
+    /// client certificates) instead of the certs.d directories, as skopeo's `--cert-dir` does.
+    pub fn cert_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cert_dir = Some(dir.into());
+        self
+    }
+
+    /// Searches these certs.d roots (each holding `HOST[:PORT]/` directories) instead of
+    /// [`default_certs_d_roots`](super::default_certs_d_roots). An empty list reads none.
+    pub fn certs_d_roots(mut self, roots: Vec<PathBuf>) -> Self {
+        self.certs_d_roots = Some(roots);
+        self
+    }
+
+    /// Applies a registries.conf: its insecure locations and mirrors are insecure, pulls and
+    /// pushes under its blocked prefixes are refused with [`Error::Blocked`], and pulls try its
+    /// mirrors first.
+    pub fn registries_conf(mut self, conf: RegistriesConf) -> Self {
+        self.registries_conf = Some(Arc::new(conf));
+        self
+    }
+
+    /// The registries.conf in use, if any.
+    pub fn registries_conf_in_use(&self) -> Option<&RegistriesConf> {
+        self.registries_conf.as_deref()
+    }
+
+    /// The certificate directory consulted for `host`: the [`cert_dir`](Self::cert_dir), else
+    /// the first `ROOT/HOST[:PORT]` that exists under the certs.d roots.
+    ///
+    /// ```
+    /// use okd_oci::registry::RegistryOptions;
+    ///
+    /// let roots = tempfile::tempdir()?;
+    /// std::fs::create_dir(roots.path().join("mirror.example:5000"))?;
+    /// let options = RegistryOptions::default().certs_d_roots(vec![roots.path().into()]);
+    /// assert_eq!(
+    ///     options.cert_dir_for("mirror.example:5000"),
+    ///     Some(roots.path().join("mirror.example:5000"))
+    /// );
+    /// assert_eq!(options.cert_dir_for("quay.io"), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cert_dir_for(&self, host: &str) -> Option<PathBuf> {
+        match &self.certs_d_roots {
+            Some(roots) => certs_d::cert_dir_for(self.cert_dir.as_deref(), roots, host),
+            None => certs_d::cert_dir_for(
+                self.cert_dir.as_deref(),
+                &super::default_certs_d_roots(),
+                host,
+            ),
+        }
+    }
+
+    /// Refuses a pull or push of `reference` (`host/repository[:tag|@digest]`) that the
+    /// registries.conf blocks.
+    pub fn check_not_blocked(&self, reference: &str) -> Result<(), Error> {
+        match self
+            .registries_conf
+            .as_deref()
+            .and_then(|c| c.blocked(reference))
+        {
+            Some(entry) => Err(entry.refusal(reference)),
+            None => Ok(()),
+        }
     }
 
     /// Reads credentials from this file only (`--authfile`), instead of the standard search.
@@ -127,12 +209,16 @@ impl RegistryOptions {
         self
     }
 
-    /// True when `host` was marked insecure.
+    /// True when `host` was marked insecure, or the registries.conf makes it insecure.
     pub fn is_insecure(&self, host: &str) -> bool {
         let hostname = split_port(host).0;
         self.insecure
             .iter()
             .any(|entry| entry == host || (split_port(entry).1.is_none() && entry == hostname))
+            || self
+                .registries_conf
+                .as_deref()
+                .is_some_and(|c| c.is_insecure(host))
     }
 
     /// The retry policy.

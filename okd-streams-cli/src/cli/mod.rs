@@ -37,6 +37,18 @@ pub struct GlobalArgs {
     /// runs get its absolute path in REGISTRY_AUTH_FILE.
     #[arg(long, value_name = "PATH", global = true)]
     pub authfile: Option<PathBuf>,
+    /// Directory of certificates for every registry, as skopeo's --cert-dir: *.crt files are
+    /// trusted CAs, NAME.cert with NAME.key a client certificate. Without it each registry
+    /// HOST[:PORT] uses the first existing $HOME/.config/containers/certs.d/HOST[:PORT],
+    /// /etc/containers/certs.d/HOST[:PORT] or /etc/docker/certs.d/HOST[:PORT].
+    #[arg(long = "cert-dir", value_name = "DIR", global = true)]
+    pub cert_dir: Option<PathBuf>,
+    /// registries.conf (containers-registries.conf(5), version 2) to apply, alone: insecure
+    /// locations, blocked prefixes. Without it: $CONTAINERS_REGISTRIES_CONF, else
+    /// /etc/containers/registries.conf with its registries.conf.d drop-ins (or the per-user
+    /// $HOME/.config/containers/registries.conf when it exists).
+    #[arg(long = "registries-conf", value_name = "FILE", global = true)]
+    pub registries_conf: Option<PathBuf>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -78,7 +90,7 @@ pub fn init_tracing(verbose: u8) {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let stores = store::Stores::new(&cli.global);
+    let stores = store::Stores::new(&cli.global)?;
     match cli.command {
         Command::Release(c) => release::run(c, &stores).await,
         Command::Mirror(c) => mirror::run(c, &stores).await,

@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use okd_oci::registry::RegistryOptions;
+use okd_oci::registry::{RegistriesConf, RegistryOptions};
 use okd_oci::{Access, ImageRef, ManifestRef, Resolved, Store, StoreKey, StoreMap};
 
 use super::{CliError, GlobalArgs};
 
 /// The command's one [`StoreMap`]: `docker://…` and `oci:…` references to shared stores, with the
-/// global registry options (`--insecure-registry`, `--authfile`) applied.
+/// global registry options (`--insecure-registry`, `--authfile`, `--cert-dir`,
+/// `--registries-conf`) applied.
 #[derive(Debug)]
 pub struct Stores {
     options: RegistryOptions,
@@ -17,18 +18,23 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub fn new(global: &GlobalArgs) -> Stores {
-        let mut options = RegistryOptions::default();
+    /// The stores of a command; fails when the registries.conf in use cannot be read.
+    pub fn new(global: &GlobalArgs) -> Result<Stores, CliError> {
+        let conf = RegistriesConf::load(global.registries_conf.as_deref())?;
+        let mut options = RegistryOptions::default().registries_conf(conf);
         for host in &global.insecure_registries {
             options = options.insecure_registry(host.clone());
         }
         if let Some(path) = &global.authfile {
             options = options.auth_file(path.clone());
         }
-        Stores {
+        if let Some(dir) = &global.cert_dir {
+            options = options.cert_dir(dir.clone());
+        }
+        Ok(Stores {
             map: StoreMap::new(options.clone()),
             options,
-        }
+        })
     }
 
     /// A new set of stores with the same options and at most `cap` requests in flight per

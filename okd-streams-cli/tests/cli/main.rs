@@ -9,6 +9,7 @@ mod cli_gate;
 mod cli_mirror;
 mod cli_mirror_archive;
 mod cli_mirror_imageset;
+mod cli_registries_conf;
 mod cli_release;
 mod cli_release_layers;
 mod cli_release_lint;

@@ -145,7 +145,9 @@ echo "   floor: ${t_floor}s to hash the registry's blob files once"
 for round in $(seq "$ROUNDS"); do
     dst=$(start_registry "cli-$round")
     echo "== round $round: okd-streams mirror release (the binary, -j $JOBS) into $dst"
-    /usr/bin/time -f "%e %M %U %S" -o "$work/cli-$round.time" okd_cli mirror release "$release" \
+    # /usr/bin/time runs programs, not shell functions: the binary with okd_cli's flags.
+    /usr/bin/time -f "%e %M %U %S" -o "$work/cli-$round.time" \
+        "$okd" --insecure-registry 127.0.0.1 --authfile "$OKD_NO_AUTH" mirror release "$release" \
         --to "$dst/okd/release" -j "$JOBS" --report "$work/cli-$round.json" >/dev/null 2>&1
     awk '{ print $1 }' "$work/cli-$round.time" >>"$work/cli.walls"
     echo "   $(awk '{ printf "%.2fs, %.1f MiB peak RSS, %.1fs CPU", $1, $2 / 1024, $3 + $4 }' "$work/cli-$round.time")"

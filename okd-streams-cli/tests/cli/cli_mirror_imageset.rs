@@ -94,6 +94,27 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
         by_digest[0].digest, by_digest[1].digest, p.version, by_tag.name, blocked.digest.hex(),
     )).unwrap();
     let resources = dir.path().join("cluster-resources");
+    // Both releases signed into one signature store directory.
+    let key = crate::cli_sign::new_key("ed25519");
+    let sigs = dir.path().join("signatures");
+    let mut signed = Vec::new();
+    for release in [
+        r.release_ref(),
+        r.at(&format!("okd/scos-release:{}", next.version)),
+    ] {
+        let out = r
+            .okd(&[
+                "release",
+                "sign",
+                &release,
+                "--key",
+                &key.secret.display().to_string(),
+                "--signature-dir",
+                &sigs.display().to_string(),
+            ])
+            .ok();
+        signed.push(std::fs::read(out.trim()).unwrap());
+    }
     let auth = testkit::stores::empty_auth_file(dest.dir());
     let run = okd([
         "--insecure-registry",
@@ -111,6 +132,8 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
         &graph.display().to_string(),
         "--resources-dir",
         &resources.display().to_string(),
+        "--signature-dir",
+        &sigs.display().to_string(),
     ]);
     run.ok();
     let log = run.stderr();
@@ -218,6 +241,21 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
         ]
     );
     assert_eq!(graph["edges"], serde_json::json!([[0, 1]]));
+    // Each release's signature as the ConfigMap clusters verify it with.
+    for (release, signature) in [&p, &next].into_iter().zip(&signed) {
+        let digest = release.release_digest();
+        let file = resources
+            .join("signatures")
+            .join(format!("signature-sha256-{}.json", &digest.hex()[..16]));
+        let cm: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let key = format!("sha256-{}-1", digest.hex());
+        let carried = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            cm["binaryData"][key].as_str().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(&carried, signature);
+    }
 }
 
 #[test]

@@ -12,14 +12,14 @@ use testkit::tools::run_command;
 use crate::cli_common::{RegistryPayload, okd, registry_payload};
 
 /// A gpg key written where the binary reads it.
-struct Key {
-    home: GpgHome,
-    fingerprint: String,
-    secret: PathBuf,
-    public: PathBuf,
+pub(crate) struct Key {
+    pub home: GpgHome,
+    pub fingerprint: String,
+    pub secret: PathBuf,
+    pub public: PathBuf,
 }
 
-fn new_key(algo: &str) -> Key {
+pub(crate) fn new_key(algo: &str) -> Key {
     use std::os::unix::fs::PermissionsExt;
     let home = GpgHome::new();
     let fingerprint = home.generate(

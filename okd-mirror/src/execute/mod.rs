@@ -38,6 +38,7 @@ use crate::{BlobAction, BlobKey, BlobTarget, PlannedBlob};
 use crate::{Error, MirrorOptions, MirrorPlan};
 
 mod early;
+mod manifest_locks;
 mod transfer;
 pub(crate) use early::{Early, Ends};
 use transfer::{copy, mount};
@@ -83,6 +84,8 @@ struct Ctx {
     progress: Arc<dyn Progress>,
     retries: AtomicU64,
     start: Instant,
+    /// Each manifest is written into a repository once at a time (see `manifest_locks`).
+    manifest_locks: manifest_locks::ManifestLocks,
 }
 
 impl Ctx {
@@ -109,6 +112,7 @@ impl Ctx {
             progress,
             retries: AtomicU64::new(0),
             start: Instant::now(),
+            manifest_locks: Default::default(),
         })
     }
 }
@@ -430,6 +434,14 @@ async fn image_task(
         for w in &image.writes {
             let what = format!("manifest {} into {destination}", w.manifest.digest());
             let repo = image.mapping.destination.repository();
+            let lock = ctx
+                .manifest_locks
+                .of(&image.dst_location, repo, w.manifest.digest());
+            let mut written_already = lock.lock().await;
+            if *written_already && w.tag.is_none() {
+                // Another image of this repository wrote this child.
+                continue;
+            }
             let written = ctx
                 .options
                 .retry
@@ -446,6 +458,7 @@ async fn image_task(
                 .await;
             match written {
                 Ok(()) => {
+                    *written_already = true;
                     report.manifests_written += 1;
                     ctx.progress.event(&Event::ManifestWritten {
                         digest: w.manifest.digest().clone(),

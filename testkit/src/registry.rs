@@ -281,32 +281,12 @@ struct ClientFiles {
 
 impl TlsFiles {
     fn generate(dir: &Path, client: bool) -> Result<TlsFiles, RegistryError> {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-            KeyPair, KeyUsagePurpose,
-        };
-        let cert_err = |e: rcgen::Error| RegistryError::Certificate(e.to_string());
-
-        let ca_key = KeyPair::generate().map_err(cert_err)?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "okd-streams testkit CA");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca_params.self_signed(&ca_key).map_err(cert_err)?;
-        let issuer = Issuer::new(ca_params, ca_key);
-
-        let key = KeyPair::generate().map_err(cert_err)?;
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .map_err(cert_err)?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "127.0.0.1");
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let cert = params.signed_by(&key, &issuer).map_err(cert_err)?;
-
+        let pems = ca_and_certificate(
+            "okd-streams testkit CA",
+            "127.0.0.1",
+            vec!["127.0.0.1".to_string(), "localhost".to_string()],
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        )?;
         let client = if client {
             Some(ClientFiles::generate(dir)?)
         } else {
@@ -318,13 +298,7 @@ impl TlsFiles {
             key: dir.join("key.pem"),
             client,
         };
-        for (path, pem) in [
-            (&files.ca, ca_cert.pem()),
-            (&files.cert, cert.pem()),
-            (&files.key, key.serialize_pem()),
-        ] {
-            std::fs::write(path, pem).map_err(io_err(path))?;
-        }
+        write_pems([&files.ca, &files.cert, &files.key], pems)?;
         Ok(files)
     }
 }
@@ -332,41 +306,57 @@ impl TlsFiles {
 impl ClientFiles {
     /// A client CA and a client certificate (`CN=okd-streams testkit client`) it signed.
     fn generate(dir: &Path) -> Result<ClientFiles, RegistryError> {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-            KeyPair, KeyUsagePurpose,
-        };
-        let cert_err = |e: rcgen::Error| RegistryError::Certificate(e.to_string());
-        let ca_key = KeyPair::generate().map_err(cert_err)?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "okd-streams testkit client CA");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca_params.self_signed(&ca_key).map_err(cert_err)?;
-        let issuer = Issuer::new(ca_params, ca_key);
-        let key = KeyPair::generate().map_err(cert_err)?;
-        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "okd-streams testkit client");
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = params.signed_by(&key, &issuer).map_err(cert_err)?;
+        let pems = ca_and_certificate(
+            "okd-streams testkit client CA",
+            "okd-streams testkit client",
+            Vec::new(),
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        )?;
         let files = ClientFiles {
             ca: dir.join("client-ca.pem"),
             cert: dir.join("client-cert.pem"),
             key: dir.join("client-key.pem"),
         };
-        for (path, pem) in [
-            (&files.ca, ca_cert.pem()),
-            (&files.cert, cert.pem()),
-            (&files.key, key.serialize_pem()),
-        ] {
-            std::fs::write(path, pem).map_err(io_err(path))?;
-        }
+        write_pems([&files.ca, &files.cert, &files.key], pems)?;
         Ok(files)
     }
+}
+
+/// A new CA named `ca_name`, and a certificate for `subject` (with the names `sans`, for
+/// `usage`) that it signed: the PEMs of the CA, of the certificate and of the certificate's key.
+fn ca_and_certificate(
+    ca_name: &str,
+    subject: &str,
+    sans: Vec<String>,
+    usage: rcgen::ExtendedKeyUsagePurpose,
+) -> Result<[String; 3], RegistryError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let cert_err = |e: rcgen::Error| RegistryError::Certificate(e.to_string());
+    let ca_key = KeyPair::generate().map_err(cert_err)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(cert_err)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().map_err(cert_err)?;
+    let mut params = CertificateParams::new(sans).map_err(cert_err)?;
+    params.distinguished_name.push(DnType::CommonName, subject);
+    params.extended_key_usages = vec![usage];
+    let cert = params.signed_by(&key, &issuer).map_err(cert_err)?;
+    Ok([ca_cert.pem(), cert.pem(), key.serialize_pem()])
+}
+
+/// Writes each PEM to its path.
+fn write_pems(paths: [&PathBuf; 3], pems: [String; 3]) -> Result<(), RegistryError> {
+    for (path, pem) in paths.into_iter().zip(pems) {
+        std::fs::write(path, pem).map_err(io_err(path))?;
+    }
+    Ok(())
 }
 
 /// A running `docker-registry`, killed when dropped.

@@ -224,7 +224,10 @@ pub struct MirrorReport {
     /// Wall-clock time of planning (reading sources, checking the destination), when known.
     #[serde(default, with = "secs")]
     pub planning: Duration,
-    /// Wall-clock time of the copy phase.
+    /// Wall-clock time of the copy. For a whole run ([`crate::run`]), copies start while the
+    /// plan is being made, so this counts from the start of planning and
+    /// [`planning`](Self::planning) is part of it; for [`execute`](crate::execute) alone, it
+    /// counts from the call.
     #[serde(with = "secs")]
     pub duration: Duration,
     /// Sums.

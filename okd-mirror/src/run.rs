@@ -292,7 +292,10 @@ pub(crate) async fn report(
     let mut report = if dry_run {
         MirrorReport::from_plan(plan)
     } else {
-        execute(plan, options, progress).await
+        let mut copied = execute(plan, options, progress).await;
+        // A whole run's duration counts from the start of planning, as when copies overlap it.
+        copied.duration += planning;
+        copied
     };
     report.planning = planning;
     report

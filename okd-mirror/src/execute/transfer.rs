@@ -10,6 +10,8 @@ use super::{BYTES_EVENT_STEP, Ctx, LARGE_BLOB};
 use crate::progress::{BlobOutcome, Event, Progress};
 use crate::{BlobAction, BlobTarget, PlannedBlob};
 
+/// Mounts the blob into `target` from repository `from` of the same store; `false` when the
+/// registry declined (the caller copies instead).
 pub(super) async fn mount(
     ctx: &Ctx,
     blob: &PlannedBlob,
@@ -35,6 +37,7 @@ pub(super) async fn mount(
         .await
 }
 
+/// Streams the blob into `target`, retrying the whole transfer on transient failures.
 pub(super) async fn copy(
     ctx: &Ctx,
     blob: &PlannedBlob,

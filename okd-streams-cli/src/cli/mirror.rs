@@ -251,7 +251,7 @@ fn summarise(o: &MirrorOutcome) {
     }
     let t = &o.report.totals;
     eprintln!(
-        "{} images ({} written, {} already present): {} copied in {} blobs, {} mounted, {} skipped, {} retries, in {:.1} s (planning {:.1} s)",
+        "{} images ({} written, {} already present): {} copied in {} blobs, {} mounted, {} skipped, {} retries, in {:.1} s (planning {:.1} s of it)",
         t.images,
         t.images_written,
         t.images_present,

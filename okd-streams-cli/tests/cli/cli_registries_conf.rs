@@ -28,21 +28,24 @@ async fn registries_conf_makes_hosts_insecure_and_blocks_prefixes() {
     ]);
     assert!(!no_tls.output.status.success(), "{}", no_tls.stdout());
 
+    // `release info` with the registries.conf written last.
+    let release_info = || {
+        okd([
+            "--authfile",
+            auth,
+            "--registries-conf",
+            conf_arg,
+            "release",
+            "info",
+            &r.release_ref(),
+        ])
+    };
     std::fs::write(
         &conf,
         format!("[[registry]]\nlocation = \"{host}\"\ninsecure = true\n"),
     )
     .unwrap();
-    let info = okd([
-        "--authfile",
-        auth,
-        "--registries-conf",
-        conf_arg,
-        "release",
-        "info",
-        &r.release_ref(),
-    ])
-    .ok();
+    let info = release_info().ok();
     assert!(info.contains(&r.payload.version), "{info}");
 
     std::fs::write(
@@ -53,16 +56,7 @@ async fn registries_conf_makes_hosts_insecure_and_blocks_prefixes() {
         ),
     )
     .unwrap();
-    let line = okd([
-        "--authfile",
-        auth,
-        "--registries-conf",
-        conf_arg,
-        "release",
-        "info",
-        &r.release_ref(),
-    ])
-    .fails();
+    let line = release_info().fails();
     assert!(
         line.contains("blocked") && line.contains(&r.release_ref()) && line.contains(conf_arg),
         "{line}"

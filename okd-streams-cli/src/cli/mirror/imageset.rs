@@ -94,7 +94,13 @@ pub async fn run(a: &ConfigArgs, stores: &Stores) -> Result<(), CliError> {
     run.dry_run = a.dry_run;
     run.resources_dir = Some(a.resources_dir.clone());
     run.graph = isc.mirror.platform.graph;
-    run.source_graphs = graphs.into_values().map(|g| g.graph).collect();
+    // One graph per origin: a graph file serves every channel and architecture.
+    let mut origins = std::collections::BTreeSet::new();
+    run.source_graphs = graphs
+        .into_values()
+        .filter(|g| origins.insert(g.origin.clone()))
+        .map(|g| g.graph)
+        .collect();
     run.report = a.report.clone();
     let loader = PayloadLoader::default();
     let display = progress::Display::new();
@@ -230,7 +236,7 @@ fn summarise(o: &ImageSetOutcome) {
         return;
     }
     eprintln!(
-        "{} images ({} written, {} already present): {} copied in {} blobs, {} mounted, {} skipped, in {:.1} s",
+        "{} images ({} written, {} already present): {} copied in {} blobs, {} mounted, {} skipped, in {:.1} s (planning {:.1} s of it)",
         t.images,
         t.images_written,
         t.images_present,
@@ -238,12 +244,13 @@ fn summarise(o: &ImageSetOutcome) {
         t.blobs_copied,
         t.blobs_mounted,
         t.blobs_skipped,
-        o.report.duration.as_secs_f64()
+        o.report.duration.as_secs_f64(),
+        o.report.planning.as_secs_f64()
     );
     for path in &o.written {
         eprintln!("{} written", path.display());
     }
     if o.written.is_empty() {
-        eprintln!("no cluster resource to write: no image is pulled from a registry");
+        eprintln!("no cluster resource written: no image was mirrored to a registry");
     }
 }

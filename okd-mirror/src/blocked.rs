@@ -40,6 +40,14 @@ impl BlockedImages {
         Ok(BlockedImages { patterns })
     }
 
+    /// The patterns as given.
+    pub fn patterns(&self) -> Vec<String> {
+        self.patterns
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect()
+    }
+
     /// True when no pattern is set.
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()

@@ -94,7 +94,8 @@ pub fn signature_config_map_file(digest: &Digest) -> String {
     )
 }
 
-/// Writes the signature ConfigMap of `digest` into `dir` as JSON and returns its path.
+/// Writes the signature ConfigMap of `digest` into `dir` as JSON, whole or not at all, and
+/// returns its path.
 pub fn write_signature_config_map(
     dir: &std::path::Path,
     digest: &Digest,
@@ -105,6 +106,103 @@ pub fn write_signature_config_map(
     let mut text =
         serde_json::to_string_pretty(&signature_config_map(digest, signatures)).unwrap_or_default();
     text.push('\n');
-    std::fs::write(&path, text).map_err(|e| crate::Error::io(&path, e))?;
+    write_whole(&path, text.as_bytes())?;
     Ok(path)
+}
+
+/// The name oc-mirror gives the one ConfigMap holding every mirrored release's signatures.
+pub const MIRRORED_SIGNATURES_NAME: &str = "mirrored-release-signatures";
+/// The file oc-mirror writes that ConfigMap to, as JSON, in its cluster resources.
+pub const MIRRORED_SIGNATURES_JSON: &str = "signature-configmap.json";
+/// The same ConfigMap as YAML, next to it.
+pub const MIRRORED_SIGNATURES_YAML: &str = "signature-configmap.yaml";
+
+/// The ConfigMap oc-mirror writes after mirroring an image set: one object,
+/// `mirrored-release-signatures` with the signatures label, holding every release's signatures
+/// under `binaryData` keys `sha256-<hex>-<n>`, `n` counting from 1 across the whole ConfigMap as
+/// oc-mirror numbers them. The cluster-version operator takes every key that starts with the
+/// release's `sha256-<hex>-`, whatever its number. A release listed twice is kept once.
+///
+/// oc-mirror also writes `createdBy`, `createdAt` and version annotations; they are
+/// informational and left out, so that one image set gives the same bytes every time. `None`
+/// when no release has a signature: oc-mirror then writes no ConfigMap.
+///
+/// ```
+/// use okd_oci::Digest;
+/// let a = Digest::sha256_of(b"release a");
+/// let b = Digest::sha256_of(b"release b");
+/// let cm = okd_sign::configmap::mirrored_signatures_config_map(&[
+///     (a.clone(), vec![b"sig".to_vec()]),
+///     (b.clone(), vec![b"sig".to_vec(), b"another".to_vec()]),
+/// ])
+/// .unwrap();
+/// let keys: Vec<&String> = cm["binaryData"].as_object().unwrap().keys().collect();
+/// assert!(keys.contains(&&format!("sha256-{}-1", a.hex())));
+/// assert!(keys.contains(&&format!("sha256-{}-3", b.hex())));
+/// ```
+pub fn mirrored_signatures_config_map(releases: &[(Digest, Vec<Vec<u8>>)]) -> Option<Value> {
+    let mut data = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut n = 0;
+    for (digest, signatures) in releases {
+        if !seen.insert(digest) {
+            continue;
+        }
+        for sig in signatures {
+            n += 1;
+            data.insert(
+                format!("{}-{n}", digest_key_prefix(digest)),
+                base64::engine::general_purpose::STANDARD.encode(sig),
+            );
+        }
+    }
+    (!data.is_empty()).then(|| {
+        json!({
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": MIRRORED_SIGNATURES_NAME,
+                "namespace": NAMESPACE,
+                "labels": { SIGNATURES_LABEL: "" },
+            },
+            "binaryData": data,
+        })
+    })
+}
+
+/// Writes [`mirrored_signatures_config_map`] into `dir` as [`MIRRORED_SIGNATURES_JSON`] and
+/// [`MIRRORED_SIGNATURES_YAML`], each whole or not at all, and returns their paths (none when
+/// no release has a signature).
+pub fn write_mirrored_signatures(
+    dir: &std::path::Path,
+    releases: &[(Digest, Vec<Vec<u8>>)],
+) -> Result<Vec<std::path::PathBuf>, crate::Error> {
+    let Some(cm) = mirrored_signatures_config_map(releases) else {
+        return Ok(Vec::new());
+    };
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    let json = serde_json::to_string(&cm).unwrap_or_default();
+    let yaml = serde_yaml_ng::to_string(&cm).unwrap_or_default();
+    let mut written = Vec::new();
+    for (file, text) in [
+        (MIRRORED_SIGNATURES_JSON, json),
+        (MIRRORED_SIGNATURES_YAML, yaml),
+    ] {
+        let path = dir.join(file);
+        write_whole(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes through a temporary file in the same directory and a rename.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> Result<(), crate::Error> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| crate::Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| crate::Error::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| crate::Error::io(path, e.error))?;
+    Ok(())
 }

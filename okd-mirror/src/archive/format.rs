@@ -1,7 +1,11 @@
-//! What an archive's index says: its chunks, its files and the release it carries.
+//! What an archive's index says: its chunks, its files and what it carries — one release, or
+//! the image set of an ImageSetConfiguration.
 
-use okd_oci::Digest;
+use okd_oci::{Digest, ImageRef};
+use okd_release::graph::{Graph, Node};
 use serde::{Deserialize, Serialize};
+
+use crate::imageset::GraphKey;
 
 /// The `format` of an [`ArchiveManifest`] this version writes and reads.
 pub const ARCHIVE_FORMAT: &str = "okd-streams.archive/v1";
@@ -34,8 +38,13 @@ pub(crate) fn chunk_index(name: &str) -> Option<u32> {
 pub struct ArchiveManifest {
     /// [`ARCHIVE_FORMAT`].
     pub format: String,
-    /// The release the archive carries.
-    pub release: ArchiveRelease,
+    /// The release an archive of one release (`mirror release --to archive:`) carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ArchiveRelease>,
+    /// The image set an archive of an ImageSetConfiguration (`mirror --config --to archive:`)
+    /// carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_set: Option<ArchiveImageSet>,
     /// The size limit chunks were cut to.
     pub max_chunk_size: u64,
     /// Chunks 1 to N, in order (chunk 0, the index, is checked through its files' digests).
@@ -63,6 +72,64 @@ pub struct ArchiveRelease {
     #[serde(default)]
     pub signatures: Vec<String>,
 }
+
+/// An image set as `mirror --config` resolved it, mirrored into the archive's layout under
+/// [`SET_PREFIX`] in oc-mirror's layout (`openshift/release-images`, `openshift/release`, each
+/// additional image at its path). A restore lays it out the same way under its destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveImageSet {
+    /// The releases, in the set's order.
+    pub releases: Vec<ArchiveSetRelease>,
+    /// The additional images.
+    pub images: Vec<ArchiveImage>,
+    /// The `blockedImages` patterns. A restore applies them again: the releases'
+    /// `image-references` still name the components they left out of the archive.
+    #[serde(default)]
+    pub blocked: Vec<String>,
+    /// Whether the configuration asked for the upgrade graph (`platform.graph`).
+    #[serde(default)]
+    pub graph: bool,
+    /// The graphs the channels were read from, cut to the mirrored releases and the edges
+    /// between them: what the restore needs to write the graph for the other side.
+    #[serde(default)]
+    pub graphs: Vec<Graph>,
+}
+
+/// One release of an archived image set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveSetRelease {
+    /// The release image as the set named it.
+    pub source: ImageRef,
+    /// Its manifest digest.
+    pub digest: Digest,
+    /// Its tag in `<SET_PREFIX>/openshift/release-images` inside the layout.
+    pub tag: String,
+    /// The channel that selected it (none for `platform.release`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<GraphKey>,
+    /// Its node in that channel's graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<Node>,
+    /// Signature files (`signatures/sha256=<hex>/signature-N`) carried with it.
+    #[serde(default)]
+    pub signatures: Vec<String>,
+}
+
+/// One additional image of an archived image set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveImage {
+    /// The name the configuration gave.
+    pub name: String,
+    /// Where it was mirrored from.
+    pub source: ImageRef,
+    /// Its path under the set's prefix (`okd/tools`), which it keeps on the other side.
+    pub path: String,
+    /// Its tag there.
+    pub tag: String,
+}
+
+/// The repository prefix an image set takes inside the archive's layout.
+pub const SET_PREFIX: &str = "set";
 
 /// One chunk after the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,10 +21,11 @@ pub struct History {
 /// One archive of a history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveredArchive {
-    /// The release it carried.
+    /// The release it carried, or a description of the image set.
     pub release: String,
-    /// The release's digest.
-    pub digest: Digest,
+    /// The release's digest (none for an image set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
     /// Blobs it added to the history.
     pub blobs: usize,
     /// Their bytes.

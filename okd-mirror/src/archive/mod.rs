@@ -13,7 +13,9 @@
 //! this archive and the earlier ones it was made [`since`](ArchiveWrite::since) delivered. An
 //! archive made since an earlier one holds only the blobs the earlier ones did not deliver (all
 //! manifests are always included: they are small, and a restore needs them to write the new
-//! tags).
+//! tags). A restore loads each release from the archive to expand it, so the blobs of a release
+//! image that an earlier archive delivered are first read back from the destination into the
+//! staging layout — which also proves the earlier archive was restored there.
 //!
 //! [`ArchiveRestore`] checks every chunk — present, of the listed size, hashing to the listed
 //! SHA-256, holding exactly the listed files in the listed order — while it extracts them into
@@ -22,12 +24,14 @@
 mod format;
 mod history;
 mod pack;
+pub(crate) mod refill;
 mod restore;
-mod unpack;
-mod write;
+pub(crate) mod unpack;
+pub(crate) mod write;
 
 pub use format::{
-    ARCHIVE_FORMAT, ArchiveEntry, ArchiveManifest, ArchiveRelease, ChunkInfo, chunk_file_name,
+    ARCHIVE_FORMAT, ArchiveEntry, ArchiveImage, ArchiveImageSet, ArchiveManifest, ArchiveRelease,
+    ArchiveSetRelease, ChunkInfo, SET_PREFIX, chunk_file_name,
 };
 pub use history::{DeliveredArchive, History};
 pub use pack::{MIN_CHUNK_SIZE, PackOptions};

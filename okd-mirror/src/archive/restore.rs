@@ -1,14 +1,17 @@
 //! Disk to mirror: an archive checked whole, then its release pushed to a registry, with the
-//! mirror configuration for the cluster.
+//! mirror configuration for the cluster. An archive of an image set is pushed under the
+//! destination as a prefix instead, in oc-mirror's layout ([`crate::imageset`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use okd_oci::{Access, ImageRef, StoreMap};
+use okd_oci::{Access, Digest, ImageRef, StoreMap};
 
 use super::format::ArchiveManifest;
+use super::refill::{ReleaseAt, refill_releases};
 use super::unpack::{Unpacked, unpack};
 use crate::idms::ImageDigestMirrorSet;
+use crate::imageset::ClusterResources;
 use crate::instructions::{MirrorSet, dedupe_sort, registry_repository};
 use crate::progress::Progress;
 use crate::run::{Instructions, MirrorOutcome, ReleaseRun, run_defaults, write_atomic};
@@ -23,7 +26,8 @@ pub const IDMS_FILE: &str = "idms-oc-mirror.yaml";
 pub struct ArchiveRestore {
     /// The archive directory.
     pub dir: PathBuf,
-    /// Where the release and its components go.
+    /// Where the release and its components go. For an archive of an image set, its
+    /// repository is the prefix the set goes under, and its naming is not used.
     pub target: ReleaseTarget,
     /// Concurrency and retries of the push.
     pub options: MirrorOptions,
@@ -44,10 +48,13 @@ pub struct RestoreOutcome {
     /// The mirror sets: every source repository of the release, the release's own included, to
     /// the destination.
     pub sets: Vec<MirrorSet>,
-    /// The release's signatures the archive carried.
-    pub signatures: Vec<Vec<u8>>,
+    /// Each release's signatures the archive carried, by its digest.
+    pub signatures: Vec<(Digest, Vec<Vec<u8>>)>,
     /// The files written into [`ArchiveRestore::cluster_resources`].
     pub written: Vec<PathBuf>,
+    /// For an image set, the cluster resources oc-mirror writes (also written into
+    /// [`ArchiveRestore::cluster_resources`]).
+    pub resources: Option<ClusterResources>,
 }
 
 impl ArchiveRestore {
@@ -88,9 +95,21 @@ impl ArchiveRestore {
                 path: self.dir.clone(),
                 reason: format!("checking the chunks stopped: {e}"),
             })??;
+        if let Some(set) = unpacked.manifest.image_set.clone() {
+            return crate::imageset::restore_set(self, &set, unpacked, stores, loader, progress)
+                .await;
+        }
+        let release = unpacked
+            .manifest
+            .release
+            .clone()
+            .ok_or_else(|| Error::Archive {
+                path: self.dir.clone(),
+                reason: "its index names neither a release nor an image set".to_string(),
+            })?;
         self.check_omitted(stores, &unpacked.manifest).await?;
+        self.refill(stores, &unpacked, &release).await?;
 
-        let release = &unpacked.manifest.release;
         let source: ImageRef = format!(
             "oci:{}:{}:{}",
             unpacked.layout.display(),
@@ -109,7 +128,7 @@ impl ArchiveRestore {
         run.instructions = Instructions::None;
         let mirror = run.run(stores, loader, progress).await?;
 
-        let sets = self.sets(&mirror, &unpacked.manifest)?;
+        let sets = self.sets(&mirror, &release.source)?;
         let mut written = Vec::new();
         if let Some(dir) = &self.cluster_resources {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -118,13 +137,17 @@ impl ArchiveRestore {
             write_atomic(&path, idms.to_yaml()?.as_bytes())?;
             written.push(path);
         }
-        let signatures = read_signatures(&unpacked)?;
+        let signatures = vec![(
+            release.digest.clone(),
+            read_signatures(&unpacked, &release.signatures)?,
+        )];
         Ok(RestoreOutcome {
             manifest: unpacked.manifest,
             mirror,
             sets,
             signatures,
             written,
+            resources: None,
         })
     }
 
@@ -154,15 +177,38 @@ impl ArchiveRestore {
         Ok(())
     }
 
+    /// Reads back into the layout the release image's blobs an earlier archive delivered.
+    async fn refill(
+        &self,
+        stores: &StoreMap,
+        unpacked: &Unpacked,
+        release: &super::ArchiveRelease,
+    ) -> Result<(), Error> {
+        if unpacked.manifest.omitted.is_empty() {
+            return Ok(());
+        }
+        let repo = match (&self.target.release_image, &self.target.release_repository) {
+            (Some(image), _) => image.clone(),
+            (None, Some(repo)) => repo.clone(),
+            (None, None) => self.target.repository.clone(),
+        };
+        let at = stores.resolve(&repo, Access::Write).await?;
+        let releases = [ReleaseAt {
+            repository: &release.repository,
+            tag: &release.tag,
+            destination: at.store.as_ref(),
+            destination_repository: &at.repository,
+            destination_name: &self.target.to,
+        }];
+        refill_releases(&self.dir, &unpacked.layout, &releases).await?;
+        Ok(())
+    }
+
     /// The plan's sets, plus the release's own repository (the layout it was read from is no
     /// source a cluster knows).
-    fn sets(
-        &self,
-        mirror: &MirrorOutcome,
-        manifest: &ArchiveManifest,
-    ) -> Result<Vec<MirrorSet>, Error> {
+    fn sets(&self, mirror: &MirrorOutcome, release_source: &str) -> Result<Vec<MirrorSet>, Error> {
         let mut sets = mirror.plan.mirror_sets();
-        let origin: ImageRef = manifest.release.source.parse()?;
+        let origin: ImageRef = release_source.parse()?;
         if let (Some(source), Some(to)) = (
             registry_repository(&origin),
             registry_repository(&self.target.repository),
@@ -173,11 +219,8 @@ impl ArchiveRestore {
     }
 }
 
-fn read_signatures(unpacked: &Unpacked) -> Result<Vec<Vec<u8>>, Error> {
-    unpacked
-        .manifest
-        .release
-        .signatures
+fn read_signatures(unpacked: &Unpacked, files: &[String]) -> Result<Vec<Vec<u8>>, Error> {
+    files
         .iter()
         .map(|p| {
             let path = unpacked.layout.join(p);

@@ -416,13 +416,14 @@ mod tests {
         assert!(entries.iter().filter(|e| e.part_of.is_some()).count() >= 3);
         let manifest = ArchiveManifest {
             format: ARCHIVE_FORMAT.to_string(),
-            release: crate::archive::format::ArchiveRelease {
+            release: Some(crate::archive::format::ArchiveRelease {
                 source: "quay.io/okd/scos-release:4.19.0-okd-scos.1".into(),
                 digest: originals[0].0.clone(),
                 repository: "okd/release".into(),
                 tag: "4.19.0-okd-scos.1".into(),
                 signatures: Vec::new(),
-            },
+            }),
+            image_set: None,
             max_chunk_size: MIN_CHUNK_SIZE,
             chunks,
             entries,

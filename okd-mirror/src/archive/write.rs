@@ -7,8 +7,8 @@ use std::sync::Arc;
 use okd_oci::{Digest, ImageRef, StoreMap};
 
 use super::format::{
-    ARCHIVE_FORMAT, ArchiveEntry, ArchiveManifest, ArchiveRelease, HISTORY_PATH, blob_path,
-    chunk_index,
+    ARCHIVE_FORMAT, ArchiveEntry, ArchiveImageSet, ArchiveManifest, ArchiveRelease, HISTORY_PATH,
+    blob_path, chunk_index,
 };
 use super::history::{DeliveredArchive, History};
 use super::pack::{MIN_CHUNK_SIZE, PackFile, PackOptions, pack, pack_index};
@@ -82,11 +82,8 @@ impl ArchiveWrite {
         loader: &dyn ReleaseLoader,
         progress: Arc<dyn Progress>,
     ) -> Result<ArchiveOutcome, Error> {
-        self.check_dir()?;
-        let staging = tempfile::Builder::new()
-            .prefix(".okd-staging-")
-            .tempdir_in(&self.dir)
-            .map_err(|e| Error::io(&self.dir, e))?;
+        check_archive_dir(&self.dir, self.max_chunk_size)?;
+        let staging = staging_dir(&self.dir)?;
         let to = format!("oci:{}:{LAYOUT_REPOSITORY}", staging.path().display());
         let mut run = ReleaseRun::new(ReleaseMirror {
             source: self.source.clone(),
@@ -106,6 +103,7 @@ impl ArchiveWrite {
                 path: self.dir.clone(),
                 reason: format!("{} mirrored no release image", self.source),
             })?;
+        let signatures = vec![(release.digest.clone(), self.signatures.clone())];
         let release = ArchiveRelease {
             source: self.source.to_string(),
             digest: release.digest.clone(),
@@ -118,27 +116,16 @@ impl ArchiveWrite {
                 .to_string(),
             signatures: Vec::new(),
         };
-        let blobs: BTreeMap<Digest, u64> = mirror
-            .plan
-            .blobs
-            .iter()
-            .map(|b| (b.digest.clone(), b.size))
-            .collect();
         let job = Packing {
             dir: self.dir.clone(),
             staging: staging.path().to_path_buf(),
             max_chunk_size: self.max_chunk_size,
             since: self.since.clone().unwrap_or_default(),
-            blobs,
-            release,
-            signatures: self.signatures.clone(),
+            blobs: plan_blobs(&mirror.plan),
+            carried: Carried::Release(release),
+            signatures,
         };
-        let (manifest, history, bytes) = tokio::task::spawn_blocking(move || job.run())
-            .await
-            .map_err(|e| Error::Archive {
-                path: self.dir.clone(),
-                reason: format!("writing the chunks stopped: {e}"),
-            })??;
+        let (manifest, history, bytes) = job.run_blocking().await?;
         drop(staging);
         Ok(ArchiveOutcome {
             manifest,
@@ -147,45 +134,118 @@ impl ArchiveWrite {
             bytes,
         })
     }
+}
 
-    fn check_dir(&self) -> Result<(), Error> {
-        if self.max_chunk_size < MIN_CHUNK_SIZE {
+/// The blobs (not manifests) of a plan's images, with their sizes.
+pub(crate) fn plan_blobs(plan: &crate::MirrorPlan) -> BTreeMap<Digest, u64> {
+    plan.blobs
+        .iter()
+        .map(|b| (b.digest.clone(), b.size))
+        .collect()
+}
+
+/// A temporary layout inside the archive directory, removed when dropped.
+pub(crate) fn staging_dir(dir: &Path) -> Result<tempfile::TempDir, Error> {
+    tempfile::Builder::new()
+        .prefix(".okd-staging-")
+        .tempdir_in(dir)
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Refuses a chunk size below the minimum and a directory that already holds an archive;
+/// creates the directory.
+pub(crate) fn check_archive_dir(dir: &Path, max_chunk_size: u64) -> Result<(), Error> {
+    if max_chunk_size < MIN_CHUNK_SIZE {
+        return Err(Error::Archive {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "a chunk size of {max_chunk_size} bytes is below the minimum of {MIN_CHUNK_SIZE}"
+            ),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if chunk_index(&entry.file_name().to_string_lossy()).is_some() {
             return Err(Error::Archive {
-                path: self.dir.clone(),
-                reason: format!(
-                    "a chunk size of {} bytes is below the minimum of {MIN_CHUNK_SIZE}",
-                    self.max_chunk_size
-                ),
+                path: dir.to_path_buf(),
+                reason: "already holds an archive; write each archive to a new directory"
+                    .to_string(),
             });
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        for entry in std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))? {
-            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
-            if chunk_index(&entry.file_name().to_string_lossy()).is_some() {
-                return Err(Error::Archive {
-                    path: self.dir.clone(),
-                    reason: "already holds an archive; write each archive to a new directory"
-                        .to_string(),
-                });
+    }
+    Ok(())
+}
+
+/// What an archive carries.
+pub(crate) enum Carried {
+    /// One release.
+    Release(ArchiveRelease),
+    /// An image set.
+    ImageSet(ArchiveImageSet),
+}
+
+impl Carried {
+    /// The history's line for this archive.
+    fn delivered(&self, blobs: &BTreeMap<Digest, u64>) -> DeliveredArchive {
+        let (release, digest) = match self {
+            Carried::Release(r) => (r.source.clone(), Some(r.digest.clone())),
+            Carried::ImageSet(s) => (
+                format!(
+                    "image set of {} release(s) and {} image(s)",
+                    s.releases.len(),
+                    s.images.len()
+                ),
+                None,
+            ),
+        };
+        DeliveredArchive {
+            release,
+            digest,
+            blobs: blobs.len(),
+            bytes: blobs.values().sum(),
+        }
+    }
+
+    /// Records the signature files written for the release of `digest`.
+    fn add_signatures(&mut self, digest: &Digest, paths: Vec<String>) {
+        match self {
+            Carried::Release(r) if &r.digest == digest => r.signatures.extend(paths),
+            Carried::Release(_) => {}
+            Carried::ImageSet(s) => {
+                if let Some(r) = s.releases.iter_mut().find(|r| &r.digest == digest) {
+                    r.signatures.extend(paths);
+                }
             }
         }
-        Ok(())
     }
 }
 
 /// The blocking part: listing the staging layout and writing the chunks.
-struct Packing {
-    dir: PathBuf,
-    staging: PathBuf,
-    max_chunk_size: u64,
-    since: History,
+pub(crate) struct Packing {
+    pub dir: PathBuf,
+    pub staging: PathBuf,
+    pub max_chunk_size: u64,
+    pub since: History,
     /// The blobs (not manifests) of the mirrored images.
-    blobs: BTreeMap<Digest, u64>,
-    release: ArchiveRelease,
-    signatures: Vec<Vec<u8>>,
+    pub blobs: BTreeMap<Digest, u64>,
+    pub carried: Carried,
+    /// Each release's signatures, by its digest.
+    pub signatures: Vec<(Digest, Vec<Vec<u8>>)>,
 }
 
 impl Packing {
+    /// Writes the chunks on a blocking thread.
+    pub(crate) async fn run_blocking(self) -> Result<(ArchiveManifest, History, u64), Error> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || self.run())
+            .await
+            .map_err(|e| Error::Archive {
+                path: dir,
+                reason: format!("writing the chunks stopped: {e}"),
+            })?
+    }
+
     fn run(mut self) -> Result<(ArchiveManifest, History, u64), Error> {
         let (mut files, omitted) = self.content()?;
         files.extend(self.signature_files()?);
@@ -200,15 +260,10 @@ impl Packing {
             .filter(|(d, _)| !self.since.delivered(d))
             .map(|(d, s)| (d.clone(), *s))
             .collect();
-        let history = self.since.clone().with(
-            DeliveredArchive {
-                release: self.release.source.clone(),
-                digest: self.release.digest.clone(),
-                blobs: delivered.len(),
-                bytes: delivered.values().sum(),
-            },
-            &delivered,
-        );
+        let history = self
+            .since
+            .clone()
+            .with(self.carried.delivered(&delivered), &delivered);
         let index_files = self.index_files(&history)?;
         let mut entries: Vec<ArchiveEntry> = index_files
             .iter()
@@ -222,9 +277,14 @@ impl Packing {
             .collect();
         entries.extend(content_entries);
         let omitted_bytes = omitted.iter().filter_map(|d| self.blobs.get(d)).sum();
+        let (release, image_set) = match self.carried {
+            Carried::Release(r) => (Some(r), None),
+            Carried::ImageSet(s) => (None, Some(s)),
+        };
         let manifest = ArchiveManifest {
             format: ARCHIVE_FORMAT.to_string(),
-            release: self.release,
+            release,
+            image_set,
             max_chunk_size: self.max_chunk_size,
             chunks,
             entries,
@@ -274,20 +334,23 @@ impl Packing {
 
     /// The signatures as files of a signature store (`signatures/sha256=<hex>/signature-N`).
     fn signature_files(&mut self) -> Result<Vec<PackFile>, Error> {
-        let digest = &self.release.digest;
-        let dir = format!("signatures/{}={}", digest.algorithm().name(), digest.hex());
         let mut files = Vec::new();
-        for (i, bytes) in self.signatures.iter().enumerate() {
-            let path = format!("{dir}/signature-{}", i + 1);
-            let source = self.staging.join(&path);
-            write_file(&source, bytes)?;
-            self.release.signatures.push(path.clone());
-            files.push(PackFile {
-                path,
-                source,
-                size: bytes.len() as u64,
-                digest: Digest::sha256_of(bytes),
-            });
+        for (digest, signatures) in std::mem::take(&mut self.signatures) {
+            let dir = format!("signatures/{}={}", digest.algorithm().name(), digest.hex());
+            let mut paths = Vec::new();
+            for (i, bytes) in signatures.iter().enumerate() {
+                let path = format!("{dir}/signature-{}", i + 1);
+                let source = self.staging.join(&path);
+                write_file(&source, bytes)?;
+                paths.push(path.clone());
+                files.push(PackFile {
+                    path,
+                    source,
+                    size: bytes.len() as u64,
+                    digest: Digest::sha256_of(bytes),
+                });
+            }
+            self.carried.add_signatures(&digest, paths);
         }
         Ok(files)
     }

@@ -2,7 +2,9 @@
 //! ([`ImageSetConfiguration`]), fetch one upgrade graph per channel and architecture
 //! ([`ImageSet::graph_keys`]), resolve the releases and destinations ([`ImageSet::resolve`]),
 //! mirror them ([`ImageSetRun`]) and write the cluster resources oc-mirror writes
-//! ([`ClusterResources`]: `idms-oc-mirror.yaml`, `itms-oc-mirror.yaml`, the graph).
+//! ([`ClusterResources`]: `idms-oc-mirror.yaml`, `itms-oc-mirror.yaml`, the graph) — or write
+//! it into a transfer archive ([`ImageSetArchive`]) that `mirror archive` restores on the other
+//! side with the same resources.
 //!
 //! Fetching graphs is left to the caller (a URL through any HTTP client, or a file), so that
 //! this crate needs no HTTP client of its own.
@@ -34,18 +36,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
 mod channels;
 mod config;
 mod resources;
+mod restore;
 mod run;
 mod set;
 
+pub use archive::ImageSetArchive;
 pub use channels::select_releases;
 pub use config::{
     API_VERSION, AdditionalImage, BlockedImage, DEFAULT_ARCHITECTURE, ImageSetConfiguration, KIND,
     Mirror, Platform, PlatformType, ReleaseChannel,
 };
 pub use resources::{ClusterResources, GRAPH_FILE, IDMS_FILE, ITMS_FILE};
+pub(crate) use restore::restore_set;
 pub use run::{ImageSetOutcome, ImageSetRun};
 pub use set::{
     FetchedGraph, GraphKey, ImageSet, RELEASE_COMPONENTS_PATH, RELEASE_IMAGES_PATH,

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use okd_oci::ImageRef;
 use okd_release::graph::{Graph, Node};
+use serde::{Deserialize, Serialize};
 
 use super::channels::select_releases;
 use super::config::{ImageSetConfiguration, PlatformType};
@@ -42,7 +43,7 @@ pub const RELEASE_IMAGES_PATH: &str = "openshift/release-images";
 pub const RELEASE_COMPONENTS_PATH: &str = "openshift/release";
 
 /// Which upgrade graph a channel needs: its name, type and payload architecture.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct GraphKey {
     /// The channel.
     pub channel: String,
@@ -173,6 +174,70 @@ impl ImageSet {
     }
 }
 
+impl ImageSet {
+    /// The same set under another destination prefix (`HOST[:PORT]/PATH` or `oci:DIR[:REPO]`):
+    /// releases and components go to that prefix's `openshift/…` repositories, and each
+    /// additional image keeps its path and tag under it.
+    pub fn retarget(&self, destination: &str) -> Result<ImageSet, Error> {
+        let prefix = parse_repository(destination)?;
+        let target = release_target(&prefix)?;
+        let releases = self
+            .releases
+            .iter()
+            .map(|r| SelectedRelease {
+                mirror: ReleaseMirror {
+                    source: r.mirror.source.clone(),
+                    target: target.clone(),
+                },
+                ..r.clone()
+            })
+            .collect();
+        let images = self
+            .images
+            .iter()
+            .map(|m| {
+                let (path, tag) = self.placement(m)?;
+                Ok(ImageMapping {
+                    destination: under(&prefix, &path, &tag),
+                    ..m.clone()
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(ImageSet {
+            releases,
+            images,
+            blocked: self.blocked.clone(),
+            destination: destination.to_string(),
+        })
+    }
+
+    /// Where an additional image of this set goes: its path under the prefix and its tag.
+    pub fn placement(&self, image: &ImageMapping) -> Result<(String, String), Error> {
+        let prefix = parse_repository(&self.destination)?;
+        let repository = image.destination.repository();
+        let path = match prefix.repository() {
+            "" => Some(repository),
+            p => repository
+                .strip_prefix(p)
+                .and_then(|rest| rest.strip_prefix('/')),
+        };
+        match (path, image.destination.tag()) {
+            (Some(path), Some(tag)) => Ok((path.to_string(), tag.to_string())),
+            _ => Err(Error::InvalidDestination {
+                destination: image.destination.to_string(),
+                reason: format!("is not a tagged image under {}", self.destination),
+            }),
+        }
+    }
+}
+
+/// `PREFIX/<path>:<tag>`.
+pub(crate) fn under(prefix: &ImageRef, path: &str, tag: &str) -> ImageRef {
+    prefix
+        .with_repository(&join(prefix.repository(), path))
+        .with_tag(tag)
+}
+
 fn missing_graph(key: &GraphKey) -> Error {
     Error::Channel {
         channel: key.channel.clone(),
@@ -191,7 +256,7 @@ pub fn type_name(t: PlatformType) -> &'static str {
 
 /// `PREFIX/openshift/release` for components, `PREFIX/openshift/release-images` for releases,
 /// both tagged `<version>-<arch>[-<component>]`.
-fn release_target(prefix: &ImageRef) -> Result<ReleaseTarget, Error> {
+pub(crate) fn release_target(prefix: &ImageRef) -> Result<ReleaseTarget, Error> {
     let components = prefix.with_repository(&join(prefix.repository(), RELEASE_COMPONENTS_PATH));
     let releases = prefix.with_repository(&join(prefix.repository(), RELEASE_IMAGES_PATH));
     let mut target = ReleaseTarget::parse(&components.to_string(), Naming::Release)?;
@@ -233,9 +298,7 @@ fn additional_mapping(
         name: a.name.clone(),
         kind: ImageKind::Additional,
         source,
-        destination: prefix
-            .with_repository(&join(prefix.repository(), &path))
-            .with_tag(&tag),
+        destination: under(prefix, &path, &tag),
     })
 }
 
@@ -277,6 +340,42 @@ mod tests {
         assert_eq!(
             dest("quay.io/okd/tools:4.19", "/tools", "v1"),
             "mirror.local:5000/site/tools:v1"
+        );
+    }
+
+    #[test]
+    fn a_retargeted_set_keeps_every_path_and_tag_under_the_new_prefix() {
+        let isc = ImageSetConfiguration::parse(
+            format!(
+                "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    release: quay.io/okd/scos-release:4.19.0-okd-scos.1\n  additionalImages:\n  - name: quay.io/okd/tools:4.19\n  - name: quay.io/okd/tools@sha256:{HEX}\n    targetRepo: other/tools\n"
+            )
+            .as_bytes(),
+            "isc.yaml",
+        )
+        .unwrap();
+        let set = ImageSet::resolve(&isc, &BTreeMap::new(), "mirror.local:5000/site").unwrap();
+        let moved = set.retarget("oci:/srv/transfer:set").unwrap();
+        let places: Vec<_> = moved
+            .images
+            .iter()
+            .map(|m| moved.placement(m).unwrap())
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("okd/tools".to_string(), "4.19".to_string()),
+                ("other/tools".to_string(), format!("sha256-{HEX}")),
+            ]
+        );
+        assert_eq!(
+            moved.images[0].destination.to_string(),
+            "oci:/srv/transfer:set/okd/tools:4.19"
+        );
+        let back = moved.retarget("mirror.local:5000/site").unwrap();
+        assert_eq!(back.images, set.images);
+        assert_eq!(
+            back.releases[0].mirror.target.release_repository,
+            set.releases[0].mirror.target.release_repository
         );
     }
 

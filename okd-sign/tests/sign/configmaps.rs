@@ -3,7 +3,8 @@
 use base64::Engine;
 use okd_oci::Digest;
 use okd_sign::configmap::{
-    signature_config_map_file, verification_config_map, write_signature_config_map,
+    MIRRORED_SIGNATURES_JSON, MIRRORED_SIGNATURES_YAML, signature_config_map_file,
+    verification_config_map, write_mirrored_signatures, write_signature_config_map,
 };
 
 use crate::support::TestKey;
@@ -72,4 +73,54 @@ fn the_signature_config_map_is_what_oc_writes() {
             .unwrap(),
         b"two"
     );
+}
+
+#[test]
+fn the_mirrored_signatures_config_map_is_what_oc_mirror_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Digest::sha256_of(b"release a");
+    let b = Digest::sha256_of(b"release b");
+    let releases = vec![
+        (a.clone(), vec![b"a1".to_vec()]),
+        (b.clone(), vec![b"b1".to_vec(), b"b2".to_vec()]),
+        // A release listed twice is kept once, as oc-mirror's duplicate check keeps it.
+        (a.clone(), vec![b"again".to_vec()]),
+    ];
+    let written = write_mirrored_signatures(dir.path(), &releases).unwrap();
+    assert_eq!(
+        written,
+        [
+            dir.path().join(MIRRORED_SIGNATURES_JSON),
+            dir.path().join(MIRRORED_SIGNATURES_YAML)
+        ]
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&written[0]).unwrap()).unwrap();
+    let yaml: serde_json::Value =
+        serde_yaml_ng::from_slice(&std::fs::read(&written[1]).unwrap()).unwrap();
+    assert_eq!(json, yaml);
+    assert_eq!(json["metadata"]["name"], "mirrored-release-signatures");
+    assert_eq!(json["metadata"]["namespace"], "openshift-config-managed");
+    assert_eq!(
+        json["metadata"]["labels"]["release.openshift.io/verification-signatures"],
+        ""
+    );
+    let data = json["binaryData"].as_object().unwrap();
+    let decode = |k: String| {
+        base64::engine::general_purpose::STANDARD
+            .decode(data[&k].as_str().unwrap())
+            .unwrap()
+    };
+    assert_eq!(data.len(), 3);
+    assert_eq!(decode(format!("sha256-{}-1", a.hex())), b"a1");
+    assert_eq!(decode(format!("sha256-{}-2", b.hex())), b"b1");
+    assert_eq!(decode(format!("sha256-{}-3", b.hex())), b"b2");
+    // Nothing to carry, nothing written.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(
+        write_mirrored_signatures(empty.path(), &[])
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }

@@ -55,8 +55,22 @@ fn entry(name: &str, source: String, mirror: String) -> (String, String, Vec<Str
     (name.to_string(), source, vec![mirror])
 }
 
-#[tokio::test]
-async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
+/// Two releases in a source registry, the configuration and graph file naming them, and their
+/// signatures in a signature store directory.
+struct Fixture {
+    r: cli_common::RegistryPayload,
+    next: testkit::payload::Payload,
+    by_digest: Vec<testkit::payload::Component>,
+    by_tag: testkit::payload::Component,
+    blocked: testkit::payload::Component,
+    dir: tempfile::TempDir,
+    graph: std::path::PathBuf,
+    isc: std::path::PathBuf,
+    sigs: std::path::PathBuf,
+    signed: Vec<Vec<u8>>,
+}
+
+async fn fixture() -> Fixture {
     let r = registry_payload(PayloadSpec::new().components(24).operators(6)).await;
     let p = r.payload.clone();
     let next_spec = NextSpec {
@@ -65,22 +79,19 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
         ..NextSpec::default()
     };
     let (next, _) = p.next(&r.store, &next_spec).await.unwrap();
-    let dest = testkit::Registry::spawn()
-        .await
-        .expect("docker-registry is required by this test (apt-get install docker-registry)");
-    let dstore = testkit::stores::plain_store(&dest);
-    let (src, dst) = (r.host.clone(), dest.host());
+    let src = r.host.clone();
 
     // Additional images: two by digest, one by tag; a component both releases share is blocked.
-    let by_digest: Vec<_> = p.components[..2].iter().collect();
-    let by_tag = &p.components[2];
+    let by_digest: Vec<_> = p.components[..2].to_vec();
+    let by_tag = p.components[2].clone();
     let blocked = p.components[3..]
         .iter()
         .find(|c| {
             next.component(&c.name)
                 .is_some_and(|n| n.digest == c.digest)
         })
-        .expect("a component both releases share");
+        .expect("a component both releases share")
+        .clone();
     let dir = tempfile::tempdir().unwrap();
     let graph = dir.path().join("graph.json");
     std::fs::write(
@@ -93,7 +104,6 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
         "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    graph: true\n    channels:\n    - name: {CHANNEL}\n      type: okd\n      minVersion: 4.19.0-okd-scos.1\n      maxVersion: 4.19.0-okd-scos.2\n  additionalImages:\n  - name: {src}/okd/scos-content@{}\n  - name: {src}/okd/scos-content@{}\n  - name: {src}/okd/scos-content:{}-{}\n  blockedImages:\n  - name: {}\n",
         by_digest[0].digest, by_digest[1].digest, p.version, by_tag.name, blocked.digest.hex(),
     )).unwrap();
-    let resources = dir.path().join("cluster-resources");
     // Both releases signed into one signature store directory.
     let key = crate::cli_sign::new_key("ed25519");
     let sigs = dir.path().join("signatures");
@@ -115,34 +125,209 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
             .ok();
         signed.push(std::fs::read(out.trim()).unwrap());
     }
-    let auth = testkit::stores::empty_auth_file(dest.dir());
-    let run = okd([
-        "--insecure-registry",
-        &src,
-        "--insecure-registry",
-        &dst,
-        "--authfile",
-        &auth.display().to_string(),
-        "mirror",
-        "--config",
-        &isc.display().to_string(),
-        "--to",
-        &format!("docker://{dst}/site"),
-        "--graph",
-        &graph.display().to_string(),
-        "--resources-dir",
-        &resources.display().to_string(),
-        "--signature-dir",
-        &sigs.display().to_string(),
+    Fixture {
+        r,
+        next,
+        by_digest,
+        by_tag,
+        blocked,
+        dir,
+        graph,
+        isc,
+        sigs,
+        signed,
+    }
+}
+
+impl Fixture {
+    /// `okd-streams` with the source and `dst` registries insecure and an empty auth file.
+    fn okd(&self, dst: &testkit::Registry, args: &[&str]) -> cli_common::Run {
+        let auth = testkit::stores::empty_auth_file(dst.dir());
+        let mut all: Vec<String> = [
+            "--insecure-registry",
+            &self.r.host,
+            "--insecure-registry",
+            &dst.host(),
+            "--authfile",
+            &auth.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend(args.iter().map(|s| s.to_string()));
+        okd(all)
+    }
+
+    /// `mirror --config` arguments up to `--to`.
+    fn config_args(&self) -> Vec<String> {
+        [
+            "mirror",
+            "--config",
+            &self.isc.display().to_string(),
+            "--graph",
+            &self.graph.display().to_string(),
+            "--signature-dir",
+            &self.sigs.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+}
+
+#[tokio::test]
+async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
+    let f = fixture().await;
+    let dest = testkit::Registry::spawn()
+        .await
+        .expect("docker-registry is required by this test (apt-get install docker-registry)");
+    let resources = f.dir.path().join("cluster-resources");
+    let mut args = f.config_args();
+    args.extend([
+        "--to".to_string(),
+        format!("docker://{}/site", dest.host()),
+        "--resources-dir".to_string(),
+        resources.display().to_string(),
     ]);
+    let run = f.okd(&dest, &args.iter().map(String::as_str).collect::<Vec<_>>());
     run.ok();
     let log = run.stderr();
     assert!(
-        log.contains("blockedImages") && log.contains(blocked.digest.hex()),
+        log.contains("blockedImages") && log.contains(f.blocked.digest.hex()),
         "{log}"
     );
     assert!(!log.contains("4.19.0-okd-scos.3"), "{log}");
+    check_destination(&f, &dest, &resources, &f.r.host).await;
+}
 
+/// Mirror to disk with chunks small enough to need several, the source registry stopped, the
+/// archive restored into a fresh registry: the same images, tags and resources as a mirror
+/// registry to registry gives.
+#[tokio::test]
+async fn an_image_set_goes_through_a_transfer_archive() {
+    let mut f = fixture().await;
+    let archive = f.dir.path().join("transfer");
+    let mut args = f.config_args();
+    args.extend([
+        "--to".to_string(),
+        format!("archive:{}", archive.display()),
+        "--max-archive-size".to_string(),
+        "1MiB".to_string(),
+    ]);
+    let dest = testkit::Registry::spawn()
+        .await
+        .expect("docker-registry is required by this test (apt-get install docker-registry)");
+    f.okd(&dest, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        .ok();
+    let chunks = std::fs::read_dir(&archive)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("okd-mirror_")
+        })
+        .count();
+    assert!(chunks > 2, "{chunks} chunks");
+    // The same set again, since the first archive: nothing but manifests and the index.
+    let again = f.dir.path().join("again");
+    let mut args = f.config_args();
+    args.extend([
+        "--to".to_string(),
+        format!("archive:{}", again.display()),
+        "--since".to_string(),
+        archive.display().to_string(),
+    ]);
+    let run = f.okd(&dest, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    run.ok();
+    let log = run.stderr();
+    assert!(log.contains("blobs left out as delivered before"), "{log}");
+    let src = f.r.host.clone();
+    // The other side has no way to the source.
+    f.r.registry = testkit::Registry::spawn().await.unwrap();
+
+    // Restored alone into a registry that never got the first archive, the second one is
+    // refused before anything is pushed.
+    let empty = testkit::Registry::spawn().await.unwrap();
+    let err = f
+        .okd(
+            &empty,
+            &[
+                "mirror",
+                "archive",
+                &again.display().to_string(),
+                "--to",
+                &format!("docker://{}/site", empty.host()),
+            ],
+        )
+        .fails_after_log();
+    assert!(err.contains("restore the earlier archives first"), "{err}");
+    assert_eq!(stored_files(&empty), 0, "nothing was pushed");
+
+    let resources = f.dir.path().join("restored-resources");
+    let run = f.okd(
+        &dest,
+        &[
+            "mirror",
+            "archive",
+            &archive.display().to_string(),
+            "--to",
+            &format!("docker://{}/site", dest.host()),
+            "--cluster-resources",
+            &resources.display().to_string(),
+        ],
+    );
+    run.ok();
+    check_destination(&f, &dest, &resources, &src).await;
+    // On top of the first, the second restores: every blob it left out is there.
+    let resources = f.dir.path().join("again-resources");
+    f.okd(
+        &dest,
+        &[
+            "mirror",
+            "archive",
+            &again.display().to_string(),
+            "--to",
+            &format!("docker://{}/site", dest.host()),
+            "--cluster-resources",
+            &resources.display().to_string(),
+        ],
+    )
+    .ok();
+    check_destination(&f, &dest, &resources, &src).await;
+}
+
+/// Files in a registry's storage.
+fn stored_files(registry: &testkit::Registry) -> usize {
+    let mut dirs = vec![registry.dir().join("storage")];
+    let mut files = 0;
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            } else {
+                files += 1;
+            }
+        }
+    }
+    files
+}
+
+/// The destination holds both releases, every component but the blocked one and the
+/// additional images, and the resources are what oc-mirror's rules give.
+async fn check_destination(
+    f: &Fixture,
+    dest: &testkit::Registry,
+    resources: &std::path::Path,
+    src: &str,
+) {
+    let dstore = testkit::stores::plain_store(dest);
+    let dst = dest.host();
+    let p = &f.r.payload;
+    let next = &f.next;
+    let blocked = &f.blocked;
     // Both releases and every component but the blocked one, by oc-mirror's tags.
     for release in [&p, &next] {
         let tag = format!("{}-x86_64", release.version);
@@ -174,7 +359,7 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
     let inspected: serde_json::Value =
         serde_json::from_str(&tool("skopeo", &["inspect", "--tls-verify=false", &image])).unwrap();
     assert_eq!(inspected["Digest"], next.release_digest().to_string());
-    for c in &by_digest {
+    for c in &f.by_digest {
         let tag = format!("{}-{}", c.digest.algorithm().name(), c.digest.hex());
         let got = dstore
             .manifest_digest("site/okd/scos-content", &ManifestRef::Tag(tag))
@@ -182,12 +367,12 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
             .unwrap();
         assert_eq!(got.as_ref(), Some(&c.digest));
     }
-    let tag = format!("{}-{}", p.version, by_tag.name);
+    let tag = format!("{}-{}", p.version, f.by_tag.name);
     let got = dstore
         .manifest_digest("site/okd/scos-content", &ManifestRef::Tag(tag))
         .await
         .unwrap();
-    assert_eq!(got.as_ref(), Some(&by_tag.digest));
+    assert_eq!(got.as_ref(), Some(&f.by_tag.digest));
 
     // What oc-mirror's rules give: release sources repository-scoped (the path changes), the
     // additional images namespace-scoped (the path is kept), by-tag images in the ITMS.
@@ -241,17 +426,20 @@ async fn an_image_set_mirrors_its_channel_range_images_and_resources() {
         ]
     );
     assert_eq!(graph["edges"], serde_json::json!([[0, 1]]));
-    // Each release's signature as the ConfigMap clusters verify it with.
-    for (release, signature) in [&p, &next].into_iter().zip(&signed) {
-        let digest = release.release_digest();
-        let file = resources
-            .join("signatures")
-            .join(format!("signature-sha256-{}.json", &digest.hex()[..16]));
-        let cm: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-        let key = format!("sha256-{}-1", digest.hex());
+    // Both releases' signatures in oc-mirror's one ConfigMap, numbered across it.
+    let cm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(resources.join("signature-configmap.json")).unwrap())
+            .unwrap();
+    assert_eq!(cm["metadata"]["name"], "mirrored-release-signatures");
+    assert_eq!(cm["metadata"]["namespace"], "openshift-config-managed");
+    assert!(resources.join("signature-configmap.yaml").is_file());
+    for (n, (release, signature)) in [p, next].into_iter().zip(&f.signed).enumerate() {
+        let key = format!("sha256-{}-{}", release.release_digest().hex(), n + 1);
         let carried = base64::Engine::decode(
             &base64::engine::general_purpose::STANDARD,
-            cm["binaryData"][key].as_str().unwrap(),
+            cm["binaryData"][&key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key}: {cm}")),
         )
         .unwrap();
         assert_eq!(&carried, signature);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use okd_mirror::archive::{ArchiveRestore, ArchiveWrite, History};
+use okd_mirror::archive::{ArchiveRestore, ArchiveWrite, History, RestoreOutcome};
 use okd_mirror::{Naming, PayloadLoader, ReleaseTarget};
 
 use super::{NamingArg, ReleaseArgs, flags, progress};
@@ -19,10 +19,13 @@ pub struct ArchiveArgs {
     /// The archive directory (the `okd-mirror_NNNNNN.tar` chunks).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// The repository the release and its components go to: [docker://]HOST[:PORT]/REPO.
+    /// The repository the release and its components go to: [docker://]HOST[:PORT]/REPO. For
+    /// an archive of an image set (`mirror --config … --to archive:`), the prefix the set goes
+    /// under in oc-mirror's layout: [docker://]HOST[:PORT][/PATH].
     #[arg(long, value_name = "REPO")]
     pub to: String,
-    /// Where to write idms-oc-mirror.yaml and the release's signature ConfigMap.
+    /// Where to write idms-oc-mirror.yaml and the release's signature ConfigMap (for an image
+    /// set: also itms-oc-mirror.yaml, graph.json and signature-configmap.{json,yaml}).
     #[arg(long, value_name = "DIR", default_value = "cluster-resources")]
     pub cluster_resources: PathBuf,
     /// Where to extract the archive before pushing (default: the system's temporary directory).
@@ -101,7 +104,7 @@ pub async fn write(a: &ReleaseArgs, dir: &str, stores: &Stores) -> Result<(), Cl
     );
     print_text(&format!(
         "Success\nArchive of {} written to {dir} ({} files in {} chunks)\n\nTo restore it on the other side:\n\n    okd-streams mirror archive {dir} --to REGISTRY/REPOSITORY\n\n",
-        m.release.source,
+        run.release.source,
         m.entries.len(),
         m.chunks.len() + 1
     ))
@@ -124,19 +127,37 @@ pub async fn restore(a: ArchiveArgs, stores: &Stores) -> Result<(), CliError> {
         .await;
     display.finish();
     let outcome = outcome?;
+    if outcome.resources.is_some() {
+        return restored_set(&a, &outcome);
+    }
     super::summarise(&outcome.mirror);
     let mut written = outcome.written.clone();
-    if !outcome.signatures.is_empty() {
+    for (digest, signatures) in outcome.signatures.iter().filter(|(_, s)| !s.is_empty()) {
         written.push(okd_sign::configmap::write_signature_config_map(
             &a.cluster_resources,
-            &outcome.manifest.release.digest,
-            &outcome.signatures,
+            digest,
+            signatures,
         )?);
     }
     for path in &written {
         eprintln!("wrote {}", path.display());
     }
     print_text(&outcome.mirror.instructions)
+}
+
+/// An image set restored: the summary, the resources, and the signatures as oc-mirror's one
+/// ConfigMap.
+fn restored_set(a: &ArchiveArgs, outcome: &RestoreOutcome) -> Result<(), CliError> {
+    let mut written = outcome.written.clone();
+    written.extend(okd_sign::configmap::write_mirrored_signatures(
+        &a.cluster_resources,
+        &outcome.signatures,
+    )?);
+    super::imageset::summarise(&outcome.mirror.report, &outcome.mirror.plan, &written);
+    print_text(&format!(
+        "Success\nImage set restored under {}\n",
+        a.to.strip_prefix("docker://").unwrap_or(&a.to)
+    ))
 }
 
 #[cfg(test)]

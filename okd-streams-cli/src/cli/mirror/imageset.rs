@@ -1,15 +1,19 @@
 //! `okd-streams mirror --config isc.yaml --to DEST`: an oc-mirror ImageSetConfiguration
-//! mirrored registry to registry, with the cluster resources oc-mirror writes.
+//! mirrored registry to registry, with the cluster resources oc-mirror writes, or to a transfer
+//! archive (`--to archive:DIR`, oc-mirror's mirror to disk) that `mirror archive DIR --to
+//! REGISTRY/PATH` pushes on the other side with the same resources.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
 use okd_mirror::PayloadLoader;
+use okd_mirror::archive::History;
 use okd_mirror::imageset::{
-    FetchedGraph, GraphKey, ImageSet, ImageSetConfiguration, ImageSetOutcome, ImageSetRun,
+    FetchedGraph, GraphKey, ImageSet, ImageSetArchive, ImageSetConfiguration, ImageSetRun,
     PlatformType,
 };
+use okd_oci::Digest;
 use okd_release::graph::Graph;
 
 use super::{archive, progress};
@@ -28,21 +32,31 @@ pub struct ConfigArgs {
     /// refused.
     #[arg(short = 'c', long, value_name = "FILE", requires = "to")]
     pub config: Option<PathBuf>,
-    /// Where the image set goes: HOST[:PORT][/PATH] (docker:// allowed). Releases go to
-    /// PATH/openshift/release-images, their components to PATH/openshift/release, other images
-    /// keep their path under PATH, as oc-mirror lays them out.
+    /// Where the image set goes: HOST[:PORT][/PATH] (docker:// allowed), or archive:DIR for a
+    /// transfer archive. Releases go to PATH/openshift/release-images, their components to
+    /// PATH/openshift/release, other images keep their path under PATH, as oc-mirror lays them
+    /// out.
     #[arg(long, value_name = "DEST", requires = "config")]
     pub to: Option<String>,
+    /// With --to archive:, the size no chunk exceeds (4GiB, 500MiB, bytes); default: the
+    /// configuration's archiveSize (GiB), else 4GiB.
+    #[arg(long, value_name = "SIZE", value_parser = archive::parse_size)]
+    pub max_archive_size: Option<u64>,
+    /// With --to archive:, leave out blobs an earlier archive delivered: its directory, its
+    /// chunk 0, or its history.json.
+    #[arg(long, value_name = "ARCHIVE_OR_HISTORY")]
+    pub since: Option<PathBuf>,
     /// The upgrade graph channels are resolved against: a Cincinnati URL (asked with
     /// ?channel=&arch=) or a graph JSON file. Default: OKD's graph for `type: okd`, OpenShift's
     /// (or UPDATE_URL_OVERRIDE) for `type: ocp`.
     #[arg(long, value_name = "URL|FILE")]
     pub graph: Option<String>,
-    /// Where idms-oc-mirror.yaml, itms-oc-mirror.yaml, graph.json and signatures/ are written.
+    /// Where idms-oc-mirror.yaml, itms-oc-mirror.yaml, graph.json and
+    /// signature-configmap.{json,yaml} are written (for an archive: when it is restored).
     #[arg(long, value_name = "DIR", default_value = "cluster-resources")]
     pub resources_dir: PathBuf,
-    /// Read each release's signatures from this signature store directory and write their
-    /// ConfigMaps into the resources directory's signatures/.
+    /// Read each release's signatures from this signature store directory and write them as
+    /// oc-mirror's mirrored-release-signatures ConfigMap (into an archive: carried with it).
     #[arg(long, value_name = "DIR", conflicts_with = "signature_store")]
     pub signature_dir: Option<PathBuf>,
     /// The same, from a signature store URL.
@@ -64,22 +78,70 @@ pub async fn run(a: &ConfigArgs, stores: &Stores) -> Result<(), CliError> {
     let (Some(path), Some(to)) = (&a.config, &a.to) else {
         return Err("mirror needs a subcommand, or --config FILE --to DEST".into());
     };
-    if to.starts_with(archive::ARCHIVE_PREFIX) || to.starts_with("oci:") {
+    let archive_dir = to.strip_prefix(archive::ARCHIVE_PREFIX);
+    if to.starts_with("oci:") {
         return Err(format!(
-            "--config mirrors to a registry; {to} is not one (write a transfer archive per release with `mirror release --to archive:DIR`)"
+            "--config mirrors to a registry or a transfer archive; {to} is neither (use archive:DIR)"
         )
         .into());
     }
+    if archive_dir.is_none() && (a.max_archive_size.is_some() || a.since.is_some()) {
+        return Err("--max-archive-size and --since go with --to archive:DIR".into());
+    }
+    if archive_dir.is_some() && a.dry_run {
+        return Err("--to archive: takes no --dry-run".into());
+    }
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let isc = ImageSetConfiguration::parse(&data, &path.display().to_string())?;
-    if isc.archive_size > 0 {
+    if isc.archive_size > 0 && archive_dir.is_none() {
         eprintln!(
             "note: archiveSize {} GiB is not used: the destination is a registry, not an archive",
             isc.archive_size
         );
     }
     let graphs = fetch_graphs(&isc, a.graph.as_deref()).await?;
-    let set = ImageSet::resolve(&isc, &graphs, to.strip_prefix("docker://").unwrap_or(to))?;
+    // An archive's set is laid out again under the destination it is restored to; any prefix
+    // serves to resolve it.
+    let prefix = archive_dir.map_or(
+        to.strip_prefix("docker://").unwrap_or(to),
+        |_| "archive.invalid",
+    );
+    let set = ImageSet::resolve(&isc, &graphs, prefix)?;
+    print_releases(&set);
+    // One graph per origin: a graph file serves every channel and architecture.
+    let mut origins = std::collections::BTreeSet::new();
+    let source_graphs: Vec<Graph> = graphs
+        .into_values()
+        .filter(|g| origins.insert(g.origin.clone()))
+        .map(|g| g.graph)
+        .collect();
+    if let Some(dir) = archive_dir {
+        return write_archive(a, &isc, set, source_graphs, dir, stores).await;
+    }
+    let mut run = ImageSetRun::new(set);
+    run.options = okd_mirror::MirrorOptions {
+        jobs: a.jobs.max(1),
+        ..run.options
+    };
+    run.dry_run = a.dry_run;
+    run.resources_dir = Some(a.resources_dir.clone());
+    run.graph = isc.mirror.platform.graph;
+    run.source_graphs = source_graphs;
+    run.report = a.report.clone();
+    let loader = PayloadLoader::default();
+    let display = progress::Display::new();
+    let outcome = run.run(stores.map(), &loader, display.sink()).await;
+    display.finish();
+    let outcome = outcome?;
+    summarise(&outcome.report, &outcome.plan, &outcome.written);
+    if !a.dry_run {
+        let releases = release_digests(&outcome.plan);
+        write_signatures(a, &releases).await?;
+    }
+    Ok(())
+}
+
+fn print_releases(set: &ImageSet) {
     for r in &set.releases {
         match (&r.channel, &r.node) {
             (Some(k), Some(n)) => eprintln!(
@@ -89,29 +151,63 @@ pub async fn run(a: &ConfigArgs, stores: &Stores) -> Result<(), CliError> {
             _ => eprintln!("release {}", r.mirror.source),
         }
     }
-    let mut run = ImageSetRun::new(set);
-    run.options.jobs = a.jobs.max(1);
-    run.dry_run = a.dry_run;
-    run.resources_dir = Some(a.resources_dir.clone());
-    run.graph = isc.mirror.platform.graph;
-    // One graph per origin: a graph file serves every channel and architecture.
-    let mut origins = std::collections::BTreeSet::new();
-    run.source_graphs = graphs
-        .into_values()
-        .filter(|g| origins.insert(g.origin.clone()))
-        .map(|g| g.graph)
-        .collect();
-    run.report = a.report.clone();
-    let loader = PayloadLoader::default();
+}
+
+/// `mirror --config FILE --to archive:DIR`.
+async fn write_archive(
+    a: &ConfigArgs,
+    isc: &ImageSetConfiguration,
+    set: ImageSet,
+    source_graphs: Vec<Graph>,
+    dir: &str,
+    stores: &Stores,
+) -> Result<(), CliError> {
+    let signatures = match signature_source_of(a)? {
+        Some(source) => read_signatures(&source, &resolve_digests(&set, stores).await?).await?,
+        None => Vec::new(),
+    };
+    let mut write = ImageSetArchive::new(set, PathBuf::from(dir));
+    write.options = okd_mirror::MirrorOptions {
+        jobs: a.jobs.max(1),
+        ..write.options
+    };
+    write.max_chunk_size = a
+        .max_archive_size
+        .or(isc.archive_size_bytes())
+        .unwrap_or(okd_mirror::archive::DEFAULT_CHUNK_SIZE);
+    if let Some(since) = &a.since {
+        write.since = Some(History::load(since)?);
+    }
+    write.signatures = signatures;
+    write.graph = isc.mirror.platform.graph;
+    write.source_graphs = source_graphs;
     let display = progress::Display::new();
-    let outcome = run.run(stores.map(), &loader, display.sink()).await;
+    let outcome = write
+        .run(stores.map(), &PayloadLoader::default(), display.sink())
+        .await;
     display.finish();
     let outcome = outcome?;
-    summarise(&outcome);
-    if !a.dry_run {
-        write_signatures(a, &outcome).await?;
+    if let Some(path) = &a.report {
+        std::fs::write(path, outcome.mirror.report.to_json()?)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    Ok(())
+    let m = &outcome.manifest;
+    eprintln!(
+        "archive {dir}: {} chunks after the index, {} in all; {} blobs left out as delivered before ({})",
+        m.chunks.len(),
+        progress::bytes(outcome.bytes),
+        m.omitted.len(),
+        progress::bytes(m.omitted_bytes)
+    );
+    crate::cli::output::print_text(&format!(
+        "Success\nImage set of {} written to {dir} ({} files in {} chunks)\n\nTo restore it on the other side:\n\n    okd-streams mirror archive {dir} --to REGISTRY/PATH\n\n",
+        a.config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        m.entries.len(),
+        m.chunks.len() + 1
+    ))
 }
 
 /// One graph per channel and architecture, from `--graph` or the channel type's service.
@@ -184,53 +280,99 @@ async fn fetch_url(url: &str) -> Result<Graph, CliError> {
     Graph::parse(&body).map_err(|e| fail(e.to_string()))
 }
 
-/// Each mirrored release's signatures as a ConfigMap in `signatures/`, when a source is named;
-/// a release without any is an error (the images are in place by then, and the message says so).
-async fn write_signatures(a: &ConfigArgs, outcome: &ImageSetOutcome) -> Result<(), CliError> {
+fn signature_source_of(a: &ConfigArgs) -> Result<Option<okd_sign::SignatureSource>, CliError> {
     if a.signature_dir.is_none() && a.signature_store.is_none() {
-        return Ok(());
+        return Ok(None);
     }
-    let source = signature_source(a.signature_dir.as_ref(), a.signature_store.as_deref())?;
-    let dir = a.resources_dir.join("signatures");
-    let releases = outcome
-        .plan
-        .images
+    Ok(Some(signature_source(
+        a.signature_dir.as_ref(),
+        a.signature_store.as_deref(),
+    )?))
+}
+
+/// The release images of a plan, each with its digest.
+fn release_digests(plan: &okd_mirror::MirrorPlan) -> Vec<(String, Digest)> {
+    plan.images
         .iter()
-        .filter(|i| i.mapping.kind == okd_mirror::ImageKind::Release);
-    for image in releases {
+        .filter(|i| i.mapping.kind == okd_mirror::ImageKind::Release)
+        .map(|i| (i.mapping.source.to_string(), i.digest.clone()))
+        .collect()
+}
+
+/// The digest of each release of `set`, read from its source.
+async fn resolve_digests(
+    set: &ImageSet,
+    stores: &Stores,
+) -> Result<Vec<(String, Digest)>, CliError> {
+    let mut out = Vec::new();
+    for r in &set.releases {
+        let name = r.mirror.source.to_string();
+        let digest = crate::cli::release::load(stores, &name)
+            .await?
+            .pull_digest()
+            .clone();
+        out.push((name, digest));
+    }
+    Ok(out)
+}
+
+/// Every release's signatures from `source`; a release without any is an error naming it.
+async fn read_signatures(
+    source: &okd_sign::SignatureSource,
+    releases: &[(String, Digest)],
+) -> Result<Vec<(Digest, Vec<Vec<u8>>)>, CliError> {
+    let mut out = Vec::new();
+    for (name, digest) in releases {
         let signatures: Vec<Vec<u8>> = source
-            .read(&image.digest)
+            .read(digest)
             .await?
             .into_iter()
             .map(|(_, bytes)| bytes)
             .collect();
         if signatures.is_empty() {
             return Err(format!(
-                "the image set is mirrored, but release {} ({}) has no signature in {}",
-                image.mapping.source,
-                image.digest,
+                "release {name} ({digest}) has no signature in {}",
                 source.location()
             )
             .into());
         }
-        let path =
-            okd_sign::configmap::write_signature_config_map(&dir, &image.digest, &signatures)?;
-        eprintln!("Configmap signature file {} created", path.display());
+        out.push((digest.clone(), signatures));
+    }
+    Ok(out)
+}
+
+/// The mirrored releases' signatures as oc-mirror's one ConfigMap in the resources directory,
+/// when a source is named; a release without any is an error (the images are in place by then,
+/// and the message says so).
+async fn write_signatures(a: &ConfigArgs, releases: &[(String, Digest)]) -> Result<(), CliError> {
+    let Some(source) = signature_source_of(a)? else {
+        return Ok(());
+    };
+    let signatures = read_signatures(&source, releases)
+        .await
+        .map_err(|e| format!("the image set is mirrored, but {e}"))?;
+    for path in okd_sign::configmap::write_mirrored_signatures(&a.resources_dir, &signatures)? {
+        eprintln!("{} written", path.display());
     }
     Ok(())
 }
 
-fn summarise(o: &ImageSetOutcome) {
-    for w in &o.report.warnings {
+/// What a mirror of an image set did, and the resources it wrote.
+pub fn summarise(
+    report: &okd_mirror::MirrorReport,
+    plan: &okd_mirror::MirrorPlan,
+    written: &[PathBuf],
+) {
+    for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    let t = &o.report.totals;
-    if o.report.dry_run {
+    let t = &report.totals;
+    if report.dry_run {
         eprintln!(
             "dry run: {} images, {} to write; nothing written",
-            o.plan.totals.images, o.plan.totals.pending_images
+            plan.totals.images, plan.totals.pending_images
         );
-        for image in &o.plan.images {
+        for image in &plan.images {
             eprintln!("  {} -> {}", image.read_from, image.mapping.destination);
         }
         return;
@@ -244,13 +386,13 @@ fn summarise(o: &ImageSetOutcome) {
         t.blobs_copied,
         t.blobs_mounted,
         t.blobs_skipped,
-        o.report.duration.as_secs_f64(),
-        o.report.planning.as_secs_f64()
+        report.duration.as_secs_f64(),
+        report.planning.as_secs_f64()
     );
-    for path in &o.written {
+    for path in written {
         eprintln!("{} written", path.display());
     }
-    if o.written.is_empty() {
+    if written.is_empty() {
         eprintln!("no cluster resource written: no image was mirrored to a registry");
     }
 }

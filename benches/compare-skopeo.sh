@@ -103,6 +103,10 @@ stop_registry() {
 }
 
 now() { date +%s.%N; }
+# Each timed run starts with the page cache clean: the gigabyte the run before wrote (and the
+# registry it deleted) is written back now, not in the middle of the next peer's run, where it
+# would cost that peer the kernel's writeback CPU on a two-core machine.
+settle() { sync; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
@@ -134,6 +138,7 @@ stop_registry probe
 
 # The floor: every unique byte hashed once, from a warm page cache.
 find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + >/dev/null
+settle
 t0=$(now)
 find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + | sha256sum >/dev/null
 t_floor=$(secs "$t0" "$(now)")
@@ -145,6 +150,7 @@ echo "   floor: ${t_floor}s to hash the registry's blob files once"
 for round in $(seq "$ROUNDS"); do
     dst=$(start_registry "cli-$round")
     echo "== round $round: okd-streams mirror release (the binary, -j $JOBS) into $dst"
+    settle
     # /usr/bin/time runs programs, not shell functions: the binary with okd_cli's flags.
     /usr/bin/time -f "%e %M %U %S" -o "$work/cli-$round.time" \
         "$okd" --insecure-registry 127.0.0.1 --authfile "$OKD_NO_AUTH" mirror release "$release" \
@@ -155,6 +161,7 @@ for round in $(seq "$ROUNDS"); do
 
     dst=$(start_registry "okd-$round")
     echo "== round $round: okd-streams mirror (-j $JOBS) into $dst"
+    settle
     /usr/bin/time -f "%e %M %U %S" -o "$work/okd-$round.time" "$bin" mirror --from "$release" \
         --to "$dst/okd/release" -j "$JOBS" --report "$work/okd-$round.json" 2>/dev/null
     awk '{ print $1 }' "$work/okd-$round.time" >>"$work/okd.walls"
@@ -165,6 +172,7 @@ for round in $(seq "$ROUNDS"); do
     echo "== round $round: skopeo copy, 4 in parallel, into $dst"
     sed "s#$probe/#$dst/#" "$work/mapping.txt" >"$work/mapping-par.txt"
     : >"$work/par-$round.rec"
+    settle
     t0=$(now)
     xargs -P 4 -L 1 bash -c 'skopeo_one "$0" "$1" '"$work/par-$round.rec" <"$work/mapping-par.txt"
     t=$(secs "$t0" "$(now)")
@@ -180,17 +188,21 @@ t_par=$(median <"$work/par.walls")
 # untarred and pushed.
 echo "== archive write and restore"
 tag=$(jq -r '.images[] | select(.kind == "release") | .destination' "$work/cli-1.json" | sed 's/.*://')
+settle
 t0=$(now)
 okd_cli mirror release "$release" --to "archive:$work/archive" -j "$JOBS" >/dev/null 2>&1
 t_aw=$(secs "$t0" "$(now)")
+settle
 t0=$(now)
 okd_cli mirror release "$release" --to "oci:$work/layout:okd/release" -j "$JOBS" >/dev/null 2>&1
 t_pull=$(secs "$t0" "$(now)")
+settle
 t0=$(now)
 tar -cf "$work/layout.tar" -C "$work/layout" .
 t_tar=$(secs "$t0" "$(now)")
 rm -rf "$work/layout"
 dst=$(start_registry restore)
+settle
 t0=$(now)
 okd_cli mirror archive "$work/archive" --to "$dst/okd/release" -j "$JOBS" \
     --cluster-resources "$work/cluster-resources" >/dev/null 2>&1
@@ -198,10 +210,12 @@ t_ar=$(secs "$t0" "$(now)")
 stop_registry restore
 rm -rf "$work/archive"
 dst=$(start_registry push)
+settle
 t0=$(now)
 mkdir "$work/untarred"
 tar -xf "$work/layout.tar" -C "$work/untarred"
 t_untar=$(secs "$t0" "$(now)")
+settle
 t0=$(now)
 okd_cli mirror release "oci:$work/untarred:okd/release:$tag" --to "$dst/okd/release" -j "$JOBS" >/dev/null 2>&1
 t_push=$(secs "$t0" "$(now)")

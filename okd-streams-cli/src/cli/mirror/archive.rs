@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use okd_mirror::archive::{ArchiveRestore, ArchiveWrite, History, RestoreOutcome};
+use okd_mirror::archive::{ArchiveOutcome, ArchiveRestore, ArchiveWrite, History, RestoreOutcome};
 use okd_mirror::{Naming, PayloadLoader, ReleaseTarget};
 
 use super::{NamingArg, ReleaseArgs, flags, progress};
@@ -94,6 +94,17 @@ pub async fn write(a: &ReleaseArgs, dir: &str, stores: &Stores) -> Result<(), Cl
     let outcome = write.run(stores.map(), &loader, display.sink()).await;
     display.finish();
     let outcome = outcome?;
+    written(
+        &outcome,
+        dir,
+        &format!("Archive of {}", run.release.source),
+        "REGISTRY/REPOSITORY",
+    )
+}
+
+/// What a written archive holds, and how to restore it (`what` names the content, `to` the
+/// kind of destination).
+pub fn written(outcome: &ArchiveOutcome, dir: &str, what: &str, to: &str) -> Result<(), CliError> {
     let m = &outcome.manifest;
     eprintln!(
         "archive {dir}: {} chunks after the index, {} in all; {} blobs left out as delivered before ({})",
@@ -103,8 +114,7 @@ pub async fn write(a: &ReleaseArgs, dir: &str, stores: &Stores) -> Result<(), Cl
         progress::bytes(m.omitted_bytes)
     );
     print_text(&format!(
-        "Success\nArchive of {} written to {dir} ({} files in {} chunks)\n\nTo restore it on the other side:\n\n    okd-streams mirror archive {dir} --to REGISTRY/REPOSITORY\n\n",
-        run.release.source,
+        "Success\n{what} written to {dir} ({} files in {} chunks)\n\nTo restore it on the other side:\n\n    okd-streams mirror archive {dir} --to {to}\n\n",
         m.entries.len(),
         m.chunks.len() + 1
     ))

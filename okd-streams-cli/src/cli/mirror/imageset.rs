@@ -191,23 +191,13 @@ async fn write_archive(
         std::fs::write(path, outcome.mirror.report.to_json()?)
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let m = &outcome.manifest;
-    eprintln!(
-        "archive {dir}: {} chunks after the index, {} in all; {} blobs left out as delivered before ({})",
-        m.chunks.len(),
-        progress::bytes(outcome.bytes),
-        m.omitted.len(),
-        progress::bytes(m.omitted_bytes)
-    );
-    crate::cli::output::print_text(&format!(
-        "Success\nImage set of {} written to {dir} ({} files in {} chunks)\n\nTo restore it on the other side:\n\n    okd-streams mirror archive {dir} --to REGISTRY/PATH\n\n",
-        a.config
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        m.entries.len(),
-        m.chunks.len() + 1
-    ))
+    let config = a.config.as_ref().map(|p| p.display().to_string());
+    archive::written(
+        &outcome,
+        dir,
+        &format!("Image set of {}", config.unwrap_or_default()),
+        "REGISTRY/PATH",
+    )
 }
 
 /// One graph per channel and architecture, from `--graph` or the channel type's service.

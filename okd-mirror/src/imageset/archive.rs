@@ -56,6 +56,9 @@ pub struct ImageSetArchive {
     pub graph: bool,
     /// The graphs the channels were read from.
     pub source_graphs: Vec<Graph>,
+    /// Where the JSON report of the mirror into the staging layout goes, written even when
+    /// images failed.
+    pub report: Option<PathBuf>,
 }
 
 impl ImageSetArchive {
@@ -71,6 +74,7 @@ impl ImageSetArchive {
             signatures: Vec::new(),
             graph: false,
             source_graphs: Vec::new(),
+            report: None,
         }
     }
 
@@ -89,6 +93,7 @@ impl ImageSetArchive {
             .retarget(&format!("oci:{}:{SET_PREFIX}", staging.path().display()))?;
         let mut run = ImageSetRun::new(staged.clone());
         run.options = self.options;
+        run.report = self.report.clone();
         let mirrored = run.run(stores, loader, progress).await?;
         let job = Packing {
             dir: self.dir.clone(),

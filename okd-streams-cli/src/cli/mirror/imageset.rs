@@ -52,7 +52,8 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "URL|FILE")]
     pub graph: Option<String>,
     /// Where idms-oc-mirror.yaml, itms-oc-mirror.yaml, graph.json and
-    /// signature-configmap.{json,yaml} are written (for an archive: when it is restored).
+    /// signature-configmap.{json,yaml} are written. Not used with --to archive: `mirror archive
+    /// --cluster-resources` writes them where the archive is restored.
     #[arg(long, value_name = "DIR", default_value = "cluster-resources")]
     pub resources_dir: PathBuf,
     /// Read each release's signatures from this signature store directory and write them as
@@ -181,16 +182,13 @@ async fn write_archive(
     write.signatures = signatures;
     write.graph = isc.mirror.platform.graph;
     write.source_graphs = source_graphs;
+    write.report = a.report.clone();
     let display = progress::Display::new();
     let outcome = write
         .run(stores.map(), &PayloadLoader::default(), display.sink())
         .await;
     display.finish();
     let outcome = outcome?;
-    if let Some(path) = &a.report {
-        std::fs::write(path, outcome.mirror.report.to_json()?)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
     let config = a.config.as_ref().map(|p| p.display().to_string());
     archive::written(
         &outcome,
@@ -289,19 +287,26 @@ fn release_digests(plan: &okd_mirror::MirrorPlan) -> Vec<(String, Digest)> {
         .collect()
 }
 
-/// The digest of each release of `set`, read from its source.
+/// The digest of each release of `set`: the one its reference names, else the one its tag
+/// points at (a manifest lookup; the payload is not read).
 async fn resolve_digests(
     set: &ImageSet,
     stores: &Stores,
 ) -> Result<Vec<(String, Digest)>, CliError> {
     let mut out = Vec::new();
     for r in &set.releases {
-        let name = r.mirror.source.to_string();
-        let digest = crate::cli::release::load(stores, &name)
-            .await?
-            .pull_digest()
-            .clone();
-        out.push((name, digest));
+        let source = &r.mirror.source;
+        let digest = match source.digest() {
+            Some(d) => d.clone(),
+            None => {
+                let at = stores.map().resolve(source, okd_oci::Access::Read).await?;
+                at.store
+                    .manifest_digest(&at.repository, &at.manifest_ref()?)
+                    .await?
+                    .ok_or_else(|| format!("release {source}: not found"))?
+            }
+        };
+        out.push((source.to_string(), digest));
     }
     Ok(out)
 }

@@ -67,9 +67,10 @@ pub async fn copy_blob(
     }
     let from = (src, src_repo);
     let written = match transfer_blob(from, dst, dst_repo, digest, size).await {
-        // The destination refused the body as too large and now writes in chunks; the refused
-        // attempt consumed the source's stream, so the blob is read again, once.
-        Err(e) if e.is_body_too_large() => {
+        // The destination refused the body as too large (or broke it off, as a proxy with a
+        // body limit may) and now writes in chunks; the refused attempt consumed the source's
+        // stream, so the blob is read again, once.
+        Err(e) if e.calls_for_chunks() => {
             tracing::debug!(blob = %digest, error = %e, "sending the blob again in chunks");
             transfer_blob(from, dst, dst_repo, digest, size).await?
         }

@@ -215,6 +215,25 @@ pub enum Error {
         /// The transport error.
         message: String,
     },
+    /// A whole-body blob upload whose connection broke before the registry answered, while
+    /// the bytes were sound on this side. A proxy with a body-size limit that answers `413`
+    /// and closes without reading the body looks like this to a client, which is reset while
+    /// it sends; the store sends later blobs in chunks, as after a `413`.
+    #[error(
+        "{registry}: PUT blob {repository}@{digest}: {message}; a proxy that refuses large \
+         request bodies without reading them breaks connections this way, so later uploads to \
+         this registry are sent in chunks"
+    )]
+    UploadBroken {
+        /// The registry host.
+        registry: String,
+        /// The repository uploaded to.
+        repository: String,
+        /// The blob.
+        digest: Digest,
+        /// How far the body got, and the transport error.
+        message: String,
+    },
     /// A registry's TLS certificate was not accepted.
     #[error(
         "{registry}: TLS handshake failed: {message} (add its CA certificate as a .crt file in \
@@ -353,6 +372,17 @@ impl Error {
             } => true,
             Error::RetriesExhausted { last, .. } => last.is_body_too_large(),
             _ => false,
+        }
+    }
+
+    /// True when the blob should be written again from a fresh source because the store now
+    /// sends blobs in chunks: after a body refused as too large
+    /// ([`is_body_too_large`](Self::is_body_too_large)), or an [`Error::UploadBroken`].
+    pub fn calls_for_chunks(&self) -> bool {
+        match self {
+            Error::UploadBroken { .. } => true,
+            Error::RetriesExhausted { last, .. } => last.calls_for_chunks(),
+            e => e.is_body_too_large(),
         }
     }
 

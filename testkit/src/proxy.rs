@@ -71,8 +71,13 @@ pub struct FaultConfig {
     pub matching: Option<String>,
     /// Requests with a `Content-Length` over this are answered `413 Payload Too Large`.
     pub max_body: Option<u64>,
+    /// The `413` is sent before the body is read, and the connection closed with the body
+    /// unread (the client sees a reset), instead of reading the body to its end first.
+    pub max_body_abrupt: bool,
     /// Requests are answered `429 Too Many Requests` with this `Retry-After` (whole seconds).
     pub too_many_requests: Option<Duration>,
+    /// Requests are answered with this status and a registry error body.
+    pub refuse_status: Option<u16>,
     /// Blob downloads are cut after this share of their body.
     pub cut_fraction: Option<f64>,
     /// `Range` headers are removed from requests, as by a server without range support.
@@ -100,7 +105,9 @@ impl FaultConfig {
             max_faults: None,
             matching: None,
             max_body: None,
+            max_body_abrupt: false,
             too_many_requests: None,
+            refuse_status: None,
             cut_fraction: None,
             ignore_range: false,
         }
@@ -166,11 +173,30 @@ impl FaultConfig {
         self
     }
 
+    /// Like [`max_body`](Self::max_body), but as a proxy that answers before it reads the body
+    /// and then closes the connection with the body unread: the kernel resets it, and a client
+    /// still sending sees a broken connection, perhaps without ever reading the `413`.
+    pub fn max_body_abrupt(mut self, bytes: u64) -> Self {
+        self.max_body = Some(bytes);
+        self.max_body_abrupt = true;
+        self
+    }
+
     /// Answers requests with `429 Too Many Requests` and `Retry-After: <retry_after seconds>`
     /// (limit them with [`max_faults`](Self::max_faults), pick them with
     /// [`matching`](Self::matching)). Turns on the HTTP mode.
     pub fn too_many_requests(mut self, retry_after: Duration) -> Self {
         self.too_many_requests = Some(retry_after);
+        self
+    }
+
+    /// Answers requests with `status` and a registry error body (`UNSUPPORTED`), as a
+    /// registry that refuses cross-repository mounts answers `400` (pick them with
+    /// [`matching`](Self::matching), limit them with [`max_faults`](Self::max_faults)).
+    /// Unlike [`reject_status`](Self::reject_status), it works in the HTTP mode, together
+    /// with the other HTTP faults, and turns it on.
+    pub fn refuse_requests(mut self, status: u16) -> Self {
+        self.refuse_status = Some(status);
         self
     }
 
@@ -194,6 +220,7 @@ impl FaultConfig {
     fn http_mode(&self) -> bool {
         self.max_body.is_some()
             || self.too_many_requests.is_some()
+            || self.refuse_status.is_some()
             || self.cut_fraction.is_some()
             || self.ignore_range
     }

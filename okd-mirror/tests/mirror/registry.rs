@@ -10,7 +10,7 @@ use okd_mirror::progress::NoProgress;
 use okd_mirror::run::ReleaseRun;
 use okd_mirror::{BlobAction, ComponentFilter, Error, ImageStatus, Naming, ReleaseTarget};
 use okd_oci::registry::RegistryOptions;
-use okd_oci::{ManifestRef, Store, StoreMap};
+use okd_oci::{ManifestRef, Store, StoreExt, StoreMap};
 use testkit::tools::skopeo;
 use testkit::{FaultConfig, FaultProxy, Registry};
 
@@ -423,4 +423,82 @@ async fn generated_payload_through_the_release_loader() {
         .await
         .unwrap();
     assert_eq!(release.digest(), payload.release_digest());
+}
+
+/// `len` bytes that gzip cannot shrink (xorshift), so a layer made of them stays that large.
+fn incompressible(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A registry behind a proxy that refuses cross-repository mounts with `400` and request bodies
+/// over 1 MiB with a `413` sent before the body is read: the mirror completes through both
+/// fallbacks, a plain upload after the refused mount and chunks after the refused body.
+#[tokio::test]
+async fn refused_mounts_and_a_body_limit_fall_back_to_uploads_in_chunks() {
+    let reg = registry().await;
+    let proxy = FaultProxy::spawn(
+        &reg.host(),
+        FaultConfig::new(13)
+            .refuse_requests(400)
+            .matching("POST /v2/c/d/blobs/uploads/?mount=")
+            .max_body_abrupt(1 << 20),
+    )
+    .await
+    .unwrap();
+    let direct_set = stores(&[reg.host()]);
+    let direct = store(&direct_set, &reg.host()).await;
+    let big = incompressible(13, 3 << 20);
+    let manifest = push_image(
+        direct.as_ref(),
+        "a/b",
+        Some("v1"),
+        &[("big", &big), ("small", b"two")],
+        "amd64",
+    )
+    .await;
+    // Source and destination are the same store (the proxy), so the mirror mounts first.
+    let set = stores(&[proxy.host()]);
+    let opts = image_run(
+        &format!("{}/a/b:v1", proxy.host()),
+        &format!("{}/c/d", proxy.host()),
+    );
+    let outcome = opts
+        .run(&set, Arc::new(NoProgress))
+        .await
+        .expect("mirror through refused mounts and a body limit");
+    assert!(
+        outcome
+            .report
+            .images
+            .iter()
+            .all(|i| i.status == ImageStatus::Written),
+        "{:?}",
+        outcome.report.images
+    );
+    let http = proxy.http_stats();
+    // Each blob's mount from the source repository, and the mount from the destination
+    // itself that each upload opens with, were refused.
+    assert!(http.refused >= 6, "{http:?}");
+    assert!(http.too_large >= 1, "{http:?}");
+    assert!(
+        http.count("PATCH") >= 4,
+        "the big layer went in chunks: {http:?}"
+    );
+    assert_eq!(outcome.report.totals.blobs_mounted, 0);
+
+    // Read back from the registry itself.
+    let tag = ManifestRef::Tag("v1".into());
+    assert_eq!(direct.read_manifest("c/d", &tag).await.unwrap(), manifest);
+    for b in manifest.references().unwrap() {
+        let back = direct.get_blob("c/d", &b.digest, 8 << 20).await.unwrap();
+        assert_eq!(okd_oci::Digest::sha256_of(&back), b.digest);
+    }
 }

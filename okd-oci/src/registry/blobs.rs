@@ -182,7 +182,16 @@ impl RegistryStore {
         // A mount from the repository itself: `201` when it has the blob, else a session.
         let mount_from = check_first.then_some(repo);
         let op = format!("PUT blob {repo}@{digest}");
-        let location = match self.open_upload(repo, digest, mount_from).await? {
+        let session = match self.open_upload(repo, digest, mount_from).await {
+            // A registry (or proxy) refusing mounts altogether refuses this one too: open the
+            // session the plain way, as after a refused cross-repository mount.
+            Err(e) if mount_from.is_some() && super::mount::declined(&e) => {
+                tracing::debug!(registry = %self.host, error = %e, "mount refused, opening a plain upload");
+                self.open_upload(repo, digest, None).await?
+            }
+            other => other?,
+        };
+        let location = match session {
             Session::Present => {
                 StoreCounters::bump(&self.counters.blobs_skipped);
                 return Ok(BlobWrite::AlreadyPresent);
@@ -203,11 +212,13 @@ impl RegistryStore {
             false => self.send_upload(repo, digest, size, location, source).await,
         };
         let response = match sent {
+            // Our own check of the bytes explains a failure better than the broken request.
+            Err(e) => match source.failure() {
+                Some(ours) => return Err(ours),
+                None if !chunked => return Err(self.broken_upload(repo, digest, size, source, e)),
+                None => return Err(e),
+            },
             Ok(r) => r,
-            Err(e) => {
-                // Our own check of the bytes explains a failure better than the broken request.
-                return Err(source.failure().unwrap_or(e));
-            }
         };
         if let Some(ours) = source.failure() {
             return Err(ours);
@@ -228,6 +239,37 @@ impl RegistryStore {
         StoreCounters::bump(&self.counters.blobs_written);
         StoreCounters::add(&self.counters.bytes_written, size);
         Ok(BlobWrite::Written)
+    }
+
+    /// A whole-body upload broken before any answer, with the bytes sound on our side: a proxy
+    /// that refuses large bodies without reading them resets the connection, and the client
+    /// may never see its `413`. Such an upload switches the store to chunks, as a `413` does;
+    /// on a network that merely broke, chunks cost a request per few MiB and still work. A
+    /// blob no bigger than the smallest chunk gains nothing from chunks: its error stays.
+    fn broken_upload(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        source: &UploadSource,
+        e: Error,
+    ) -> Error {
+        let Error::Transport { message, .. } = &e else {
+            return e;
+        };
+        if size <= super::chunked::MIN_CHUNK {
+            return e;
+        }
+        self.switch_to_chunks(size);
+        Error::UploadBroken {
+            registry: self.host.clone(),
+            repository: repo.to_string(),
+            digest: digest.clone(),
+            message: format!(
+                "the connection broke after {} of {size} bytes, before the registry answered ({message})",
+                source.sent()
+            ),
+        }
     }
 
     /// A registry's `DIGEST_INVALID` / `SIZE_INVALID` answer becomes a digest or size mismatch
@@ -287,11 +329,12 @@ impl RegistryStore {
         loop {
             let (outcome, retry_after) = retry_after::capture(attempt()).await;
             match outcome {
-                // A body refused as too large switched this store to chunked uploads; a source
-                // that can be replayed is sent again at once, in chunks. Once only: a chunked
+                // A body refused as too large (or broken off before an answer) switched this
+                // store to chunked uploads; a source that can be replayed is sent again at
+                // once, in chunks. Once only: a chunked
                 // upload refused at its smallest chunk size fails for good.
                 Err(e)
-                    if e.is_body_too_large()
+                    if e.calls_for_chunks()
                         && self.chunk_size().is_some()
                         && !resent
                         && replayable() =>

@@ -12,6 +12,13 @@
 //! still refused is halved down to [`MIN_CHUNK`], and the size that worked is kept for the next
 //! blob. Each chunk is held in memory until the registry took it, so a refused one can be sent
 //! again smaller: memory stays bounded by the chunk size.
+//!
+//! Some proxies answer `413` from the request head and close the connection with the body
+//! unread; the kernel then resets it, and a client still sending sees a broken connection
+//! instead of the answer. A whole-body upload broken that way switches the store to chunks as
+//! a `413` does ([`Error::UploadBroken`]), and a chunk whose request breaks before any answer
+//! is taken as refused for its size: halved and sent again, down to [`MIN_CHUNK`], below which
+//! the broken request is the error.
 
 use std::sync::atomic::Ordering;
 
@@ -38,6 +45,9 @@ enum Patched {
     Accepted(url::Url),
     /// Refused as too large.
     TooLarge,
+    /// The request broke before any answer (perhaps a proxy that refuses large bodies and
+    /// resets the connection); the transport error.
+    Broken(Error),
 }
 
 impl RegistryStore {
@@ -56,7 +66,7 @@ impl RegistryStore {
         let _ = self
             .chunk_size
             .compare_exchange(0, first, Ordering::SeqCst, Ordering::SeqCst);
-        tracing::info!(registry = %self.host, chunk = first, "request bodies refused as too large; uploading in chunks");
+        tracing::info!(registry = %self.host, chunk = first, "a request body of {refused} bytes was refused or broken off; uploading in chunks");
     }
 
     /// Sends `source` to the open session at `location` in chunks and closes it with the
@@ -100,6 +110,11 @@ impl RegistryStore {
                     let _ = pending.split_to(take);
                 }
                 Patched::TooLarge => self.halve_chunks(take as u64, &op)?,
+                Patched::Broken(e) if take as u64 / 2 >= MIN_CHUNK => {
+                    tracing::debug!(registry = %self.host, chunk = take, error = %e, "chunk broken off before an answer; halving");
+                    self.chunk_size.fetch_min(take as u64 / 2, Ordering::SeqCst);
+                }
+                Patched::Broken(e) => return Err(e),
             }
         }
         location
@@ -147,7 +162,7 @@ impl RegistryStore {
         part: Bytes,
     ) -> Result<Patched, Error> {
         let last = offset + part.len() as u64 - 1;
-        let r = self
+        let sent = self
             .session_request(reqwest::Method::PATCH, repo, location.clone())
             .await?
             .header(CONTENT_TYPE, "application/octet-stream")
@@ -156,8 +171,16 @@ impl RegistryStore {
             .timeout(self.options.request_timeout)
             .body(part)
             .send()
-            .await
-            .map_err(|e| transport_error(&self.host, op, &e.without_url()))?;
+            .await;
+        let r = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return match transport_error(&self.host, op, &e.without_url()) {
+                    e @ Error::Transport { .. } => Ok(Patched::Broken(e)),
+                    e => Err(e),
+                };
+            }
+        };
         match r.status().as_u16() {
             202 => {
                 let next = r

@@ -59,7 +59,8 @@ pub use certs_d::default_certs_d_roots;
 pub use credentials::{AuthFile, Credentials, FoundCredentials, default_auth_files};
 pub use options::RegistryOptions;
 pub use registries_conf::{
-    ConfSearch, Mirror, PullFromMirror, PullSource, RegistriesConf, RegistryEntry,
+    ConfSearch, Mirror, PullFromMirror, PullSource, REGISTRIES_CONF_ENV, RegistriesConf,
+    RegistryEntry,
 };
 pub use retry::RetryPolicy;
 

@@ -11,7 +11,9 @@
 //! grant `pull` on the source, 404 for an unknown source repository, 405 from a registry that
 //! does not mount) also means "not mounted": the caller then uploads the blob as usual, and a
 //! real lack of push rights shows up there, on the upload that needs them. 429 is not a
-//! refusal but a request to wait, and stays with the retry policy.
+//! refusal but a request to wait, and stays with the retry policy. The same holds for the
+//! mount from the repository itself that an upload opens with to skip a blob already there
+//! ([`upload`](super::upload)): refused, the session is opened without it.
 
 use reqwest::Method;
 
@@ -77,7 +79,7 @@ impl RegistryStore {
 }
 
 /// True for an answer that refuses the mount itself rather than the registry failing.
-fn declined(e: &Error) -> bool {
+pub(super) fn declined(e: &Error) -> bool {
     match e {
         Error::Auth { .. } => true,
         Error::Registry {

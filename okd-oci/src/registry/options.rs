@@ -99,6 +99,13 @@ impl RegistryOptions {
         self
     }
 
+    /// The directory given with [`cert_dir`](Self::cert_dir), as given; `None` when
+    /// certificates come from the certs.d directories. Only the path, to hand to the tools a
+    /// program starts (skopeo's `--cert-dir`).
+    pub fn cert_dir_path(&self) -> Option<&Path> {
+        self.cert_dir.as_deref()
+    }
+
     /// Searches these certs.d roots (each holding `HOST[:PORT]/` directories) instead of
     /// [`default_certs_d_roots`](super::default_certs_d_roots). An empty list reads none.
     pub fn certs_d_roots(mut self, roots: Vec<PathBuf>) -> Self {

@@ -338,7 +338,7 @@ pub fn io_error(registry: &str, operation: &str, io: &std::io::Error) -> Error {
 /// True for failures worth another attempt: 429, 5xx, broken connections and timeouts.
 pub fn is_transient(e: &Error) -> bool {
     match e {
-        Error::Transport { .. } => true,
+        Error::Transport { .. } | Error::UploadBroken { .. } => true,
         Error::Registry {
             status: Some(s), ..
         } => *s == 429 || (500..600).contains(s),

@@ -1,5 +1,6 @@
 //! registries.conf applied to a live `docker-registry`: blocked prefixes refuse pulls and
-//! pushes, and an insecure location is reached over plain HTTP without `--insecure-registry`.
+//! pushes, an insecure location is reached over plain HTTP without `--insecure-registry`,
+//! pulls go to mirrors first, and a `location` that rewrites its prefix takes the pulls.
 #![cfg(feature = "registry")] // Needs the registry client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
@@ -189,4 +190,72 @@ async fn pulls_go_to_mirrors_first_by_the_pull_from_mirror_rules() {
         .await
         .expect("from the primary when the mirror lacks the tag");
     assert_eq!(v2, img.manifest);
+}
+
+#[tokio::test]
+async fn a_location_that_rewrites_the_prefix_takes_the_pulls_of_the_registry_named() {
+    let named = Registry::spawn().await.expect("docker-registry");
+    let location = Registry::spawn().await.expect("docker-registry");
+    let (n, l) = (named.host(), location.host());
+    let img = image(Flavor::Oci, 84, 2);
+    push(
+        &testkit::stores::plain_store(&location),
+        "local/okd/app",
+        &img,
+        Some("v1"),
+    )
+    .await;
+    // The registry the references name holds another image under the same tag: a pull that
+    // reached it would read that one.
+    let other = image(Flavor::Oci, 85, 1);
+    push(
+        &testkit::stores::plain_store(&named),
+        "okd/app",
+        &other,
+        Some("v1"),
+    )
+    .await;
+
+    let (conf, _) = conf(
+        &named,
+        &format!(
+            "[[registry]]\nprefix = \"{n}/okd\"\nlocation = \"{l}/local/okd\"\ninsecure = true\n\
+             [[registry]]\nlocation = \"{n}\"\ninsecure = true\n"
+        ),
+    );
+    let store =
+        RegistryStore::new(&n, no_machine_credentials(&named).registries_conf(conf)).unwrap();
+    let tag = ManifestRef::Tag("v1".into());
+    let by_tag = store
+        .read_manifest("okd/app", &tag)
+        .await
+        .expect("by tag from the location");
+    assert_eq!(by_tag, img.manifest);
+    let (layer_digest, layer) = &img.blobs[1];
+    let blob = store
+        .get_blob("okd/app", layer_digest, 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(&blob, layer);
+    // Nothing falls back to the registry named: what only it has is not found.
+    let (other_layer, _) = &other.blobs[1];
+    let err = store
+        .get_blob("okd/app", other_layer, 1 << 20)
+        .await
+        .expect_err("the named registry is not asked");
+    assert!(err.is_not_found(), "{err:?}");
+    // Existence checks and pushes go to the registry named, as with the containers tools.
+    assert!(
+        store
+            .blob_size("okd/app", other_layer)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    push(&store, "elsewhere/app", &img, Some("v1")).await;
+    let direct = testkit::stores::plain_store(&named);
+    assert_eq!(
+        direct.read_manifest("elsewhere/app", &tag).await.unwrap(),
+        img.manifest
+    );
 }

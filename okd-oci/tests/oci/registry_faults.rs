@@ -113,8 +113,11 @@ async fn uploads_retry_session_opening_and_reopen_broken_transfers() {
         .await
         .expect("upload through cut connections");
     assert_eq!(written, BlobWrite::Written);
-    assert_eq!(proxy.stats().dropped, 2, "{:?}", proxy.stats());
-    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // A whole-body PUT broken before any answer may be a proxy's body limit: the store goes
+    // over to chunks, and the blob is sent again from a re-opened source, as PATCH parts the
+    // proxy lets through.
+    assert_eq!(proxy.stats().dropped, 1, "{:?}", proxy.stats());
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 2);
     proxy.set_enabled(false);
     assert_eq!(
         store
@@ -146,8 +149,9 @@ async fn a_transfer_cut_mid_body_is_not_replayed_from_a_plain_stream() {
         .expect_err("a consumed stream cannot be sent again");
     assert!(
         matches!(
-            err,
-            Error::Transport { .. } | Error::RetriesExhausted { .. }
+            &err,
+            Error::UploadBroken { repository, message, .. }
+                if repository == "okd/cut" && message.contains("of 500000 bytes")
         ),
         "{err:?}"
     );

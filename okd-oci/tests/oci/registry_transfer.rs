@@ -64,32 +64,50 @@ async fn assert_blobs(store: &dyn Store, repo: &str, image: &TestImage) {
     }
 }
 
-#[tokio::test]
-async fn a_body_limit_sends_blobs_in_patch_chunks() {
+/// Copies an image of `layers` (sizes) through a proxy with `config`, checks that every blob
+/// and the manifest arrived intact, and returns what the proxy saw.
+async fn copy_through(seed: u64, layers: &[usize], config: FaultConfig) -> testkit::HttpStats {
     let registry = Registry::spawn().await.expect("registry");
     let direct = store(&registry);
-    let img = sized_image(1, &[3 * MIB, 2 * MIB]);
+    let img = sized_image(seed, layers);
     push(&direct, "okd/big", &img, Some("v1")).await;
 
-    let proxy = FaultProxy::spawn(&registry.host(), FaultConfig::new(1).max_body(MIB as u64))
+    let proxy = FaultProxy::spawn(&registry.host(), config)
         .await
         .expect("proxy");
     let dst = via(&registry, &proxy);
     let tag = ManifestRef::Tag("v1".into());
     let (top, stats) = copy::copy_image(&direct, "okd/big", &tag, &dst, "okd/mirror", Some("v1"))
         .await
-        .expect("copy through a 1 MiB body limit");
+        .expect("copy through the proxy");
     assert_eq!(top.digest(), img.manifest.digest());
-    assert_eq!(stats.blobs_copied, 3, "{stats:?}");
+    assert_eq!(stats.blobs_copied, layers.len() as u64 + 1, "{stats:?}");
+    assert_blobs(&direct, "okd/mirror", &img).await;
+    let back = direct.read_manifest("okd/mirror", &tag).await.unwrap();
+    assert_eq!(back.bytes(), img.manifest.bytes());
+    proxy.http_stats()
+}
 
-    let http = proxy.http_stats();
+#[tokio::test]
+async fn a_body_limit_sends_blobs_in_patch_chunks() {
+    let config = FaultConfig::new(1).max_body(MIB as u64);
+    let http = copy_through(1, &[3 * MIB, 2 * MIB], config).await;
     assert!(http.count("PATCH") >= 5, "{http:?}");
     // The first layer's monolithic PUT and its first 1.5 MiB chunk were refused; the second
     // layer went in chunks of the size that worked, never refused.
     assert_eq!(http.too_large, 2, "{http:?}");
-    assert_blobs(&direct, "okd/mirror", &img).await;
-    let back = direct.read_manifest("okd/mirror", &tag).await.unwrap();
-    assert_eq!(back.bytes(), img.manifest.bytes());
+}
+
+#[tokio::test]
+async fn a_413_sent_before_the_body_is_read_still_leads_to_chunks() {
+    // The proxy answers 413 from the head and closes with the body unread: the client is
+    // reset while it sends, and may never read the answer.
+    let config = FaultConfig::new(3).max_body_abrupt(MIB as u64);
+    let http = copy_through(3, &[6 * MIB, 5 * MIB], config).await;
+    // At least one monolithic PUT, then chunks of 3 MiB and 1.5 MiB refused (each a broken
+    // request on the client's side) before 768 KiB fit; then every chunk fit.
+    assert!(http.too_large >= 3, "{http:?}");
+    assert!(http.count("PATCH") >= 11, "{http:?}");
 }
 
 #[tokio::test]

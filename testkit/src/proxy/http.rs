@@ -4,7 +4,11 @@
 //!
 //! * **body limit** ([`FaultConfig::max_body`](super::FaultConfig::max_body)): a request whose
 //!   `Content-Length` is over the limit is answered `413 Payload Too Large` (a reverse proxy's
-//!   `client_max_body_size`); it applies to every request, and spends no fault budget;
+//!   `client_max_body_size`); it applies to every request, and spends no fault budget. The
+//!   body is read to its end after the answer (a lingering close), unless
+//!   [`max_body_abrupt`](super::FaultConfig::max_body_abrupt) closes with it unread;
+//! * **refusal** ([`FaultConfig::refuse_requests`](super::FaultConfig::refuse_requests)): a
+//!   request is answered with a status and a registry error body;
 //! * **throttling** ([`FaultConfig::too_many_requests`](super::FaultConfig::too_many_requests)):
 //!   a request is answered `429 Too Many Requests` with `Retry-After: <seconds>`;
 //! * **cut download** ([`FaultConfig::cut_at_fraction`](super::FaultConfig::cut_at_fraction)):
@@ -12,7 +16,7 @@
 //! * **no range support** ([`FaultConfig::ignore_range`](super::FaultConfig::ignore_range)):
 //!   `Range` headers are removed, so the upstream answers `200` with the whole body.
 //!
-//! Throttling and cuts go to requests whose request line starts with
+//! Refusals, throttling and cuts go to requests whose request line starts with
 //! [`matching`](super::FaultConfig::matching) (all when unset) and spend the
 //! [`max_faults`](super::FaultConfig::max_faults) budget. In this mode every request gets a
 //! connection of its own (the proxy adds `Connection: close`), so each is seen and counted; the
@@ -47,6 +51,8 @@ pub struct HttpStats {
     pub too_large: u64,
     /// Requests answered `429`.
     pub throttled: u64,
+    /// Requests refused with the configured status.
+    pub refused: u64,
     /// Blob downloads cut part-way.
     pub cut: u64,
 }
@@ -65,6 +71,7 @@ pub(super) struct HttpCounters {
     blob_bytes_served: AtomicU64,
     too_large: AtomicU64,
     throttled: AtomicU64,
+    refused: AtomicU64,
     cut: AtomicU64,
 }
 
@@ -81,6 +88,7 @@ impl HttpCounters {
             blob_bytes_served: get(&self.blob_bytes_served),
             too_large: get(&self.too_large),
             throttled: get(&self.throttled),
+            refused: get(&self.refused),
             cut: get(&self.cut),
         }
     }
@@ -198,6 +206,9 @@ pub(super) async fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> 
         let body = format!(
             "<html><body><h1>413 Request Entity Too Large</h1>{length} bytes over {limit} (injected)</body></html>"
         );
+        if config.max_body_abrupt {
+            return answer_abruptly(client_r, client_w, 413, "Payload Too Large", &body).await;
+        }
         return answer(client_r, client_w, 413, "Payload Too Large", &[], &body).await;
     }
     let selected = config
@@ -221,6 +232,14 @@ pub(super) async fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> 
             body,
         )
         .await;
+    }
+    if let Some(status) = config.refuse_status
+        && selected
+        && shared.spend()
+    {
+        c.refused.fetch_add(1, Ordering::SeqCst);
+        let body = "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"refused (injected)\"}]}";
+        return answer(client_r, client_w, status, "Refused", &[], body).await;
     }
     let blob_get = head.method == "GET" && head.target.contains("/blobs/");
     let cut = match config.cut_fraction {
@@ -341,6 +360,26 @@ async fn answer(
         while matches!(client_r.read(&mut buf).await, Ok(n) if n > 0) {}
     })
     .await;
+    Ok(())
+}
+
+/// Answers and closes at once, with whatever the client sent after the head unread: closing a
+/// socket with unread data makes the kernel send a reset.
+async fn answer_abruptly(
+    client_r: OwnedReadHalf,
+    mut client_w: OwnedWriteHalf,
+    status: u16,
+    reason: &str,
+    body: &str,
+) -> io::Result<()> {
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client_w.write_all(response.as_bytes()).await?;
+    drop(client_r);
+    drop(client_w);
     Ok(())
 }
 

@@ -110,7 +110,9 @@ impl RegistriesConf {
     /// Reads one file, which must exist.
     pub fn read(path: &Path) -> Result<RegistriesConf, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        RegistriesConf::parse(&text, path)
+        let mut conf = RegistriesConf::parse(&text, path)?;
+        conf.whole = true;
+        Ok(conf)
     }
 
     /// The configuration okd-streams uses:
@@ -161,6 +163,8 @@ impl RegistriesConf {
                 conf.merge(parse_file(&text, &file, true)?);
             }
         }
+        // Found by the search, even when it is one file: tools started from here search too.
+        conf.whole = false;
         Ok(conf)
     }
 
@@ -256,6 +260,7 @@ fn parse_file(text: &str, file: &Path, drop_in: bool) -> Result<Parsed, Error> {
             registries: entries,
             unqualified_search_registries: unqualified,
             files: vec![file.to_path_buf()],
+            whole: false,
         },
         search_set,
     })

@@ -18,7 +18,10 @@
 //! * mirrors: [`RegistriesConf::pull_sources`] gives the ordered places to pull a reference
 //!   from (mirrors first, by the `pull-from-mirror` and `mirror-by-digest-only` rules, then the
 //!   primary location); a [`RegistryStore`](super::RegistryStore) reads manifests and blobs
-//!   from the mirrors first, then from itself (not the entry's `location`).
+//!   from the mirrors first, then from the primary location: itself, or the entry's
+//!   `location` when that rewrites the prefix. Pushes, and the existence checks a copy asks
+//!   of its destination, always go to the registry the reference names, as with the
+//!   containers tools.
 //!
 //! Where the files are read from is in [`RegistriesConf::load`].
 
@@ -59,6 +62,8 @@ pub struct RegistriesConf {
     registries: Vec<RegistryEntry>,
     unqualified_search_registries: Vec<String>,
     files: Vec<PathBuf>,
+    /// Read from one file that is the whole configuration (no search, no drop-ins).
+    whole: bool,
 }
 
 /// One `[[registry]]` table, normalised (the prefix defaults to the location).
@@ -131,6 +136,30 @@ impl RegistriesConf {
     /// The files read, in the order they were merged.
     pub fn files(&self) -> &[PathBuf] {
         &self.files
+    }
+
+    /// The one file this configuration was read from, when it is the whole configuration
+    /// ([`RegistriesConf::read`], or [`RegistriesConf::load`] with an explicit file or
+    /// `$CONTAINERS_REGISTRIES_CONF`); `None` after the standard search. A program handing
+    /// its configuration to the tools it starts sets `CONTAINERS_REGISTRIES_CONF` to this
+    /// file; after a search they find the same files themselves.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use okd_oci::registry::RegistriesConf;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let file = dir.path().join("registries.conf");
+    /// std::fs::write(&file, "[[registry]]\nlocation = \"mirror.example\"\ninsecure = true\n")?;
+    /// assert_eq!(RegistriesConf::read(&file)?.whole_file(), Some(file.as_path()));
+    /// assert_eq!(RegistriesConf::default().whole_file(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn whole_file(&self) -> Option<&std::path::Path> {
+        match self.files.as_slice() {
+            [file] if self.whole => Some(file),
+            _ => None,
+        }
     }
 
     /// The entry for `name` (`host[:port]`, `host/repository`, or with `:tag` / `@digest`):

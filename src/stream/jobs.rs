@@ -6,9 +6,13 @@
 //! [`CommandJobRunner`](okd_gating::CommandJobRunner) with `RELEASE_IMAGE_LATEST` (and, for
 //! upgrade jobs, `RELEASE_IMAGE_INITIAL`) in its environment, and `REGISTRY_AUTH_FILE` when the
 //! stream was given an auth file (`okd-streams --authfile`): the check reads its registries with
-//! the credentials of that file, as skopeo, podman and oc do. Its arguments say where component
-//! images are read (`--source HOST=STORE`, `--source '*=STORE'`), which payload tag holds the OS
-//! (`--os-tag`) and where the stream's layered OS images are (`--os-images`).
+//! the credentials of that file, as skopeo, podman and oc do. A registries.conf given to the
+//! stream as one file (`okd-streams --registries-conf`) reaches the job the same way, as
+//! `CONTAINERS_REGISTRIES_CONF`. Its arguments say where component images are read
+//! (`--source HOST=STORE`, `--source '*=STORE'`), which payload tag holds the OS (`--os-tag`),
+//! where the stream's layered OS images are (`--os-images`), which registries are insecure
+//! (`--insecure-host`) and where registry certificates are (`--cert-dir`, when the stream has
+//! one).
 //!
 //! ```
 //! use okd_streams::stream::jobs::VerifyArgs;
@@ -24,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use okd_gating::JobCommand;
-use okd_oci::registry::RegistryOptions;
+use okd_oci::registry::{RegistriesConf, RegistryOptions};
 use okd_oci::{Access, ImageRef, Store, StoreKey, StoreMap};
 
 use super::StreamError;
@@ -63,7 +67,7 @@ impl CheckProgram {
         &self,
         check: Check,
         sources: &StoreMap,
-        insecure: &[String],
+        access: &JobAccess,
         os_tag: Option<String>,
         os_images: Option<ImageRef>,
     ) -> JobCommand {
@@ -81,8 +85,11 @@ impl CheckProgram {
                 format!("*={}", store_arg(&f.location())),
             ]);
         }
-        for h in insecure {
+        for h in &access.insecure {
             args.extend(["--insecure-host".to_string(), h.clone()]);
+        }
+        if let Some(dir) = &access.cert_dir {
+            args.extend(["--cert-dir".to_string(), dir.to_string_lossy().into_owned()]);
         }
         if let Some(tag) = os_tag {
             args.extend(["--os-tag".to_string(), tag]);
@@ -93,6 +100,16 @@ impl CheckProgram {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         JobCommand::new(&self.program.to_string_lossy(), &refs)
     }
+}
+
+/// How a check job reaches registries beyond the stores it is given: the hosts it reaches
+/// without TLS verification, and the certificate directory it reads (absolute).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobAccess {
+    /// Registries reached without TLS verification (`HOST[:PORT]`).
+    pub insecure: Vec<String>,
+    /// Certificates for every registry (`--cert-dir`), instead of the certs.d directories.
+    pub cert_dir: Option<PathBuf>,
 }
 
 /// A store location as `Store::location` gives it, as a `--source` value: layouts are
@@ -123,13 +140,16 @@ pub struct VerifyArgs {
     pub os_images: Option<String>,
     /// Registries reached without TLS verification (`HOST[:PORT]`).
     pub insecure: Vec<String>,
+    /// Certificates for every registry, as skopeo's `--cert-dir` reads them.
+    pub cert_dir: Option<PathBuf>,
 }
 
 impl VerifyArgs {
     /// Parses a check job's arguments: `--check NAME` (repeatable, at least one),
     /// `--release REF` (default: `$RELEASE_IMAGE_LATEST`), `--initial REF` (default:
-    /// `$RELEASE_IMAGE_INITIAL`), `--source HOST=STORE`, `--os-tag TAG`, `--os-images REF` and
-    /// `--insecure-host HOST[:PORT]` (repeatable), each value after a space or an `=`.
+    /// `$RELEASE_IMAGE_INITIAL`), `--source HOST=STORE`, `--os-tag TAG`, `--os-images REF`,
+    /// `--insecure-host HOST[:PORT]` (repeatable) and `--cert-dir DIR`, each value after a
+    /// space or an `=`.
     pub fn parse<I, S>(args: I) -> Result<VerifyArgs, StreamError>
     where
         I: IntoIterator<Item = S>,
@@ -156,6 +176,7 @@ impl VerifyArgs {
                 "os-tag" => parsed.os_tag = Some(value),
                 "os-images" => parsed.os_images = Some(value),
                 "insecure-host" => parsed.insecure.push(value),
+                "cert-dir" => parsed.cert_dir = Some(PathBuf::from(value)),
                 other => return Err(invalid_argument(format!("unknown option --{other}"))),
             }
         }
@@ -192,11 +213,28 @@ async fn image_and_store(
     Ok((image, store))
 }
 
-/// Runs the checks `args` name; returns the report lines.
+/// Runs the checks `args` name; returns the report lines. Registries are reached as the
+/// containers tools reach them (the registries.conf of `$CONTAINERS_REGISTRIES_CONF` or the
+/// standard search, the standard auth files and `$REGISTRY_AUTH_FILE`), with the insecure hosts
+/// and certificate directory of `args`.
 pub async fn run_verify(args: &VerifyArgs) -> Result<Vec<String>, StreamError> {
-    let mut options = RegistryOptions::default();
+    let conf = RegistriesConf::load(None)?;
+    run_verify_with(args, RegistryOptions::default().registries_conf(conf)).await
+}
+
+/// [`run_verify`] with registry options of the caller's (a program that already read its
+/// registries.conf and credentials); the insecure hosts and certificate directory of `args`
+/// are added to them.
+pub async fn run_verify_with(
+    args: &VerifyArgs,
+    options: RegistryOptions,
+) -> Result<Vec<String>, StreamError> {
+    let mut options = options;
     for h in &args.insecure {
         options = options.insecure_registry(h.clone());
+    }
+    if let Some(dir) = &args.cert_dir {
+        options = options.cert_dir(dir.clone());
     }
     // Images of registries without a store of their own (and no `*=` fallback) are read from
     // the registries; the release, the upgrade source and the OS images are read where their

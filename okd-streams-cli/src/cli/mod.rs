@@ -40,13 +40,16 @@ pub struct GlobalArgs {
     /// Directory of certificates for every registry, as skopeo's --cert-dir: *.crt files are
     /// trusted CAs, NAME.cert with NAME.key a client certificate. Without it each registry
     /// HOST[:PORT] uses the first existing $HOME/.config/containers/certs.d/HOST[:PORT],
-    /// /etc/containers/certs.d/HOST[:PORT] or /etc/docker/certs.d/HOST[:PORT].
+    /// /etc/containers/certs.d/HOST[:PORT] or /etc/docker/certs.d/HOST[:PORT]. A stream's
+    /// built-in checks get it as their own --cert-dir.
     #[arg(long = "cert-dir", value_name = "DIR", global = true)]
     pub cert_dir: Option<PathBuf>,
     /// registries.conf (containers-registries.conf(5), version 2) to apply, alone: insecure
-    /// locations, blocked prefixes. Without it: $CONTAINERS_REGISTRIES_CONF, else
-    /// /etc/containers/registries.conf with its registries.conf.d drop-ins (or the per-user
-    /// $HOME/.config/containers/registries.conf when it exists).
+    /// locations, blocked prefixes, mirrors and location rewrites for pulls. Without it:
+    /// $CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf with its
+    /// registries.conf.d drop-ins (or the per-user $HOME/.config/containers/registries.conf
+    /// when it exists). The jobs a stream runs get a file given here (or by the variable) as
+    /// CONTAINERS_REGISTRIES_CONF.
     #[arg(long = "registries-conf", value_name = "FILE", global = true)]
     pub registries_conf: Option<PathBuf>,
     /// More log output (-v info, -vv debug).

@@ -47,6 +47,11 @@ impl Stores {
         }
     }
 
+    /// The registry options every store of the command uses.
+    pub fn options(&self) -> &RegistryOptions {
+        &self.options
+    }
+
     /// The store map, for libraries that take one (one store per registry and layout for the
     /// whole command).
     pub fn map(&self) -> &StoreMap {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Subcommand;
-use okd_streams::stream::jobs::run_verify;
+use okd_streams::stream::jobs::{VerifyArgs, run_verify_with};
 use okd_streams::stream::{
     JobOutcome, Stream, StreamFile, TickContext, TickReport, export, schema,
 };
@@ -408,7 +408,10 @@ pub async fn run(c: StreamCommand, stores: &Stores) -> Result<(), CliError> {
             Ok(())
         }
         StreamCommand::Verify(flags) => {
-            for line in run_verify(&(*flags).into()).await? {
+            // The command's global registry options (registries.conf, auth file, --cert-dir),
+            // with the job's insecure hosts added.
+            let args = VerifyArgs::from(*flags);
+            for line in run_verify_with(&args, stores.options().clone()).await? {
                 println!("{line}");
             }
             Ok(())

@@ -1,5 +1,7 @@
 //! `okd-streams --authfile FILE stream run`: the jobs of the stream reach a private registry with
-//! the same credentials as okd-streams itself, through `REGISTRY_AUTH_FILE`.
+//! the same credentials as okd-streams itself, through `REGISTRY_AUTH_FILE`; and with the same
+//! registries.conf (`--registries-conf`, as `CONTAINERS_REGISTRIES_CONF`) and certificates
+//! (`--cert-dir`, as the built-in checks' own `--cert-dir`).
 
 use crate::common;
 
@@ -55,12 +57,32 @@ fn okd_streams(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .env("HOME", &home)
         .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("CONTAINERS_REGISTRIES_CONF")
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("DOCKER_CONFIG")
         .env_remove("RUST_LOG")
         .output()
         .unwrap()
+}
+
+/// Asserts that the job wrote, to `<dir>/record`, the absolute path of `<dir>/file`.
+fn assert_job_saw(dir: &Path, record: &str, file: &str) {
+    let seen = PathBuf::from(std::fs::read_to_string(dir.join(record)).unwrap());
+    assert!(seen.is_absolute(), "{}", seen.display());
+    assert_eq!(
+        seen.canonicalize().unwrap(),
+        dir.join(file).canonicalize().unwrap()
+    );
+}
+
+/// The one release of the run, asserted accepted (`why` says what that proves); its pullspec
+/// and the published entries.
+fn accepted_release(dir: &Path, why: &str) -> (String, usize) {
+    let (releases, published) = common::outcome(dir);
+    assert_eq!(releases.len(), 1, "{releases:?}");
+    assert_eq!(releases[0].1, "Accepted", "{why}");
+    (releases[0].2.clone(), published.len())
 }
 
 /// Every file under `dir`, recursively.
@@ -122,24 +144,16 @@ async fn jobs_pull_from_a_private_registry_with_the_authfile() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
 
-    let seen = PathBuf::from(std::fs::read_to_string(dir.join("seen-auth-file")).unwrap());
-    assert!(seen.is_absolute(), "{}", seen.display());
-    assert_eq!(
-        seen.canonicalize().unwrap(),
-        dir.join("auth.json").canonicalize().unwrap()
-    );
-
-    let (releases, published) = common::outcome(dir);
-    assert_eq!(releases.len(), 1, "{releases:?}");
-    assert_eq!(
-        releases[0].1, "Accepted",
+    assert_job_saw(dir, "seen-auth-file", "auth.json");
+    let why = format!(
         "every job, skopeo and the built-in checks included, reached the registry: {stdout}"
     );
-    assert_eq!(published.len(), 1, "{published:?}");
+    let (release, published) = accepted_release(dir, &why);
+    assert_eq!(published, 1);
     let pull_log = dir.join("state/logs/4.19.0-okd-scos.1/4.19.0-okd-scos.1-pull.stdout");
     let inspected: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&pull_log).unwrap()).unwrap();
-    let digest = releases[0].2.rsplit_once('@').unwrap().1;
+    let digest = release.rsplit_once('@').unwrap().1;
     assert_eq!(inspected["Digest"].as_str(), Some(digest), "{inspected}");
 
     // Only the path travelled: neither the password nor the encoded credentials appear in the
@@ -162,7 +176,7 @@ async fn jobs_pull_from_a_private_registry_with_the_authfile() {
         .args([
             "inspect",
             "--tls-verify=false",
-            &format!("docker://{}", releases[0].2),
+            &format!("docker://{release}"),
         ])
         .env("HOME", dir.join("home"))
         .env_remove("REGISTRY_AUTH_FILE")
@@ -244,6 +258,100 @@ async fn a_jobs_own_auth_file_wins_and_exports_stay_unchanged() {
     // are made from.
     let inherited = &stream.job_commands()["inherited"];
     assert!(!inherited.env.contains_key("REGISTRY_AUTH_FILE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_get_the_registries_conf_given_as_a_file() {
+    testkit::tools::run("skopeo", &["--version"]);
+    let registry = testkit::Registry::spawn()
+        .await
+        .expect("docker-registry is needed by this test (apt-get install docker-registry)");
+    let host = registry.host();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::upstream(dir, 1).await;
+    std::fs::write(dir.join("auth.json"), "{\"auths\":{}}").unwrap();
+    // The plain-HTTP registry is insecure only by this file, not by any flag.
+    std::fs::write(
+        dir.join("registries.conf"),
+        format!("[[registry]]\nlocation = \"{host}\"\ninsecure = true\n"),
+    )
+    .unwrap();
+    // skopeo reaches plain HTTP only through an insecure registries.conf entry. Debian's
+    // skopeo 1.9 does not read the variable itself, so the job hands it over.
+    let jobs = format!(
+        "    images: {{ check: images }}\n    \
+         pull: {{ shell: 'skopeo --registries-conf \"$CONTAINERS_REGISTRIES_CONF\" inspect \"docker://$RELEASE_IMAGE_LATEST\"' }}\n    \
+         seen: {{ shell: 'printf %s \"${{CONTAINERS_REGISTRIES_CONF-unset}}\" > {}/seen-conf' }}\n",
+        dir.display()
+    );
+    let file = stream_file(dir, &format!("docker://{host}/team"), &jobs);
+    let out = okd_streams(
+        dir,
+        &[
+            "--authfile",
+            "auth.json",
+            "--registries-conf",
+            "registries.conf",
+            "stream",
+            "run",
+            file.to_str().unwrap(),
+            "--once",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_job_saw(dir, "seen-conf", "registries.conf");
+    let (release, _) = accepted_release(dir, &format!("skopeo read the file: {stderr}"));
+
+    // skopeo without the file does not reach the registry.
+    let denied = Command::new("skopeo")
+        .args(["inspect", &format!("docker://{release}")])
+        .env("HOME", dir.join("home"))
+        .env_remove("CONTAINERS_REGISTRIES_CONF")
+        .output()
+        .unwrap();
+    assert!(!denied.status.success(), "plain HTTP needs the file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_in_checks_get_the_cert_dir() {
+    let registry = testkit::Registry::builder()
+        .tls(true)
+        .spawn()
+        .await
+        .expect("docker-registry with TLS (apt-get install docker-registry)");
+    let host = registry.host();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::upstream(dir, 1).await;
+    std::fs::write(dir.join("auth.json"), "{\"auths\":{}}").unwrap();
+    // The registry's CA is nobody's but this directory's.
+    std::fs::create_dir(dir.join("certs")).unwrap();
+    std::fs::copy(registry.ca_pem().unwrap(), dir.join("certs/testkit-ca.crt")).unwrap();
+    let jobs = "    images: { check: images }\n    manifests: { check: manifests }\n";
+    let file = stream_file(dir, &format!("docker://{host}/team"), jobs);
+    // A relative --cert-dir: the checks still get an absolute path.
+    let out = okd_streams(
+        dir,
+        &[
+            "--authfile",
+            "auth.json",
+            "--cert-dir",
+            "certs",
+            "stream",
+            "run",
+            file.to_str().unwrap(),
+            "--once",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let (_, published) = accepted_release(dir, &format!("the checks trusted the CA: {stderr}"));
+    assert_eq!(published, 1);
+    let log = dir.join("state/logs/4.19.0-okd-scos.1/4.19.0-okd-scos.1-images.stdout");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("images:"), "{text}");
 }
 
 #[test]

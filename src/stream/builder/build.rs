@@ -9,10 +9,11 @@ use okd_gating::{
     CommandJobRunner, FileStateStore, JobCommand, JobRunner, MemoryStateStore, Publisher,
     StateStore,
 };
+use okd_oci::registry::REGISTRIES_CONF_ENV;
 use okd_oci::{Access, ImageRef, Store, StoreKey, StoreMap};
 
 use super::{JobAction, StreamBuilder};
-use crate::stream::jobs::{CheckProgram, REGISTRY_AUTH_FILE};
+use crate::stream::jobs::{CheckProgram, JobAccess, REGISTRY_AUTH_FILE};
 use crate::stream::{
     FileLedger, LedgerStore, MemoryLedger, MirrorStage, ReleaseArch, ReleaseFormat, StoreLocation,
     StorePublisher, Stream, StreamError, Target, UpstreamSource,
@@ -203,7 +204,14 @@ impl StreamBuilder {
             Some(p) => p,
             None => CheckProgram::this_binary()?,
         };
-        let insecure = self.insecure_hosts(target, upstream);
+        let cert_dir = self.registry_options.cert_dir_path();
+        let access = JobAccess {
+            insecure: self.insecure_hosts(target, upstream),
+            // Absolute, because a job may run in another directory.
+            cert_dir: cert_dir
+                .map(|d| std::path::absolute(d).map_err(|e| StreamError::io(d, e)))
+                .transpose()?,
+        };
         let os_tag = self.os.as_ref().map(|o| o.variant().payload_tags().os);
         let os_images = self
             .os
@@ -217,7 +225,7 @@ impl StreamBuilder {
             JobAction::Check(check) => Some(check_program.command(
                 *check,
                 sources,
-                &insecure,
+                &access,
                 os_tag.clone(),
                 os_images.clone(),
             )),
@@ -278,6 +286,13 @@ impl StreamBuilder {
         if let Some(path) = self.registry_options.auth_file_path() {
             let path = std::path::absolute(path).map_err(|e| StreamError::io(path, e))?;
             runner = runner.with_env(REGISTRY_AUTH_FILE, path);
+        }
+        // The same for a registries.conf given as one file (mirrors, blocked and insecure
+        // registries); one found by the standard search, jobs find themselves.
+        let conf = self.registry_options.registries_conf_in_use();
+        if let Some(path) = conf.and_then(|c| c.whole_file()) {
+            let path = std::path::absolute(path).map_err(|e| StreamError::io(path, e))?;
+            runner = runner.with_env(REGISTRIES_CONF_ENV, path);
         }
         Ok(Arc::new(commands.iter().fold(runner, |r, (name, c)| {
             r.with_command(name, c.clone())

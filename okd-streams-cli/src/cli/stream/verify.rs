@@ -30,6 +30,8 @@ pub struct VerifyFlags {
 }
 
 impl From<VerifyFlags> for VerifyArgs {
+    /// The job's own arguments; its `--cert-dir` is the global one, already in the command's
+    /// registry options.
     fn from(f: VerifyFlags) -> VerifyArgs {
         VerifyArgs {
             check: f.check,
@@ -39,6 +41,7 @@ impl From<VerifyFlags> for VerifyArgs {
             os_tag: f.os_tag,
             os_images: f.os_images,
             insecure: f.insecure,
+            cert_dir: None,
         }
     }
 }

@@ -66,6 +66,18 @@ fn okd_streams(cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `okd-streams --authfile auth.json FLAGS… stream run FILE --once` in `dir`, asserted to
+/// succeed; its stderr.
+fn run_once_with(dir: &Path, file: &Path, flags: &[&str]) -> String {
+    let mut args = vec!["--authfile", "auth.json"];
+    args.extend(flags);
+    args.extend(["stream", "run", file.to_str().unwrap(), "--once"]);
+    let out = okd_streams(dir, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
 /// Asserts that the job wrote, to `<dir>/record`, the absolute path of `<dir>/file`.
 fn assert_job_saw(dir: &Path, record: &str, file: &str) {
     let seen = PathBuf::from(std::fs::read_to_string(dir.join(record)).unwrap());
@@ -286,21 +298,7 @@ async fn jobs_get_the_registries_conf_given_as_a_file() {
         dir.display()
     );
     let file = stream_file(dir, &format!("docker://{host}/team"), &jobs);
-    let out = okd_streams(
-        dir,
-        &[
-            "--authfile",
-            "auth.json",
-            "--registries-conf",
-            "registries.conf",
-            "stream",
-            "run",
-            file.to_str().unwrap(),
-            "--once",
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = run_once_with(dir, &file, &["--registries-conf", "registries.conf"]);
     assert_job_saw(dir, "seen-conf", "registries.conf");
     let (release, _) = accepted_release(dir, &format!("skopeo read the file: {stderr}"));
 
@@ -332,21 +330,7 @@ async fn the_built_in_checks_get_the_cert_dir() {
     let jobs = "    images: { check: images }\n    manifests: { check: manifests }\n";
     let file = stream_file(dir, &format!("docker://{host}/team"), jobs);
     // A relative --cert-dir: the checks still get an absolute path.
-    let out = okd_streams(
-        dir,
-        &[
-            "--authfile",
-            "auth.json",
-            "--cert-dir",
-            "certs",
-            "stream",
-            "run",
-            file.to_str().unwrap(),
-            "--once",
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = run_once_with(dir, &file, &["--cert-dir", "certs"]);
     let (_, published) = accepted_release(dir, &format!("the checks trusted the CA: {stderr}"));
     assert_eq!(published, 1);
     let log = dir.join("state/logs/4.19.0-okd-scos.1/4.19.0-okd-scos.1-images.stdout");

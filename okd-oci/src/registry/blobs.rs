@@ -331,8 +331,8 @@ impl RegistryStore {
             match outcome {
                 // A body refused as too large (or broken off before an answer) switched this
                 // store to chunked uploads; a source that can be replayed is sent again at
-                // once, in chunks. Once only: a chunked
-                // upload refused at its smallest chunk size fails for good.
+                // once, in chunks. Once only: a chunked upload refused at its smallest chunk
+                // size fails for good.
                 Err(e)
                     if e.calls_for_chunks()
                         && self.chunk_size().is_some()

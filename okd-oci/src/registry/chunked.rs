@@ -109,12 +109,16 @@ impl RegistryStore {
                     offset += take as u64;
                     let _ = pending.split_to(take);
                 }
-                Patched::TooLarge => self.halve_chunks(take as u64, &op)?,
-                Patched::Broken(e) if take as u64 / 2 >= MIN_CHUNK => {
-                    tracing::debug!(registry = %self.host, chunk = take, error = %e, "chunk broken off before an answer; halving");
-                    self.chunk_size.fetch_min(take as u64 / 2, Ordering::SeqCst);
+                Patched::TooLarge => {
+                    if !self.halve_chunks(take as u64, "refused as too large") {
+                        return Err(self.limit_below_floor(take as u64, &op));
+                    }
                 }
-                Patched::Broken(e) => return Err(e),
+                Patched::Broken(e) => {
+                    if !self.halve_chunks(take as u64, "broken off before an answer") {
+                        return Err(e);
+                    }
+                }
             }
         }
         location
@@ -131,25 +135,30 @@ impl RegistryStore {
             .map_err(|e| transport_error(&self.host, &put, &e.without_url()))
     }
 
-    /// Halves the chunk size after a chunk of `refused` bytes was answered 413, or fails when
-    /// it is already at the floor.
-    fn halve_chunks(&self, refused: u64, op: &str) -> Result<(), Error> {
+    /// Halves the chunk size after a chunk of `refused` bytes was `why` (refused or broken off);
+    /// false when half of it would be below the floor.
+    fn halve_chunks(&self, refused: u64, why: &str) -> bool {
         let next = refused / 2;
         if next < MIN_CHUNK {
-            return Err(Error::Registry {
-                registry: self.host.clone(),
-                operation: op.to_string(),
-                status: Some(413),
-                message: format!(
-                    "413 Payload Too Large: the registry (or a proxy before it) refuses request \
-                     bodies of {refused} bytes, and chunks smaller than {MIN_CHUNK} bytes are not \
-                     tried; raise its body-size limit"
-                ),
-            });
+            return false;
         }
         self.chunk_size.fetch_min(next, Ordering::SeqCst);
-        tracing::debug!(registry = %self.host, chunk = next, "chunk refused as too large; halving");
-        Ok(())
+        tracing::debug!(registry = %self.host, chunk = next, "chunk {why}; halving");
+        true
+    }
+
+    /// The error for a chunk of `refused` bytes answered 413 at the smallest chunk size.
+    fn limit_below_floor(&self, refused: u64, op: &str) -> Error {
+        Error::Registry {
+            registry: self.host.clone(),
+            operation: op.to_string(),
+            status: Some(413),
+            message: format!(
+                "413 Payload Too Large: the registry (or a proxy before it) refuses request \
+                 bodies of {refused} bytes, and chunks smaller than {MIN_CHUNK} bytes are not \
+                 tried; raise its body-size limit"
+            ),
+        }
     }
 
     /// Sends one chunk of the blob, `offset` bytes into it.

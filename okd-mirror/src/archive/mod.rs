@@ -18,11 +18,14 @@
 //! staging layout — which also proves the earlier archive was restored there.
 //!
 //! [`ArchiveRestore`] checks every chunk — present, of the listed size, hashing to the listed
-//! SHA-256, holding exactly the listed files in the listed order — while it extracts them into
-//! a staging layout, and pushes nothing unless all of them pass.
+//! SHA-256, holding exactly the listed files in the listed order — while it extracts the small
+//! files into a staging layout, and pushes nothing unless all of them pass. Blobs larger than
+//! any manifest are not extracted: the push reads them where they lie in the chunks
+//! ([`ArchiveStore`]), so a restore writes no second copy of the payload to disk.
 
 mod format;
 mod history;
+mod in_place;
 mod pack;
 pub(crate) mod refill;
 mod restore;
@@ -34,6 +37,7 @@ pub use format::{
     ArchiveSetRelease, ChunkInfo, SET_PREFIX, chunk_file_name,
 };
 pub use history::{DeliveredArchive, History};
+pub use in_place::{ArchiveStore, InPlaceBlobs};
 pub use pack::{MIN_CHUNK_SIZE, PackOptions};
 pub use restore::{ArchiveRestore, IDMS_FILE, RestoreOutcome};
 pub use unpack::{Unpacked, unpack};

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use okd_oci::copy::copy_blob;
-use okd_oci::{LayoutStore, ManifestRef, Store};
+use okd_oci::{ManifestRef, Store};
 
 use crate::Error;
 
@@ -31,14 +31,13 @@ pub(crate) struct ReleaseAt<'a> {
     pub destination_name: &'a str,
 }
 
-/// Copies every config and layer blob of each release (every child of a list) that the layout
-/// lacks from its destination; returns how many were copied.
+/// Copies every config and layer blob of each release (every child of a list) that the
+/// staging layout `store` lacks from its destination; returns how many were copied.
 pub(crate) async fn refill_releases(
     archive: &Path,
-    layout: &Path,
+    store: &dyn Store,
     releases: &[ReleaseAt<'_>],
 ) -> Result<usize, Error> {
-    let store = LayoutStore::open(layout).await?;
     let mut copied = 0;
     for r in releases {
         let top = store
@@ -71,7 +70,7 @@ pub(crate) async fn refill_releases(
                 copy_blob(
                     r.destination,
                     r.destination_repository,
-                    &store,
+                    store,
                     r.repository,
                     &blob.digest,
                     blob.size,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use okd_oci::{Access, Digest, ImageRef, StoreMap};
+use okd_oci::{Access, Digest, ImageRef, Store, StoreKey, StoreMap};
 
 use super::format::ArchiveManifest;
 use super::refill::{ReleaseAt, refill_releases};
@@ -31,8 +31,9 @@ pub struct ArchiveRestore {
     pub target: ReleaseTarget,
     /// Concurrency and retries of the push.
     pub options: MirrorOptions,
-    /// Where to extract the archive before pushing (a temporary directory inside it is used
-    /// and removed); the system's temporary directory when `None`.
+    /// Where to extract the archive's small files (manifests, configs, the layout's index)
+    /// before pushing; blobs larger than a manifest are read from the chunks. A temporary
+    /// directory inside it is used and removed; the system's temporary directory when `None`.
     pub staging: Option<PathBuf>,
     /// Where to write [`IDMS_FILE`], when given.
     pub cluster_resources: Option<PathBuf>,
@@ -69,7 +70,7 @@ impl ArchiveRestore {
         }
     }
 
-    /// Checks and extracts every chunk, checks that the blobs an earlier archive delivered are
+    /// Checks every chunk and extracts its small files, checks that the blobs an earlier archive delivered are
     /// at the destination, and only then pushes blobs, manifests and tags (the release tag
     /// last) and writes the mirror configuration.
     pub async fn run(
@@ -95,6 +96,8 @@ impl ArchiveRestore {
                 path: self.dir.clone(),
                 reason: format!("checking the chunks stopped: {e}"),
             })??;
+        // The push reads the staging layout through the map: its large blobs from the chunks.
+        let _serving = Serving::start(stores, &unpacked).await?;
         if let Some(set) = unpacked.manifest.image_set.clone() {
             return crate::imageset::restore_set(self, &set, unpacked, stores, loader, progress)
                 .await;
@@ -200,7 +203,7 @@ impl ArchiveRestore {
             destination_repository: &at.repository,
             destination_name: &self.target.to,
         }];
-        refill_releases(&self.dir, &unpacked.layout, &releases).await?;
+        refill_releases(&self.dir, &unpacked.store().await?, &releases).await?;
         Ok(())
     }
 
@@ -216,6 +219,28 @@ impl ArchiveRestore {
             sets.push(MirrorSet::new(source, [to]));
         }
         Ok(dedupe_sort(sets))
+    }
+}
+
+/// The staging layout served from the map, with the blobs left in the chunks, for as long as
+/// this lives.
+struct Serving<'a> {
+    stores: &'a StoreMap,
+    key: StoreKey,
+}
+
+impl<'a> Serving<'a> {
+    async fn start(stores: &'a StoreMap, unpacked: &Unpacked) -> Result<Serving<'a>, Error> {
+        let store: Arc<dyn Store> = Arc::new(unpacked.store().await?);
+        let key = StoreKey::layout(&unpacked.layout);
+        stores.insert(key.clone(), store);
+        Ok(Serving { stores, key })
+    }
+}
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.stores.remove(&self.key);
     }
 }
 

@@ -4,16 +4,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use okd_oci::{Digest, DigestAlgorithm, Hasher};
+use okd_oci::{Digest, DigestAlgorithm, Hasher, LayoutStore};
 
 use super::format::{
     ARCHIVE_FORMAT, ArchiveEntry, ArchiveManifest, HISTORY_PATH, MANIFEST_DIGEST_PATH,
     MANIFEST_PATH, chunk_file_name, chunk_index, is_safe_path,
 };
 use super::history::History;
+use super::in_place::{ArchiveStore, ChunkRange, InPlaceBlobs, stays_in_place};
 use super::pack::HashingReader;
 use crate::Error;
 
@@ -38,8 +39,24 @@ pub struct Unpacked {
     pub manifest: ArchiveManifest,
     /// Its history (what it and the archives before it delivered).
     pub history: History,
-    /// The layout it was extracted into.
+    /// The layout it was extracted into, but for the blobs left in the chunks.
     pub layout: PathBuf,
+    /// The blobs left in the chunks, read from there.
+    pub in_place: Arc<InPlaceBlobs>,
+}
+
+impl Unpacked {
+    /// The staging layout as a store, its large blobs read from the chunks.
+    pub async fn store(&self) -> Result<ArchiveStore, okd_oci::Error> {
+        let layout = LayoutStore::open(&self.layout).await?;
+        Ok(ArchiveStore::new(layout, self.in_place.clone()))
+    }
+
+    /// True when the archive carries the blob: extracted, or left in the chunks.
+    pub fn holds(&self, digest: &Digest) -> bool {
+        self.in_place.size(digest).is_some()
+            || self.layout.join(super::format::blob_path(digest)).is_file()
+    }
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
@@ -155,9 +172,10 @@ fn entry_path<R: Read>(entry: &tar::Entry<'_, R>, chunk: &Path) -> Result<String
 }
 
 /// Checks every chunk of the archive in `dir` against its index and extracts it into `staging`
-/// (a new, empty directory), which becomes an OCI layout. Fails on the first chunk that is
-/// missing, of the wrong size, does not hash to its recorded SHA-256, or does not hold the
-/// files listed for it in order, naming it; the staging directory is then only scratch.
+/// (a new, empty directory), which becomes an OCI layout; blobs larger than any manifest stay
+/// in the chunks ([`Unpacked::in_place`]). Fails on the first chunk that is missing, of the
+/// wrong size, does not hash to its recorded SHA-256, or does not hold the files listed for it
+/// in order, naming it; the staging directory is then only scratch.
 pub fn unpack(dir: &Path, staging: &Path) -> Result<Unpacked, Error> {
     let index = read_index(dir)?;
     check_chunk_files(dir, &index.manifest)?;
@@ -166,20 +184,26 @@ pub fn unpack(dir: &Path, staging: &Path) -> Result<Unpacked, Error> {
         create_parent(&target)?;
         std::fs::write(&target, bytes).map_err(|e| Error::io(&target, e))?;
     }
-    extract_chunks(dir, staging, &index.manifest)?;
+    let in_place = extract_chunks(dir, staging, &index.manifest)?;
     Ok(Unpacked {
         manifest: index.manifest,
         history: index.history,
         layout: staging.to_path_buf(),
+        in_place: Arc::new(in_place),
     })
 }
 
 /// Extracts and checks every chunk, as many at once as there are cores: hashing each chunk is
 /// the restore's own CPU work, and chunks are independent, since each part of a blob split over
-/// chunks is written at its offset. The error of the first failing chunk (in chunk order among
-/// those looked at) is returned; once one failed, no other is started.
-fn extract_chunks(dir: &Path, staging: &Path, manifest: &ArchiveManifest) -> Result<(), Error> {
-    let offsets = part_offsets(&manifest.entries);
+/// chunks is written at its offset. Returns where the blobs left in the chunks lie. The error of
+/// the first failing chunk (in chunk order among those looked at) is returned; once one failed,
+/// no other is started.
+fn extract_chunks(
+    dir: &Path,
+    staging: &Path,
+    manifest: &ArchiveManifest,
+) -> Result<InPlaceBlobs, Error> {
+    let plan = placements(&manifest.entries);
     let chunks = &manifest.chunks;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -187,24 +211,34 @@ fn extract_chunks(dir: &Path, staging: &Path, manifest: &ArchiveManifest) -> Res
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Vec<Mutex<Option<Error>>> = chunks.iter().map(|_| Mutex::new(None)).collect();
+    let ranges = Mutex::new(BTreeMap::new());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 while !failed.load(Ordering::SeqCst) {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(chunk) = chunks.get(i) else { break };
-                    let expected: Vec<(&ArchiveEntry, u64)> = manifest
+                    let expected: Vec<Planned<'_>> = manifest
                         .entries
                         .iter()
-                        .zip(&offsets)
+                        .zip(&plan)
                         .filter(|(e, _)| e.chunk == chunk.index)
-                        .map(|(e, o)| (e, *o))
+                        .map(|(entry, p)| Planned { entry, ..*p })
                         .collect();
-                    if let Err(e) =
-                        check_chunk(&dir.join(&chunk.file), &expected, staging, &chunk.sha256)
-                    {
-                        failed.store(true, Ordering::SeqCst);
-                        *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    let path = dir.join(&chunk.file);
+                    match check_chunk(&path, &expected, staging, &chunk.sha256) {
+                        Ok(found) => {
+                            let mut all = ranges.lock().unwrap_or_else(|p| p.into_inner());
+                            for (digest, at, range) in found {
+                                all.entry(digest)
+                                    .or_insert_with(BTreeMap::new)
+                                    .insert(at, range);
+                            }
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::SeqCst);
+                            *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        }
                     }
                 }
             });
@@ -215,7 +249,47 @@ fn extract_chunks(dir: &Path, staging: &Path, manifest: &ArchiveManifest) -> Res
         .find_map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
     {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(InPlaceBlobs::new(
+            ranges.into_inner().unwrap_or_else(|p| p.into_inner()),
+        )),
+    }
+}
+
+/// What becomes of one entry of a chunk.
+#[derive(Clone, Copy)]
+struct Planned<'a> {
+    entry: &'a ArchiveEntry,
+    /// Where its bytes start in its target.
+    offset: u64,
+    /// The blob it is (a part of), when it stays in the chunk rather than being extracted.
+    in_place: Option<&'a Digest>,
+}
+
+/// Each entry's offset in its target, and whether it stays in its chunk: the entries of a blob
+/// (whole, or its parts) that [`stays_in_place`] do; every other file is extracted.
+fn placements(entries: &[ArchiveEntry]) -> Vec<Planned<'_>> {
+    let mut sizes: HashMap<&Digest, u64> = HashMap::new();
+    for e in entries {
+        if let Some(blob) = blob_of(e) {
+            *sizes.entry(blob).or_insert(0) += e.size;
+        }
+    }
+    entries
+        .iter()
+        .zip(part_offsets(entries))
+        .map(|(entry, offset)| Planned {
+            entry,
+            offset,
+            in_place: blob_of(entry).filter(|b| stays_in_place(sizes[b])),
+        })
+        .collect()
+}
+
+/// The blob an entry is or is a part of; `None` for the layout's other files.
+fn blob_of(entry: &ArchiveEntry) -> Option<&Digest> {
+    match &entry.part_of {
+        Some(blob) => Some(blob),
+        None => (entry.path == super::format::blob_path(&entry.digest)).then_some(&entry.digest),
     }
 }
 
@@ -237,21 +311,24 @@ fn part_offsets(entries: &[ArchiveEntry]) -> Vec<u64> {
         .collect()
 }
 
-/// Extracts one chunk and checks its SHA-256 against the index.
+/// A blob part left in a chunk: the blob, where the part starts in it, and where it lies.
+type InPlacePart = (Digest, u64, ChunkRange);
+
+/// Extracts one chunk and checks its SHA-256 against the index; returns the parts left in it.
 fn check_chunk(
     path: &Path,
-    expected: &[(&ArchiveEntry, u64)],
+    expected: &[Planned<'_>],
     staging: &Path,
     sha256: &Digest,
-) -> Result<(), Error> {
-    let actual = extract_chunk(path, expected, staging)?;
+) -> Result<Vec<InPlacePart>, Error> {
+    let (actual, in_place) = extract_chunk(path, expected, staging)?;
     if actual != *sha256 {
         return Err(bad(
             path,
             format!("corrupt: it hashes to {actual}, the index says {sha256}"),
         ));
     }
-    Ok(())
+    Ok(in_place)
 }
 
 /// Every chunk the index lists is there, in order and of its size, and no other is.
@@ -306,17 +383,19 @@ fn check_chunk_files(dir: &Path, manifest: &ArchiveManifest) -> Result<(), Error
 }
 
 /// Extracts one chunk, checking that it holds exactly `expected` in order, and returns the
-/// SHA-256 of the whole file.
+/// SHA-256 of the whole file and the parts left in it. A part left in place is still read (and
+/// so hashed) through, and its length checked, but not written.
 fn extract_chunk(
     path: &Path,
-    expected: &[(&ArchiveEntry, u64)],
+    expected: &[Planned<'_>],
     staging: &Path,
-) -> Result<Digest, Error> {
+) -> Result<(Digest, Vec<InPlacePart>), Error> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = HashingReader {
         inner: io::BufReader::with_capacity(1 << 20, file),
         hasher: Hasher::new(DigestAlgorithm::Sha256),
     };
+    let mut in_place = Vec::new();
     {
         let mut archive = tar::Archive::new(&mut reader);
         let entries = archive
@@ -326,51 +405,73 @@ fn extract_chunk(
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(path, format!("corrupt: {e}")))?;
             let name = entry_path(&entry, path)?;
-            let Some((want, offset)) = wanted.next() else {
+            let Some(want) = wanted.next() else {
                 return Err(bad(
                     path,
                     format!("holds {name}, which the index does not list"),
                 ));
             };
-            if want.path != name || want.size != entry.size() {
+            if want.entry.path != name || want.entry.size != entry.size() {
                 return Err(bad(
                     path,
                     format!(
                         "holds {name} where the index lists {} ({} bytes)",
-                        want.path, want.size
+                        want.entry.path, want.entry.size
                     ),
                 ));
             }
-            let target = want.target();
-            let out = staging.join(&target);
-            create_parent(&out)?;
-            // A part of a blob goes at its offset, whichever chunk is extracted first;
-            // anything else is written whole.
-            let mut output = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(want.part_of.is_none())
-                .open(&out)
-                .map_err(|e| Error::io(&out, e))?;
-            output
-                .seek(io::SeekFrom::Start(*offset))
-                .map_err(|e| Error::io(&out, e))?;
-            let copied = io::copy(&mut entry, &mut output)
-                .map_err(|e| bad(path, format!("truncated or corrupt at {name}: {e}")))?;
-            if copied != want.size {
+            let copied = match want.in_place {
+                Some(blob) => {
+                    let range = ChunkRange {
+                        file: path.to_path_buf(),
+                        offset: entry.raw_file_position(),
+                        len: want.entry.size,
+                    };
+                    in_place.push((blob.clone(), want.offset, range));
+                    io::copy(&mut entry, &mut io::sink())
+                }
+                None => write_entry(&mut entry, want, staging)?,
+            }
+            .map_err(|e| bad(path, format!("truncated or corrupt at {name}: {e}")))?;
+            if copied != want.entry.size {
                 return Err(bad(path, format!("truncated at {name}")));
             }
         }
-        if let Some((missing, _)) = wanted.next() {
+        if let Some(missing) = wanted.next() {
             return Err(bad(
                 path,
-                format!("does not hold {}, which the index lists", missing.path),
+                format!(
+                    "does not hold {}, which the index lists",
+                    missing.entry.path
+                ),
             ));
         }
     }
     // The end-of-archive blocks and anything after them are part of what was hashed.
     io::copy(&mut reader, &mut io::sink()).map_err(|e| Error::io(path, e))?;
-    Ok(reader.hasher.finish())
+    Ok((reader.hasher.finish(), in_place))
+}
+
+/// Writes an entry into the staging layout: a part of a blob at its offset, whichever chunk is
+/// extracted first; anything else whole. The outer result is the output's error, the inner the
+/// chunk's.
+fn write_entry<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    want: &Planned<'_>,
+    staging: &Path,
+) -> Result<io::Result<u64>, Error> {
+    let out = staging.join(want.entry.target());
+    create_parent(&out)?;
+    let mut output = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(want.entry.part_of.is_none())
+        .open(&out)
+        .map_err(|e| Error::io(&out, e))?;
+    output
+        .seek(io::SeekFrom::Start(want.offset))
+        .map_err(|e| Error::io(&out, e))?;
+    Ok(io::copy(entry, &mut output))
 }
 
 fn create_parent(path: &Path) -> Result<(), Error> {
@@ -381,59 +482,4 @@ fn create_parent(path: &Path) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::archive::format::blob_path;
-    use crate::archive::pack::{MIN_CHUNK_SIZE, PackFile, PackOptions, pack};
-
-    /// A blob split over several chunks is put back together whichever chunk is extracted first.
-    #[test]
-    fn chunks_extract_in_parallel_and_split_blobs_come_back_whole() {
-        let (src, out, staging) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
-        let mut files = Vec::new();
-        let mut originals = Vec::new();
-        for (name, size) in [("a", 700_000usize), ("big", 3_300_000), ("c", 10)] {
-            let bytes: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
-            let source = src.path().join(name);
-            std::fs::write(&source, &bytes).unwrap();
-            let digest = Digest::sha256_of(&bytes);
-            files.push(PackFile {
-                path: blob_path(&digest),
-                source,
-                size: size as u64,
-                digest: digest.clone(),
-            });
-            originals.push((digest, bytes));
-        }
-        let options = PackOptions {
-            max_chunk_size: MIN_CHUNK_SIZE,
-        };
-        let (chunks, entries) = pack(out.path(), &files, options).unwrap();
-        assert!(entries.iter().filter(|e| e.part_of.is_some()).count() >= 3);
-        let manifest = ArchiveManifest {
-            format: ARCHIVE_FORMAT.to_string(),
-            release: Some(crate::archive::format::ArchiveRelease {
-                source: "quay.io/okd/scos-release:4.19.0-okd-scos.1".into(),
-                digest: originals[0].0.clone(),
-                repository: "okd/release".into(),
-                tag: "4.19.0-okd-scos.1".into(),
-                signatures: Vec::new(),
-            }),
-            image_set: None,
-            max_chunk_size: MIN_CHUNK_SIZE,
-            chunks,
-            entries,
-            omitted: Vec::new(),
-            omitted_bytes: 0,
-        };
-        extract_chunks(out.path(), staging.path(), &manifest).unwrap();
-        for (digest, bytes) in &originals {
-            let back = std::fs::read(staging.path().join(blob_path(digest))).unwrap();
-            assert!(back == *bytes, "{digest} differs");
-        }
-    }
-}
+mod tests;

@@ -50,7 +50,7 @@ pub(crate) async fn restore_set(
     // what is neither there nor here is known before anything is pushed.
     options.check_blobs = true;
     let plan = MirrorPlan::build(&spec, stores, loader, &options, progress.as_ref()).await?;
-    check_layout_holds(&plan, &unpacked.layout, &restore.dir, &destination)?;
+    check_layout_holds(&plan, &unpacked, &restore.dir, &destination)?;
     let report = report(&plan, started, false, &options, progress).await;
     report.check()?;
 
@@ -117,7 +117,7 @@ async fn refill(
             destination_name: &restore.target.to,
         })
         .collect();
-    refill_releases(&restore.dir, &unpacked.layout, &releases).await?;
+    refill_releases(&restore.dir, &unpacked.store().await?, &releases).await?;
     Ok(())
 }
 
@@ -190,11 +190,11 @@ fn read_from_layout(
     Ok((spec, origins))
 }
 
-/// Every blob the plan copies must be in the extracted layout: one that is not was delivered by
-/// an earlier archive that was not restored to this destination.
+/// Every blob the plan copies must be in the archive: one that is not was delivered by an
+/// earlier archive that was not restored to this destination.
 fn check_layout_holds(
     plan: &MirrorPlan,
-    layout: &Path,
+    unpacked: &Unpacked,
     archive: &Path,
     destination: &str,
 ) -> Result<(), Error> {
@@ -202,13 +202,7 @@ fn check_layout_holds(
         .blobs
         .iter()
         .filter(|b| b.targets.iter().any(|t| t.action == BlobAction::Copy))
-        .filter(|b| {
-            !layout
-                .join("blobs")
-                .join(b.digest.algorithm().name())
-                .join(b.digest.hex())
-                .is_file()
-        })
+        .filter(|b| !unpacked.holds(&b.digest))
         .collect();
     match missing.first() {
         None => Ok(()),

@@ -137,6 +137,12 @@ impl StoreMap {
         self.lock().insert(key, store);
     }
 
+    /// Stops serving `key` from the store put in for it (or the layout opened for it), and
+    /// returns that store; the next use of `key` opens it afresh. Every clone of the map sees it.
+    pub fn remove(&self, key: &StoreKey) -> Option<Arc<dyn Store>> {
+        self.lock().remove(key)
+    }
+
     /// Images of registry `host` (`quay.io`, `127.0.0.1:5000`) are read from and written to
     /// `store`, in the repository their reference names.
     pub fn alias(&self, host: &str, store: Arc<dyn Store>) {

@@ -195,7 +195,9 @@ fn write_archive(
 
 #[tokio::test]
 async fn archives_carry_a_release_and_its_update_across_the_gap() {
-    let r = registry_payload(PayloadSpec::new()).await;
+    // Two OS layers larger than any manifest (and than a chunk): the restore pushes them from
+    // where their parts lie in the chunks.
+    let r = registry_payload(PayloadSpec::new().os_layers(2).os_layer_size(6 * MIB)).await;
     let p = r.payload.clone();
     assert_eq!(p.components.len(), 190);
     let next_spec = NextSpec {

@@ -28,7 +28,8 @@ pub struct ArchiveArgs {
     /// set: also itms-oc-mirror.yaml, graph.json and signature-configmap.{json,yaml}).
     #[arg(long, value_name = "DIR", default_value = "cluster-resources")]
     pub cluster_resources: PathBuf,
-    /// Where to extract the archive before pushing (default: the system's temporary directory).
+    /// Where to extract the archive's manifests and configs before pushing (layers are read
+    /// from the chunks; default: the system's temporary directory).
     #[arg(long, value_name = "DIR")]
     pub staging_dir: Option<PathBuf>,
     /// How destination tags are named.

@@ -7,10 +7,11 @@
 # The okd-streams binary (`okd-streams mirror release`, as users run it), the library through
 # the mirror-bench example, and "skopeo, 4 in parallel" run ROUNDS times, alternating, each into
 # a fresh registry, and the medians are compared, so that other load on the machine hits all
-# alike. The floor is the machine hashing every unique byte once (sha256sum over the source
-# registry's blob files), which is what the destination registry must do at least. Then a
-# transfer archive is written and restored through the binary, next to the same bytes pulled into
-# a layout and tarred, and untarred and pushed.
+# alike. The floor is the machine hashing every unique byte once, which is what the destination
+# registry must do at least: with coreutils' sha256sum over the source registry's blob files,
+# and, when Go is installed, with Go's crypto/sha256 (benches/registry-hash), the registry's own
+# implementation. Then transfer archives are written and restored through the binary, next to
+# the same bytes pulled into a layout and tarred, and untarred and pushed, in alternating rounds.
 #
 # Usage: benches/compare-skopeo.sh
 # Environment:
@@ -142,7 +143,19 @@ settle
 t0=$(now)
 find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + | sha256sum >/dev/null
 t_floor=$(secs "$t0" "$(now)")
-echo "   floor: ${t_floor}s to hash the registry's blob files once"
+echo "   floor: ${t_floor}s to hash the registry's blob files once (coreutils sha256sum)"
+# The same bytes hashed with the registry's own implementation (Go's crypto/sha256), which on
+# CPUs with SHA extensions or AVX2 can be faster than coreutils'; measured when Go is installed.
+t_gofloor=""
+if command -v go >/dev/null; then
+    (cd "$root/benches/registry-hash" && go build -o "$work/registry-hash" .)
+    find "$storage/source-data" -path '*/blobs/*' -name data -print0 >"$work/blob-files"
+    settle
+    t_gofloor=$(xargs -0 "$work/registry-hash" <"$work/blob-files")
+    echo "   floor: ${t_gofloor}s with the registry's hash (Go crypto/sha256)"
+else
+    echo "   floor with the registry's hash (Go crypto/sha256): not measured, go is not installed"
+fi
 
 : >"$work/okd.walls"
 : >"$work/cli.walls"
@@ -185,42 +198,55 @@ t_cli=$(median <"$work/cli.walls")
 t_par=$(median <"$work/par.walls")
 
 # Transfer archives through the binary, next to the same bytes pulled to disk and tarred, and
-# untarred and pushed.
+# untarred and pushed; ROUNDS alternating rounds, medians compared. Each peer chain runs back to
+# back as a user runs it, without a sync between its steps: the writeback one step leaves is the
+# next step's to pay, as it is the archive's own.
 echo "== archive write and restore"
 tag=$(jq -r '.images[] | select(.kind == "release") | .destination' "$work/cli-1.json" | sed 's/.*://')
-settle
-t0=$(now)
-okd_cli mirror release "$release" --to "archive:$work/archive" -j "$JOBS" >/dev/null 2>&1
-t_aw=$(secs "$t0" "$(now)")
-settle
-t0=$(now)
-okd_cli mirror release "$release" --to "oci:$work/layout:okd/release" -j "$JOBS" >/dev/null 2>&1
-t_pull=$(secs "$t0" "$(now)")
-settle
-t0=$(now)
-tar -cf "$work/layout.tar" -C "$work/layout" .
-t_tar=$(secs "$t0" "$(now)")
-rm -rf "$work/layout"
-dst=$(start_registry restore)
-settle
-t0=$(now)
-okd_cli mirror archive "$work/archive" --to "$dst/okd/release" -j "$JOBS" \
-    --cluster-resources "$work/cluster-resources" >/dev/null 2>&1
-t_ar=$(secs "$t0" "$(now)")
-stop_registry restore
-rm -rf "$work/archive"
-dst=$(start_registry push)
-settle
-t0=$(now)
-mkdir "$work/untarred"
-tar -xf "$work/layout.tar" -C "$work/untarred"
-t_untar=$(secs "$t0" "$(now)")
-settle
-t0=$(now)
-okd_cli mirror release "oci:$work/untarred:okd/release:$tag" --to "$dst/okd/release" -j "$JOBS" >/dev/null 2>&1
-t_push=$(secs "$t0" "$(now)")
-stop_registry push
-rm -rf "$work/untarred" "$work/layout.tar"
+: >"$work/aw.walls"
+: >"$work/pulltar.walls"
+: >"$work/ar.walls"
+: >"$work/untarpush.walls"
+for round in $(seq "$ROUNDS"); do
+    rm -rf "$work/archive" "$work/layout" "$work/layout.tar"
+    settle
+    t0=$(now)
+    okd_cli mirror release "$release" --to "archive:$work/archive" -j "$JOBS" >/dev/null 2>&1
+    secs "$t0" "$(now)" >>"$work/aw.walls"
+    echo >>"$work/aw.walls"
+    settle
+    t0=$(now)
+    okd_cli mirror release "$release" --to "oci:$work/layout:okd/release" -j "$JOBS" >/dev/null 2>&1
+    tar -cf "$work/layout.tar" -C "$work/layout" .
+    secs "$t0" "$(now)" >>"$work/pulltar.walls"
+    echo >>"$work/pulltar.walls"
+    rm -rf "$work/layout"
+
+    dst=$(start_registry "restore-$round")
+    settle
+    t0=$(now)
+    okd_cli mirror archive "$work/archive" --to "$dst/okd/release" -j "$JOBS" \
+        --cluster-resources "$work/cluster-resources" >/dev/null 2>&1
+    secs "$t0" "$(now)" >>"$work/ar.walls"
+    echo >>"$work/ar.walls"
+    stop_registry "restore-$round"
+    dst=$(start_registry "push-$round")
+    rm -rf "$work/untarred"
+    mkdir "$work/untarred"
+    settle
+    t0=$(now)
+    tar -xf "$work/layout.tar" -C "$work/untarred"
+    okd_cli mirror release "oci:$work/untarred:okd/release:$tag" --to "$dst/okd/release" -j "$JOBS" >/dev/null 2>&1
+    secs "$t0" "$(now)" >>"$work/untarpush.walls"
+    echo >>"$work/untarpush.walls"
+    stop_registry "push-$round"
+    echo "   round $round: write $(tail -n 2 "$work/aw.walls" | head -1)s, pull+tar $(tail -n 2 "$work/pulltar.walls" | head -1)s, restore $(tail -n 2 "$work/ar.walls" | head -1)s, untar+push $(tail -n 2 "$work/untarpush.walls" | head -1)s"
+done
+rm -rf "$work/archive" "$work/untarred" "$work/layout.tar"
+t_aw=$(grep . "$work/aw.walls" | median)
+t_pulltar=$(grep . "$work/pulltar.walls" | median)
+t_ar=$(grep . "$work/ar.walls" | median)
+t_untarpush=$(grep . "$work/untarpush.walls" | median)
 
 dst=$(start_registry seq)
 echo "== skopeo copy, one at a time, into $dst"
@@ -280,9 +306,15 @@ printf '%-30s %10s %12s %14s %12s\n' "okd-streams binary (median)" "$t_cli" "$(r
 printf '%-30s %10s %12s\n' "floor: sha256 of every byte" "$t_floor" "$(ratio "$t_floor" "$t_okd")"
 printf '%-30s %10s %12s %14s %12s\n' "skopeo, 4 parallel (median)" "$t_par" "$(ratio "$t_par" "$t_okd")" "$par_rss" "$par_cpu"
 printf '%-30s %10s %12s %14s %12s\n' "skopeo, one at a time" "$t_seq" "$(ratio "$t_seq" "$t_okd")" "$seq_rss" "$seq_cpu"
-echo "binary: $(ratio "$t_cli" "$t_floor") of the floor, $(ratio "$t_cli" "$t_par") of 4 parallel skopeo"
-echo "archive write ${t_aw}s vs pull to a layout ${t_pull}s + tar ${t_tar}s: $(ratio "$t_aw" "$(awk -v a="$t_pull" -v b="$t_tar" 'BEGIN { print a + b }')")"
-echo "archive restore ${t_ar}s vs untar ${t_untar}s + push ${t_push}s: $(ratio "$t_ar" "$(awk -v a="$t_untar" -v b="$t_push" 'BEGIN { print a + b }')")"
+if [ -n "$t_gofloor" ]; then
+    printf '%-30s %10s %12s\n' "floor: registry's own hash" "$t_gofloor" "$(ratio "$t_gofloor" "$t_okd")"
+    gofloor="$(ratio "$t_cli" "$t_gofloor") of the registry's-hash floor"
+else
+    gofloor="registry's-hash floor not measured (no go)"
+fi
+echo "binary: $(ratio "$t_cli" "$t_floor") of the sha256sum floor, $gofloor, $(ratio "$t_cli" "$t_par") of 4 parallel skopeo"
+echo "archive write ${t_aw}s vs pull to a layout and tar ${t_pulltar}s (medians): $(ratio "$t_aw" "$t_pulltar")"
+echo "archive restore ${t_ar}s vs untar and push ${t_untarpush}s (medians): $(ratio "$t_ar" "$t_untarpush")"
 echo "(skopeo: peak RSS of one process, CPU summed over all; okd-streams rounds: $(tr '\n' ' ' <"$work/okd.walls")s, skopeo 4 parallel rounds: $(tr '\n' ' ' <"$work/par.walls")s)"
 echo
 echo "no-op re-mirror: ${t_noop}s median of 3 ($noop_present images already present, $noop_copied bytes copied)"

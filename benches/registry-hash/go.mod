@@ -1,0 +1,3 @@
+module okd-streams/benches/registry-hash
+
+go 1.19

@@ -218,12 +218,10 @@ fn extract_chunks(
                 while !failed.load(Ordering::SeqCst) {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(chunk) = chunks.get(i) else { break };
-                    let expected: Vec<Planned<'_>> = manifest
-                        .entries
+                    let expected: Vec<Planned<'_>> = plan
                         .iter()
-                        .zip(&plan)
-                        .filter(|(e, _)| e.chunk == chunk.index)
-                        .map(|(entry, p)| Planned { entry, ..*p })
+                        .filter(|p| p.entry.chunk == chunk.index)
+                        .copied()
                         .collect();
                     let path = dir.join(&chunk.file);
                     match check_chunk(&path, &expected, staging, &chunk.sha256) {

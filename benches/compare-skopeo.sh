@@ -10,7 +10,9 @@
 # alike. The floor is the machine hashing every unique byte once, which is what the destination
 # registry must do at least: with coreutils' sha256sum over the source registry's blob files,
 # and, when Go is installed, with Go's crypto/sha256 (benches/registry-hash), the registry's own
-# implementation. Then transfer archives are written and restored through the binary, next to
+# implementation; both in every round, beside the peers. Each run also records the CPU of the
+# client and of both registries, whose sum over the cores is the least wall time the run could
+# take on this machine with these registries. Then transfer archives are written and restored through the binary, next to
 # the same bytes pulled into a layout and tarred, and untarred and pushed, in alternating rounds.
 #
 # Usage: benches/compare-skopeo.sh
@@ -95,6 +97,17 @@ EOF
     exit 1
 }
 
+# CPU seconds a registry has used so far (user + system, from /proc).
+registry_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$(cat "$work/$1.pid")/stat"
+}
+# The CPU the two registries spent on one run: the source's since $src_cpu0 was read, and the
+# whole life of the run's fresh destination (its start-up is a few milliseconds of it).
+run_registries_cpu() {
+    awk -v a="$src_cpu0" -v b="$(registry_cpu source)" -v d="$(registry_cpu "$1")" \
+        'BEGIN { printf "%.2f %.2f\n", b - a, d }'
+}
+
 # Stops a registry and frees its storage.
 stop_registry() {
     kill "$(cat "$work/$1.pid")" 2>/dev/null || true
@@ -137,39 +150,55 @@ probe=$(start_registry probe)
 "$bin" mirror --from "$release" --to "$probe/okd/release" --dry-run --mapping "$work/mapping.txt" >/dev/null 2>&1
 stop_registry probe
 
-# The floor: every unique byte hashed once, from a warm page cache.
-find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + >/dev/null
-settle
-t0=$(now)
-find "$storage/source-data" -path '*/blobs/*' -name data -exec cat {} + | sha256sum >/dev/null
-t_floor=$(secs "$t0" "$(now)")
-echo "   floor: ${t_floor}s to hash the registry's blob files once (coreutils sha256sum)"
-# The same bytes hashed with the registry's own implementation (Go's crypto/sha256), which on
-# CPUs with SHA extensions or AVX2 can be faster than coreutils'; measured when Go is installed.
-t_gofloor=""
+# The floor: every unique byte hashed once, from a warm page cache; measured in every round
+# beside the peers, since one sample of it is as noisy as one sample of them. The same bytes are
+# also hashed with the registry's own implementation (Go's crypto/sha256), which on CPUs with SHA
+# extensions or AVX2 can be faster than coreutils'; measured when Go is installed.
+find "$storage/source-data" -path '*/blobs/*' -name data -print0 >"$work/blob-files"
+xargs -0 cat <"$work/blob-files" >/dev/null
+have_go=""
 if command -v go >/dev/null; then
     (cd "$root/benches/registry-hash" && go build -o "$work/registry-hash" .)
-    find "$storage/source-data" -path '*/blobs/*' -name data -print0 >"$work/blob-files"
-    settle
-    t_gofloor=$(xargs -0 "$work/registry-hash" <"$work/blob-files")
-    echo "   floor: ${t_gofloor}s with the registry's hash (Go crypto/sha256)"
+    have_go=1
 else
     echo "   floor with the registry's hash (Go crypto/sha256): not measured, go is not installed"
 fi
+: >"$work/floor.walls"
+: >"$work/gofloor.walls"
+measure_floors() {
+    settle
+    local t0 t
+    t0=$(now)
+    xargs -0 cat <"$work/blob-files" | sha256sum >/dev/null
+    t=$(secs "$t0" "$(now)")
+    echo "$t" >>"$work/floor.walls"
+    local line="   floor: ${t}s to hash the registry's blob files once (coreutils sha256sum)"
+    if [ -n "$have_go" ]; then
+        settle
+        t=$(xargs -0 "$work/registry-hash" <"$work/blob-files")
+        echo "$t" >>"$work/gofloor.walls"
+        line="$line, ${t}s with the registry's hash (Go crypto/sha256)"
+    fi
+    echo "$line"
+}
 
 : >"$work/okd.walls"
 : >"$work/cli.walls"
 : >"$work/par.walls"
 for round in $(seq "$ROUNDS"); do
+    echo "== round $round: the floors"
+    measure_floors
     dst=$(start_registry "cli-$round")
     echo "== round $round: okd-streams mirror release (the binary, -j $JOBS) into $dst"
     settle
+    src_cpu0=$(registry_cpu source)
     # /usr/bin/time runs programs, not shell functions: the binary with okd_cli's flags.
     /usr/bin/time -f "%e %M %U %S" -o "$work/cli-$round.time" \
         "$okd" --insecure-registry 127.0.0.1 --authfile "$OKD_NO_AUTH" mirror release "$release" \
         --to "$dst/okd/release" -j "$JOBS" --report "$work/cli-$round.json" >/dev/null 2>&1
     awk '{ print $1 }' "$work/cli-$round.time" >>"$work/cli.walls"
-    echo "   $(awk '{ printf "%.2fs, %.1f MiB peak RSS, %.1fs CPU", $1, $2 / 1024, $3 + $4 }' "$work/cli-$round.time")"
+    run_registries_cpu "cli-$round" >"$work/cli-$round.regcpu"
+    echo "   $(awk '{ printf "%.2fs, %.1f MiB peak RSS, %.1fs CPU", $1, $2 / 1024, $3 + $4 }' "$work/cli-$round.time"); registries' CPU (source, destination): $(cat "$work/cli-$round.regcpu") s"
     stop_registry "cli-$round"
 
     dst=$(start_registry "okd-$round")
@@ -186,16 +215,21 @@ for round in $(seq "$ROUNDS"); do
     sed "s#$probe/#$dst/#" "$work/mapping.txt" >"$work/mapping-par.txt"
     : >"$work/par-$round.rec"
     settle
+    src_cpu0=$(registry_cpu source)
     t0=$(now)
     xargs -P 4 -L 1 bash -c 'skopeo_one "$0" "$1" '"$work/par-$round.rec" <"$work/mapping-par.txt"
     t=$(secs "$t0" "$(now)")
     echo "$t" >>"$work/par.walls"
-    echo "   ${t}s"
+    run_registries_cpu "par-$round" >"$work/par-$round.regcpu"
+    echo "   ${t}s; registries' CPU (source, destination): $(cat "$work/par-$round.regcpu") s"
     stop_registry "par-$round"
 done
 t_okd=$(median <"$work/okd.walls")
 t_cli=$(median <"$work/cli.walls")
 t_par=$(median <"$work/par.walls")
+t_floor=$(median <"$work/floor.walls")
+t_gofloor=""
+[ -z "$have_go" ] || t_gofloor=$(median <"$work/gofloor.walls")
 
 # Transfer archives through the binary, next to the same bytes pulled to disk and tarred, and
 # untarred and pushed; ROUNDS alternating rounds, medians compared. Each peer chain runs back to
@@ -240,7 +274,7 @@ for round in $(seq "$ROUNDS"); do
     secs "$t0" "$(now)" >>"$work/untarpush.walls"
     echo >>"$work/untarpush.walls"
     stop_registry "push-$round"
-    echo "   round $round: write $(tail -n 2 "$work/aw.walls" | head -1)s, pull+tar $(tail -n 2 "$work/pulltar.walls" | head -1)s, restore $(tail -n 2 "$work/ar.walls" | head -1)s, untar+push $(tail -n 2 "$work/untarpush.walls" | head -1)s"
+    echo "   round $round: write $(tail -n 1 "$work/aw.walls")s, pull+tar $(tail -n 1 "$work/pulltar.walls")s, restore $(tail -n 1 "$work/ar.walls")s, untar+push $(tail -n 1 "$work/untarpush.walls")s"
 done
 rm -rf "$work/archive" "$work/untarred" "$work/layout.tar"
 t_aw=$(grep . "$work/aw.walls" | median)
@@ -303,16 +337,27 @@ printf '%-30s %10s %12s %14s %12s\n' "okd-streams -j $JOBS (median)" "$t_okd" "1
     "$(awk '{ printf "%.1f", $2 / 1024 }' "$last.time")" "$(awk '{ printf "%.1f", $3 + $4 }' "$last.time")"
 printf '%-30s %10s %12s %14s %12s\n' "okd-streams binary (median)" "$t_cli" "$(ratio "$t_cli" "$t_okd")" \
     "$(awk '{ printf "%.1f", $2 / 1024 }' "$work/cli-$ROUNDS.time")" "$(awk '{ printf "%.1f", $3 + $4 }' "$work/cli-$ROUNDS.time")"
-printf '%-30s %10s %12s\n' "floor: sha256 of every byte" "$t_floor" "$(ratio "$t_floor" "$t_okd")"
+printf '%-30s %10s %12s\n' "floor: sha256sum (median)" "$t_floor" "$(ratio "$t_floor" "$t_okd")"
 printf '%-30s %10s %12s %14s %12s\n' "skopeo, 4 parallel (median)" "$t_par" "$(ratio "$t_par" "$t_okd")" "$par_rss" "$par_cpu"
 printf '%-30s %10s %12s %14s %12s\n' "skopeo, one at a time" "$t_seq" "$(ratio "$t_seq" "$t_okd")" "$seq_rss" "$seq_cpu"
 if [ -n "$t_gofloor" ]; then
-    printf '%-30s %10s %12s\n' "floor: registry's own hash" "$t_gofloor" "$(ratio "$t_gofloor" "$t_okd")"
+    printf '%-30s %10s %12s\n' "floor: Go's sha256 (median)" "$t_gofloor" "$(ratio "$t_gofloor" "$t_okd")"
     gofloor="$(ratio "$t_cli" "$t_gofloor") of the registry's-hash floor"
 else
     gofloor="registry's-hash floor not measured (no go)"
 fi
 echo "binary: $(ratio "$t_cli" "$t_floor") of the sha256sum floor, $gofloor, $(ratio "$t_cli" "$t_par") of 4 parallel skopeo"
+# Where the CPU of the last round went: the client, the source registry serving every byte and
+# the destination registry receiving, hashing, writing and syncing it. Their sum over the cores is
+# the least wall time the run could take on this machine with these registries.
+cores=$(nproc)
+read -r cli_src cli_dst <"$work/cli-$ROUNDS.regcpu"
+read -r par_src par_dst <"$work/par-$ROUNDS.regcpu"
+cli_client=$(awk '{ printf "%.2f", $3 + $4 }' "$work/cli-$ROUNDS.time")
+for peer in "binary:$cli_client:$cli_src:$cli_dst" "skopeo, 4 parallel:$par_cpu:$par_src:$par_dst"; do
+    IFS=: read -r name client s d <<<"$peer"
+    echo "CPU, round $ROUNDS, $name: client ${client}s, source registry ${s}s, destination registry ${d}s; over $cores cores at least $(awk -v a="$client" -v b="$s" -v c="$d" -v n="$cores" 'BEGIN { printf "%.2f", (a + b + c) / n }')s of wall"
+done
 echo "archive write ${t_aw}s vs pull to a layout and tar ${t_pulltar}s (medians): $(ratio "$t_aw" "$t_pulltar")"
 echo "archive restore ${t_ar}s vs untar and push ${t_untarpush}s (medians): $(ratio "$t_ar" "$t_untarpush")"
 echo "(skopeo: peak RSS of one process, CPU summed over all; okd-streams rounds: $(tr '\n' ' ' <"$work/okd.walls")s, skopeo 4 parallel rounds: $(tr '\n' ' ' <"$work/par.walls")s)"
@@ -320,4 +365,16 @@ echo
 echo "no-op re-mirror: ${t_noop}s median of 3 ($noop_present images already present, $noop_copied bytes copied)"
 echo "kill-and-rerun: $KILLS kills, then a run to the end that copied $final_copied blobs; $journalled blob copies journalled over all runs for $unique_blobs unique blobs (uploads the registry committed as the client was killed are not journalled, and the next run finds them present), $dupes blob(s) copied twice"
 cat "$work/verify.txt"
+
+# The targets, each said met or not met with the ratio it is judged on.
+verdict() {
+    awk -v a="$2" -v b="$3" -v t="$4" -v what="$1" \
+        'BEGIN { r = a / b; printf "   %s: %.2fx, target %sx: %s\n", what, r, t, (r <= t) ? "met" : "NOT MET" }'
+}
+echo "targets:"
+verdict "binary / sha256sum floor" "$t_cli" "$t_floor" 1.5
+[ -z "$t_gofloor" ] || verdict "binary / registry's-hash floor" "$t_cli" "$t_gofloor" 1.5
+verdict "binary / 4 parallel skopeo" "$t_cli" "$t_par" 0.4
+verdict "archive write / pull and tar" "$t_aw" "$t_pulltar" 1.5
+verdict "archive restore / untar and push" "$t_ar" "$t_untarpush" 1.5
 [ "$dupes" -eq 0 ] || { echo "FAIL: a finished blob was copied twice" >&2; exit 1; }

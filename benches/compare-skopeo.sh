@@ -12,8 +12,9 @@
 # and, when Go is installed, with Go's crypto/sha256 (benches/registry-hash), the registry's own
 # implementation; both in every round, beside the peers. Each run also records the CPU of the
 # client and of both registries, whose sum over the cores is the least wall time the run could
-# take on this machine with these registries. Then transfer archives are written and restored through the binary, next to
-# the same bytes pulled into a layout and tarred, and untarred and pushed, in alternating rounds.
+# take on this machine with these registries. Then transfer archives are written and restored
+# through the binary, next to the same bytes pulled into a layout and tarred, and untarred and
+# pushed, in alternating rounds.
 #
 # Usage: benches/compare-skopeo.sh
 # Environment:
